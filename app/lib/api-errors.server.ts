@@ -1,0 +1,56 @@
+/** Every API error code of spec/api.md, with the status it always goes with. */
+export const API_ERRORS = {
+  INVALID_JSON: 400,
+  VALIDATION_ERROR: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  PRECONDITION_FAILED: 412,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const;
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export interface ValidationDetail {
+  path: string;
+  message: string;
+}
+
+/**
+ * Builds an API error response: `{"error": {"code", "message", "details"?}}`,
+ * with no stack trace or SQL in it, and `Cache-Control: no-store`.
+ */
+export function apiError(
+  code: ApiErrorCode,
+  message: string,
+  options: { details?: ValidationDetail[]; headers?: HeadersInit } = {},
+): Response {
+  const headers = new Headers(options.headers);
+  headers.set("Content-Type", "application/json; charset=utf-8");
+  headers.set("Cache-Control", "no-store");
+  const error = options.details ? { code, message, details: options.details } : { code, message };
+  return new Response(JSON.stringify({ error }), { status: API_ERRORS[code], headers });
+}
+
+/** A JSON success response with `Cache-Control: no-store`. */
+export function apiJson(body: unknown, init: { status?: number; headers?: HeadersInit } = {}): Response {
+  const headers = new Headers(init.headers);
+  headers.set("Content-Type", "application/json; charset=utf-8");
+  headers.set("Cache-Control", "no-store");
+  return new Response(JSON.stringify(body), { status: init.status ?? 200, headers });
+}
+
+export function methodNotAllowed(allow: string[]): Response {
+  return apiError("METHOD_NOT_ALLOWED", `Method not allowed; use ${allow.join(", ")}`, {
+    headers: { Allow: allow.join(", ") },
+  });
+}
+
+export function notFound(message = "Not found"): Response {
+  return apiError("NOT_FOUND", message);
+}

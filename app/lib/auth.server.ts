@@ -1,0 +1,124 @@
+import { redirect, type AppLoadContext } from "@remix-run/node";
+import type { Owner, Session } from "../../db/schema";
+import type { AuditContext } from "./audit.server";
+import { getOwnerByEmail } from "./owner.server";
+import { getDummyHash, hashPassword, needsRehash, verifyPassword } from "./password.server";
+import { recordSecurityEvent } from "./security-events.server";
+import { readSessionId, serializeSessionCookie, touchSession } from "./session.server";
+import { updateOwnerPassword } from "./owner.server";
+
+export interface OwnerSession {
+  owner: Owner;
+  session: Session;
+  /** The secret cookie id of this session (to re-sign the cookie). */
+  sessionId: string;
+}
+
+/**
+ * The signed-in owner for this request, or null. Looked up once per request
+ * (Remix runs several loaders at once) and, when found, the renewed session
+ * cookie is queued for the response: every authenticated response re-sends it.
+ */
+export function getOwnerSession(request: Request, context: AppLoadContext): Promise<OwnerSession | null> {
+  context.request.auth ??= lookupOwnerSession(request, context);
+  return context.request.auth as Promise<OwnerSession | null>;
+}
+
+async function lookupOwnerSession(request: Request, context: AppLoadContext): Promise<OwnerSession | null> {
+  const { db, sessionCookie } = context.services;
+  const sessionId = await readSessionId(sessionCookie, request.headers.get("cookie"));
+  if (!sessionId) return null;
+  const session = await touchSession(db, sessionCookie, sessionId, { ip: context.request.clientIp });
+  if (!session) return null;
+  const owner = await db.selectFrom("owners").selectAll().where("id", "=", session.owner_id).executeTakeFirst();
+  if (!owner) return null;
+  context.request.sessionCookieHeader = await serializeSessionCookie(sessionCookie, sessionId, session);
+  return { owner, session, sessionId };
+}
+
+/**
+ * The signed-in owner, or a redirect to the sign-in page that comes back here.
+ * Call it on the first line of every loader and action that needs the owner.
+ */
+export async function requireOwner(request: Request, context: AppLoadContext): Promise<OwnerSession> {
+  const found = await getOwnerSession(request, context);
+  if (found) return found;
+  const url = new URL(request.url);
+  const back = `${url.pathname}${url.search}`;
+  throw redirect(back === "/" ? "/login" : `/login?redirectTo=${encodeURIComponent(back)}`);
+}
+
+/**
+ * A same-site path to go to after sign-in, or the fallback. Rejects absolute URLs,
+ * protocol-relative `//host`, backslash tricks and anything that leaves the origin.
+ */
+export function safeRedirectPath(to: unknown, fallback = "/settings/api-keys"): string {
+  if (typeof to !== "string" || !to.startsWith("/") || to.startsWith("//") || to.includes("\\")) return fallback;
+  try {
+    const base = "http://preqstation.invalid";
+    const url = new URL(to, base);
+    if (url.origin !== base) return fallback;
+    if (url.pathname === "/login" || url.pathname === "/logout" || url.pathname === "/setup") return fallback;
+    return `${url.pathname}${url.search}${url.hash}`;
+  } catch {
+    return fallback;
+  }
+}
+
+/** The request facts every security event and audit entry records. */
+export function requestMeta(request: Request, context: AppLoadContext) {
+  return {
+    ip: context.request.clientIp,
+    userAgent: context.request.userAgent,
+    path: new URL(request.url).pathname,
+    requestId: context.request.id,
+  };
+}
+
+export function ownerAuditContext(request: Request, context: AppLoadContext, owner: Owner): AuditContext {
+  const meta = requestMeta(request, context);
+  return {
+    actor: { type: "owner", id: owner.id, label: owner.email },
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    requestId: meta.requestId,
+  };
+}
+
+export type SignInResult = { ok: true; owner: Owner } | { ok: false; reason: "unknown_email" | "wrong_password" };
+
+/**
+ * Checks an email and password. Both failure paths cost one scrypt verification
+ * (an unknown email is checked against a dummy hash), so timing tells nothing.
+ * A hash with outdated parameters is upgraded on success.
+ */
+export async function checkCredentials(
+  context: AppLoadContext,
+  email: string,
+  password: string,
+): Promise<SignInResult> {
+  const { db } = context.services;
+  const owner = await getOwnerByEmail(db, email);
+  const ok = await verifyPassword(password, owner?.password_hash ?? (await getDummyHash()));
+  if (!owner) return { ok: false, reason: "unknown_email" };
+  if (!ok) return { ok: false, reason: "wrong_password" };
+  if (needsRehash(owner.password_hash)) {
+    await updateOwnerPassword(db, owner.id, await hashPassword(password));
+  }
+  return { ok: true, owner };
+}
+
+/** Records a security event for this request with its IP, user agent and path. */
+export function recordRequestEvent(
+  request: Request,
+  context: AppLoadContext,
+  event: Omit<Parameters<typeof recordSecurityEvent>[1], "ip" | "userAgent" | "path">,
+  options?: Parameters<typeof recordSecurityEvent>[2],
+) {
+  const meta = requestMeta(request, context);
+  return recordSecurityEvent(
+    context.services.db,
+    { ...event, ip: meta.ip, userAgent: meta.userAgent, path: meta.path },
+    options,
+  );
+}

@@ -1,0 +1,86 @@
+import fs from "node:fs";
+import path from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, Migrator, SqliteDialect, sql, type MigrationResultSet } from "kysely";
+import { migrations } from "../../db/migrations";
+import type { Database } from "../../db/schema";
+
+export type Db = Kysely<Database>;
+
+export interface OpenedDatabase {
+  db: Db;
+  sqlite: SQLite.Database;
+}
+
+/**
+ * Opens (creating if needed) the SQLite file with the settings every caller needs:
+ * WAL, foreign keys, a busy timeout, and `synchronous=FULL` so an acknowledged
+ * write survives power loss, not just a crash.
+ */
+export function openDatabase(file: string): OpenedDatabase {
+  if (file !== ":memory:") fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const sqlite = new SQLite(file);
+  if (file !== ":memory:") {
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+      if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
+    }
+  }
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("synchronous = FULL");
+  sqlite.pragma("foreign_keys = ON");
+  sqlite.pragma("busy_timeout = 5000");
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, sqlite };
+}
+
+/** Applies every pending migration; throws (naming the migration) if one fails. */
+export async function migrate(db: Db): Promise<MigrationResultSet> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const result = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new Error(`Migration ${failed} failed: ${(result.error as Error).message ?? result.error}`, {
+      cause: result.error,
+    });
+  }
+  return result;
+}
+
+const inTransaction = new WeakSet<object>();
+
+/**
+ * Runs `fn` in one `BEGIN IMMEDIATE` transaction: the write lock is taken up front,
+ * so a read-then-write (the audit chain's head, a task counter) cannot race another
+ * process. A call inside a running transaction joins it.
+ */
+export async function transaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  if (inTransaction.has(db)) return fn(db);
+  return db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn);
+    inTransaction.add(conn);
+    try {
+      const result = await fn(conn);
+      await sql`commit`.execute(conn);
+      return result;
+    } catch (error) {
+      await sql`rollback`.execute(conn).catch(() => undefined);
+      throw error;
+    } finally {
+      inTransaction.delete(conn);
+    }
+  });
+}
+
+/** True for SQLite errors that mean "the disk refuses writes right now". */
+export function isStorageUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    typeof code === "string" &&
+    /^SQLITE_(READONLY|FULL|IOERR|CANTOPEN|BUSY|LOCKED|PROTOCOL|NOTADB|CORRUPT)/.test(code)
+  );
+}
+
+/** Current time as the ISO 8601 UTC string every table stores. */
+export function nowIso(now: number = Date.now()): string {
+  return new Date(now).toISOString();
+}

@@ -1,0 +1,175 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * Configuration, parsed once at start from the variables in contract §2.
+ * Every value has an embedded default, so `npm start` needs no configuration.
+ * An invalid value fails start-up with a message naming the variable.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  databasePath: string;
+  /** HMAC keys for the session cookie: the first signs, all verify. */
+  sessionSecrets: string[];
+  /** Where the generated secret lives, or null when SESSION_SECRET was given. */
+  sessionSecretFile: string | null;
+  sessionMaxAgeSeconds: number;
+  sessionAbsoluteMaxAgeSeconds: number;
+  cookieSecure: boolean;
+  allowedOrigins: string[];
+  trustProxy: boolean;
+  loginRateLimit: RateLimitSpec;
+  apiRateLimit: RateLimitSpec;
+  logLevel: LogLevel;
+}
+
+export interface RateLimitSpec {
+  max: number;
+  windowMs: number;
+  /** As written, e.g. `10/15m`. */
+  text: string;
+}
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+const rateLimit = z
+  .string()
+  .trim()
+  .regex(/^\d{1,7}\/\d{1,5}[smhd]$/, "must look like 10/15m (count/window with unit s, m, h or d)")
+  .transform((text, ctx): RateLimitSpec => {
+    const [count, window] = text.split("/") as [string, string];
+    const max = Number(count);
+    const windowMs = Number(window.slice(0, -1)) * UNIT_MS[window.slice(-1) as keyof typeof UNIT_MS];
+    if (max < 1 || windowMs < 1_000) {
+      ctx.addIssue({ code: "custom", message: "count and window must both be positive" });
+      return z.NEVER;
+    }
+    return { max, windowMs, text };
+  });
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const seconds = z.coerce
+  .number({ message: "must be a whole number of seconds" })
+  .int("must be a whole number of seconds")
+  .min(60, "must be at least 60 seconds")
+  .max(31_536_000, "must be at most one year");
+
+const origin = z.string().transform((value, ctx) => {
+  try {
+    const url = new URL(value);
+    if ((url.protocol === "http:" || url.protocol === "https:") && url.origin === value.replace(/\/$/, "")) {
+      return url.origin;
+    }
+  } catch {
+    // fall through to the issue below
+  }
+  ctx.addIssue({ code: "custom", message: `"${value}" is not a full origin such as https://preq.example.com` });
+  return z.NEVER;
+});
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().trim().min(1).default("0.0.0.0"),
+  DATABASE_PATH: z.string().trim().min(1).default("./data/preqstation.db"),
+  SESSION_SECRET: z.string().optional(),
+  SESSION_MAX_AGE: seconds.default(86_400),
+  SESSION_ABSOLUTE_MAX_AGE: seconds.default(604_800),
+  COOKIE_SECURE: bool.default(true),
+  ALLOWED_ORIGINS: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(origin)),
+  TRUST_PROXY: bool.default(false),
+  LOGIN_RATE_LIMIT: rateLimit.prefault("10/15m"),
+  API_RATE_LIMIT: rateLimit.prefault("100/15m"),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+});
+
+export const MIN_SECRET_LENGTH = 32;
+
+/**
+ * Parses the environment. Empty strings count as unset, so `PORT=` means the default.
+ * The session secret is read from SESSION_SECRET, or else from (or generated into)
+ * `<db folder>/session-secret` with mode 0600.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(
+    Object.keys(EnvSchema.shape).flatMap((key) => {
+      const value = env[key];
+      return value === undefined || value.trim() === "" ? [] : [[key, value]];
+    }),
+  );
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".") || "environment"}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  if (e.SESSION_ABSOLUTE_MAX_AGE < e.SESSION_MAX_AGE) {
+    throw new ConfigError("Invalid configuration:\n  SESSION_ABSOLUTE_MAX_AGE: must not be shorter than SESSION_MAX_AGE");
+  }
+
+  const databasePath = e.DATABASE_PATH === ":memory:" ? ":memory:" : path.resolve(e.DATABASE_PATH);
+  let sessionSecrets: string[];
+  let sessionSecretFile: string | null = null;
+  if (e.SESSION_SECRET !== undefined) {
+    sessionSecrets = e.SESSION_SECRET.split(",").map((s) => s.trim());
+    const short = sessionSecrets.findIndex((s) => s.length < MIN_SECRET_LENGTH);
+    if (short !== -1) {
+      throw new ConfigError(
+        `Invalid configuration:\n  SESSION_SECRET: secret #${short + 1} of ${sessionSecrets.length} is shorter than ${MIN_SECRET_LENGTH} characters`,
+      );
+    }
+  } else {
+    sessionSecretFile =
+      databasePath === ":memory:" ? null : path.join(path.dirname(databasePath), "session-secret");
+    sessionSecrets = [sessionSecretFile ? readOrCreateSecret(sessionSecretFile) : randomBytes(32).toString("base64url")];
+  }
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databasePath,
+    sessionSecrets,
+    sessionSecretFile,
+    sessionMaxAgeSeconds: e.SESSION_MAX_AGE,
+    sessionAbsoluteMaxAgeSeconds: e.SESSION_ABSOLUTE_MAX_AGE,
+    cookieSecure: e.COOKIE_SECURE,
+    allowedOrigins: e.ALLOWED_ORIGINS,
+    trustProxy: e.TRUST_PROXY,
+    loginRateLimit: e.LOGIN_RATE_LIMIT,
+    apiRateLimit: e.API_RATE_LIMIT,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** Reads the persisted secret, creating it (0600, exclusive create) on first start. */
+function readOrCreateSecret(file: string): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    fs.writeFileSync(file, `${randomBytes(48).toString("base64url")}\n`, { flag: "wx", mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  const stat = fs.statSync(file);
+  if ((stat.mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
+  const secret = fs.readFileSync(file, "utf8").trim();
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`Invalid configuration:\n  SESSION_SECRET: the stored secret in ${file} is shorter than ${MIN_SECRET_LENGTH} characters`);
+  }
+  return secret;
+}

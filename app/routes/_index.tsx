@@ -1,0 +1,9 @@
+import { redirect, type LoaderFunctionArgs } from "@remix-run/node";
+import { getOwnerSession } from "~/lib/auth.server";
+import { ownerExists } from "~/lib/owner.server";
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  if (await getOwnerSession(request, context)) throw redirect("/settings/api-keys");
+  if (!(await ownerExists(context.services.db))) throw redirect("/setup");
+  throw redirect("/login");
+}

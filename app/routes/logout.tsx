@@ -1,0 +1,25 @@
+import { redirect, type ActionFunctionArgs } from "@remix-run/node";
+import { getOwnerSession, recordRequestEvent } from "~/lib/auth.server";
+import { clearSessionCookie, deleteSession } from "~/lib/session.server";
+
+/** GET never signs anyone out: sign-out is a POST only. */
+export function loader() {
+  return new Response("Use POST to sign out.", {
+    status: 405,
+    headers: { Allow: "POST", "Content-Type": "text/plain; charset=utf-8" },
+  });
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { services } = context;
+  const found = await getOwnerSession(request, context);
+  if (found) {
+    await deleteSession(services.db, found.sessionId);
+    await recordRequestEvent(request, context, {
+      type: "logout",
+      outcome: "success",
+      details: { session: found.session.public_id },
+    });
+  }
+  return redirect("/login", { headers: { "Set-Cookie": await clearSessionCookie(services.sessionCookie) } });
+}

@@ -1,0 +1,12 @@
+import type { Migration } from "kysely";
+import * as foundation from "./2026_11_27_2300_foundation";
+import * as tokensAudit from "./2026_11_27_2310_tokens_audit";
+
+/**
+ * Every migration, by name. A static map (not a folder scan) so the migrations
+ * are bundled into the server and CLI builds. Names sort in the order they run.
+ */
+export const migrations: Record<string, Migration> = {
+  "2026_11_27_2300_foundation": foundation,
+  "2026_11_27_2310_tokens_audit": tokensAudit,
+};

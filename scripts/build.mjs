@@ -1,0 +1,97 @@
+// Builds what `npm start` and the CLI run, only when the sources changed:
+//   - the Remix app (client assets and server build) with `remix vite:build`;
+//   - server.ts and bin/cli.ts, bundled by esbuild into build/node/.
+// Usage: node scripts/build.mjs [--force] [--cli-only]
+import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const buildDir = path.join(root, "build");
+
+const APP_SOURCES = ["app", "db", "public", "server.ts", "package.json", "package-lock.json", "remix.config.js", "vite.config.ts", "tsconfig.json"];
+const CLI_SOURCES = ["app/lib", "db", "bin", "package.json", "package-lock.json"];
+
+/** A fingerprint of the sources: every file's path, size and modification time. */
+function fingerprint(entries) {
+  const hash = createHash("sha256");
+  const visit = (rel) => {
+    const full = path.join(root, rel);
+    if (!fs.existsSync(full)) return;
+    const stat = fs.statSync(full);
+    if (stat.isDirectory()) {
+      for (const name of fs.readdirSync(full).sort()) visit(path.join(rel, name));
+    } else {
+      hash.update(`${rel}\0${stat.size}\0${stat.mtimeMs}\n`);
+    }
+  };
+  entries.forEach(visit);
+  return hash.digest("hex");
+}
+
+function stampFile(name) {
+  return path.join(buildDir, `.stamp-${name}`);
+}
+
+function isFresh(name, sources, outputs) {
+  try {
+    return (
+      outputs.every((o) => fs.existsSync(path.join(root, o))) &&
+      fs.readFileSync(stampFile(name), "utf8") === fingerprint(sources)
+    );
+  } catch {
+    return false;
+  }
+}
+
+function run(cmd, args) {
+  const result = spawnSync(cmd, args, { cwd: root, stdio: ["ignore", "inherit", "inherit"], env: process.env });
+  if (result.status !== 0) throw new Error(`${path.basename(cmd)} ${args.join(" ")} failed (exit ${result.status ?? result.signal})`);
+}
+
+async function bundle(entry, outfile) {
+  const esbuild = await import("esbuild");
+  await esbuild.build({
+    entryPoints: [path.join(root, entry)],
+    outfile: path.join(buildDir, outfile),
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    sourcemap: true,
+    logLevel: "warning",
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  });
+}
+
+/** Builds the CLI bundle if its sources changed. Fast (esbuild only). */
+export async function ensureCliBuilt({ force = false } = {}) {
+  if (!force && isFresh("cli", CLI_SOURCES, ["build/node/cli.js"])) return false;
+  await bundle("bin/cli.ts", "node/cli.js");
+  fs.writeFileSync(stampFile("cli"), fingerprint(CLI_SOURCES));
+  return true;
+}
+
+/** Builds the app and server bundles if their sources changed. */
+export async function ensureAppBuilt({ force = false, quiet = false } = {}) {
+  if (!force && isFresh("app", APP_SOURCES, ["build/server/index.js", "build/node/server.js"])) return false;
+  if (!quiet) process.stderr.write("Building PreqStation (sources changed since the last build)…\n");
+  run(process.execPath, [path.join(root, "node_modules/@remix-run/dev/dist/cli.js"), "vite:build", "--logLevel", "warn"]);
+  await bundle("server.ts", "node/server.js");
+  fs.writeFileSync(stampFile("app"), fingerprint(APP_SOURCES));
+  return true;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const force = process.argv.includes("--force");
+  try {
+    if (!process.argv.includes("--cli-only")) await ensureAppBuilt({ force });
+    await ensureCliBuilt({ force });
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,12 @@
+// `npm start`: build if the build is missing or stale, then run the server in
+// this same process (so signals reach it directly). The server migrates the
+// database itself before it listens.
+import { ensureAppBuilt } from "./build.mjs";
+
+try {
+  await ensureAppBuilt();
+} catch (error) {
+  process.stderr.write(`Build failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
+await import("../build/node/server.js");

@@ -1,0 +1,33 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type TestServer } from "../support/server";
+import { getPage, postForm, setupOwner, signIn } from "../support/http";
+
+describe("the production server from a fresh database", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("prints a setup code on a line of its own while no owner exists", () => {
+    expect(server.setupCode).toMatch(/^[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}$/);
+  });
+
+  it("answers /api/health with the service and version", async () => {
+    const res = await fetch(`${server.url}/api/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true, service: "preqstation", version: expect.any(String) });
+    expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("creates the owner with the setup code and then answers /setup with 404", async () => {
+    const cookie = await setupOwner(server);
+    expect(cookie).toMatch(/^session=/);
+    expect((await getPage(server, "/setup")).status).toBe(404);
+    const again = await postForm(server, "/setup", { setup_code: server.setupCode!, email: "x@example.com", password: "another long password", password_confirm: "another long password" });
+    expect(again.status).toBe(404);
+    expect((await signIn(server)).startsWith("session=")).toBe(true);
+  });
+});

@@ -1,0 +1,13 @@
+import path from "node:path";
+import { vitePlugin as remix } from "@remix-run/dev";
+import { defineConfig } from "vite";
+import remixConfig from "./remix.config.js";
+
+export default defineConfig({
+  plugins: [remix(remixConfig)],
+  resolve: { alias: { "~": path.resolve(import.meta.dirname, "app") } },
+  build: {
+    // Never inline assets as data: URIs; the CSP allows only same-origin files.
+    assetsInlineLimit: 0,
+  },
+});
