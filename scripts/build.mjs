@@ -67,22 +67,59 @@ async function bundle(entry, outfile) {
   });
 }
 
+/**
+ * Runs `fn` holding a lock directory, so two processes (parallel test runs, a CLI
+ * call while `npm start` builds) never write build/ at the same time.
+ */
+async function withBuildLock(fn) {
+  const lock = path.join(root, ".build.lock");
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch (error) {
+      if (error.code !== "EEXIST") throw error;
+      // A lock older than three minutes was left by a killed build.
+      try {
+        if (Date.now() - fs.statSync(lock).mtimeMs > 180_000) fs.rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // it was released meanwhile
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for another build (${lock})`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /** Builds the CLI bundle if its sources changed. Fast (esbuild only). */
 export async function ensureCliBuilt({ force = false } = {}) {
   if (!force && isFresh("cli", CLI_SOURCES, ["build/node/cli.js"])) return false;
-  await bundle("bin/cli.ts", "node/cli.js");
-  fs.writeFileSync(stampFile("cli"), fingerprint(CLI_SOURCES));
-  return true;
+  return withBuildLock(async () => {
+    if (!force && isFresh("cli", CLI_SOURCES, ["build/node/cli.js"])) return false;
+    await bundle("bin/cli.ts", "node/cli.js");
+    fs.writeFileSync(stampFile("cli"), fingerprint(CLI_SOURCES));
+    return true;
+  });
 }
 
 /** Builds the app and server bundles if their sources changed. */
 export async function ensureAppBuilt({ force = false, quiet = false } = {}) {
   if (!force && isFresh("app", APP_SOURCES, ["build/server/index.js", "build/node/server.js"])) return false;
-  if (!quiet) process.stderr.write("Building PreqStation (sources changed since the last build)…\n");
-  run(process.execPath, [path.join(root, "node_modules/@remix-run/dev/dist/cli.js"), "vite:build", "--logLevel", "warn"]);
-  await bundle("server.ts", "node/server.js");
-  fs.writeFileSync(stampFile("app"), fingerprint(APP_SOURCES));
-  return true;
+  return withBuildLock(async () => {
+    if (!force && isFresh("app", APP_SOURCES, ["build/server/index.js", "build/node/server.js"])) return false;
+    if (!quiet) process.stderr.write("Building PreqStation (sources changed since the last build)…\n");
+    run(process.execPath, [path.join(root, "node_modules/@remix-run/dev/dist/cli.js"), "vite:build", "--logLevel", "warn"]);
+    await bundle("server.ts", "node/server.js");
+    fs.mkdirSync(buildDir, { recursive: true });
+    fs.writeFileSync(stampFile("app"), fingerprint(APP_SOURCES));
+    return true;
+  });
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
