@@ -1,0 +1,180 @@
+import type { AppLoadContext } from "@remix-run/node";
+import type { ApiToken } from "../../db/schema";
+import { apiError } from "./api-errors.server";
+import type { AuditContext } from "./audit.server";
+import type { RateLimitState } from "./rate-limit.server";
+import { recordSecurityEvent, type SecurityEventInput } from "./security-events.server";
+import { hashToken, isWellFormedToken, tokenStatus, touchTokenUsage } from "./tokens.server";
+
+/**
+ * The bearer guard of every authenticated `/api/*` route. Only the
+ * `Authorization: Bearer preq_…` header counts: cookies, query strings and
+ * bodies are never read. Every decision is made from the database on each
+ * request (no cached validity), so revocation and expiry apply at once.
+ */
+export interface TokenAuth {
+  /** The token row (never sent to clients). */
+  token: ApiToken;
+  /** Actor `{type: 'token', id, label: name}`, IP, user agent and request id, for `appendAudit`. */
+  audit: AuditContext;
+  /** X-RateLimit-Limit/Remaining/Reset and, for expiring tokens, PreqStation-Token-Expiration. */
+  headers: Headers;
+}
+
+export type UnauthorizedReason = "missing" | "malformed" | "unknown" | "revoked" | "expired";
+
+export const UNAUTHORIZED_MESSAGE = "Missing or invalid authorization header";
+export const FORBIDDEN_MESSAGE = "Insufficient permissions";
+const REALM = 'Bearer realm="preqstation"';
+
+/** `Bearer <credentials>` with the scheme in any case; anything else is not a bearer attempt. */
+const BEARER = /^bearer +(\S*) *$/i;
+
+type ParsedAuthorization =
+  | { kind: "missing" }
+  | { kind: "malformed"; presented: boolean }
+  | { kind: "token"; token: string };
+
+export function parseAuthorization(header: string | null): ParsedAuthorization {
+  if (header === null || header.trim() === "") return { kind: "missing" };
+  const match = BEARER.exec(header);
+  // Another scheme (Basic, a bare value): no bearer token was presented.
+  if (!match) return { kind: "malformed", presented: /^bearer(\s|$)/i.test(header.trimStart()) };
+  const token = match[1] ?? "";
+  if (!isWellFormedToken(token)) return { kind: "malformed", presented: true };
+  return { kind: "token", token };
+}
+
+/** Throws a Response (401/403/429 in the documented shape) when the request may not proceed. */
+export async function requireToken(
+  request: Request,
+  context: AppLoadContext,
+  options: { write: boolean },
+): Promise<TokenAuth> {
+  const { db, limiters } = context.services;
+  const ip = context.request.clientIp;
+  const now = Date.now();
+
+  // A client that keeps failing is stopped before any parsing or lookup.
+  const failures = limiters.apiAuthFailures.peek(ip);
+  if (failures.remaining <= 0) {
+    await record(request, context, { type: "rate_limited", outcome: "blocked", details: { limiter: "api_auth_failures" } });
+    throw apiError("RATE_LIMITED", "Too many failed authentication attempts; retry later", {
+      headers: { "Retry-After": String(failures.retryAfter) },
+    });
+  }
+
+  const parsed = parseAuthorization(request.headers.get("authorization"));
+  if (parsed.kind === "missing") throw await unauthorized(request, context, "missing", false);
+  if (parsed.kind === "malformed") throw await unauthorized(request, context, "malformed", parsed.presented);
+
+  const token = await db
+    .selectFrom("api_tokens")
+    .selectAll()
+    .where("token_hash", "=", hashToken(parsed.token))
+    .executeTakeFirst();
+  if (!token) throw await unauthorized(request, context, "unknown", true);
+  const status = tokenStatus(token, now);
+  if (status !== "active") throw await unauthorized(request, context, status, true, token.id);
+
+  const owner = await db.selectFrom("owners").select("id").limit(1).executeTakeFirst();
+  const expiryHeader: Record<string, string> = token.expires_at ? { "PreqStation-Token-Expiration": token.expires_at } : {};
+  if (!owner || owner.id !== token.owner_id) {
+    throw await forbidden(request, context, token, "owner_mismatch", new Headers(expiryHeader));
+  }
+
+  const limit = limiters.api.hit(`token:${token.id}`);
+  const headers = new Headers({ ...rateLimitHeaders(limit), ...expiryHeader });
+  if (!limit.allowed) {
+    await record(request, context, {
+      type: "rate_limited",
+      outcome: "blocked",
+      details: { limiter: "api", token_id: token.id },
+    });
+    headers.set("Retry-After", String(limit.retryAfter));
+    throw apiError("RATE_LIMITED", "Rate limit exceeded; retry later", { headers });
+  }
+
+  await touchTokenUsage(db, token, ip, now);
+
+  if (options.write && token.scope !== "full") {
+    throw await forbidden(request, context, token, "read_scope", headers);
+  }
+
+  return {
+    token,
+    audit: {
+      actor: { type: "token", id: String(token.id), label: token.name },
+      ip,
+      userAgent: context.request.userAgent,
+      requestId: context.request.id,
+    },
+    headers,
+  };
+}
+
+export function rateLimitHeaders(state: RateLimitState): Record<string, string> {
+  return {
+    "X-RateLimit-Limit": String(state.limit),
+    "X-RateLimit-Remaining": String(state.remaining),
+    "X-RateLimit-Reset": String(state.resetAt),
+  };
+}
+
+async function unauthorized(
+  request: Request,
+  context: AppLoadContext,
+  reason: UnauthorizedReason,
+  presented: boolean,
+  tokenId?: number,
+): Promise<Response> {
+  context.services.limiters.apiAuthFailures.hit(context.request.clientIp);
+  await record(request, context, {
+    type: "bearer_auth",
+    outcome: "failure",
+    details: tokenId === undefined ? { reason } : { reason, token_id: tokenId },
+  });
+  return apiError("UNAUTHORIZED", UNAUTHORIZED_MESSAGE, {
+    headers: { "WWW-Authenticate": presented ? `${REALM}, error="invalid_token"` : REALM },
+  });
+}
+
+async function forbidden(
+  request: Request,
+  context: AppLoadContext,
+  token: ApiToken,
+  reason: "owner_mismatch" | "read_scope",
+  headers: Headers,
+): Promise<Response> {
+  await record(request, context, {
+    type: "forbidden",
+    outcome: "blocked",
+    details: { reason, token_id: token.id, method: request.method },
+  });
+  return apiError("FORBIDDEN", FORBIDDEN_MESSAGE, { headers });
+}
+
+/**
+ * Records a security event, coalesced per IP so a flood adds to one row. A failure
+ * to record is logged and never turns a 401/403/429 into a 500.
+ */
+async function record(
+  request: Request,
+  context: AppLoadContext,
+  event: Pick<SecurityEventInput, "type" | "outcome" | "details">,
+): Promise<void> {
+  try {
+    await recordSecurityEvent(
+      context.services.db,
+      {
+        ...event,
+        ip: context.request.clientIp,
+        userAgent: context.request.userAgent,
+        path: new URL(request.url).pathname,
+      },
+      { coalesce: true },
+    );
+  } catch (error) {
+    context.services.logger.error("could not record security event", { requestId: context.request.id, error });
+  }
+}
