@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequestListener, type ClientAddress } from "@remix-run/node-fetch-server";
 import { createRequestHandler, type AppLoadContext, type ServerBuild } from "@remix-run/node";
+import { createApiDispatcher } from "./app/lib/api-dispatch.server";
 import { apiError } from "./app/lib/api-errors.server";
 import { MAX_BODY_BYTES } from "./app/lib/body.server";
 import { clientIp } from "./app/lib/client-ip.server";
@@ -100,6 +101,7 @@ function plainPage(status: number, title: string, message: string, headers?: Hea
 
 export function createAppHandler(services: Services, build: ServerBuild, clientDir: string) {
   const remix = createRequestHandler(build, "production");
+  const api = createApiDispatcher(build);
   const staticFiles = loadStaticFiles(clientDir);
   const { config, logger } = services;
 
@@ -185,21 +187,17 @@ export function createAppHandler(services: Services, build: ServerBuild, clientD
       }
     }
 
-    return remix(request, { services, request: info });
+    const context: AppLoadContext = { services, request: info };
+    if (isApi) {
+      const response = api(request, url.pathname, context);
+      if (response) return response;
+    }
+    return remix(request, context);
   }
 }
 
 export async function startServer(): Promise<http.Server> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfig();
   const services = await createServices(config, {
     announceSetupCode: (code) => {
       process.stdout.write(`\nNo owner exists yet. Open /setup and enter this one-time code:\nSetup code: ${code}\n\n`);
@@ -235,8 +233,12 @@ export async function startServer(): Promise<http.Server> {
       server.closeAllConnections();
     }, 8_000);
     force.unref();
+    // Connections busy now become idle keep-alives once their response is sent: close them as they do.
+    const sweep = setInterval(() => server.closeIdleConnections(), 200);
+    sweep.unref();
     server.close(() => {
       clearTimeout(force);
+      clearInterval(sweep);
       void services.db.destroy().finally(() => {
         services.logger.info("stopped");
         process.exit(0);
@@ -261,4 +263,14 @@ export async function startServer(): Promise<http.Server> {
   return server;
 }
 
-await startServer();
+try {
+  await startServer();
+} catch (error) {
+  // A bad setting, an unwritable data folder, a port in use: one clear line, exit 1, no stack.
+  const message =
+    error instanceof ConfigError
+      ? error.message
+      : `PreqStation could not start: ${error instanceof Error ? error.message : String(error)}`;
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
