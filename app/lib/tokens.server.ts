@@ -239,7 +239,7 @@ export async function touchTokenUsage(db: Db, token: ApiToken, ip: string, now =
     .updateTable("api_tokens")
     .set({ last_used_at: at, last_used_ip: ip })
     .where("id", "=", token.id)
-    .where((eb) => eb.or([eb("last_used_at", "is", null), eb("last_used_at", "<", nowIso(now - LAST_USED_INTERVAL_MS))]))
+    .where((eb) => eb.or([eb("last_used_at", "is", null), eb("last_used_at", "<=", nowIso(now - LAST_USED_INTERVAL_MS))]))
     .execute();
   return true;
 }
