@@ -117,11 +117,23 @@ const commands: Record<string, CommandHandler> = {
   async backup(args, { opened, io }) {
     if (args.length !== 1 || !args[0]) throw new CliError("usage: preqstation backup <file>");
     const target = path.resolve(args[0]);
-    if (fs.existsSync(target)) throw new CliError(`${target} already exists; choose a new file name`);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    // SQLite's online backup API: a consistent snapshot even while the server writes.
-    await opened.sqlite.backup(target);
-    fs.chmodSync(target, 0o600);
+    fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+    // Create the file first, exclusively and readable by this user only: it will hold
+    // the password hash, and an existing file is never overwritten. SQLite treats an
+    // empty file as an empty database to copy into.
+    try {
+      fs.closeSync(fs.openSync(target, "wx", 0o600));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new CliError(`${target} already exists; choose a new file name`);
+      throw error;
+    }
+    try {
+      // SQLite's online backup API: a consistent snapshot even while the server writes.
+      await opened.sqlite.backup(target);
+    } catch (error) {
+      fs.rmSync(target, { force: true });
+      throw error;
+    }
     io.stdout(`Backup written to ${target}\n`);
   },
 

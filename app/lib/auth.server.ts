@@ -1,11 +1,10 @@
 import { redirect, type AppLoadContext } from "@remix-run/node";
 import type { Owner, Session } from "../../db/schema";
 import type { AuditContext } from "./audit.server";
-import { getOwnerByEmail } from "./owner.server";
-import { getDummyHash, hashPassword, needsRehash, verifyPassword } from "./password.server";
+import { getOwnerByEmail, updateOwnerPassword } from "./owner.server";
+import { hashPassword, needsRehash, unmatchableHash, verifyPassword } from "./password.server";
 import { recordSecurityEvent } from "./security-events.server";
 import { readSessionId, serializeSessionCookie, touchSession } from "./session.server";
-import { updateOwnerPassword } from "./owner.server";
 
 export interface OwnerSession {
   owner: Owner;
@@ -50,16 +49,21 @@ export async function requireOwner(request: Request, context: AppLoadContext): P
 
 /**
  * A same-site path to go to after sign-in, or the fallback. Rejects absolute URLs,
- * protocol-relative `//host`, backslash tricks and anything that leaves the origin.
+ * protocol-relative `//host`, backslashes and control characters (which browsers
+ * drop or turn into `/`), and paths that only normalize into `//host`
+ * (`/a/..//evil.example`). The sign-in, sign-out and setup pages are never targets.
  */
 export function safeRedirectPath(to: unknown, fallback = "/settings/api-keys"): string {
-  if (typeof to !== "string" || !to.startsWith("/") || to.startsWith("//") || to.includes("\\")) return fallback;
+  if (typeof to !== "string" || to.length > 2048 || !to.startsWith("/") || to.startsWith("//")) return fallback;
+  // eslint-disable-next-line no-control-regex
+  if (/[\\\u0000-\u001f\u007f]/.test(to)) return fallback;
   try {
     const base = "http://preqstation.invalid";
     const url = new URL(to, base);
-    if (url.origin !== base) return fallback;
+    const path = `${url.pathname}${url.search}${url.hash}`;
+    if (url.origin !== base || path.startsWith("//")) return fallback;
     if (url.pathname === "/login" || url.pathname === "/logout" || url.pathname === "/setup") return fallback;
-    return `${url.pathname}${url.search}${url.hash}`;
+    return path;
   } catch {
     return fallback;
   }
@@ -89,7 +93,7 @@ export type SignInResult = { ok: true; owner: Owner } | { ok: false; reason: "un
 
 /**
  * Checks an email and password. Both failure paths cost one scrypt verification
- * (an unknown email is checked against a dummy hash), so timing tells nothing.
+ * (an unknown email is checked against a hash no password matches), so timing tells nothing.
  * A hash with outdated parameters is upgraded on success.
  */
 export async function checkCredentials(
@@ -99,7 +103,7 @@ export async function checkCredentials(
 ): Promise<SignInResult> {
   const { db } = context.services;
   const owner = await getOwnerByEmail(db, email);
-  const ok = await verifyPassword(password, owner?.password_hash ?? (await getDummyHash()));
+  const ok = await verifyPassword(password, owner?.password_hash ?? unmatchableHash());
   if (!owner) return { ok: false, reason: "unknown_email" };
   if (!ok) return { ok: false, reason: "wrong_password" };
   if (needsRehash(owner.password_hash)) {

@@ -81,7 +81,12 @@ const origin = z.string().transform((value, ctx) => {
 });
 
 const EnvSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  PORT: z.coerce
+    .number({ message: "must be a port number from 0 to 65535" })
+    .int("must be a port number from 0 to 65535")
+    .min(0, "must be a port number from 0 to 65535")
+    .max(65_535, "must be a port number from 0 to 65535")
+    .default(3000),
   HOST: z.string().trim().min(1).default("0.0.0.0"),
   DATABASE_PATH: z.string().trim().min(1).default("./data/preqstation.db"),
   SESSION_SECRET: z.string().optional(),
@@ -96,7 +101,7 @@ const EnvSchema = z.object({
   TRUST_PROXY: bool.default(false),
   LOGIN_RATE_LIMIT: rateLimit.prefault("10/15m"),
   API_RATE_LIMIT: rateLimit.prefault("100/15m"),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
 });
 
 export const MIN_SECRET_LENGTH = 32;
@@ -115,7 +120,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   );
   const parsed = EnvSchema.safeParse(cleaned);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".") || "environment"}: ${issue.message}`);
+    const lines = parsed.error.issues.map((issue) => `  ${String(issue.path[0] ?? "environment")}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const e = parsed.data;

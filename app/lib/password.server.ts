@@ -1,5 +1,5 @@
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./password-policy";
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./password-policy";
 
 /**
  * Password hashing with scrypt (Node's built-in, run on the libuv thread pool so
@@ -8,7 +8,11 @@ import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOpti
  * `scrypt$n=16384,r=8,p=5$<salt b64url>$<key b64url>`.
  */
 export const SCRYPT_PARAMS = { N: 2 ** 14, r: 8, p: 5 } as const;
+export type ScryptParams = { N: number; r: number; p: number };
 const KEY_LENGTH = 32;
+const SALT_LENGTH = 16;
+/** Bounds a stored hash must respect to be verified at all (a corrupt row must not cost minutes of CPU). */
+const LIMITS = { minN: 2 ** 10, maxN: 2 ** 20, maxR: 32, maxP: 16, minBytes: 16, maxBytes: 64 } as const;
 export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH };
 
 function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
@@ -19,30 +23,47 @@ function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptO
   });
 }
 
-export async function hashPassword(password: string, params: { N: number; r: number; p: number } = SCRYPT_PARAMS) {
-  const salt = randomBytes(16);
-  const key = await scrypt(password, salt, KEY_LENGTH, params);
+function format(params: ScryptParams, salt: Buffer, key: Buffer): string {
   return `scrypt$n=${params.N},r=${params.r},p=${params.p}$${salt.toString("base64url")}$${key.toString("base64url")}`;
 }
 
-interface ParsedHash {
-  N: number;
-  r: number;
-  p: number;
+/** Hashes a password with a fresh 128-bit salt; the result records its parameters. */
+export async function hashPassword(password: string, params: ScryptParams = SCRYPT_PARAMS): Promise<string> {
+  const salt = randomBytes(SALT_LENGTH);
+  const key = await scrypt(password, salt, KEY_LENGTH, params);
+  return format(params, salt, key);
+}
+
+export interface ParsedHash extends ScryptParams {
   salt: Buffer;
   key: Buffer;
 }
 
+/** Reads a stored hash; null when it is not one of ours or its parameters are out of bounds. */
 export function parsePasswordHash(stored: string): ParsedHash | null {
-  const m = /^scrypt\$n=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/.exec(stored);
+  const m = /^scrypt\$n=(\d{1,8}),r=(\d{1,3}),p=(\d{1,3})\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/.exec(stored);
   if (!m) return null;
-  return {
+  const parsed = {
     N: Number(m[1]),
     r: Number(m[2]),
     p: Number(m[3]),
     salt: Buffer.from(m[4]!, "base64url"),
     key: Buffer.from(m[5]!, "base64url"),
   };
+  const powerOfTwo = (parsed.N & (parsed.N - 1)) === 0;
+  const inBounds =
+    powerOfTwo &&
+    parsed.N >= LIMITS.minN &&
+    parsed.N <= LIMITS.maxN &&
+    parsed.r >= 1 &&
+    parsed.r <= LIMITS.maxR &&
+    parsed.p >= 1 &&
+    parsed.p <= LIMITS.maxP &&
+    parsed.salt.length >= LIMITS.minBytes &&
+    parsed.salt.length <= LIMITS.maxBytes &&
+    parsed.key.length >= LIMITS.minBytes &&
+    parsed.key.length <= LIMITS.maxBytes;
+  return inBounds ? parsed : null;
 }
 
 /** Constant-time check of a password against a stored hash. A malformed hash never matches. */
@@ -59,12 +80,12 @@ export function needsRehash(stored: string): boolean {
   return !parsed || parsed.N < SCRYPT_PARAMS.N || parsed.r < SCRYPT_PARAMS.r || parsed.p < SCRYPT_PARAMS.p;
 }
 
-let dummyHash: Promise<string> | undefined;
 /**
- * A hash of a random password with today's parameters. Sign-in verifies against it
- * when the email is unknown, so both paths cost one scrypt (no timing oracle).
+ * A well-formed hash with today's parameters whose key is random bytes, so no
+ * password verifies against it. Sign-in checks an unknown email's password
+ * against one of these: the same single scrypt as for the real owner, no
+ * timing oracle, and nothing to compute or cache ahead of time.
  */
-export function getDummyHash(): Promise<string> {
-  dummyHash ??= hashPassword(randomBytes(16).toString("hex"));
-  return dummyHash;
+export function unmatchableHash(params: ScryptParams = SCRYPT_PARAMS): string {
+  return format(params, randomBytes(SALT_LENGTH), randomBytes(KEY_LENGTH));
 }

@@ -39,6 +39,18 @@ export class RateLimiter {
     return this.describe(this.window(key));
   }
 
+  /**
+   * Takes back one hit recorded by `hit` (a sign-in that turned out to succeed):
+   * callers reserve a slot before slow work, so parallel attempts cannot all slip
+   * past a check made before any of them was counted, then release it if it must not count.
+   */
+  release(key: string): void {
+    if (!this.windows.has(key)) return;
+    const w = this.window(key);
+    if (w.current > 0) w.current -= 1;
+    else if (w.previous > 0) w.previous -= 1;
+  }
+
   /** Forgets `key` (for example after a successful sign-in, when wanted). */
   reset(key: string): void {
     this.windows.delete(key);

@@ -1,4 +1,11 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import {
+  data,
+  redirect,
+  type ActionFunctionArgs,
+  type HeadersFunction,
+  type LoaderFunctionArgs,
+  type MetaFunction,
+} from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { Field } from "~/components/field";
@@ -32,28 +39,32 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services } = context;
   const meta = requestMeta(request, context);
-  const throttle = services.limiters.login.peek(meta.ip);
-  if (throttle.remaining <= 0) {
+  // Count the attempt before any slow work, so parallel attempts cannot all pass
+  // the check; the slot is given back below when the attempt must not count.
+  const attempt = services.limiters.login.hit(meta.ip);
+  if (!attempt.allowed) {
     await recordRequestEvent(
       request,
       context,
-      { type: "login_throttled", outcome: "blocked", details: { retry_after: throttle.retryAfter } },
+      { type: "login_throttled", outcome: "blocked", details: { limit: attempt.limit } },
       { coalesce: true },
     );
-    const minutes = Math.ceil(throttle.retryAfter / 60);
+    const minutes = Math.ceil(attempt.retryAfter / 60);
     return data<ActionData>(
       { formError: `Too many failed sign-in attempts from your address. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.` },
-      { status: 429, headers: { "Retry-After": String(throttle.retryAfter) } },
+      { status: 429, headers: { "Retry-After": String(attempt.retryAfter) } },
     );
   }
 
   const form = parseForm(LoginSchema, await readForm(request));
-  if (!form.success) return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
+  if (!form.success) {
+    services.limiters.login.release(meta.ip);
+    return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
+  }
   const { email, password, redirectTo } = form.data;
 
   const result = await checkCredentials(context, email, password);
   if (!result.ok) {
-    services.limiters.login.hit(meta.ip);
     const looksLikeEmail = z.email().safeParse(email).success;
     await recordRequestEvent(request, context, {
       type: "login",
@@ -62,6 +73,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     });
     return data<ActionData>({ formError: "Incorrect email or password.", email }, { status: 401 });
   }
+  services.limiters.login.release(meta.ip); // a success never counts
 
   // Sign-in always issues a new session id; a session the browser already had is ended.
   const previous = await readSessionId(services.sessionCookie, request.headers.get("cookie"));
@@ -125,3 +137,9 @@ export default function Login() {
 }
 
 export const meta: MetaFunction = () => [{ title: "Sign in · PreqStation" }];
+
+/** A throttled attempt's page carries the action's Retry-After (document responses take headers from here). */
+export const headers: HeadersFunction = ({ actionHeaders }) => {
+  const retryAfter = actionHeaders.get("Retry-After");
+  return retryAfter ? { "Retry-After": retryAfter } : new Headers();
+};

@@ -1,4 +1,11 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import {
+  data,
+  redirect,
+  type ActionFunctionArgs,
+  type HeadersFunction,
+  type LoaderFunctionArgs,
+  type MetaFunction,
+} from "@remix-run/node";
 import { Form, useActionData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { Field } from "~/components/field";
@@ -32,31 +39,35 @@ export async function loader({ context }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services } = context;
   if (!services.setupCode.active || (await ownerExists(services.db))) {
-    await recordRequestEvent(request, context, { type: "setup", outcome: "blocked", details: { reason: "owner_exists" } });
+    await recordRequestEvent(request, context, { type: "setup", outcome: "blocked", details: { reason: "owner_exists" } }, { coalesce: true });
     notFound();
   }
   const meta = requestMeta(request, context);
-  const throttle = services.limiters.login.peek(meta.ip);
-  if (throttle.remaining <= 0) {
-    await recordRequestEvent(request, context, { type: "login_throttled", outcome: "blocked", details: { retry_after: throttle.retryAfter } }, { coalesce: true });
+  // Count the attempt before any slow work (see the sign-in page); given back unless the code was wrong.
+  const attempt = services.limiters.login.hit(meta.ip);
+  if (!attempt.allowed) {
+    await recordRequestEvent(request, context, { type: "login_throttled", outcome: "blocked", details: { limit: attempt.limit } }, { coalesce: true });
     return data<ActionData>(
       { formError: "Too many wrong setup codes from your address. Wait and try again." },
-      { status: 429, headers: { "Retry-After": String(throttle.retryAfter) } },
+      { status: 429, headers: { "Retry-After": String(attempt.retryAfter) } },
     );
   }
 
   const form = parseForm(SetupSchema, await readForm(request));
-  if (!form.success) return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
+  if (!form.success) {
+    services.limiters.login.release(meta.ip);
+    return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
+  }
   const { setup_code, email, password } = form.data;
 
   if (!services.setupCode.matches(setup_code)) {
-    services.limiters.login.hit(meta.ip);
     await recordRequestEvent(request, context, { type: "setup", outcome: "failure", details: { reason: "wrong_code" } });
     return data<ActionData>(
       { fieldErrors: { setup_code: "That is not the setup code shown in the server log" }, email },
       { status: 400 },
     );
   }
+  services.limiters.login.release(meta.ip);
 
   let owner;
   try {
@@ -121,3 +132,9 @@ export default function Setup() {
 }
 
 export const meta: MetaFunction = () => [{ title: "Set up · PreqStation" }];
+
+/** A throttled attempt's page carries the action's Retry-After (document responses take headers from here). */
+export const headers: HeadersFunction = ({ actionHeaders }) => {
+  const retryAfter = actionHeaders.get("Retry-After");
+  return retryAfter ? { "Retry-After": retryAfter } : new Headers();
+};

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { clientIp } from "~/lib/client-ip.server";
+
+describe("the client IP", () => {
+  it("is the socket address, whatever X-Forwarded-For says, unless TRUST_PROXY is on", () => {
+    expect(clientIp("203.0.113.9", "198.51.100.1", false)).toBe("203.0.113.9");
+  });
+
+  it("is the last X-Forwarded-For entry (the one our proxy added) with TRUST_PROXY", () => {
+    expect(clientIp("10.0.0.1", "1.2.3.4, 198.51.100.7", true)).toBe("198.51.100.7");
+    expect(clientIp("10.0.0.1", "2001:db8::1", true)).toBe("2001:db8::1");
+  });
+
+  it("falls back to the socket when the forwarded value is missing or not an address", () => {
+    expect(clientIp("10.0.0.1", null, true)).toBe("10.0.0.1");
+    expect(clientIp("10.0.0.1", "1.2.3.4, <script>", true)).toBe("10.0.0.1");
+    expect(clientIp("10.0.0.1", " , ", true)).toBe("10.0.0.1");
+  });
+
+  it("shows IPv4-mapped IPv6 socket addresses as plain IPv4", () => {
+    expect(clientIp("::ffff:127.0.0.1", null, false)).toBe("127.0.0.1");
+    expect(clientIp(undefined, null, false)).toBe("unknown");
+  });
+});
