@@ -7,6 +7,11 @@ export interface Database {
   security_events: SecurityEventsTable;
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
+  projects: ProjectsTable;
+  tasks: TasksTable;
+  labels: LabelsTable;
+  task_labels: TaskLabelsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 /** All times are ISO 8601 UTC strings with milliseconds (`2026-11-27T23:00:00.000Z`). */
@@ -84,6 +89,76 @@ export interface AuditLogTable {
   hash: string;
 }
 
+export interface ProjectsTable {
+  id: string;
+  project_key: string;
+  name: string;
+  description: string;
+  repo_url: string | null;
+  /** Comparison form of repo_url: lower-case `owner/repo` for GitHub. */
+  repo_key: string | null;
+  /** JSON object of string settings; absent keys take their defaults. */
+  settings: string;
+  next_task_number: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type TaskStatusValue = "inbox" | "todo" | "hold" | "ready" | "done" | "archived";
+export type TaskPriorityValue = "highest" | "high" | "medium" | "low" | "lowest" | "none";
+export type RunStateValue = "queued" | "working";
+
+export interface TasksTable {
+  id: string;
+  task_key: string;
+  project_id: string;
+  number: number;
+  title: string;
+  description: string;
+  status: TaskStatusValue;
+  priority: TaskPriorityValue;
+  /** JSON array of strings. */
+  acceptance_criteria: string;
+  plan_markdown: string | null;
+  engine: string | null;
+  branch: string | null;
+  run_state: RunStateValue | null;
+  run_state_updated_at: Timestamp | null;
+  /** JSON object, or null. */
+  result: string | null;
+  version: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  archived_at: Timestamp | null;
+}
+
+export interface LabelsTable {
+  id: Generated<number>;
+  project_id: string;
+  name: string;
+  name_key: string;
+  color: string;
+  created_at: Timestamp;
+}
+
+export interface TaskLabelsTable {
+  task_id: string;
+  label_id: number;
+  position: number;
+}
+
+export interface IdempotencyKeysTable {
+  token_id: number;
+  key: string;
+  request_hash: string;
+  status: number;
+  /** JSON object of the replayed response headers. */
+  headers: string;
+  body: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
 export type Owner = Selectable<OwnersTable>;
 export type NewOwner = Insertable<OwnersTable>;
 export type Session = Selectable<SessionsTable>;
@@ -92,3 +167,7 @@ export type ApiToken = Selectable<ApiTokensTable>;
 export type ApiTokenUpdate = Updateable<ApiTokensTable>;
 export type NewApiToken = Insertable<ApiTokensTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
+export type ProjectRow = Selectable<ProjectsTable>;
+export type TaskRow = Selectable<TasksTable>;
+export type LabelRow = Selectable<LabelsTable>;
+export type IdempotencyRecord = Selectable<IdempotencyKeysTable>;

@@ -20,15 +20,24 @@ interface ApiHandlers {
 }
 
 export function createApiDispatcher(build: ServerBuild): ApiDispatcher {
-  const apiRoutes = Object.values(build.routes).filter(
-    (r) => r.parentId === "root" && r.path !== undefined && /^api(\/|$)/.test(r.path),
-  );
-  if (apiRoutes.some((r) => r.module.default)) {
+  // Flat-route files nest (`api.tasks.$id.ts` is a child of `api.tasks.ts`), so a
+  // route's URL is its ancestors' paths joined; null when an ancestor is pathless.
+  const fullPath = (id: string): string | null => {
+    const route = build.routes[id];
+    if (!route || route.path === undefined) return null;
+    if (!route.parentId || route.parentId === "root") return route.path;
+    const parent = fullPath(route.parentId);
+    return parent === null ? null : `${parent}/${route.path}`;
+  };
+  const apiRoutes = Object.values(build.routes)
+    .map((r) => ({ r, path: fullPath(r.id) }))
+    .filter((x): x is { r: (typeof x)["r"]; path: string } => x.path !== null && /^api(\/|$)/.test(x.path));
+  if (apiRoutes.some(({ r }) => r.module.default)) {
     throw new Error("API routes must be resource routes (no default export)");
   }
-  const routes = apiRoutes.map((r) => ({ id: r.id, path: r.path }));
+  const routes = apiRoutes.map(({ r, path }) => ({ id: r.id, path }));
   const handlers = new Map<string, ApiHandlers>(
-    apiRoutes.map((r) => [r.id, { loader: r.module.loader, action: r.module.action }]),
+    apiRoutes.map(({ r }) => [r.id, { loader: r.module.loader, action: r.module.action }]),
   );
 
   return (request, pathname, context) => {

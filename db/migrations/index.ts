@@ -1,6 +1,7 @@
 import type { Migration } from "kysely";
 import * as foundation from "./2026_11_27_2300_foundation";
 import * as tokensAudit from "./2026_11_27_2310_tokens_audit";
+import * as projectsTasks from "./2026_11_27_2320_projects_tasks";
 
 /**
  * Every migration, by name. A static map (not a folder scan) so the migrations
@@ -9,4 +10,5 @@ import * as tokensAudit from "./2026_11_27_2310_tokens_audit";
 export const migrations: Record<string, Migration> = {
   "2026_11_27_2300_foundation": foundation,
   "2026_11_27_2310_tokens_audit": tokensAudit,
+  "2026_11_27_2320_projects_tasks": projectsTasks,
 };

@@ -1,0 +1,92 @@
+/**
+ * Reading API input: the JSON body (media type, streaming size limit, syntax)
+ * and validation against a zod schema, each failure as the documented 4xx.
+ */
+import type { z } from "zod";
+import type { ValidationDetail } from "./api-errors.server";
+import { ApiError } from "./api-route.server";
+import { READ_ONLY_FIELDS } from "./api-schemas";
+import { readBodyText, MAX_BODY_BYTES } from "./body.server";
+
+/** True when the Content-Type is `application/json`, with or without parameters such as charset. */
+export function isJsonContentType(header: string | null): boolean {
+  if (!header) return false;
+  const mediaType = header.split(";", 1)[0]!.trim().toLowerCase();
+  return mediaType === "application/json";
+}
+
+/**
+ * The parsed JSON body and its exact text. 415 unless the Content-Type is
+ * application/json; over 1 MiB throws BodyTooLargeError while reading (→ 413);
+ * text that is not JSON is 400 INVALID_JSON.
+ */
+export async function readJsonBody(request: Request): Promise<{ value: unknown; text: string }> {
+  if (!isJsonContentType(request.headers.get("content-type"))) {
+    throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
+  }
+  const text = await readBodyText(request, MAX_BODY_BYTES);
+  try {
+    return { value: JSON.parse(text) as unknown, text };
+  } catch {
+    throw new ApiError("INVALID_JSON", text.trim() === "" ? "Request body is empty; send a JSON object" : "Request body is not valid JSON");
+  }
+}
+
+/** A zod issue path as one string: `labels.0`, `settings.deploy_strategy`; the whole body is `""`. */
+function pathString(path: readonly PropertyKey[]): string {
+  return path.map((p) => String(p)).join(".");
+}
+
+/** One `{path, message}` per problem; an unknown field is named by its own path. */
+export function validationDetails(error: z.ZodError): ValidationDetail[] {
+  const details: ValidationDetail[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        const path = pathString([...issue.path, key]);
+        details.push({ path, message: (issue.path.length === 0 && READ_ONLY_FIELDS[key]) || `Unknown field "${key}"` });
+      }
+    } else {
+      details.push({ path: pathString(issue.path), message: issue.message });
+    }
+  }
+  return details;
+}
+
+/** The 400 VALIDATION_ERROR for a failed parse, its message naming the first problem. */
+export function validationError(error: z.ZodError, what = "Request body"): ApiError {
+  const details = validationDetails(error);
+  const first = details[0];
+  const summary = first ? (first.path ? `${first.path}: ${first.message}` : first.message) : "invalid";
+  return new ApiError("VALIDATION_ERROR", `${what} failed validation (${summary})`, { details });
+}
+
+/** Parses `value` with `schema`, or throws the 400. Never `.parse`: input failures are data, not bugs. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what = "Request body"): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationError(result.error, what);
+  return result.data;
+}
+
+/** Reads and validates a JSON body in one step. */
+export async function readJsonInput<S extends z.ZodType>(request: Request, schema: S): Promise<{ data: z.output<S>; text: string }> {
+  const { value, text } = await readJsonBody(request);
+  return { data: parseInput(schema, value), text };
+}
+
+/**
+ * The query string as an object for a strict schema. A parameter given more
+ * than once is a 400 (one value each, so nothing is silently ignored).
+ */
+export function queryObject(url: URL): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [key, value] of url.searchParams) {
+    if (Object.prototype.hasOwnProperty.call(out, key)) {
+      throw new ApiError("VALIDATION_ERROR", `Query parameter ${key} is given more than once`, {
+        details: [{ path: key, message: "Given more than once" }],
+      });
+    }
+    out[key] = value;
+  }
+  return { ...out };
+}

@@ -1,0 +1,122 @@
+import { createHash } from "node:crypto";
+import { nowIso, type Db } from "./db.server";
+
+/** The fixed palette a label's color comes from. */
+export const LABEL_COLORS = ["gray", "red", "orange", "amber", "green", "teal", "cyan", "blue", "indigo", "purple", "pink", "brown"] as const;
+export type LabelColor = (typeof LABEL_COLORS)[number];
+
+export interface LabelView {
+  name: string;
+  color: string;
+}
+
+/** The case-insensitive identity of a label name. */
+export function labelKey(name: string): string {
+  return name.trim().normalize("NFC").toLowerCase();
+}
+
+/** The color of a label: the same name always gets the same color, whatever its case or project. */
+export function labelColor(name: string): LabelColor {
+  const digest = createHash("sha256").update(labelKey(name)).digest();
+  return LABEL_COLORS[digest.readUInt32BE(0) % LABEL_COLORS.length]!;
+}
+
+/** Trims the names and drops case-insensitive duplicates, keeping the first spelling and the order. */
+export function dedupeLabelNames(names: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const raw of names) {
+    const name = raw.trim().normalize("NFC");
+    const key = labelKey(name);
+    if (!key || seen.has(key)) continue;
+    seen.add(key);
+    out.push(name);
+  }
+  return out;
+}
+
+/**
+ * The labels of a project for `names`, creating the ones it does not have yet.
+ * An existing label keeps its first spelling (`Backend` stays `Backend` when
+ * `backend` is asked for). Returns them in the order asked, without duplicates.
+ * Call inside the transaction of the change that uses them.
+ */
+export async function resolveLabels(
+  trx: Db,
+  projectId: string,
+  names: readonly string[],
+  now = Date.now(),
+): Promise<{ id: number; name: string; color: string }[]> {
+  const wanted = dedupeLabelNames(names);
+  if (wanted.length === 0) return [];
+  const keys = wanted.map(labelKey);
+  const existing = await trx
+    .selectFrom("labels")
+    .select(["id", "name", "name_key", "color"])
+    .where("project_id", "=", projectId)
+    .where("name_key", "in", keys)
+    .execute();
+  const byKey = new Map(existing.map((l) => [l.name_key, l]));
+  const out: { id: number; name: string; color: string }[] = [];
+  for (const name of wanted) {
+    const key = labelKey(name);
+    let label = byKey.get(key);
+    if (!label) {
+      const color = labelColor(name);
+      const inserted = await trx
+        .insertInto("labels")
+        .values({ project_id: projectId, name, name_key: key, color, created_at: nowIso(now) })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      label = { id: inserted.id, name, name_key: key, color };
+      byKey.set(key, label);
+    }
+    out.push({ id: label.id, name: label.name, color: label.color });
+  }
+  return out;
+}
+
+/** Replaces a task's labels with `labelIds`, in that order. */
+export async function setTaskLabels(trx: Db, taskId: string, labelIds: readonly number[]): Promise<void> {
+  await trx.deleteFrom("task_labels").where("task_id", "=", taskId).execute();
+  if (labelIds.length === 0) return;
+  await trx
+    .insertInto("task_labels")
+    .values(labelIds.map((label_id, position) => ({ task_id: taskId, label_id, position })))
+    .execute();
+}
+
+/** Label names per task, in each task's order. */
+export async function labelsOfTasks(db: Db, taskIds: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>(taskIds.map((id) => [id, []]));
+  if (taskIds.length === 0) return out;
+  const rows = await db
+    .selectFrom("task_labels")
+    .innerJoin("labels", "labels.id", "task_labels.label_id")
+    .select(["task_labels.task_id", "labels.name"])
+    .where("task_labels.task_id", "in", taskIds)
+    .orderBy("task_labels.task_id")
+    .orderBy("task_labels.position")
+    .execute();
+  for (const row of rows) out.get(row.task_id)?.push(row.name);
+  return out;
+}
+
+/**
+ * The labels of the given projects (all projects when `projectIds` is null), by
+ * name; a name used in several projects is listed once.
+ */
+export async function availableLabels(db: Db, projectIds: readonly string[] | null): Promise<LabelView[]> {
+  if (projectIds && projectIds.length === 0) return [];
+  let query = db.selectFrom("labels").select(["name", "name_key", "color"]).orderBy("name_key").orderBy("id");
+  if (projectIds) query = query.where("project_id", "in", projectIds);
+  const rows = await query.execute();
+  const seen = new Set<string>();
+  const out: LabelView[] = [];
+  for (const row of rows) {
+    if (seen.has(row.name_key)) continue;
+    seen.add(row.name_key);
+    out.push({ name: row.name, color: row.color });
+  }
+  return out;
+}

@@ -1,0 +1,416 @@
+import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
+import type { ProjectRow, TaskRow } from "../../db/schema";
+import { ApiError } from "./api-route.server";
+import type { CreateTaskBody, ListTasksQuery, PatchTaskBody, TaskStatusBody, TaskView } from "./api-schemas";
+import { appendAudit, type AuditContext } from "./audit.server";
+import { decodeCursor, encodeCursor } from "./cursor.server";
+import { nowIso, transaction, type Db } from "./db.server";
+import { availableLabels, labelKey, labelsOfTasks, resolveLabels, setTaskLabels, type LabelView } from "./labels.server";
+import { decideLifecycle, type RunState, type TaskStatus } from "./lifecycle";
+import { findProjectByKey, findProjectsByRepo, requireProject } from "./projects.server";
+import { repoMatchKey } from "./repo-url";
+
+type Changes = Record<string, { before: unknown; after: unknown }>;
+type TaskWithProject = TaskRow & { project_key: string; repo_url: string | null };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TASK_KEY = /^([A-Za-z0-9]{2,10})-([1-9][0-9]{0,8})$/;
+
+// ---------------------------------------------------------------- reading
+
+function parseJson<T>(text: string | null, fallback: T): T {
+  if (text === null) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+/** What a client sees of a task: the documented fields, in the documented order. */
+export function taskView(row: TaskWithProject, labels: string[]): TaskView {
+  return {
+    id: row.task_key,
+    uuid: row.id,
+    task_key: row.task_key,
+    project_key: row.project_key,
+    title: row.title,
+    description: row.description,
+    status: row.status,
+    priority: row.priority,
+    labels,
+    acceptance_criteria: parseJson<string[]>(row.acceptance_criteria, []),
+    plan_markdown: row.plan_markdown,
+    engine: row.engine,
+    branch: row.branch,
+    run_state: row.run_state,
+    run_state_updated_at: row.run_state_updated_at,
+    result: parseJson<Record<string, unknown> | null>(row.result, null),
+    repo: row.repo_url,
+    version: row.version,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    archived_at: row.archived_at,
+  };
+}
+
+function selectTasks(db: Db) {
+  return db
+    .selectFrom("tasks")
+    .innerJoin("projects", "projects.id", "tasks.project_id")
+    .selectAll("tasks")
+    .select(["projects.project_key", "projects.repo_url"]);
+}
+
+/** A task by key (any case) or uuid; undefined when there is none or `idOrKey` is neither form. */
+export async function findTask(db: Db, idOrKey: string): Promise<TaskWithProject | undefined> {
+  if (UUID.test(idOrKey)) return selectTasks(db).where("tasks.id", "=", idOrKey.toLowerCase()).executeTakeFirst();
+  if (TASK_KEY.test(idOrKey)) return selectTasks(db).where("tasks.task_key", "=", idOrKey.toUpperCase()).executeTakeFirst();
+  return undefined;
+}
+
+export async function requireTask(db: Db, idOrKey: string): Promise<TaskWithProject> {
+  const task = await findTask(db, idOrKey);
+  if (!task) throw new ApiError("NOT_FOUND", `Task ${idOrKey} not found`);
+  return task;
+}
+
+export async function getTaskView(db: Db, idOrKey: string): Promise<TaskView> {
+  const task = await requireTask(db, idOrKey);
+  const labels = await labelsOfTasks(db, [task.id]);
+  return taskView(task, labels.get(task.id) ?? []);
+}
+
+/** The strong ETag of a task version. */
+export function etagOf(version: number): string {
+  return `"${version}"`;
+}
+
+/**
+ * Whether an `If-Match` header allows writing `version`: absent or `*` always,
+ * else when one of its strong entity tags is `"<version>"` (weak tags never match).
+ */
+export function ifMatchSatisfied(header: string | null, version: number): boolean {
+  if (header === null) return true;
+  const value = header.trim();
+  if (value === "*") return true;
+  const etag = etagOf(version);
+  return value.split(",").some((tag) => tag.trim() === etag);
+}
+
+function checkIfMatch(header: string | null | undefined, task: TaskRow): void {
+  if (header === undefined || ifMatchSatisfied(header, task.version)) return;
+  throw new ApiError("PRECONDITION_FAILED", `If-Match does not match the task's current ETag ${etagOf(task.version)}`, {
+    headers: { ETag: etagOf(task.version) },
+  });
+}
+
+// ---------------------------------------------------------------- listing
+
+export interface TaskPage {
+  tasks: TaskView[];
+  next_cursor: string | null;
+  available_labels: LabelView[];
+}
+
+/** `%`, `_` and the escape character itself, escaped for `LIKE … ESCAPE '\'`. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** One page, newest `updated_at` first (ties by id), after the cursor's position. */
+export async function listTasks(db: Db, query: ListTasksQuery): Promise<TaskPage> {
+  const position = query.cursor === undefined ? null : decodeCursor(query.cursor);
+  if (query.cursor !== undefined && !position) {
+    throw new ApiError("VALIDATION_ERROR", "cursor is not a cursor this server issued", {
+      details: [{ path: "cursor", message: "Invalid cursor; use next_cursor from a previous page" }],
+    });
+  }
+  let q = selectTasks(db);
+  let projectIds: string[] | null = null;
+  if (query.project_key !== undefined) {
+    const project = await findProjectByKey(db, query.project_key);
+    projectIds = project ? [project.id] : [];
+    q = q.where("projects.project_key", "=", query.project_key.toUpperCase());
+  }
+  if (query.status !== undefined) q = q.where("tasks.status", "=", query.status);
+  if (query.priority !== undefined) q = q.where("tasks.priority", "=", query.priority);
+  if (query.engine !== undefined) q = q.where("tasks.engine", "=", query.engine);
+  if (query.run_state !== undefined) {
+    q = q.where("tasks.run_state", "=", query.run_state === "queued" ? "queued" : "working");
+  }
+  if (query.label !== undefined) {
+    const key = labelKey(query.label);
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom("task_labels")
+          .innerJoin("labels", "labels.id", "task_labels.label_id")
+          .select("task_labels.task_id")
+          .whereRef("task_labels.task_id", "=", "tasks.id")
+          .where("labels.name_key", "=", key),
+      ),
+    );
+  }
+  if (query.q !== undefined) {
+    q = q.where(sql<boolean>`tasks.title like ${`%${escapeLike(query.q)}%`} escape '\\'`);
+  }
+  if (query.updated_since !== undefined) {
+    q = q.where("tasks.updated_at", ">=", new Date(query.updated_since).toISOString());
+  }
+  if (position) {
+    q = q.where((eb) =>
+      eb.or([
+        eb("tasks.updated_at", "<", position.updatedAt),
+        eb.and([eb("tasks.updated_at", "=", position.updatedAt), eb("tasks.id", "<", position.id)]),
+      ]),
+    );
+  }
+  const rows = await q.orderBy("tasks.updated_at", "desc").orderBy("tasks.id", "desc").limit(query.limit + 1).execute();
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  const labels = await labelsOfTasks(db, page.map((r) => r.id));
+  return {
+    tasks: page.map((row) => taskView(row, labels.get(row.id) ?? [])),
+    next_cursor: rows.length > query.limit && last ? encodeCursor({ updatedAt: last.updated_at, id: last.id }) : null,
+    available_labels: await availableLabels(db, projectIds),
+  };
+}
+
+// ---------------------------------------------------------------- creating
+
+/** The project a new task goes to: by key, by repository URL, or the only project there is. */
+async function projectForNewTask(trx: Db, input: CreateTaskBody): Promise<ProjectRow> {
+  if (input.project_key !== undefined) {
+    const project = await requireProject(trx, input.project_key);
+    if (input.repo !== undefined && repoMatchKey(input.repo) !== project.repo_key) {
+      throw new ApiError("VALIDATION_ERROR", `repo does not match project ${project.project_key}'s repo_url`, {
+        details: [{ path: "repo", message: `Does not match project ${project.project_key}'s repo_url` }],
+      });
+    }
+    return project;
+  }
+  if (input.repo !== undefined) {
+    if (repoMatchKey(input.repo) === null) {
+      throw new ApiError("VALIDATION_ERROR", "repo is not a repository URL", {
+        details: [{ path: "repo", message: "Not a repository URL; use https://github.com/owner/repo, an SSH URL or owner/repo" }],
+      });
+    }
+    const projects = await findProjectsByRepo(trx, input.repo);
+    if (projects.length === 0) throw new ApiError("NOT_FOUND", `No project has the repository ${input.repo}`);
+    if (projects.length > 1) {
+      const keys = projects.map((p) => p.project_key).join(", ");
+      throw new ApiError("VALIDATION_ERROR", `Several projects (${keys}) use this repository; give project_key`, {
+        details: [{ path: "project_key", message: `Required: several projects (${keys}) use this repository` }],
+      });
+    }
+    return projects[0]!;
+  }
+  const projects = await trx.selectFrom("projects").selectAll().orderBy("project_key").limit(2).execute();
+  if (projects.length === 1) return projects[0]!;
+  const message = projects.length === 0 ? "No project exists yet; create one with POST /api/projects" : "Several projects exist; give project_key or repo";
+  throw new ApiError("VALIDATION_ERROR", `project_key is required: ${message}`, { details: [{ path: "project_key", message }] });
+}
+
+/**
+ * Creates a task, its key from the project's counter, its labels and its audit
+ * entry, in one BEGIN IMMEDIATE transaction: keys are sequential per project,
+ * distinct under concurrency and never reused.
+ */
+export async function createTask(db: Db, audit: AuditContext, input: CreateTaskBody, now = Date.now()): Promise<TaskView> {
+  return transaction(db, async (trx) => {
+    const project = await projectForNewTask(trx, input);
+    const counter = await trx
+      .updateTable("projects")
+      .set((eb) => ({ next_task_number: eb("next_task_number", "+", 1) }))
+      .where("id", "=", project.id)
+      .returning("next_task_number")
+      .executeTakeFirstOrThrow();
+    const number = counter.next_task_number - 1;
+    const at = nowIso(now);
+    const status: TaskStatus = input.status ?? "inbox";
+    const row: TaskRow = {
+      id: randomUUID(),
+      task_key: `${project.project_key}-${number}`,
+      project_id: project.id,
+      number,
+      title: input.title,
+      description: input.description ?? "",
+      status,
+      priority: input.priority ?? "none",
+      acceptance_criteria: JSON.stringify(input.acceptance_criteria ?? []),
+      plan_markdown: null,
+      engine: input.engine ?? null,
+      branch: input.branch ? input.branch : null,
+      run_state: null,
+      run_state_updated_at: null,
+      result: null,
+      version: 1,
+      created_at: at,
+      updated_at: at,
+      archived_at: status === "archived" ? at : null,
+    };
+    await trx.insertInto("tasks").values(row).execute();
+    const labels = await resolveLabels(trx, project.id, input.labels ?? [], now);
+    await setTaskLabels(trx, row.id, labels.map((l) => l.id));
+    const view = taskView({ ...row, project_key: project.project_key, repo_url: project.repo_url }, labels.map((l) => l.name));
+    const changes: Changes = {};
+    for (const field of ["title", "description", "status", "priority", "labels", "acceptance_criteria", "engine", "branch"] as const) {
+      changes[field] = { before: null, after: view[field] };
+    }
+    await appendAudit(trx, audit, { action: "task.create", resourceType: "task", resourceId: row.task_key, changes }, now);
+    return view;
+  });
+}
+
+// ---------------------------------------------------------------- changing
+
+interface Draft {
+  set: Partial<TaskRow>;
+  changes: Changes;
+}
+
+function change<K extends keyof TaskRow>(draft: Draft, task: TaskRow, field: K, after: TaskRow[K], shown: string = field): void {
+  if (task[field] === after) return;
+  draft.set[field] = after;
+  draft.changes[shown] = { before: task[field], after };
+}
+
+/** Applies a new status and run state with their timestamps: archived_at and run_state_updated_at. */
+function moveTo(draft: Draft, task: TaskRow, status: TaskStatus, runState: RunState | null, at: string): void {
+  change(draft, task, "status", status);
+  if (status === "archived" && task.status !== "archived") change(draft, task, "archived_at", at);
+  if (status !== "archived" && task.status === "archived") change(draft, task, "archived_at", null);
+  if (runState !== task.run_state) {
+    change(draft, task, "run_state", runState);
+    change(draft, task, "run_state_updated_at", at);
+  }
+}
+
+/** Writes a draft (version +1, updated_at) and its one audit entry; returns the task as it is now. */
+async function commitDraft(
+  trx: Db,
+  audit: AuditContext,
+  task: TaskWithProject,
+  draft: Draft,
+  action: "task.update" | "task.status",
+  labelsAfter: string[] | null,
+  now: number,
+): Promise<TaskView> {
+  const changed = Object.keys(draft.changes).length > 0;
+  if (changed) {
+    draft.set.version = task.version + 1;
+    draft.set.updated_at = nowIso(now);
+    await trx.updateTable("tasks").set(draft.set).where("id", "=", task.id).execute();
+  }
+  await appendAudit(trx, audit, { action, resourceType: "task", resourceId: task.task_key, changes: draft.changes }, now);
+  const labels = labelsAfter ?? (await labelsOfTasks(trx, [task.id])).get(task.id) ?? [];
+  return taskView({ ...task, ...draft.set }, labels);
+}
+
+/**
+ * PATCH /api/tasks/:id: field changes, a plain status change (clears run_state)
+ * or a lifecycle action (per the decision table; 409 when not allowed). Version
+ * +1 when anything changed; one audit entry; all in one transaction. `ifMatch`
+ * undefined means "no precondition".
+ */
+export async function updateTask(
+  db: Db,
+  audit: AuditContext,
+  idOrKey: string,
+  input: PatchTaskBody,
+  options: { ifMatch?: string | null; now?: number } = {},
+): Promise<TaskView> {
+  const now = options.now ?? Date.now();
+  return transaction(db, async (trx) => {
+    const task = await requireTask(trx, idOrKey);
+    checkIfMatch(options.ifMatch, task);
+    const at = nowIso(now);
+    const draft: Draft = { set: {}, changes: {} };
+
+    if (input.lifecycle_action !== undefined) {
+      const decision = decideLifecycle(input.lifecycle_action, task.status);
+      if (!decision.ok) throw new ApiError("CONFLICT", decision.message);
+      moveTo(draft, task, decision.status, decision.runState, at);
+    } else if (input.status !== undefined) {
+      moveTo(draft, task, input.status, null, at);
+    }
+    if (input.title !== undefined) change(draft, task, "title", input.title);
+    if (input.description !== undefined) change(draft, task, "description", input.description);
+    if (input.plan_markdown !== undefined) change(draft, task, "plan_markdown", input.plan_markdown, "plan_markdown");
+    if (input.priority !== undefined) change(draft, task, "priority", input.priority);
+    if (input.engine !== undefined) change(draft, task, "engine", input.engine);
+    if (input.branch !== undefined) change(draft, task, "branch", input.branch ? input.branch : null);
+    if (input.acceptance_criteria !== undefined) {
+      const after = JSON.stringify(input.acceptance_criteria);
+      if (after !== task.acceptance_criteria) {
+        draft.set.acceptance_criteria = after;
+        draft.changes.acceptance_criteria = { before: parseJson(task.acceptance_criteria, []), after: input.acceptance_criteria };
+      }
+    }
+    if (input.result !== undefined) {
+      const after = input.result === null ? null : JSON.stringify(input.result);
+      if (after !== task.result) {
+        draft.set.result = after;
+        draft.changes.result = { before: parseJson(task.result, null), after: input.result };
+      }
+    }
+    let labelsAfter: string[] | null = null;
+    if (input.labels !== undefined) {
+      const before = (await labelsOfTasks(trx, [task.id])).get(task.id) ?? [];
+      const labels = await resolveLabels(trx, task.project_id, input.labels, now);
+      labelsAfter = labels.map((l) => l.name);
+      if (JSON.stringify(before) !== JSON.stringify(labelsAfter)) {
+        await setTaskLabels(trx, task.id, labels.map((l) => l.id));
+        draft.changes.labels = { before, after: labelsAfter };
+      }
+    }
+    return commitDraft(trx, audit, task, draft, "task.update", labelsAfter, now);
+  });
+}
+
+/** PATCH /api/tasks/:id/status: a plain status change (and optionally the engine); clears run_state. */
+export async function setTaskStatus(
+  db: Db,
+  audit: AuditContext,
+  idOrKey: string,
+  input: TaskStatusBody,
+  options: { ifMatch?: string | null; now?: number } = {},
+): Promise<TaskView> {
+  const now = options.now ?? Date.now();
+  return transaction(db, async (trx) => {
+    const task = await requireTask(trx, idOrKey);
+    checkIfMatch(options.ifMatch, task);
+    const draft: Draft = { set: {}, changes: {} };
+    moveTo(draft, task, input.status, null, nowIso(now));
+    if (input.engine !== undefined) change(draft, task, "engine", input.engine);
+    return commitDraft(trx, audit, task, draft, "task.status", null, now);
+  });
+}
+
+/** Deletes a task (its key is never given out again) with its audit entry. */
+export async function deleteTask(
+  db: Db,
+  audit: AuditContext,
+  idOrKey: string,
+  options: { ifMatch?: string | null; now?: number } = {},
+): Promise<void> {
+  const now = options.now ?? Date.now();
+  await transaction(db, async (trx) => {
+    const task = await requireTask(trx, idOrKey);
+    checkIfMatch(options.ifMatch, task);
+    await trx.deleteFrom("tasks").where("id", "=", task.id).execute();
+    await appendAudit(
+      trx,
+      audit,
+      {
+        action: "task.delete",
+        resourceType: "task",
+        resourceId: task.task_key,
+        changes: { title: { before: task.title, after: null }, status: { before: task.status, after: null } },
+      },
+      now,
+    );
+  });
+}

@@ -1,0 +1,23 @@
+import { apiJson } from "~/lib/api-errors.server";
+import { readJsonInput } from "~/lib/api-input.server";
+import { defineApiRoute } from "~/lib/api-route.server";
+import { PatchProjectBodySchema } from "~/lib/api-schemas";
+import { projectView, requireProject, updateProject } from "~/lib/projects.server";
+
+/** GET: one project by key (any case). PATCH (full scope): name, description, repo_url, settings. */
+const route = defineApiRoute({
+  GET: async ({ context, params }) => {
+    const project = await requireProject(context.services.db, params.key ?? "");
+    return apiJson({ project: projectView(project) });
+  },
+  PATCH: async ({ request, context, params, auth }) => {
+    const key = params.key ?? "";
+    await requireProject(context.services.db, key);
+    const { data } = await readJsonInput(request, PatchProjectBodySchema);
+    const project = await updateProject(context.services.db, auth.audit, key, data);
+    return apiJson({ project: projectView(project) });
+  },
+});
+
+export const loader = route.loader;
+export const action = route.action;

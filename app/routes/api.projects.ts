@@ -1,0 +1,21 @@
+import { apiJson } from "~/lib/api-errors.server";
+import { readJsonInput } from "~/lib/api-input.server";
+import { defineApiRoute } from "~/lib/api-route.server";
+import { CreateProjectBodySchema } from "~/lib/api-schemas";
+import { createProject, listProjects, projectView } from "~/lib/projects.server";
+
+/** GET: every project. POST (full scope): a new project; 409 when its key exists. */
+const route = defineApiRoute({
+  GET: async ({ context }) => {
+    const projects = await listProjects(context.services.db);
+    return apiJson({ projects: projects.map(projectView) });
+  },
+  POST: async ({ request, context, auth }) => {
+    const { data } = await readJsonInput(request, CreateProjectBodySchema);
+    const project = await createProject(context.services.db, auth.audit, data);
+    return apiJson({ project: projectView(project) }, { status: 201, headers: { Location: `/api/projects/${project.project_key}` } });
+  },
+});
+
+export const loader = route.loader;
+export const action = route.action;
