@@ -1,0 +1,188 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ApiError } from "~/lib/api-route.server";
+import { CreateTaskBodySchema, ListTasksQuerySchema, PatchTaskBodySchema } from "~/lib/api-schemas";
+import type { AuditContext } from "~/lib/audit.server";
+import { verifyAuditChain } from "~/lib/audit.server";
+import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
+import { createProject } from "~/lib/projects.server";
+import { createTask, deleteTask, escapeLike, getTaskView, ifMatchSatisfied, listTasks, setTaskStatus, updateTask } from "~/lib/tasks.server";
+
+const audit: AuditContext = { actor: { type: "token", id: "1", label: "t" }, ip: "127.0.0.1", userAgent: "test", requestId: "r" };
+let dir: string;
+let opened: OpenedDatabase;
+beforeEach(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-tasks-"));
+  opened = openDatabase(path.join(dir, "t.db"));
+  await migrate(opened.db);
+  await createProject(opened.db, audit, { name: "Widgets", project_key: "WID", repo_url: "acme/widgets" });
+});
+afterEach(async () => {
+  await opened.db.destroy();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const body = (input: unknown) => CreateTaskBodySchema.parse(input);
+const patch = (input: unknown) => PatchTaskBodySchema.parse(input);
+const query = (input: Record<string, string> = {}) => ListTasksQuerySchema.parse(input);
+
+async function errorOf(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await promise.then(() => null, (e: unknown) => e);
+  expect(error).toBeInstanceOf(ApiError);
+  return error as ApiError;
+}
+
+describe("task keys", () => {
+  it("are distinct and sequential under 60 concurrent creates on one file database", async () => {
+    const created = await Promise.all(Array.from({ length: 60 }, (_, i) => createTask(opened.db, audit, body({ title: `t${i}` }))));
+    const numbers = created.map((t) => Number(t.task_key.split("-")[1])).sort((a, b) => a - b);
+    expect(numbers).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(new Set(created.map((t) => t.uuid)).size).toBe(60);
+    expect((await verifyAuditChain(opened.db)).ok).toBe(true);
+  });
+
+  it("are not reused after a delete", async () => {
+    await createTask(opened.db, audit, body({ title: "one" }));
+    const two = await createTask(opened.db, audit, body({ title: "two" }));
+    await deleteTask(opened.db, audit, two.task_key);
+    const three = await createTask(opened.db, audit, body({ title: "three" }));
+    expect(three.task_key).toBe("WID-3");
+    expect((await errorOf(getTaskView(opened.db, "WID-2"))).code).toBe("NOT_FOUND");
+  });
+
+  it("are found case-insensitively and by uuid", async () => {
+    const t = await createTask(opened.db, audit, body({ title: "x" }));
+    expect((await getTaskView(opened.db, "wid-1")).uuid).toBe(t.uuid);
+    expect((await getTaskView(opened.db, t.uuid.toUpperCase())).task_key).toBe("WID-1");
+    expect((await errorOf(getTaskView(opened.db, "WID-0"))).code).toBe("NOT_FOUND");
+    expect((await errorOf(getTaskView(opened.db, "%"))).code).toBe("NOT_FOUND");
+  });
+});
+
+describe("choosing the project of a new task", () => {
+  it("uses the only project when none is named, and matches repo in any GitHub form", async () => {
+    expect((await createTask(opened.db, audit, body({ title: "a" }))).project_key).toBe("WID");
+    await createProject(opened.db, audit, { name: "Other", project_key: "OTH", repo_url: "https://gitlab.com/acme/other" });
+    const byRepo = await createTask(opened.db, audit, body({ title: "b", repo: "git@github.com:ACME/widgets.git" }));
+    expect(byRepo.project_key).toBe("WID");
+    expect(byRepo.repo).toBe("acme/widgets");
+    expect((await createTask(opened.db, audit, body({ title: "c", repo: "https://gitlab.com/acme/other.git" }))).project_key).toBe("OTH");
+    const missing = await errorOf(createTask(opened.db, audit, body({ title: "d" })));
+    expect(missing.code).toBe("VALIDATION_ERROR");
+    expect(missing.details?.[0]?.path).toBe("project_key");
+    expect((await errorOf(createTask(opened.db, audit, body({ title: "e", repo: "acme/nothing" })))).code).toBe("NOT_FOUND");
+    expect((await errorOf(createTask(opened.db, audit, body({ title: "f", project_key: "NOPE" })))).code).toBe("NOT_FOUND");
+  });
+});
+
+describe("changing a task", () => {
+  it("bumps the version on each change, keeps it on a no-op, and writes one audit entry per call", async () => {
+    const t = await createTask(opened.db, audit, body({ title: "x" }));
+    const count = async () => (await opened.db.selectFrom("audit_log").select("seq").execute()).length;
+    const before = await count();
+    const a = await updateTask(opened.db, audit, t.task_key, patch({ title: "y" }));
+    expect(a.version).toBe(2);
+    const b = await updateTask(opened.db, audit, t.task_key, patch({ title: "y" }));
+    expect(b.version).toBe(2);
+    expect(await count()).toBe(before + 2);
+  });
+
+  it("refuses a write whose If-Match is stale with 412, and accepts the current ETag or *", async () => {
+    const t = await createTask(opened.db, audit, body({ title: "x" }));
+    await updateTask(opened.db, audit, t.task_key, patch({ title: "y" }), { ifMatch: '"1"' });
+    const stale = await errorOf(updateTask(opened.db, audit, t.task_key, patch({ title: "z" }), { ifMatch: '"1"' }));
+    expect(stale.code).toBe("PRECONDITION_FAILED");
+    expect((await getTaskView(opened.db, t.task_key)).title).toBe("y");
+    expect(ifMatchSatisfied("*", 9)).toBe(true);
+    expect(ifMatchSatisfied('"3", "9"', 9)).toBe(true);
+    expect(ifMatchSatisfied('W/"9"', 9)).toBe(false);
+    expect(ifMatchSatisfied("9", 9)).toBe(false);
+    expect(ifMatchSatisfied(null, 9)).toBe(true);
+  });
+
+  it("runs the agent flow: plan, start, complete with a result, review", async () => {
+    const t = await createTask(opened.db, audit, body({ title: "x" }));
+    const planned = await updateTask(opened.db, audit, t.task_key, patch({ lifecycle_action: "plan", planMarkdown: "# Plan" }));
+    expect(planned).toMatchObject({ status: "todo", plan_markdown: "# Plan", run_state: null });
+    const started = await updateTask(opened.db, audit, t.task_key, patch({ lifecycle_action: "start", engine: "claude-code" }));
+    expect(started).toMatchObject({ status: "todo", run_state: "working", engine: "claude-code" });
+    expect(started.run_state_updated_at).not.toBeNull();
+    const done = await updateTask(opened.db, audit, t.task_key, patch({ lifecycle_action: "complete", result: { summary: "ok", tests: 3 } }));
+    expect(done).toMatchObject({ status: "ready", run_state: null, result: { summary: "ok", tests: 3 } });
+    const conflict = await errorOf(updateTask(opened.db, audit, t.task_key, patch({ lifecycle_action: "complete" })));
+    expect(conflict.code).toBe("CONFLICT");
+    expect(conflict.message).toContain("current status: ready");
+    expect((await updateTask(opened.db, audit, t.task_key, patch({ lifecycle_action: "review" }))).status).toBe("done");
+  });
+
+  it("sets archived_at on archiving and clears it on leaving, and a status change clears run_state", async () => {
+    const t = await createTask(opened.db, audit, body({ title: "x" }));
+    await updateTask(opened.db, audit, t.task_key, patch({ lifecycle_action: "start" }));
+    const archived = await setTaskStatus(opened.db, audit, t.task_key, { status: "archived" });
+    expect(archived.archived_at).not.toBeNull();
+    expect(archived.run_state).toBeNull();
+    const back = await updateTask(opened.db, audit, t.task_key, patch({ status: "todo" }));
+    expect(back.archived_at).toBeNull();
+    expect(back.status).toBe("todo");
+  });
+
+  it("replaces labels and acceptance criteria, and clears the branch with an empty string", async () => {
+    const t = await createTask(opened.db, audit, body({ title: "x", labels: ["a", "b"], acceptance_criteria: ["one"], branch: "feat/x" }));
+    const u = await updateTask(opened.db, audit, t.task_key, patch({ labels: ["B", "c"], acceptance_criteria: ["two", "three"], branch: "" }));
+    expect(u.labels).toEqual(["b", "c"]);
+    expect(u.acceptance_criteria).toEqual(["two", "three"]);
+    expect(u.branch).toBeNull();
+  });
+});
+
+describe("listing tasks", () => {
+  it("treats % and _ in q as plain text", async () => {
+    for (const title of ["100% done", "1000 done", "snake_case", "snakeXcase", "back\\slash"]) await createTask(opened.db, audit, body({ title }));
+    const titles = async (q: string) => (await listTasks(opened.db, query({ q }))).tasks.map((t) => t.title).sort();
+    expect(await titles("%")).toEqual(["100% done"]);
+    expect(await titles("_")).toEqual(["snake_case"]);
+    expect(await titles("\\")).toEqual(["back\\slash"]);
+    expect(await titles("DONE")).toEqual(["100% done", "1000 done"]);
+    expect(escapeLike("a%b_c\\")).toBe("a\\%b\\_c\\\\");
+  });
+
+  it("walks every task exactly once through next_cursor, newest first", async () => {
+    let now = Date.parse("2026-01-01T00:00:00.000Z");
+    for (let i = 0; i < 45; i++) await createTask(opened.db, audit, body({ title: `t${i}` }), (now += i % 3 === 0 ? 0 : 1));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await listTasks(opened.db, query(cursor ? { limit: "10", cursor } : { limit: "10" }));
+      seen.push(...page.tasks.map((t) => t.task_key));
+      cursor = page.next_cursor ?? undefined;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(5);
+    expect(new Set(seen).size).toBe(45);
+    expect(seen).toHaveLength(45);
+    expect(seen[0]).toBe("WID-45");
+  });
+
+  it("filters by status, label, run_state and updated_since, and lists the project's labels", async () => {
+    const a = await createTask(opened.db, audit, body({ title: "a", labels: ["Backend"], status: "todo" }), Date.parse("2026-01-01T00:00:00Z"));
+    await createTask(opened.db, audit, body({ title: "b", labels: ["ui"] }), Date.parse("2026-02-01T00:00:00Z"));
+    await updateTask(opened.db, audit, a.task_key, patch({ lifecycle_action: "start" }), { now: Date.parse("2026-01-02T00:00:00Z") });
+    const keys = async (q: Record<string, string>) => (await listTasks(opened.db, query(q))).tasks.map((t) => t.title);
+    expect(await keys({ status: "todo" })).toEqual(["a"]);
+    expect(await keys({ label: "BACKEND" })).toEqual(["a"]);
+    expect(await keys({ run_state: "running" })).toEqual(["a"]);
+    expect(await keys({ updated_since: "2026-01-15" })).toEqual(["b"]);
+    expect(await keys({ project_key: "wid" })).toEqual(["b", "a"]);
+    expect(await keys({ project_key: "NONE" })).toEqual([]);
+    expect((await listTasks(opened.db, query({ project_key: "WID" }))).available_labels.map((l) => l.name)).toEqual(["Backend", "ui"]);
+  });
+
+  it("answers a forged cursor with a 400 naming cursor", async () => {
+    const error = await errorOf(listTasks(opened.db, query({ cursor: "eyJ2IjoxfQ" })));
+    expect(error.code).toBe("VALIDATION_ERROR");
+    expect(error.details).toEqual([{ path: "cursor", message: expect.any(String) }]);
+  });
+});
