@@ -2,7 +2,7 @@ import type { AppLoadContext } from "@remix-run/node";
 import type { ApiToken } from "../../db/schema";
 import { apiError } from "./api-errors.server";
 import type { AuditContext } from "./audit.server";
-import type { RateLimitState } from "./rate-limit.server";
+import type { RateLimiter, RateLimitState } from "./rate-limit.server";
 import { recordSecurityEvent, type SecurityEventInput } from "./security-events.server";
 import { hashToken, isWellFormedToken, tokenStatus, touchTokenUsage } from "./tokens.server";
 
@@ -58,7 +58,9 @@ export async function requireToken(
   // A client that keeps failing is stopped before any parsing or lookup.
   const failures = limiters.apiAuthFailures.peek(ip);
   if (failures.remaining <= 0) {
-    await record(request, context, { type: "rate_limited", outcome: "blocked", details: { limiter: "api_auth_failures" } });
+    if (shouldRecordBlocked(limiters.apiAuthFailures, ip)) {
+      await record(request, context, { type: "rate_limited", outcome: "blocked", details: { limiter: "api_auth_failures" } });
+    }
     throw apiError("RATE_LIMITED", "Too many failed authentication attempts; retry later", {
       headers: { "Retry-After": String(failures.retryAfter) },
     });
@@ -77,22 +79,25 @@ export async function requireToken(
   const status = tokenStatus(token, now);
   if (status !== "active") throw await unauthorized(request, context, status, true, token.id);
 
-  const owner = await db.selectFrom("owners").select("id").limit(1).executeTakeFirst();
-  const expiryHeader: Record<string, string> = token.expires_at ? { "PreqStation-Token-Expiration": token.expires_at } : {};
-  if (!owner || owner.id !== token.owner_id) {
-    throw await forbidden(request, context, token, "owner_mismatch", new Headers(expiryHeader));
-  }
-
+  // Every request with a genuine token counts against that token's budget, refused ones included.
   const limit = limiters.api.hit(`token:${token.id}`);
-  const headers = new Headers({ ...rateLimitHeaders(limit), ...expiryHeader });
+  const headers = new Headers(rateLimitHeaders(limit));
+  if (token.expires_at) headers.set("PreqStation-Token-Expiration", token.expires_at);
   if (!limit.allowed) {
-    await record(request, context, {
-      type: "rate_limited",
-      outcome: "blocked",
-      details: { limiter: "api", token_id: token.id },
-    });
+    if (shouldRecordBlocked(limiters.api, `token:${token.id}`)) {
+      await record(request, context, {
+        type: "rate_limited",
+        outcome: "blocked",
+        details: { limiter: "api", token_id: token.id },
+      });
+    }
     headers.set("Retry-After", String(limit.retryAfter));
     throw apiError("RATE_LIMITED", "Rate limit exceeded; retry later", { headers });
+  }
+
+  const owner = await db.selectFrom("owners").select("id").limit(1).executeTakeFirst();
+  if (!owner || owner.id !== token.owner_id) {
+    throw await forbidden(request, context, token, "owner_mismatch", headers);
   }
 
   await touchTokenUsage(db, token, ip, now);
@@ -111,6 +116,18 @@ export async function requireToken(
     },
     headers,
   };
+}
+
+/**
+ * Whether to record a security event for a request refused for being over a limit.
+ * Each event is a durable (fsync'd) write, so recording every request of a flood
+ * would hand the flood the disk the limit is there to protect. The events of one key
+ * are themselves limited, by the same limiter under a key of their own: up to the
+ * limiter's `max` per window (coalesced into one row a minute), then nothing until
+ * the window slides.
+ */
+function shouldRecordBlocked(limiter: RateLimiter, key: string): boolean {
+  return limiter.hit(`blocked-event:${key}`).allowed;
 }
 
 export function rateLimitHeaders(state: RateLimitState): Record<string, string> {

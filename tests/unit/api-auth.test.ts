@@ -280,6 +280,23 @@ describe("requireToken: rate limits", () => {
     await expect(requireToken(req({ Authorization: `Bearer ${other.plaintext}` }), ctx(), { write: false })).resolves.toBeTruthy();
   });
 
+  it("a flood past the limit records a bounded number of events, not one disk write per request", async () => {
+    await services.db.destroy();
+    await build({ API_RATE_LIMIT: "2/15m" });
+    const { plaintext } = await newToken();
+    const auth = { Authorization: `Bearer ${plaintext}` };
+    for (let i = 0; i < 2; i++) await requireToken(req(auth), ctx(), { write: false });
+    let refused = 0;
+    for (let i = 0; i < 20; i++) {
+      const res = await rejection(requireToken(req(auth), ctx(), { write: false }));
+      if (res.status === 429) refused += 1;
+    }
+    expect(refused).toBe(20);
+    const rows = await events("rate_limited");
+    expect(rows).toHaveLength(1); // coalesced
+    expect(rows[0]!.count).toBe(2); // at most the limiter's max per window, then silence
+  });
+
   it("an IP over its failed-attempt limit gets 429 before any lookup, even with a valid token; other IPs are unaffected", async () => {
     const { plaintext } = await newToken();
     const max = services.limiters.apiAuthFailures.spec.max;

@@ -1,0 +1,131 @@
+/**
+ * Micro-benchmarks for the closing note: the cost of one bearer check, and what the
+ * audit entry adds to a mutation. They print their numbers and assert only that the
+ * measured work really happened (timings are machine-dependent and never asserted).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { AppLoadContext } from "@remix-run/node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireToken } from "~/lib/api-auth.server";
+import { appendAudit, verifyAuditChain, type AuditContext } from "~/lib/audit.server";
+import { nowIso, transaction } from "~/lib/db.server";
+import { loadConfig } from "~/lib/env.server";
+import { createLogger } from "~/lib/logger.server";
+import { createOwner } from "~/lib/owner.server";
+import { createServices, type Services } from "~/lib/services.server";
+import { createApiToken, generateToken, hashToken, tokenHint } from "~/lib/tokens.server";
+
+let dir: string;
+let services: Services;
+let ownerId: string;
+const audit: AuditContext = { actor: { type: "cli", id: "cli", label: "bench" }, ip: "local", userAgent: "bench", requestId: "bench" };
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-bench-"));
+  services = await createServices(
+    loadConfig({ DATABASE_PATH: path.join(dir, "bench.db"), SESSION_SECRET: "x".repeat(40), API_RATE_LIMIT: "1000000/15m" }),
+    { logger: createLogger("error", () => undefined) },
+  );
+  ownerId = (await createOwner(services.db, { email: "owner@example.com", passwordHash: "not-used" })).id;
+});
+afterAll(async () => {
+  await services.db.destroy();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function median(samples: number[]): number {
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function context(): AppLoadContext {
+  return { services, request: { id: "bench", clientIp: "192.0.2.1", userAgent: "bench", cspNonce: "n" } };
+}
+
+describe("benchmarks (printed, not asserted)", () => {
+  it("one successful requireToken call costs a median of N µs (among 100 other tokens)", async () => {
+    for (let i = 0; i < 100; i++) {
+      await createApiToken(services.db, { ownerId, name: `other-${i}`, scope: "full", expiresInDays: 30, audit });
+    }
+    const { plaintext } = await createApiToken(services.db, { ownerId, name: "bench", scope: "full", expiresInDays: 30, audit });
+    const request = new Request("http://localhost/api/me", { headers: { Authorization: `Bearer ${plaintext}` } });
+    const samples: number[] = [];
+    let ok = 0;
+    for (let i = 0; i < 3_200; i++) {
+      const t0 = performance.now();
+      const auth = await requireToken(request, context(), { write: false });
+      const t1 = performance.now();
+      if (auth.token.name === "bench") ok += 1;
+      if (i >= 200) samples.push((t1 - t0) * 1000);
+    }
+    expect(ok).toBe(3_200);
+    const p90 = [...samples].sort((a, b) => a - b)[Math.floor(samples.length * 0.9)]!;
+    console.log(`[bench] requireToken (valid token): median ${median(samples).toFixed(1)} µs, p90 ${p90.toFixed(1)} µs over ${samples.length} calls`);
+  });
+
+  it("a rejected (unknown) token costs a median of N µs, security event included", async () => {
+    const request = new Request("http://localhost/api/me", { headers: { Authorization: `Bearer ${generateToken()}` } });
+    const samples: number[] = [];
+    // Fresh IPs, so the per-IP failure limiter never short-circuits the measured path.
+    for (let i = 0; i < 600; i++) {
+      const ctx = context();
+      ctx.request.clientIp = `10.0.${i >> 8}.${i & 255}`;
+      const t0 = performance.now();
+      const thrown = await requireToken(request, ctx, { write: false }).catch((r: unknown) => r);
+      samples.push((performance.now() - t0) * 1000);
+      expect((thrown as Response).status).toBe(401);
+    }
+    console.log(`[bench] requireToken (unknown token → 401 + event): median ${median(samples.slice(100)).toFixed(1)} µs`);
+  });
+
+  it("the audit entry adds N µs to a mutation (token insert with vs. without appendAudit, synchronous=FULL)", async () => {
+    const row = () => {
+      const t = generateToken();
+      return {
+        owner_id: ownerId,
+        name: "m",
+        token_hash: hashToken(t),
+        hint: tokenHint(t),
+        scope: "full" as const,
+        created_at: nowIso(),
+        expires_at: null,
+        revoked_at: null,
+        last_used_at: null,
+        last_used_ip: null,
+      };
+    };
+    const n = 300;
+    const time = async (withAudit: boolean) => {
+      const samples: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const values = row();
+        const t0 = performance.now();
+        await transaction(services.db, async (trx) => {
+          const inserted = await trx.insertInto("api_tokens").values(values).returning("id").executeTakeFirstOrThrow();
+          if (withAudit) {
+            await appendAudit(trx, audit, {
+              action: "api_token.create",
+              resourceType: "api_token",
+              resourceId: String(inserted.id),
+              changes: { name: { before: null, after: "m" } },
+            });
+          }
+        });
+        samples.push((performance.now() - t0) * 1000);
+      }
+      return median(samples);
+    };
+    const before = (await services.db.selectFrom("audit_log").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n;
+    await time(false); // warm-up
+    const without = await time(false);
+    const withAudit = await time(true);
+    const after = (await services.db.selectFrom("audit_log").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n;
+    expect(after - before).toBe(n);
+    expect(await verifyAuditChain(services.db)).toMatchObject({ ok: true });
+    console.log(
+      `[bench] mutation median: ${without.toFixed(0)} µs without audit, ${withAudit.toFixed(0)} µs with; audit adds ${(withAudit - without).toFixed(0)} µs per mutation`,
+    );
+  });
+});
