@@ -100,7 +100,12 @@ export async function requireToken(
     throw await forbidden(request, context, token, "owner_mismatch", headers);
   }
 
-  await touchTokenUsage(db, token, ip, now);
+  try {
+    await touchTokenUsage(db, token, ip, now);
+  } catch (error) {
+    // Bookkeeping only: a read must not fail because last-used could not be written.
+    context.services.logger.warn("could not record token use", { requestId: context.request.id, tokenId: token.id, error });
+  }
 
   if (options.write && token.scope !== "full") {
     throw await forbidden(request, context, token, "read_scope", headers);

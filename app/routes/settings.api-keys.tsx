@@ -23,7 +23,8 @@ const EXPIRY_OPTIONS = [
   { value: "90", label: "90 days" },
   { value: "365", label: "365 days" },
 ] as const;
-const EXPIRY_VALUES = ["", "7", "30", "60", "90", "365"] as const;
+/** `never` is accepted too, for scripts that post the form by hand. */
+const EXPIRY_VALUES = ["", "never", "7", "30", "60", "90", "365"] as const;
 const SCOPE_OPTIONS = [
   { value: "full", label: "Full access", hint: "read and change projects and tasks" },
   { value: "read", label: "Read only", hint: "GET requests only" },
@@ -38,8 +39,9 @@ const CreateTokenSchema = z.object({
   expires_in_days: z
     .enum(EXPIRY_VALUES, { message: "Choose an expiry from the list" })
     .default("")
-    .transform((v) => (v === "" ? null : Number(v))),
-  scope: z.enum(["full", "read"], { message: "Choose full access or read only" }),
+    .transform((v) => (v === "" || v === "never" ? null : Number(v))),
+  // Absent means full, as on the CLI; anything else but full or read is an error.
+  scope: z.enum(["full", "read"], { message: "Choose full access or read only" }).default("full"),
 });
 
 const RevokeTokenSchema = z.object({
@@ -295,7 +297,7 @@ function TokenRow({ token, now }: { token: TokenSummary; now: number }) {
       </td>
       <td>
         <div>
-          <Link to={`/settings/audit-logs?actor=${encodeURIComponent(`token:${token.id}`)}`} aria-label={`Audit log for ${token.name}`}>
+          <Link to={`/settings/audit-logs?actor=token:${token.id}`} aria-label={`Audit log for ${token.name}`}>
             Audit log
           </Link>
           {token.status !== "revoked" ? (

@@ -55,7 +55,7 @@ test.describe("with JavaScript", () => {
     await expect(page.getByRole("table")).not.toContainText(token.slice(9, -4));
     await expect(row.getByRole("link", { name: "Audit log for e2e-with-js" })).toHaveAttribute(
       "href",
-      /\/settings\/audit-logs\?actor=token%3A\d+$/,
+      /\/settings\/audit-logs\?actor=token:\d+$/,
     );
 
     const me = await page.request.get("/api/me", { headers: { Authorization: `Bearer ${token}` } });

@@ -132,6 +132,16 @@ describe("API tokens against the production server", () => {
     expect(long.html).toContain("Use at most 64 characters");
   });
 
+  it("a form post without scope, or with expires_in_days=never, makes a full token that never expires", async () => {
+    const { res, tokens } = await createThroughForm(server, cookie, { name: "scripted", expires_in_days: "never" });
+    expect(res.status).toBe(200);
+    plaintexts.push(tokens[0]!);
+    const body = await (await me(server, { Authorization: `Bearer ${tokens[0]}` })).json();
+    expect(body).toEqual({ token: { name: "scripted", scope: "full", expires_at: null } });
+    const page = await (await getPage(server, "/settings/api-keys", cookie)).text();
+    expect(page).toMatch(/href="\/settings\/audit-logs\?actor=token:\d+"/);
+  });
+
   it("an anonymous POST creates nothing and is sent to sign in", async () => {
     const res = await postForm(server, "/settings/api-keys", { intent: "create", name: "sneaky", expires_in_days: "", scope: "full" });
     expect(res.status).toBe(302);
@@ -163,6 +173,7 @@ describe("API tokens against the production server", () => {
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/cli-made\s+preq_\w{4}…\w{4}\s+full\s+active/);
     expect(list.stdout).toMatch(/local-dev\s+preq_\w{4}…\w{4}\s+full\s+revoked/);
+    expect(list.stdout).toMatch(/weekly\s+preq_\w{4}…\w{4}\s+read\s+active/);
     for (const p of plaintexts) expect(list.stdout).not.toContain(p);
 
     const id = /^(\d+)\s+cli-made/m.exec(list.stdout)?.[1];
@@ -193,6 +204,7 @@ describe("API tokens against the production server", () => {
         "api_token.create:owner",
         "api_token.revoke:owner",
         "api_token.create:owner",
+        "api_token.create:owner",
         "api_token.create:cli",
         "api_token.revoke:cli",
       ]);
@@ -209,7 +221,7 @@ describe("API tokens against the production server", () => {
     }
     const verify = await runCli(["audit", "verify"], { dbPath: server.dbPath });
     expect(verify.code).toBe(0);
-    expect(verify.stdout).toContain("Audit log OK: 5 entries");
+    expect(verify.stdout).toContain("Audit log OK: 6 entries");
   });
 
   it("the database file and its WAL never contain a plaintext token, and neither does the server log", () => {
