@@ -1,7 +1,14 @@
 import { NavLink } from "@remix-run/react";
 
 /** The settings pages that exist; a page is listed here only once it is built. */
-export const SETTINGS_PAGES = [{ to: "/settings/api-keys", label: "API Keys" }] as const;
+export const SETTINGS_PAGES = [
+  { to: "/settings", label: "Overview" },
+  { to: "/settings/api-keys", label: "API Keys" },
+  { to: "/settings/audit-logs", label: "Audit Logs" },
+  { to: "/settings/security-events", label: "Security Events" },
+  { to: "/settings/sessions", label: "Sessions" },
+  { to: "/settings/security", label: "Security" },
+] as const;
 
 export function SettingsNav() {
   return (
@@ -9,7 +16,7 @@ export function SettingsNav() {
       <ul>
         {SETTINGS_PAGES.map((page) => (
           <li key={page.to}>
-            <NavLink to={page.to} prefetch="intent">
+            <NavLink to={page.to} end prefetch="intent">
               {page.label}
             </NavLink>
           </li>

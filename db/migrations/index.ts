@@ -2,6 +2,7 @@ import type { Migration } from "kysely";
 import * as foundation from "./2026_11_27_2300_foundation";
 import * as tokensAudit from "./2026_11_27_2310_tokens_audit";
 import * as projectsTasks from "./2026_11_27_2320_projects_tasks";
+import * as auditConsoleIndexes from "./2026_11_27_2340_audit_console_indexes";
 
 /**
  * Every migration, by name. A static map (not a folder scan) so the migrations
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   "2026_11_27_2300_foundation": foundation,
   "2026_11_27_2310_tokens_audit": tokensAudit,
   "2026_11_27_2320_projects_tasks": projectsTasks,
+  "2026_11_27_2340_audit_console_indexes": auditConsoleIndexes,
 };

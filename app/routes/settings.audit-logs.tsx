@@ -1,0 +1,322 @@
+import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useLoaderData } from "@remix-run/react";
+import { dateInputType, FilterField } from "~/components/filter-field";
+import { Pager, queryString } from "~/components/pager";
+import { UtcTime } from "~/components/utc-time";
+import {
+  describeChanges,
+  KNOWN_AUDIT_ACTIONS,
+  KNOWN_RESOURCE_TYPES,
+  listActorTokens,
+  listAuditPage,
+  parseAuditFilters,
+} from "~/lib/audit-query.server";
+import { verifyAuditChain } from "~/lib/audit.server";
+import { requireOwner } from "~/lib/auth.server";
+import { formatDevice } from "~/lib/user-agent";
+import type { AuditEntry } from "../../db/schema";
+
+// The filters are GET parameters (contract §3): actor, action, resource_type,
+// resource_id, from, to, cursor. `verify=1` runs the chain check on demand; it changes nothing.
+
+type VerifyView = { ok: true; lastSeq: number; count: number } | { ok: false; badSeq: number; reason: string; count: number };
+
+/** What the page shows of an entry: chosen fields, never the row as stored. */
+function entryView(e: AuditEntry) {
+  return {
+    seq: e.seq,
+    createdAt: e.created_at,
+    actor: { type: e.actor_type, id: e.actor_id, label: e.actor_label },
+    action: e.action,
+    resourceType: e.resource_type,
+    resourceId: e.resource_id,
+    changes: describeChanges(e.changes),
+    rawChanges: e.changes,
+    ip: e.ip,
+    userAgent: e.user_agent,
+    device: formatDevice(e.user_agent),
+    requestId: e.request_id,
+  };
+}
+
+type Entry = ReturnType<typeof entryView>;
+
+interface AuditLogsData {
+  values: Record<string, string | undefined>;
+  errors: Record<string, string>;
+  tokens: { id: number; name: string; hint: string; revoked: boolean }[];
+  suggestions: { actions: readonly string[]; resourceTypes: readonly string[] };
+  verify: VerifyView | null;
+  entries: Entry[];
+  newerCursor: string | null;
+  olderCursor: string | null;
+}
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireOwner(request, context);
+  const { db } = context.services;
+  const params = new URL(request.url).searchParams;
+  const parsed = parseAuditFilters(params);
+  const tokens = await listActorTokens(db);
+  const suggestions = { actions: KNOWN_AUDIT_ACTIONS, resourceTypes: KNOWN_RESOURCE_TYPES };
+  let verify: VerifyView | null = null;
+  if (params.get("verify") === "1") {
+    const result = await verifyAuditChain(db);
+    verify = result.ok
+      ? { ok: true, lastSeq: result.lastSeq, count: result.count }
+      : { ok: false, badSeq: result.badSeq, reason: result.reason, count: result.count };
+  }
+  if (!parsed.ok) {
+    const invalid: AuditLogsData = { values: parsed.values, errors: parsed.errors, tokens, suggestions, verify, entries: [], newerCursor: null, olderCursor: null };
+    return data(invalid, { status: 400 });
+  }
+  const page = await listAuditPage(db, parsed.filters);
+  const ok: AuditLogsData = {
+    values: parsed.values,
+    errors: {},
+    tokens,
+    suggestions,
+    verify,
+    entries: page.entries.map(entryView),
+    newerCursor: page.newerCursor,
+    olderCursor: page.olderCursor,
+  };
+  return ok;
+}
+
+function actorText(actor: Entry["actor"]): string {
+  if (actor.type === "token") return `token #${actor.id} · ${actor.label}`;
+  if (actor.type === "owner") return `owner · ${actor.label}`;
+  return actor.label;
+}
+
+export default function AuditLogs() {
+  const { values, errors, tokens, suggestions, verify, entries, newerCursor, olderCursor } = useLoaderData<AuditLogsData>();
+  const filters = Object.fromEntries(Object.entries(values).filter(([k]) => k !== "cursor"));
+  const filtered = Object.values(filters).some(Boolean);
+  const hasErrors = Object.keys(errors).length > 0;
+  const tokenListed = tokens.some((t) => `token:${t.id}` === values.actor);
+  const unknownToken = values.actor?.startsWith("token:") && !tokenListed && !errors.actor ? values.actor : null;
+
+  return (
+    <>
+      <h1>Audit Logs</h1>
+      <p className="muted">
+        Every change made through the API, the console and the CLI, newest first. Entries cannot be edited or
+        deleted, and each one is chained to the previous by a SHA-256 hash.
+      </p>
+
+      <section className="card" aria-labelledby="audit-filter-heading">
+        <h2 id="audit-filter-heading">Filter</h2>
+        {errors.form ? (
+          <div className="alert error" role="alert">
+            {errors.form}
+          </div>
+        ) : null}
+        {errors.cursor ? (
+          <div className="alert error" role="alert">
+            {errors.cursor}
+          </div>
+        ) : null}
+        <Form method="get" key={JSON.stringify(filters)}>
+          <div className="inline-fields">
+            <FilterField label="Actor" name="actor" error={errors.actor}>
+              {(p) => (
+                <select {...p} defaultValue={values.actor ?? ""}>
+                  <option value="">Anyone</option>
+                  <option value="owner">Owner (web console)</option>
+                  <option value="cli">Admin CLI</option>
+                  {unknownToken ? <option value={unknownToken}>{`Token #${unknownToken.slice(6)} (unknown)`}</option> : null}
+                  {errors.actor && values.actor ? <option value={values.actor}>{values.actor}</option> : null}
+                  {tokens.map((t) => (
+                    <option key={t.id} value={`token:${t.id}`}>
+                      {`Token: ${t.name} (${t.hint})${t.revoked ? " — revoked" : ""}`}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </FilterField>
+            <FilterField label="Action" name="action" error={errors.action}>
+              {(p) => <input {...p} type="text" list="audit-actions" defaultValue={values.action ?? ""} placeholder="task.update" />}
+            </FilterField>
+            <FilterField label="Resource type" name="resource_type" error={errors.resource_type}>
+              {(p) => (
+                <input {...p} type="text" list="audit-resource-types" defaultValue={values.resource_type ?? ""} placeholder="task" />
+              )}
+            </FilterField>
+            <FilterField label="Resource id" name="resource_id" error={errors.resource_id}>
+              {(p) => <input {...p} type="text" defaultValue={values.resource_id ?? ""} placeholder="PROJ-12" />}
+            </FilterField>
+            <FilterField label="From (UTC)" name="from" error={errors.from}>
+              {(p) => <input {...p} type={dateInputType(values.from)} defaultValue={values.from ?? ""} placeholder="YYYY-MM-DD" />}
+            </FilterField>
+            <FilterField label="To (UTC, inclusive)" name="to" error={errors.to}>
+              {(p) => <input {...p} type={dateInputType(values.to)} defaultValue={values.to ?? ""} placeholder="YYYY-MM-DD" />}
+            </FilterField>
+          </div>
+          <datalist id="audit-actions">
+            {suggestions.actions.map((a) => (
+              <option key={a} value={a} />
+            ))}
+          </datalist>
+          <datalist id="audit-resource-types">
+            {suggestions.resourceTypes.map((t) => (
+              <option key={t} value={t} />
+            ))}
+          </datalist>
+          <div className="form-actions">
+            <button type="submit">Apply filters</button>
+            {filtered || hasErrors ? <Link to="/settings/audit-logs">Clear filters</Link> : null}
+          </div>
+        </Form>
+      </section>
+
+      <section className="card" aria-labelledby="audit-chain-heading">
+        <h2 id="audit-chain-heading">Integrity</h2>
+        {verify ? (
+          verify.ok ? (
+            <div className="alert success" role="status">
+              {verify.count === 0
+                ? "The audit log is empty: nothing to verify yet."
+                : `Chain verified up to entry ${verify.lastSeq} (${verify.count} entries).`}
+            </div>
+          ) : (
+            <div className="alert error" role="alert">
+              {`Chain broken at entry ${verify.badSeq}: ${verify.reason}. ${verify.count} entries before it verified.`}
+            </div>
+          )
+        ) : (
+          <p className="muted">Recompute every hash of the chain, the same check as `npx preqstation audit verify`.</p>
+        )}
+        <Form method="get">
+          {Object.entries(filters).map(([k, v]) => (v ? <input key={k} type="hidden" name={k} value={v} /> : null))}
+          <button type="submit" name="verify" value="1" className="secondary">
+            Verify chain
+          </button>
+        </Form>
+      </section>
+
+      <section aria-labelledby="audit-entries-heading">
+        <h2 id="audit-entries-heading">{filtered ? "Matching entries" : "Entries"}</h2>
+        {!hasErrors ? (
+          <p>
+            Export {filtered ? "these filtered entries" : "every entry"}:{" "}
+            <a href={`/settings/audit-logs/export${queryString({ ...filters, format: "csv" })}`} download>
+              CSV
+            </a>
+            {" · "}
+            <a href={`/settings/audit-logs/export${queryString({ ...filters, format: "ndjson" })}`} download>
+              NDJSON
+            </a>
+          </p>
+        ) : null}
+        {hasErrors ? (
+          <p className="muted">Fix the filters above to see entries.</p>
+        ) : entries.length === 0 ? (
+          <p className="muted">{values.cursor ? "No more entries." : filtered ? "No entries match these filters." : "No entries yet."}</p>
+        ) : (
+          <div className="table-wrap">
+            <table>
+              <caption className="visually-hidden">Audit log entries, newest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">#</th>
+                  <th scope="col">Time</th>
+                  <th scope="col">Actor</th>
+                  <th scope="col">Action</th>
+                  <th scope="col">Resource</th>
+                  <th scope="col">IP</th>
+                  <th scope="col">Details</th>
+                </tr>
+              </thead>
+              <tbody>
+                {entries.map((e) => (
+                  <tr key={e.seq}>
+                    <td className="mono">{e.seq}</td>
+                    <td>
+                      <UtcTime iso={e.createdAt} />
+                    </td>
+                    <td>{actorText(e.actor)}</td>
+                    <td className="mono">{e.action}</td>
+                    <td>
+                      <span className="mono">{e.resourceType}</span> <span className="mono">{e.resourceId}</span>
+                    </td>
+                    <td className="mono">{e.ip}</td>
+                    <td>
+                      <details>
+                        <summary>{`Entry ${e.seq}`}</summary>
+                        <EntryDetails entry={e} />
+                      </details>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <Pager
+          label="Audit log pages"
+          previousHref={newerCursor ? `/settings/audit-logs${queryString({ ...filters, cursor: newerCursor })}` : null}
+          nextHref={olderCursor ? `/settings/audit-logs${queryString({ ...filters, cursor: olderCursor })}` : null}
+        />
+        {values.cursor && !newerCursor ? (
+          <p>
+            <Link to={`/settings/audit-logs${queryString(filters)}`}>Back to the newest entries</Link>
+          </p>
+        ) : null}
+      </section>
+    </>
+  );
+}
+
+function EntryDetails({ entry }: { entry: Entry }) {
+  return (
+    <div>
+      {entry.changes === null ? (
+        <p>
+          Changes: <code>{entry.rawChanges}</code>
+        </p>
+      ) : entry.changes.length === 0 ? (
+        <p className="muted">No field changes recorded.</p>
+      ) : (
+        <table>
+          <caption className="visually-hidden">{`Changes in entry ${entry.seq}`}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Field</th>
+              <th scope="col">Before</th>
+              <th scope="col">After</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entry.changes.map((c) => (
+              <tr key={c.field}>
+                <td className="mono">{c.field}</td>
+                <td className="mono">{c.before}</td>
+                <td className="mono">{c.after}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <dl>
+        <dt>Actor</dt>
+        <dd>
+          <span className="mono">{`${entry.actor.type}:${entry.actor.id}`}</span> {entry.actor.label}
+        </dd>
+        <dt>IP</dt>
+        <dd className="mono">{entry.ip}</dd>
+        <dt>User agent</dt>
+        <dd>
+          {entry.device} <span className="mono muted">{entry.userAgent}</span>
+        </dd>
+        <dt>Request id</dt>
+        <dd className="mono">{entry.requestId}</dd>
+        <dt>Time (UTC)</dt>
+        <dd className="mono">{entry.createdAt}</dd>
+      </dl>
+    </div>
+  );
+}
+
+export const meta: MetaFunction = () => [{ title: "Audit Logs · PreqStation" }];

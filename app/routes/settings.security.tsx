@@ -1,0 +1,199 @@
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { z } from "zod";
+import { Field } from "~/components/field";
+import { appendAudit } from "~/lib/audit.server";
+import { ownerAuditContext, recordRequestEvent, requestMeta, requireOwner } from "~/lib/auth.server";
+import { nowIso, transaction } from "~/lib/db.server";
+import { parseForm, readForm, type FieldErrors } from "~/lib/forms.server";
+import { NewPasswordSchema, updateOwnerPassword } from "~/lib/owner.server";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "~/lib/password-policy";
+import { hashPassword, verifyPassword } from "~/lib/password.server";
+import { recordSecurityEvent } from "~/lib/security-events.server";
+import { revokeOtherSessions } from "~/lib/session.server";
+
+const ChangePasswordSchema = z
+  .object({
+    current_password: z
+      .string({ error: "Enter your current password" })
+      .min(1, "Enter your current password")
+      .max(MAX_PASSWORD_LENGTH, "Password is too long"),
+    new_password: NewPasswordSchema,
+    new_password_confirm: z.string({ error: "Enter the new password again" }),
+  })
+  .refine((v) => v.new_password === v.new_password_confirm, {
+    path: ["new_password_confirm"],
+    message: "The new passwords do not match",
+  })
+  .refine((v) => v.new_password !== v.current_password, {
+    path: ["new_password"],
+    message: "Choose a password different from the current one",
+  });
+
+/** How long after a change the confirmation is shown on the page it redirects to. */
+const CONFIRMATION_WINDOW_MS = 5 * 60_000;
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireOwner(request, context);
+  // `?changed` only asks for the confirmation; what it says comes from the recorded
+  // event, so a crafted link cannot claim a change that did not happen.
+  let changed: { at: string; otherSessionsEnded: number } | null = null;
+  if (new URL(request.url).searchParams.has("changed")) {
+    const event = await context.services.db
+      .selectFrom("security_events")
+      .select(["created_at", "details"])
+      .where("type", "=", "password_changed")
+      .where("outcome", "=", "success")
+      .where("created_at", ">=", nowIso(Date.now() - CONFIRMATION_WINDOW_MS))
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    if (event) {
+      const ended = EndedSchema.safeParse(safeJson(event.details)?.other_sessions_ended);
+      changed = { at: event.created_at, otherSessionsEnded: ended.success ? ended.data : 0 };
+    }
+  }
+  return { changed };
+}
+
+const EndedSchema = z.number().int().min(0);
+
+function safeJson(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === "object" ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+type ActionData = { fieldErrors?: FieldErrors; formError?: string };
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { owner, session } = await requireOwner(request, context);
+  const { db, limiters } = context.services;
+  const meta = requestMeta(request, context);
+
+  // Wrong current passwords count against the same per-IP budget as failed sign-ins,
+  // so a stolen session cannot be used to guess the password at full speed.
+  const throttle = limiters.login.peek(meta.ip);
+  if (throttle.remaining <= 0) {
+    await recordRequestEvent(
+      request,
+      context,
+      { type: "login_throttled", outcome: "blocked", details: { retry_after: throttle.retryAfter, via: "password_change" } },
+      { coalesce: true },
+    );
+    const minutes = Math.ceil(throttle.retryAfter / 60);
+    return data<ActionData>(
+      { formError: `Too many wrong passwords from your address. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.` },
+      { status: 429, headers: { "Retry-After": String(throttle.retryAfter) } },
+    );
+  }
+
+  const form = parseForm(ChangePasswordSchema, await readForm(request));
+  if (!form.success) return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
+  const { current_password, new_password } = form.data;
+
+  if (!(await verifyPassword(current_password, owner.password_hash))) {
+    limiters.login.hit(meta.ip);
+    await recordRequestEvent(request, context, {
+      type: "password_changed",
+      outcome: "failure",
+      details: { reason: "wrong_current_password" },
+    });
+    return data<ActionData>({ fieldErrors: { current_password: "That is not your current password" } }, { status: 400 });
+  }
+
+  const passwordHash = await hashPassword(new_password);
+  await transaction(db, async (trx) => {
+    await updateOwnerPassword(trx, owner.id, passwordHash);
+    // Every other browser is signed out; this one stays signed in.
+    const n = await revokeOtherSessions(trx, owner.id, session.id_hash);
+    await recordSecurityEvent(trx, {
+      type: "password_changed",
+      outcome: "success",
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+      path: meta.path,
+      details: { via: "web", other_sessions_ended: n },
+    });
+    await appendAudit(trx, ownerAuditContext(request, context, owner), {
+      action: "owner.password_change",
+      resourceType: "owner",
+      resourceId: owner.id,
+      // Never the password or its hash: only that it changed, and what it ended.
+      changes: { password: { before: "[redacted]", after: "[changed]" }, other_sessions: { before: n, after: 0 } },
+    });
+  });
+  return redirect("/settings/security?changed=1");
+}
+
+export default function Security() {
+  const { changed } = useLoaderData<typeof loader>();
+  const actionData = useActionData<ActionData>();
+  const busy = useNavigation().state === "submitting";
+  const errors = actionData?.fieldErrors;
+  return (
+    <>
+      <h1>Security</h1>
+      {changed ? (
+        <div className="alert success" role="status">
+          {`Password changed at ${changed.at.slice(0, 19).replace("T", " ")} UTC. ${
+            changed.otherSessionsEnded === 0
+              ? "No other sessions were signed in."
+              : `${changed.otherSessionsEnded} other session${changed.otherSessionsEnded === 1 ? " was" : "s were"} signed out.`
+          }`}
+        </div>
+      ) : null}
+      <section className="card" aria-labelledby="password-heading">
+        <h2 id="password-heading">Change password</h2>
+        <p className="muted">
+          Every other signed-in browser is signed out when the password changes; this one stays signed in. Locked out?
+          Run <code>npx preqstation owner reset-password --email you@example.com</code> on the server.
+        </p>
+        {actionData?.formError ? (
+          <div className="alert error" role="alert">
+            {actionData.formError}
+          </div>
+        ) : null}
+        <Form method="post" noValidate>
+          <Field
+            label="Current password"
+            name="current_password"
+            type="password"
+            autoComplete="current-password"
+            required
+            error={errors?.current_password}
+          />
+          <Field
+            label="New password"
+            name="new_password"
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={MIN_PASSWORD_LENGTH}
+            hint={`At least ${MIN_PASSWORD_LENGTH} characters.`}
+            error={errors?.new_password}
+          />
+          <Field
+            label="Confirm new password"
+            name="new_password_confirm"
+            type="password"
+            autoComplete="new-password"
+            required
+            error={errors?.new_password_confirm}
+          />
+          <div className="form-actions">
+            <button type="submit" disabled={busy}>
+              {busy ? "Changing…" : "Change password"}
+            </button>
+          </div>
+        </Form>
+      </section>
+    </>
+  );
+}
+
+export const meta: MetaFunction = () => [{ title: "Security · PreqStation" }];
