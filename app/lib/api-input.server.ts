@@ -44,7 +44,8 @@ export function validationDetails(error: z.ZodError): ValidationDetail[] {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
         const path = pathString([...issue.path, key]);
-        details.push({ path, message: (issue.path.length === 0 && READ_ONLY_FIELDS[key]) || `Unknown field "${key}"` });
+        const readOnly = issue.path.length === 0 && Object.hasOwn(READ_ONLY_FIELDS, key) ? READ_ONLY_FIELDS[key] : undefined;
+        details.push({ path, message: readOnly ?? `Unknown field "${key}"` });
       }
     } else {
       details.push({ path: pathString(issue.path), message: issue.message });
