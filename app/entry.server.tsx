@@ -30,6 +30,7 @@ export default function handleRequest(
         nonce,
         onAllReady() {
           shellRendered = true;
+          clearTimeout(timer);
           const body = new PassThrough();
           responseHeaders.set("Content-Type", "text/html; charset=utf-8");
           resolve(
@@ -38,6 +39,7 @@ export default function handleRequest(
           pipe(body);
         },
         onShellError(error: unknown) {
+          clearTimeout(timer);
           reject(error);
         },
         onError(error: unknown) {
@@ -46,7 +48,8 @@ export default function handleRequest(
         },
       },
     );
-    setTimeout(abort, ABORT_DELAY);
+    // React calls the callbacks above asynchronously, after this line has run.
+    const timer = setTimeout(abort, ABORT_DELAY);
   });
 }
 

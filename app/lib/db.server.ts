@@ -18,7 +18,12 @@ export interface OpenedDatabase {
  * write survives power loss, not just a crash.
  */
 export function openDatabase(file: string): OpenedDatabase {
-  if (file !== ":memory:") fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  if (file !== ":memory:") {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    // Create the file readable by its owner only before SQLite opens it: SQLite gives
+    // the -wal and -shm files the database file's permissions.
+    fs.closeSync(fs.openSync(file, "a", 0o600));
+  }
   const sqlite = new SQLite(file);
   if (file !== ":memory:") {
     for (const f of [file, `${file}-wal`, `${file}-shm`]) {

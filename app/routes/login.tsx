@@ -16,6 +16,7 @@ import {
   requestMeta,
   safeRedirectPath,
 } from "~/lib/auth.server";
+import { throttleKey } from "~/lib/client-ip.server";
 import { parseForm, readForm, type FieldErrors } from "~/lib/forms.server";
 import { ownerExists } from "~/lib/owner.server";
 import { MAX_PASSWORD_LENGTH } from "~/lib/password-policy";
@@ -41,7 +42,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const meta = requestMeta(request, context);
   // Count the attempt before any slow work, so parallel attempts cannot all pass
   // the check; the slot is given back below when the attempt must not count.
-  const attempt = services.limiters.login.hit(meta.ip);
+  const throttle = throttleKey(meta.ip);
+  const attempt = services.limiters.login.hit(throttle);
   if (!attempt.allowed) {
     await recordRequestEvent(
       request,
@@ -58,7 +60,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
   const form = parseForm(LoginSchema, await readForm(request));
   if (!form.success) {
-    services.limiters.login.release(meta.ip);
+    services.limiters.login.release(throttle);
     return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
   }
   const { email, password, redirectTo } = form.data;
@@ -73,7 +75,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     });
     return data<ActionData>({ formError: "Incorrect email or password.", email }, { status: 401 });
   }
-  services.limiters.login.release(meta.ip); // a success never counts
+  services.limiters.login.release(throttle); // a success never counts
 
   // Sign-in always issues a new session id; a session the browser already had is ended.
   const previous = await readSessionId(services.sessionCookie, request.headers.get("cookie"));

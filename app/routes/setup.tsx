@@ -10,6 +10,7 @@ import { Form, useActionData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { Field } from "~/components/field";
 import { recordRequestEvent, requestMeta } from "~/lib/auth.server";
+import { throttleKey } from "~/lib/client-ip.server";
 import { parseForm, readForm, type FieldErrors } from "~/lib/forms.server";
 import { createOwner, EmailSchema, NewPasswordSchema, OwnerExistsError, ownerExists } from "~/lib/owner.server";
 import { MIN_PASSWORD_LENGTH } from "~/lib/password-policy";
@@ -44,7 +45,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
   const meta = requestMeta(request, context);
   // Count the attempt before any slow work (see the sign-in page); given back unless the code was wrong.
-  const attempt = services.limiters.login.hit(meta.ip);
+  const throttle = throttleKey(meta.ip);
+  const attempt = services.limiters.login.hit(throttle);
   if (!attempt.allowed) {
     await recordRequestEvent(request, context, { type: "login_throttled", outcome: "blocked", details: { limit: attempt.limit } }, { coalesce: true });
     return data<ActionData>(
@@ -55,7 +57,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
   const form = parseForm(SetupSchema, await readForm(request));
   if (!form.success) {
-    services.limiters.login.release(meta.ip);
+    services.limiters.login.release(throttle);
     return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
   }
   const { setup_code, email, password } = form.data;
@@ -67,7 +69,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       { status: 400 },
     );
   }
-  services.limiters.login.release(meta.ip);
+  services.limiters.login.release(throttle);
 
   let owner;
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clientIp } from "~/lib/client-ip.server";
+import { clientIp, throttleKey } from "~/lib/client-ip.server";
 
 describe("the client IP", () => {
   it("is the socket address, whatever X-Forwarded-For says, unless TRUST_PROXY is on", () => {
@@ -20,5 +20,26 @@ describe("the client IP", () => {
   it("shows IPv4-mapped IPv6 socket addresses as plain IPv4", () => {
     expect(clientIp("::ffff:127.0.0.1", null, false)).toBe("127.0.0.1");
     expect(clientIp(undefined, null, false)).toBe("unknown");
+  });
+});
+
+describe("the throttle key", () => {
+  it("is an IPv4 address itself", () => {
+    expect(throttleKey("203.0.113.9")).toBe("203.0.113.9");
+  });
+
+  it("is the /64 network of an IPv6 address, so rotating within it does not reset the count", () => {
+    const a = throttleKey("2001:db8:1:2:aaaa:bbbb:cccc:dddd");
+    expect(a).toBe("2001:db8:1:2::/64");
+    expect(throttleKey("2001:0db8:0001:0002::1")).toBe(a);
+    expect(throttleKey("2001:db8:1:2::ffff:1.2.3.4")).toBe(a);
+    expect(throttleKey("2001:db8:1:3::1")).not.toBe(a);
+    expect(throttleKey("::1")).toBe("0:0:0:0::/64");
+    expect(throttleKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+  });
+
+  it("leaves anything unparsable as it is", () => {
+    expect(throttleKey("unknown")).toBe("unknown");
+    expect(throttleKey("1::2::3")).toBe("1::2::3");
   });
 });
