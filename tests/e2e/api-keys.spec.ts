@@ -34,7 +34,12 @@ test.describe("with JavaScript", () => {
     await page.getByLabel("Name").fill("e2e-with-js");
     await page.getByLabel("Expires").selectOption("30");
     await page.getByRole("radio", { name: /Read only/ }).check();
+    const posted = page.waitForResponse((r) => r.request().method() === "POST" && r.url().includes("/settings/api-keys"));
     await page.getByRole("button", { name: "Create" }).click();
+    // The client-side (single fetch) response that carries the token is never cached either.
+    const response = await posted;
+    expect(response.headers()["cache-control"]).toBe("no-store");
+    expect(response.url()).not.toContain("preq_");
 
     await expect(page.getByText("Copy it now, it will not be shown again.")).toBeVisible();
     const token = (await page.getByLabel("New API token").textContent())!.trim();
