@@ -6,12 +6,19 @@ import type { RateLimiter, RateLimitState } from "./rate-limit.server";
 import { recordSecurityEvent, type SecurityEventInput } from "./security-events.server";
 import { hashToken, isWellFormedToken, tokenStatus, touchTokenUsage } from "./tokens.server";
 
-/**
+/*
  * The bearer guard of every authenticated `/api/*` route. Only the
  * `Authorization: Bearer preq_…` header counts: cookies, query strings and
  * bodies are never read. Every decision is made from the database on each
  * request (no cached validity), so revocation and expiry apply at once.
+ *
+ * Order of checks: the client IP's failed-attempt budget (429, before any
+ * parsing or lookup) → header present (401 missing) → token format (401
+ * malformed, no lookup) → lookup by SHA-256 (401 unknown / revoked / expired)
+ * → the token's own budget (429) → owner (403) → scope (403).
  */
+
+/** What a route gets for a request that passed the guard. */
 export interface TokenAuth {
   /** The token row (never sent to clients). */
   token: ApiToken;
