@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OWNER_EMAIL, OWNER_PASSWORD, setupOwner } from "../support/http";
-import { connectionRefused, openSocket, request, safeWrite, sleep, waitForExit } from "../support/resilience";
+import { OWNER_EMAIL, OWNER_PASSWORD } from "../support/http";
+import { connectionRefused, openSocket, prepareApi, queryDb, request, safeWrite, sleep, waitForExit } from "../support/resilience";
 import { startServer, type TestServer } from "../support/server";
 
 describe("SIGTERM", () => {
   let server: TestServer;
+  let token: string;
+  let projectKey: string;
   beforeAll(async () => {
     server = await startServer();
-    await setupOwner(server);
+    ({ token, projectKey } = await prepareApi(server));
   });
   afterAll(async () => {
     await server?.stop("SIGKILL");
@@ -22,6 +24,14 @@ describe("SIGTERM", () => {
       `POST /login HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nOrigin: ${server.origin}\r\n` +
         `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
     );
+    // A task creation whose JSON body arrives slowly, also in flight.
+    const task = JSON.stringify({ title: "Created while the server shut down", project_key: projectKey });
+    const slowApi = await openSocket(server);
+    safeWrite(
+      slowApi.socket,
+      `POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${task.length}\r\n\r\n${task.slice(0, 12)}`,
+    );
     // Three more requests in flight on their own connections.
     const concurrent = [0, 1, 2].map(() => request(server, { path: "/login" }));
     await sleep(200);
@@ -35,6 +45,10 @@ describe("SIGTERM", () => {
     // The rest of the body, a second later: the server is still there for it.
     await sleep(1_000);
     safeWrite(slow.socket, body.slice(10));
+    safeWrite(slowApi.socket, task.slice(12));
+    const created = await slowApi.closed;
+    expect(created.received.slice(0, 13)).toBe("HTTP/1.1 201 ");
+    expect(created.received).toMatch(/"title":"Created while the server shut down"/);
     const { received, byServer } = await slow.closed;
     expect(received.slice(0, 13)).toBe("HTTP/1.1 302 ");
     expect(received).toMatch(/^location: \/settings/im);
@@ -47,5 +61,7 @@ describe("SIGTERM", () => {
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(afterMs).toBeLessThan(10_000);
     expect(server.output()).toMatch(/"msg":"stopped"/);
+    // The write that was in flight is on disk.
+    expect(queryDb(server.dbPath, "select task_key from tasks where title = ?", "Created while the server shut down")).toHaveLength(1);
   });
 });

@@ -11,7 +11,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import SQLite from "better-sqlite3";
-import type { TestServer } from "./server";
+import { setupOwner } from "./http";
+import { runCli, type TestServer } from "./server";
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -82,6 +83,22 @@ export async function api(
     json = res.body;
   }
   return { status: res.status, json, headers: res.headers };
+}
+
+/**
+ * Makes a fresh server usable for the task API: the owner (through /setup), one
+ * full-scope token (through `preqstation token create`) and one project.
+ */
+export async function prepareApi(server: TestServer, projectKey = "RES"): Promise<{ token: string; projectKey: string }> {
+  await setupOwner(server);
+  const created = await runCli(["token", "create", "--name", "resilience"], { dbPath: server.dbPath });
+  const token = created.stdout.trim();
+  if (created.code !== 0 || !/^preq_[A-Za-z0-9]{32}$/.test(token)) {
+    throw new Error(`token create failed (${created.code}): ${created.stderr}`);
+  }
+  const project = await api(server, token, "POST", "/api/projects", { name: "Resilience", project_key: projectKey });
+  if (project.status !== 201) throw new Error(`project create failed with ${project.status}: ${JSON.stringify(project.json)}`);
+  return { token, projectKey };
 }
 
 export interface HealthProbe {
