@@ -27,7 +27,7 @@ const EXPIRY_OPTIONS = [
 const EXPIRY_VALUES = ["", "never", "7", "30", "60", "90", "365"] as const;
 const SCOPE_OPTIONS = [
   { value: "full", label: "Full access", hint: "read and change projects and tasks" },
-  { value: "read", label: "Read only", hint: "GET requests only" },
+  { value: "read", label: "Read only", hint: "GET and HEAD requests only" },
 ] as const;
 /** A token expiring within this window gets a warning badge. */
 const EXPIRY_WARNING_MS = 7 * 86_400_000;
@@ -170,7 +170,6 @@ export default function ApiKeys() {
             required
             maxLength={64}
             autoComplete="off"
-            placeholder="claude-code-prod"
             hint="What uses it, e.g. local-dev or claude-code-prod."
             defaultValue={createErrors?.values.name}
             error={createErrors?.fieldErrors.name}
