@@ -8,12 +8,21 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
+import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import type { AuditContext } from "../app/lib/audit.server";
 import { verifyAuditChain } from "../app/lib/audit.server";
 import { migrate, openDatabase, transaction, type OpenedDatabase } from "../app/lib/db.server";
 import { ConfigError, loadConfig } from "../app/lib/env.server";
-import { createOwner, EmailSchema, getOwnerByEmail, NewPasswordSchema, OwnerExistsError, updateOwnerPassword } from "../app/lib/owner.server";
+import {
+  createOwner,
+  EmailSchema,
+  getOwnerByEmail,
+  NewPasswordSchema,
+  OwnerExistsError,
+  ownerExists,
+  updateOwnerPassword,
+} from "../app/lib/owner.server";
 import { hashPassword } from "../app/lib/password.server";
 import { revokeOtherSessions } from "../app/lib/session.server";
 import { recordSecurityEvent } from "../app/lib/security-events.server";
@@ -68,6 +77,8 @@ function parseEmail(args: string[]): string {
   return parsed.data;
 }
 
+const OWNER_EXISTS = "an owner already exists on this instance; use `owner reset-password` instead";
+
 const commands: Record<string, CommandHandler> = {
   async migrate(args, { opened, io }) {
     if (args.length) throw new CliError(`migrate takes no arguments`);
@@ -78,13 +89,14 @@ const commands: Record<string, CommandHandler> = {
 
   async "owner create"(args, { opened, io, audit }) {
     const email = parseEmail(args);
+    if (await ownerExists(opened.db)) throw new CliError(OWNER_EXISTS);
     const password = await readPassword(io, "Password");
     try {
       const owner = await createOwner(opened.db, { email, passwordHash: await hashPassword(password) });
       await recordSecurityEvent(opened.db, { type: "setup", outcome: "success", ip: audit.ip, userAgent: audit.userAgent, path: "cli", details: { email: owner.email, via: "cli" } });
       io.stdout(`Owner ${owner.email} created. Sign in at /login.\n`);
     } catch (error) {
-      if (error instanceof OwnerExistsError) throw new CliError("an owner already exists on this instance; use `owner reset-password` instead");
+      if (error instanceof OwnerExistsError) throw new CliError(OWNER_EXISTS);
       throw error;
     }
   },
@@ -155,15 +167,25 @@ function defaultIo(): CliIo {
   };
 }
 
-/** One line from stdin; on a terminal, prompts on stderr and does not echo what is typed. */
+/**
+ * One line from stdin. On a terminal it prompts on stderr and echoes nothing of
+ * what is typed (the prompt goes through a stream that is muted after it).
+ */
 function readLineFromStdin(prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const tty = Boolean(process.stdin.isTTY);
-    const rl = readline.createInterface({ input: process.stdin, output: tty ? process.stderr : undefined, terminal: tty });
+    let muted = false;
+    const output = new Writable({
+      write(chunk, _encoding, callback) {
+        if (!muted) process.stderr.write(chunk);
+        callback();
+      },
+    });
+    const rl = readline.createInterface({ input: process.stdin, output: tty ? output : undefined, terminal: tty });
     if (tty) {
-      process.stderr.write(prompt);
-      // Echo nothing of what is typed.
-      (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => undefined;
+      rl.setPrompt(prompt);
+      rl.prompt();
+      muted = true;
     }
     let done = false;
     rl.once("line", (line) => {

@@ -73,6 +73,9 @@ describe("owner create", () => {
     const second = await runCli(["owner", "create", "--email", "b@example.com"], { dbPath, input: `${OWNER_PASSWORD}\n` });
     expect(second.code).toBe(1);
     expect(second.stderr).toContain("an owner already exists");
+    // it says so before asking for a password
+    const noInput = await runCli(["owner", "create", "--email", "b@example.com"], { dbPath, input: "" });
+    expect(noInput.stderr).toContain("an owner already exists");
     const db = new Database(dbPath, { readonly: true });
     expect(db.prepare("select email from owners").all()).toEqual([{ email: "a@example.com" }]);
     db.close();
