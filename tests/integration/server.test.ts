@@ -182,6 +182,16 @@ describe("health", () => {
       const res = await fetch(`${server.url}/api/health`);
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({ ok: false, service: "preqstation" });
+      // the failure is logged as one JSON line carrying the response's request id
+      const requestId = res.headers.get("x-request-id")!;
+      const logged = server
+        .output()
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as { level: string; requestId?: string })
+        .filter((entry) => entry.requestId === requestId);
+      expect(logged.length).toBeGreaterThan(0);
+      expect(logged[0]!.level).toBe("error");
     } finally {
       await server.stop("SIGKILL");
     }
