@@ -218,6 +218,15 @@ export async function startServer(): Promise<http.Server> {
     createRequestListener(handler, {
       trustProxy: config.trustProxy,
       onError: (error) => {
+        // A request that cannot even be turned into a URL (a malformed Host header) is the
+        // client's error, not ours: 400, without a log line per probe.
+        const { code, name, cause } = (error ?? {}) as { code?: unknown; name?: unknown; cause?: { code?: unknown } };
+        if (code === "ERR_INVALID_URL" || cause?.code === "ERR_INVALID_URL" || name === "RequestAuthorityError") {
+          return new Response("Bad Request", {
+            status: 400,
+            headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" },
+          });
+        }
         services.logger.error("request listener error", { error });
         return apiError("INTERNAL_ERROR", "Internal error");
       },

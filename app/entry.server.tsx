@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import type { AppLoadContext, EntryContext, HandleErrorFunction } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
-import { RemixServer } from "@remix-run/react";
+import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { renderToPipeableStream } from "react-dom/server";
 import { NonceProvider } from "./components/nonce";
 
@@ -53,9 +53,13 @@ export default function handleRequest(
   });
 }
 
-/** Logs unexpected loader/action errors with the request id; a thrown Response is not an error. */
+/**
+ * Logs unexpected loader/action errors with the request id. A thrown Response is not
+ * an error, nor is Remix's own 4xx for a URL with no route or a method with no action.
+ */
 export const handleError: HandleErrorFunction = (error, { request, context }) => {
   if (request.signal.aborted) return;
+  if (isRouteErrorResponse(error) && error.status < 500) return;
   context.services?.logger.error("unhandled route error", {
     requestId: context.request?.id,
     path: new URL(request.url).pathname,

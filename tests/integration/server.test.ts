@@ -155,6 +155,26 @@ describe("responses", () => {
     expect(await res.json()).toEqual({ error: { code: "METHOD_NOT_ALLOWED", message: expect.any(String) } });
   });
 
+  it("answers a malformed Host header with 400, not 500", async () => {
+    const statusLine = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(server.port, "127.0.0.1", () => socket.write("GET /login HTTP/1.1\r\nHost: [::bad\r\nConnection: close\r\n\r\n"));
+      let out = "";
+      socket.setEncoding("latin1").on("data", (d: string) => (out += d));
+      socket.once("close", () => resolve(out.split("\r\n")[0]!));
+      socket.once("error", reject);
+    });
+    expect(statusLine).toMatch(/^HTTP\/1\.1 400/);
+  });
+
+  it("answers a path with no page with a 404 page, without logging it as an error", async () => {
+    const res = await fetch(`${server.url}/no-such-page/%00`);
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain("Page not found");
+    const requestId = res.headers.get("x-request-id")!;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.output()).not.toContain(requestId);
+  });
+
   it("refuses a page body over 1 MiB before reading it", async () => {
     const res = await fetch(`${server.url}/login`, {
       method: "POST",
