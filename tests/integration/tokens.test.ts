@@ -243,3 +243,71 @@ describe("API tokens against the production server", () => {
     for (const p of plaintexts) expect(server.output()).not.toContain(p);
   });
 });
+
+describe("the bearer guard's limits and methods on the production server", () => {
+  let server: TestServer;
+  let token: string;
+
+  beforeAll(async () => {
+    server = await startServer({ env: { API_RATE_LIMIT: "3/1m" } });
+    await setupOwner(server);
+    const created = await runCli(["token", "create", "--name", "limited"], { dbPath: server.dbPath });
+    token = created.stdout.trim();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("HEAD is served like GET, and an unsupported method is a 405 with Allow before authentication", async () => {
+    const head = await fetch(`${server.url}/api/me`, { method: "HEAD", headers: { Authorization: `Bearer ${token}` } });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe("");
+    expect(head.headers.get("x-ratelimit-limit")).toBe("3");
+    const post = await fetch(`${server.url}/api/me`, { method: "POST" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET, HEAD");
+    expect(((await post.json()) as { error: { code: string } }).error.code).toBe("METHOD_NOT_ALLOWED");
+  });
+
+  it("over API_RATE_LIMIT a token gets 429 RATE_LIMITED with Retry-After and the X-RateLimit headers", async () => {
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 3; i++) {
+      last = await me(server, { Authorization: `Bearer ${token}` });
+      statuses.push(last.status);
+    }
+    // The HEAD above used one of the three.
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(await last!.json()).toEqual({ error: { code: "RATE_LIMITED", message: expect.any(String) } });
+    expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(last!.headers.get("x-ratelimit-limit")).toBe("3");
+    expect(last!.headers.get("x-ratelimit-remaining")).toBe("0");
+    expect(Number(last!.headers.get("x-ratelimit-reset"))).toBeGreaterThan(Date.now() / 1000);
+  });
+
+  it("a client that keeps sending bad tokens is cut off with 429 before any lookup", async () => {
+    let status = 0;
+    let sent = 0;
+    while (sent < 150) {
+      const res = await me(server, { Authorization: "Bearer preq_nope" });
+      sent += 1;
+      status = res.status;
+      if (status === 429) {
+        expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+        break;
+      }
+      expect(status).toBe(401);
+    }
+    expect(status).toBe(429);
+    expect(sent).toBe(101); // the failure budget is max(API_RATE_LIMIT count, 100) per 15 minutes
+
+    const db = new SQLite(server.dbPath, { readonly: true, fileMustExist: true });
+    try {
+      const rows = db.prepare("select count(*) as rows, sum(count) as total from security_events where type = 'bearer_auth'").get() as { rows: number; total: number };
+      expect(rows.total).toBe(100); // every 401 is counted…
+      expect(rows.rows).toBeLessThanOrEqual(2); // …in coalesced rows, not one row each
+    } finally {
+      db.close();
+    }
+  });
+});
