@@ -53,7 +53,11 @@ export interface NewSession {
   row: Session;
 }
 
-/** Creates a session row with a brand-new id (sign-in always issues a new one). */
+/**
+ * Creates a session row with a brand-new id (sign-in always issues a new one).
+ * Rows that have expired are deleted on the way, so the table never grows with
+ * sessions nobody came back to.
+ */
 export async function createSession(
   db: Db,
   sc: SessionCookie,
@@ -72,6 +76,11 @@ export async function createSession(
     ip: input.ip,
     user_agent: input.userAgent.slice(0, 512),
   };
+  const nowStr = nowIso(now);
+  await db
+    .deleteFrom("sessions")
+    .where((eb) => eb.or([eb("idle_expires_at", "<=", nowStr), eb("absolute_expires_at", "<=", nowStr)]))
+    .execute();
   await db.insertInto("sessions").values(row).execute();
   return { id, row };
 }

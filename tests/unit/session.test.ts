@@ -167,6 +167,16 @@ describe("browser sessions", () => {
     expect((await listSessions(db, ownerId, T0 + 1)).map((s) => s.public_id)).toEqual([c.row.public_id]);
   });
 
+  it("deletes expired sessions when a new one is created, and keeps live ones", async () => {
+    const stale = await newSession(sc, T0);
+    const live = await newSession(sc, T0 + 86_400_000 - MINUTE);
+    await newSession(sc, T0 + 86_400_000 + 1);
+    const hashes = (await db.selectFrom("sessions").select("id_hash").execute()).map((r) => r.id_hash);
+    expect(hashes).not.toContain(stale.row.id_hash);
+    expect(hashes).toContain(live.row.id_hash);
+    expect(hashes).toHaveLength(2);
+  });
+
   it("clears the cookie with Max-Age=0", async () => {
     expect(await clearSessionCookie(sc)).toMatch(/^session=; .*Max-Age=0/);
   });
