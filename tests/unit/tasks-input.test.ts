@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { queryObject, readJsonBody, readLimitedBody, validationDetails } from "~/lib/api-input.server";
+import { ApiError } from "~/lib/api-route.server";
+import { CreateTaskBodySchema, ListTasksQuerySchema, PatchProjectBodySchema } from "~/lib/api-schemas";
+import { BodyTooLargeError } from "~/lib/body.server";
+
+const post = (body: BodyInit | null, type: string | null = "application/json", extra: Record<string, string> = {}) =>
+  new Request("http://x/api/tasks", { method: "POST", body, headers: { ...(type ? { "Content-Type": type } : {}), ...extra }, duplex: "half" } as RequestInit);
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(() => null, (e: unknown) => e);
+  if (error instanceof ApiError) return error.code;
+  if (error instanceof BodyTooLargeError) return "PAYLOAD_TOO_LARGE";
+  throw new Error(`expected an error, got ${String(error)}`);
+}
+
+function stream(chunks: number, size: number): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream({
+    pull(c) {
+      if (sent++ >= chunks) return c.close();
+      c.enqueue(new Uint8Array(size).fill(97));
+    },
+  });
+}
+
+describe("reading a JSON body", () => {
+  it("parses JSON sent as application/json, with or without parameters", async () => {
+    expect((await readJsonBody(post('{"a":1}'))).value).toEqual({ a: 1 });
+    expect((await readJsonBody(post('{"a":1}', "Application/JSON; charset=utf-8"))).text).toBe('{"a":1}');
+  });
+
+  it("is 415 for any other media type, and 400 INVALID_JSON for text that is not JSON", async () => {
+    for (const type of [null, "text/plain", "application/jsonp", "application/merge-patch+json"]) expect(await codeOf(readJsonBody(post("{}", type)))).toBe("UNSUPPORTED_MEDIA_TYPE");
+    for (const text of ["", "{", "{a:1}", "[1,]"]) expect(await codeOf(readJsonBody(post(text)))).toBe("INVALID_JSON");
+  });
+
+  it("refuses a body over the limit while streaming, without keeping what is past it", async () => {
+    expect(await codeOf(readLimitedBody(post(stream(5, 300)), 1000))).toBe("PAYLOAD_TOO_LARGE");
+    expect(await readLimitedBody(post(stream(3, 300)), 1000)).toBe("a".repeat(900));
+    expect(await codeOf(readLimitedBody(post("{}", "application/json", { "Content-Length": "2000000" })))).toBe("PAYLOAD_TOO_LARGE");
+  });
+});
+
+describe("validation details", () => {
+  it("names unknown fields by their own path, nested ones too", () => {
+    const top = CreateTaskBodySchema.safeParse({ title: "x", extra: 1, uuid: "u" });
+    expect(validationDetails(top.error!)).toEqual([
+      { path: "extra", message: 'Unknown field "extra"' },
+      { path: "uuid", message: "uuid is assigned by the server and cannot be set" },
+    ]);
+    const nested = PatchProjectBodySchema.safeParse({ settings: { id: 1, deploy_auto_pr: "maybe" } });
+    expect(validationDetails(nested.error!).map((d) => d.path).sort()).toEqual(["settings.deploy_auto_pr", "settings.id"]);
+  });
+
+  it("does not mistake inherited names for read-only fields", () => {
+    const result = CreateTaskBodySchema.safeParse(JSON.parse('{"title":"x","__proto__":1,"constructor":2,"toString":3}'));
+    expect(validationDetails(result.error!)).toEqual([
+      { path: "__proto__", message: 'Unknown field "__proto__"' },
+      { path: "constructor", message: 'Unknown field "constructor"' },
+      { path: "toString", message: 'Unknown field "toString"' },
+    ]);
+  });
+});
+
+describe("query strings", () => {
+  it("refuses a repeated parameter and keeps __proto__ as an ordinary (unknown) key", () => {
+    expect(() => queryObject(new URL("http://x/?status=todo&status=done"))).toThrow(ApiError);
+    const q = queryObject(new URL("http://x/?__proto__=1&limit=5"));
+    expect(Object.keys(q).sort()).toEqual(["__proto__", "limit"]);
+    const parsed = ListTasksQuerySchema.safeParse(q);
+    expect(validationDetails(parsed.error!)).toEqual([{ path: "__proto__", message: 'Unknown field "__proto__"' }]);
+  });
+});
