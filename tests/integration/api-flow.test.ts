@@ -248,3 +248,24 @@ describe("a read-only token", () => {
     expect((await api.call("GET", "/api/projects")).json.projects).toHaveLength(1);
   });
 });
+
+describe("the OpenAPI document", () => {
+  it("is served without a token and lists every route the agent just used", async () => {
+    const res = await api.call("GET", "/api/openapi.json", { token: null });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    expect(res.json.openapi).toBe("3.1.0");
+    expect(Object.keys(res.json.paths).sort()).toEqual([
+      "/api/health",
+      "/api/me",
+      "/api/openapi.json",
+      "/api/projects",
+      "/api/projects/{key}",
+      "/api/projects/{key}/settings",
+      "/api/tasks",
+      "/api/tasks/{id}",
+      "/api/tasks/{id}/status",
+    ]);
+    expect((await api.call("HEAD", "/api/openapi.json", { token: null })).status).toBe(200);
+  });
+});
