@@ -66,10 +66,15 @@ export async function findProjectByKey(db: Db, key: string): Promise<ProjectRow 
   return db.selectFrom("projects").selectAll().where("project_key", "=", key.toUpperCase()).executeTakeFirst();
 }
 
+/** Client input quoted in a message: at most 64 characters, so an error never echoes a huge path back. */
+export function quoted(input: string): string {
+  return input.length > 64 ? `${input.slice(0, 64)}…` : input;
+}
+
 /** The project, or a 404 naming the key. */
 export async function requireProject(db: Db, key: string): Promise<ProjectRow> {
   const project = /^[A-Za-z0-9]{2,10}$/.test(key) ? await findProjectByKey(db, key) : undefined;
-  if (!project) throw new ApiError("NOT_FOUND", `Project ${key} not found`);
+  if (!project) throw new ApiError("NOT_FOUND", `Project ${quoted(key)} not found`);
   return project;
 }
 

@@ -8,7 +8,7 @@ import { decodeCursor, encodeCursor } from "./cursor.server";
 import { nowIso, transaction, type Db } from "./db.server";
 import { availableLabels, labelKey, labelsOfTasks, resolveLabels, setTaskLabels, type LabelView } from "./labels.server";
 import { decideLifecycle, type RunState, type TaskStatus } from "./lifecycle";
-import { findProjectByKey, findProjectsByRepo, requireProject } from "./projects.server";
+import { findProjectByKey, findProjectsByRepo, quoted, requireProject } from "./projects.server";
 import { repoMatchKey } from "./repo-url";
 
 type Changes = Record<string, { before: unknown; after: unknown }>;
@@ -72,7 +72,7 @@ export async function findTask(db: Db, idOrKey: string): Promise<TaskWithProject
 
 export async function requireTask(db: Db, idOrKey: string): Promise<TaskWithProject> {
   const task = await findTask(db, idOrKey);
-  if (!task) throw new ApiError("NOT_FOUND", `Task ${idOrKey} not found`);
+  if (!task) throw new ApiError("NOT_FOUND", `Task ${quoted(idOrKey)} not found`);
   return task;
 }
 
@@ -198,7 +198,7 @@ async function projectForNewTask(trx: Db, input: CreateTaskBody): Promise<Projec
       });
     }
     const projects = await findProjectsByRepo(trx, input.repo);
-    if (projects.length === 0) throw new ApiError("NOT_FOUND", `No project has the repository ${input.repo}`);
+    if (projects.length === 0) throw new ApiError("NOT_FOUND", `No project has the repository ${quoted(input.repo)}`);
     if (projects.length > 1) {
       const keys = projects.map((p) => p.project_key).join(", ");
       throw new ApiError("VALIDATION_ERROR", `Several projects (${keys}) use this repository; give project_key`, {

@@ -152,6 +152,7 @@ describe("404 NOT_FOUND", () => {
     expect((await api.call("GET", "/api/tasks/ERR-999")).json).toEqual(err("NOT_FOUND", "Task ERR-999 not found"));
     expect((await api.call("PATCH", "/api/tasks/ERR-999", { body: { title: "x" } })).status).toBe(404);
     expect((await api.call("GET", "/api/tasks/not a key")).status).toBe(404);
+    expect((await api.call("GET", `/api/tasks/${"x".repeat(3000)}`)).json).toEqual(err("NOT_FOUND", `Task ${"x".repeat(64)}… not found`));
     expect((await api.call("GET", "/api/projects/NOPE/settings")).json).toEqual(err("NOT_FOUND", "Project NOPE not found"));
     expect((await api.call("PATCH", "/api/projects/NOPE", { body: { name: "x" } })).status).toBe(404);
     expect((await api.call("POST", "/api/tasks", { body: { title: "x", project_key: "NOPE" } })).json).toEqual(err("NOT_FOUND", "Project NOPE not found"));
