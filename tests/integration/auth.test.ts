@@ -261,8 +261,8 @@ describe("secret rotation", () => {
     const rotated = await startServer({ dir, env: { SESSION_SECRET: `${SECRET_A},${SECRET_B}` } });
     let resigned: string;
     try {
-      const res = await getPage(rotated, "/settings", cookie);
-      expect(res.headers.get("location")).toBe("/settings/api-keys"); // signed in, not sent to /login
+      const res = await getPage(rotated, "/login", cookie);
+      expect(res.headers.get("location")).toBe("/settings/api-keys"); // signed in: sent away from the sign-in page
       resigned = setCookieFor(res)!.split(";")[0]!;
       expect(resigned).not.toBe(cookie);
     } finally {
