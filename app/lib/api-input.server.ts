@@ -90,15 +90,18 @@ function pathString(path: readonly PropertyKey[]): string {
   return path.map((p) => String(p)).join(".");
 }
 
-/** One `{path, message}` per problem; an unknown field is named by its own path. */
-export function validationDetails(error: z.ZodError): ValidationDetail[] {
+/**
+ * One `{path, message}` per problem; an unknown field is named by its own path
+ * (with the reason when it is a server-maintained field of a body).
+ */
+export function validationDetails(error: z.ZodError, body = true): ValidationDetail[] {
   const details: ValidationDetail[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
         const path = pathString([...issue.path, key]);
-        const readOnly = issue.path.length === 0 && Object.hasOwn(READ_ONLY_FIELDS, key) ? READ_ONLY_FIELDS[key] : undefined;
-        details.push({ path, message: readOnly ?? `Unknown field "${key}"` });
+        const readOnly = body && issue.path.length === 0 && Object.hasOwn(READ_ONLY_FIELDS, key) ? READ_ONLY_FIELDS[key] : undefined;
+        details.push({ path, message: readOnly ?? (body ? `Unknown field "${key}"` : `Unknown query parameter "${key}"`) });
       }
     } else {
       details.push({ path: pathString(issue.path), message: issue.message });
@@ -109,7 +112,7 @@ export function validationDetails(error: z.ZodError): ValidationDetail[] {
 
 /** The 400 VALIDATION_ERROR for a failed parse, its message naming the first problem. */
 export function validationError(error: z.ZodError, what = "Request body"): ApiError {
-  const details = validationDetails(error);
+  const details = validationDetails(error, what === "Request body");
   const first = details[0];
   const summary = first ? (first.path ? `${first.path}: ${first.message}` : first.message) : "invalid";
   return new ApiError("VALIDATION_ERROR", `${what} failed validation (${summary})`, { details });

@@ -34,6 +34,12 @@ export const READ_ONLY_FIELDS: Record<string, string> = {
   id: "id is assigned by the server and cannot be set",
   uuid: "uuid is assigned by the server and cannot be set",
   task_key: "task_key is assigned by the server and cannot be set",
+  project_key: "project_key cannot be changed",
+  version: "version is maintained by the server; send If-Match to guard a change",
+  created_at: "created_at is maintained by the server",
+  updated_at: "updated_at is maintained by the server",
+  archived_at: "archived_at follows the status; set status to archived",
+  run_state: "run_state follows lifecycle_action (start sets working; other changes clear it)",
 };
 
 // ---------------------------------------------------------------- building blocks

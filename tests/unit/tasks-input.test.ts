@@ -51,6 +51,11 @@ describe("validation details", () => {
     ]);
     const nested = PatchProjectBodySchema.safeParse({ settings: { id: 1, deploy_auto_pr: "maybe" } });
     expect(validationDetails(nested.error!).map((d) => d.path).sort()).toEqual(["settings.deploy_auto_pr", "settings.id"]);
+    const immutable = PatchProjectBodySchema.safeParse({ project_key: "NEW", version: 3 });
+    expect(validationDetails(immutable.error!)).toEqual([
+      { path: "project_key", message: "project_key cannot be changed" },
+      { path: "version", message: "version is maintained by the server; send If-Match to guard a change" },
+    ]);
   });
 
   it("does not mistake inherited names for read-only fields", () => {
@@ -69,6 +74,8 @@ describe("query strings", () => {
     const q = queryObject(new URL("http://x/?__proto__=1&limit=5"));
     expect(Object.keys(q).sort()).toEqual(["__proto__", "limit"]);
     const parsed = ListTasksQuerySchema.safeParse(q);
-    expect(validationDetails(parsed.error!)).toEqual([{ path: "__proto__", message: 'Unknown field "__proto__"' }]);
+    expect(validationDetails(parsed.error!, false)).toEqual([{ path: "__proto__", message: 'Unknown query parameter "__proto__"' }]);
+    const version = ListTasksQuerySchema.safeParse({ version: "1" });
+    expect(validationDetails(version.error!, false)).toEqual([{ path: "version", message: 'Unknown query parameter "version"' }]);
   });
 });
