@@ -1,4 +1,4 @@
-import type { SelectQueryBuilder } from "kysely";
+import { sql, type SelectQueryBuilder } from "kysely";
 import { z } from "zod";
 import type { AuditEntry, Database } from "../../db/schema";
 import type { Db } from "./db.server";
@@ -9,9 +9,10 @@ import type { Db } from "./db.server";
  * index-backed queries, and paged by KEYSET on `seq` — never OFFSET, so page
  * 2,000 costs what page 1 costs.
  *
- * A cursor names the boundary entry and the direction from it:
- * `before-<seq>` is the page of entries older than `seq` (the "next" page of
- * a newest-first list), `after-<seq>` the page of entries newer than it ("previous").
+ * A cursor names the boundary entry by its seq and the direction from it:
+ * `before-<seq>` is the page of entries older than that entry (the "next" page
+ * of a newest-first list), `after-<seq>` the page of entries newer than it
+ * ("previous"). With a date range the key is (created_at, seq); see ordersByTime.
  */
 
 export const AUDIT_PAGE_SIZE = 50;
@@ -131,19 +132,67 @@ export function parseAuditFilters(params: URLSearchParams): ParsedAuditFilters {
 
 type AuditQuery<O> = SelectQueryBuilder<Database, "audit_log", O>;
 
-/** Applies the filters (not the cursor). Every filter has an index that ends in `seq`. */
-function applyFilters<O>(q: AuditQuery<O>, f: AuditFilters): AuditQuery<O> {
+/**
+ * Applies the filters (not the cursor). Without dates, each equality filter has
+ * an index ending in `seq`. With dates, the (created_at, seq) index drives the
+ * query and the broad filters (actor, action, resource type) are checked on the
+ * rows it yields (`+col` keeps SQLite from picking their index and sorting all
+ * their matches): the cost is bounded by the rows of the date range read until
+ * a page is full. A resource id is narrow (one task's history), so its index
+ * stays usable and its few matches are sorted.
+ */
+function applyFilters<O>(q: AuditQuery<O>, f: AuditFilters, byTime = ordersByTime(f)): AuditQuery<O> {
+  const col = (name: "actor_type" | "actor_id" | "action" | "resource_type") =>
+    byTime ? sql<string>`+${sql.ref(name)}` : sql<string>`${sql.ref(name)}`;
   if (f.actor) {
-    q = q.where("actor_type", "=", f.actor.type);
-    if (f.actor.type === "token") q = q.where("actor_id", "=", f.actor.id);
+    q = q.where(col("actor_type"), "=", f.actor.type);
+    if (f.actor.type === "token") q = q.where(col("actor_id"), "=", f.actor.id);
   }
-  if (f.action) q = q.where("action", "=", f.action);
-  if (f.resourceType) q = q.where("resource_type", "=", f.resourceType);
+  if (f.action) q = q.where(col("action"), "=", f.action);
+  if (f.resourceType) q = q.where(col("resource_type"), "=", f.resourceType);
   if (f.resourceId) q = q.where("resource_id", "=", f.resourceId);
   if (f.createdAt.gte) q = q.where("created_at", ">=", f.createdAt.gte);
   if (f.createdAt.lt) q = q.where("created_at", "<", f.createdAt.lt);
   if (f.createdAt.lte) q = q.where("created_at", "<=", f.createdAt.lte);
   return q;
+}
+
+/**
+ * A date range is read through the (created_at, seq) index, so the list is in
+ * (created_at, seq) order: the same as seq order, since entries are appended in
+ * time order, but exact even if the clock ever stepped back, and a range deep in
+ * the past costs what a recent one costs. Without dates the order is seq alone.
+ */
+function ordersByTime(f: AuditFilters): boolean {
+  return Boolean(f.createdAt.gte || f.createdAt.lt || f.createdAt.lte);
+}
+
+type Boundary = Pick<AuditEntry, "seq" | "created_at">;
+
+/**
+ * Entries strictly older (`<`) or newer (`>`) than the boundary entry, in the
+ * list's order. With dates, a date bound the boundary already implies is left
+ * out: SQLite uses one lower and one upper bound of the index, and must use the
+ * boundary's, or it would walk from the far end of the range to reach it.
+ */
+function beyond<O>(q: AuditQuery<O>, f: AuditFilters, op: "<" | ">", b: Boundary): AuditQuery<O> {
+  if (!ordersByTime(f)) return applyFilters(q, f).where("seq", op, b.seq);
+  const { gte, lt, lte } = f.createdAt;
+  const createdAt =
+    op === ">"
+      ? { gte: gte !== undefined && b.created_at >= gte ? undefined : gte, lt, lte }
+      : { gte, lt: lt !== undefined && b.created_at < lt ? undefined : lt, lte: lte !== undefined && b.created_at <= lte ? undefined : lte };
+  return applyFilters(q, { ...f, createdAt: clean(createdAt) }, true).where(({ eb, refTuple, tuple }) =>
+    eb(refTuple("created_at", "seq"), op, tuple(b.created_at, b.seq)),
+  );
+}
+
+function clean(bounds: { gte?: string; lt?: string; lte?: string }): AuditFilters["createdAt"] {
+  return Object.fromEntries(Object.entries(bounds).filter(([, v]) => v !== undefined));
+}
+
+function ordered<O>(q: AuditQuery<O>, f: AuditFilters, direction: "asc" | "desc"): AuditQuery<O> {
+  return ordersByTime(f) ? q.orderBy("created_at", direction).orderBy("seq", direction) : q.orderBy("seq", direction);
 }
 
 export interface AuditPage {
@@ -154,13 +203,24 @@ export interface AuditPage {
   olderCursor: string | null;
 }
 
+const EMPTY_PAGE: AuditPage = { entries: [], newerCursor: null, olderCursor: null };
+
 /** One page of matching entries, newest first. */
 export async function listAuditPage(db: Db, filters: AuditFilters, pageSize = AUDIT_PAGE_SIZE): Promise<AuditPage> {
   const direction = filters.cursor?.direction ?? "before";
-  let q = applyFilters(db.selectFrom("audit_log").selectAll(), filters);
-  if (filters.cursor) q = q.where("seq", direction === "before" ? "<" : ">", filters.cursor.seq);
-  const rows = await q
-    .orderBy("seq", direction === "before" ? "desc" : "asc")
+  let q = db.selectFrom("audit_log").selectAll();
+  if (filters.cursor) {
+    const boundary = await db
+      .selectFrom("audit_log")
+      .select(["seq", "created_at"])
+      .where("seq", "=", filters.cursor.seq)
+      .executeTakeFirst();
+    if (!boundary) return EMPTY_PAGE;
+    q = beyond(q, filters, direction === "before" ? "<" : ">", boundary);
+  } else {
+    q = applyFilters(q, filters);
+  }
+  const rows = await ordered(q, filters, direction === "before" ? "desc" : "asc")
     .limit(pageSize + 1)
     .execute();
   const more = rows.length > pageSize;
@@ -168,10 +228,10 @@ export async function listAuditPage(db: Db, filters: AuditFilters, pageSize = AU
   if (direction === "after") entries.reverse();
   const newest = entries[0];
   const oldest = entries[entries.length - 1];
-  if (!newest || !oldest) return { entries, newerCursor: null, olderCursor: null };
+  if (!newest || !oldest) return EMPTY_PAGE;
 
-  const hasOlder = direction === "before" ? more : await exists(db, filters, "<", oldest.seq);
-  const hasNewer = direction === "after" ? more : filters.cursor ? await exists(db, filters, ">", newest.seq) : false;
+  const hasOlder = direction === "before" ? more : await exists(db, filters, "<", oldest);
+  const hasNewer = direction === "after" ? more : filters.cursor ? await exists(db, filters, ">", newest) : false;
   return {
     entries,
     newerCursor: hasNewer ? `after-${newest.seq}` : null,
@@ -179,27 +239,29 @@ export async function listAuditPage(db: Db, filters: AuditFilters, pageSize = AU
   };
 }
 
-async function exists(db: Db, filters: AuditFilters, op: "<" | ">", seq: number): Promise<boolean> {
-  const row = await applyFilters(db.selectFrom("audit_log").select("seq"), filters)
-    .where("seq", op, seq)
+async function exists(db: Db, filters: AuditFilters, op: "<" | ">", b: Boundary): Promise<boolean> {
+  // Ordered away from the boundary, so the index walk starts right next to it.
+  const q = beyond(db.selectFrom("audit_log").select("seq"), filters, op, b);
+  const row = await ordered(q, filters, op === "<" ? "desc" : "asc")
     .limit(1)
     .executeTakeFirst();
   return row !== undefined;
 }
 
 /**
- * Every matching entry, newest first, read in keyset chunks: memory use is one
- * chunk however long the log is. The cursor is ignored (an export is the whole set).
+ * Every matching entry, newest first (the page's order), read in keyset chunks:
+ * memory use is one chunk however long the log is. The cursor is ignored (an
+ * export is the whole set).
  */
 export async function* iterateAuditEntries(db: Db, filters: AuditFilters, chunkSize = 1_000): AsyncGenerator<AuditEntry[]> {
-  let below: number | undefined;
+  let last: Boundary | undefined;
   for (;;) {
-    let q = applyFilters(db.selectFrom("audit_log").selectAll(), filters);
-    if (below !== undefined) q = q.where("seq", "<", below);
-    const rows = await q.orderBy("seq", "desc").limit(chunkSize).execute();
+    const base = db.selectFrom("audit_log").selectAll();
+    const q = last ? beyond(base, filters, "<", last) : applyFilters(base, filters);
+    const rows = await ordered(q, filters, "desc").limit(chunkSize).execute();
     if (rows.length) yield rows;
     if (rows.length < chunkSize) return;
-    below = rows[rows.length - 1]!.seq;
+    last = rows[rows.length - 1]!;
   }
 }
 

@@ -126,6 +126,29 @@ describe("listAuditPage and iterateAuditEntries", () => {
     expect(byResource.entries).toHaveLength(6);
   });
 
+  it("pages a date range forward and back in (created_at, seq) order, exact even if the clock stepped back", async () => {
+    // An entry written with a clock that went back an hour: seq 24 is older than seq 23 by time.
+    await appendAudit(opened.db, ctx("owner", "o"), { action: "task.update", resourceType: "task", resourceId: "T-9", changes: {} }, T0 + 21 * HOUR + 1);
+    const q = "from=2026-11-10T10:00:00Z&to=2026-11-11T06:00:00Z";
+    const pages: number[][] = [];
+    let page = await listAuditPage(opened.db, parsed(q), 4);
+    pages.push(seqs(page.entries));
+    while (page.olderCursor) {
+      page = await listAuditPage(opened.db, parsed(`${q}&cursor=${page.olderCursor}`), 4);
+      pages.push(seqs(page.entries));
+    }
+    expect(pages.flat()).toEqual([23, 24, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
+    const back: number[][] = [pages.at(-1)!];
+    while (page.newerCursor) {
+      page = await listAuditPage(opened.db, parsed(`${q}&cursor=${page.newerCursor}`), 4);
+      back.unshift(seqs(page.entries));
+    }
+    expect(back).toEqual(pages);
+    const exported: number[] = [];
+    for await (const chunk of iterateAuditEntries(opened.db, parsed(q), 5)) exported.push(...seqs(chunk));
+    expect(exported).toEqual(pages.flat());
+  });
+
   it("answers a cursor past either end with an empty page and no links", async () => {
     expect(await listAuditPage(opened.db, parsed("cursor=before-1"))).toEqual({ entries: [], newerCursor: null, olderCursor: null });
     expect(await listAuditPage(opened.db, parsed("cursor=after-23"))).toEqual({ entries: [], newerCursor: null, olderCursor: null });
@@ -140,7 +163,7 @@ describe("listAuditPage and iterateAuditEntries", () => {
     expect(chunks.flat()).toEqual([23, 20, 17, 14, 11, 8, 5, 2]);
   });
 
-  it("reads every filtered page through an index in seq order (no temporary sort, no table scan)", async () => {
+  it("reads every filtered page through an index in the list order (no temporary sort, no table scan)", async () => {
     // Capture the SQL that listAuditPage really runs, then ask SQLite for its plan.
     const seen: { sql: string; parameters: readonly unknown[] }[] = [];
     const logged = new Kysely<Database>({
@@ -149,7 +172,19 @@ describe("listAuditPage and iterateAuditEntries", () => {
         if (event.level === "query") seen.push({ sql: event.query.sql, parameters: event.query.parameters });
       },
     });
-    const queries = ["actor=owner", "actor=token:7", "action=task.update", "resource_type=task", "resource_id=T-1", "resource_type=task&resource_id=T-1", "actor=cli&cursor=before-20"];
+    const queries = [
+      "actor=owner",
+      "actor=token:7",
+      "action=task.update",
+      "resource_type=task",
+      "resource_id=T-1",
+      "resource_type=task&resource_id=T-1",
+      "actor=cli&cursor=before-20",
+      "from=2026-11-10",
+      "to=2026-11-10",
+      "from=2026-11-10T10:00:00Z&to=2026-11-10T20:00:00Z&cursor=after-12",
+      "actor=token:7&from=2026-11-10&cursor=before-20",
+    ];
     for (const q of queries) {
       seen.length = 0;
       await listAuditPage(logged, parsed(q), 2);
@@ -157,7 +192,8 @@ describe("listAuditPage and iterateAuditEntries", () => {
       for (const { sql, parameters } of seen) {
         const plan = opened.sqlite.prepare(`explain query plan ${sql}`).all(...(parameters as unknown[])) as { detail: string }[];
         const text = plan.map((p) => p.detail).join(" | ");
-        expect(text, q).toMatch(/USING (COVERING )?INDEX audit_log_/);
+        // An index, or the primary key for the cursor's boundary entry.
+        expect(text, q).toMatch(/USING (COVERING )?INDEX audit_log_|USING INTEGER PRIMARY KEY \(rowid=\?\)/);
         expect(text, q).not.toMatch(/TEMP B-TREE/);
       }
     }
