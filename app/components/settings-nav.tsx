@@ -16,7 +16,7 @@ export function SettingsNav() {
       <ul>
         {SETTINGS_PAGES.map((page) => (
           <li key={page.to}>
-            <NavLink to={page.to} end prefetch="intent">
+            <NavLink to={page.to} end={page.to === "/settings"} prefetch="intent">
               {page.label}
             </NavLink>
           </li>
