@@ -1,6 +1,7 @@
 import type { AppLoadContext } from "@remix-run/node";
 import type { ApiToken } from "../../db/schema";
 import { apiError } from "./api-errors.server";
+import { throttleKey } from "./client-ip.server";
 import type { AuditContext } from "./audit.server";
 import type { RateLimiter, RateLimitState } from "./rate-limit.server";
 import { recordSecurityEvent, type SecurityEventInput } from "./security-events.server";
@@ -62,10 +63,11 @@ export async function requireToken(
   const ip = context.request.clientIp;
   const now = Date.now();
 
-  // A client that keeps failing is stopped before any parsing or lookup.
-  const failures = limiters.apiAuthFailures.peek(ip);
+  // A client that keeps failing is stopped before any parsing or lookup. IPv6
+  // clients count by /64, so rotating addresses inside one network gains nothing.
+  const failures = limiters.apiAuthFailures.peek(throttleKey(ip));
   if (failures.remaining <= 0) {
-    if (shouldRecordBlocked(limiters.apiAuthFailures, ip)) {
+    if (shouldRecordBlocked(limiters.apiAuthFailures, throttleKey(ip))) {
       await record(request, context, { type: "rate_limited", outcome: "blocked", details: { limiter: "api_auth_failures" } });
     }
     throw apiError("RATE_LIMITED", "Too many failed authentication attempts; retry later", {
@@ -157,7 +159,7 @@ async function unauthorized(
   presented: boolean,
   tokenId?: number,
 ): Promise<Response> {
-  context.services.limiters.apiAuthFailures.hit(context.request.clientIp);
+  context.services.limiters.apiAuthFailures.hit(throttleKey(context.request.clientIp));
   await record(request, context, {
     type: "bearer_auth",
     outcome: "failure",

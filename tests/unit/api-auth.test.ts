@@ -314,4 +314,17 @@ describe("requireToken: rate limits", () => {
 
     await expect(requireToken(req({ Authorization: `Bearer ${plaintext}` }), ctx("203.0.113.51"), { write: false })).resolves.toBeTruthy();
   });
+
+  it("an IPv6 client cannot escape the failed-attempt limit by rotating addresses within its /64", async () => {
+    const { plaintext } = await newToken();
+    const max = services.limiters.apiAuthFailures.spec.max;
+    for (let i = 0; i < max; i++) {
+      const res = await rejection(requireToken(req({ Authorization: "Bearer bad" }), ctx(`2001:db8:1:2::${(i + 1).toString(16)}`), { write: false }));
+      expect(res.status).toBe(401);
+    }
+    const res = await rejection(requireToken(req({ Authorization: `Bearer ${plaintext}` }), ctx("2001:db8:1:2:ffff::1"), { write: false }));
+    expect(res.status).toBe(429);
+    // Another /64 is another client.
+    await expect(requireToken(req({ Authorization: `Bearer ${plaintext}` }), ctx("2001:db8:1:3::1"), { write: false })).resolves.toBeTruthy();
+  });
 });
