@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createCookie, type Cookie } from "@remix-run/node";
 import type { Session } from "../../db/schema";
 import type { Config } from "./env.server";
-import { nowIso, type Db } from "./db.server";
+import { isStorageUnavailable, nowIso, type Db } from "./db.server";
 
 /**
  * Browser sessions: the `session` cookie holds only a random 256-bit id, signed
@@ -113,16 +113,29 @@ export async function touchSession(db: Db, sc: SessionCookie, id: string, meta: 
   if (!row) return null;
   const nowStr = nowIso(now);
   if (row.idle_expires_at <= nowStr || row.absolute_expires_at <= nowStr) {
-    await db.deleteFrom("sessions").where("id_hash", "=", idHash).execute();
+    await db
+      .deleteFrom("sessions")
+      .where("id_hash", "=", idHash)
+      .execute()
+      .catch((error: unknown) => {
+        if (!isStorageUnavailable(error)) throw error; // expired either way; the row goes at the next sign-in
+      });
     return null;
   }
   if (now - Date.parse(row.last_seen_at) >= IDLE_BUMP_INTERVAL_MS) {
     const idle = nowIso(Math.min(now + sc.maxAgeSeconds * 1000, Date.parse(row.absolute_expires_at)));
-    await db
-      .updateTable("sessions")
-      .set({ last_seen_at: nowStr, idle_expires_at: idle, ip: meta.ip })
-      .where("id_hash", "=", idHash)
-      .execute();
+    try {
+      await db
+        .updateTable("sessions")
+        .set({ last_seen_at: nowStr, idle_expires_at: idle, ip: meta.ip })
+        .where("id_hash", "=", idHash)
+        .execute();
+    } catch (error) {
+      // A full or read-only disk must not sign the owner out of pages that only read:
+      // the session stays valid until its stored expiry, and the bump is retried next time.
+      if (isStorageUnavailable(error)) return row;
+      throw error;
+    }
     return { ...row, last_seen_at: nowStr, idle_expires_at: idle, ip: meta.ip };
   }
   return row;

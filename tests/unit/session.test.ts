@@ -1,3 +1,6 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { createCookie } from "@remix-run/node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrate, openDatabase, type Db } from "~/lib/db.server";
@@ -175,6 +178,21 @@ describe("browser sessions", () => {
     expect(hashes).not.toContain(stale.row.id_hash);
     expect(hashes).toContain(live.row.id_hash);
     expect(hashes).toHaveLength(2);
+  });
+
+  it("keeps a session valid, unbumped, while the database refuses writes (a full disk)", async () => {
+    const opened = openDatabase(path.join(fs.mkdtempSync(path.join(os.tmpdir(), "preqstation-session-")), "db.sqlite"));
+    try {
+      await migrate(opened.db);
+      const owner = await createOwner(opened.db, { email: "o@example.com", passwordHash: "x" });
+      const { id, row } = await createSession(opened.db, sc, { ownerId: owner.id, ip: "x", userAgent: "t" }, T0);
+      opened.sqlite.pragma("query_only = ON"); // every write now fails with SQLITE_READONLY
+      const touched = await touchSession(opened.db, sc, id, { ip: "x" }, T0 + 5 * MINUTE);
+      expect(touched?.idle_expires_at).toBe(row.idle_expires_at);
+      expect(await touchSession(opened.db, sc, id, { ip: "x" }, T0 + 86_400_000 + 1)).toBeNull();
+    } finally {
+      await opened.db.destroy();
+    }
   });
 
   it("clears the cookie with Max-Age=0", async () => {
