@@ -63,7 +63,9 @@ export default function SettingsOverview() {
 
       <section className="card" aria-labelledby="chain-heading">
         <h2 id="chain-heading">Audit log integrity</h2>
-        <p className="muted">Recompute the audit log&apos;s hash chain now (the same check as `npx preqstation audit verify`).</p>
+        <p className="muted">
+          Recompute the audit log&apos;s hash chain now (the same check as <code>npx preqstation audit verify</code>).
+        </p>
         <Form method="get" action="/settings/audit-logs">
           <button type="submit" name="verify" value="1" className="secondary">
             Verify chain

@@ -23,6 +23,7 @@ type VerifyView = { ok: true; lastSeq: number; count: number } | { ok: false; ba
 
 /** What the page shows of an entry: chosen fields, never the row as stored. */
 function entryView(e: AuditEntry) {
+  const changes = describeChanges(e.changes);
   return {
     seq: e.seq,
     createdAt: e.created_at,
@@ -30,8 +31,9 @@ function entryView(e: AuditEntry) {
     action: e.action,
     resourceType: e.resource_type,
     resourceId: e.resource_id,
-    changes: describeChanges(e.changes),
-    rawChanges: e.changes,
+    changes,
+    /** Only when the stored text is not the expected shape, to show it as it is. */
+    rawChanges: changes === null ? e.changes : null,
     ip: e.ip,
     userAgent: e.user_agent,
     device: formatDevice(e.user_agent),
@@ -122,12 +124,11 @@ export default function AuditLogs() {
           <div className="inline-fields">
             <FilterField label="Actor" name="actor" error={errors.actor}>
               {(p) => (
-                <select {...p} defaultValue={values.actor ?? ""}>
+                <select {...p} defaultValue={errors.actor ? "" : (values.actor ?? "")}>
                   <option value="">Anyone</option>
                   <option value="owner">Owner (web console)</option>
                   <option value="cli">Admin CLI</option>
                   {unknownToken ? <option value={unknownToken}>{`Token #${unknownToken.slice(6)} (unknown)`}</option> : null}
-                  {errors.actor && values.actor ? <option value={values.actor}>{values.actor}</option> : null}
                   {tokens.map((t) => (
                     <option key={t.id} value={`token:${t.id}`}>
                       {`Token: ${t.name} (${t.hint})${t.revoked ? " — revoked" : ""}`}
@@ -186,7 +187,9 @@ export default function AuditLogs() {
             </div>
           )
         ) : (
-          <p className="muted">Recompute every hash of the chain, the same check as `npx preqstation audit verify`.</p>
+          <p className="muted">
+            Recompute every hash of the chain, the same check as <code>npx preqstation audit verify</code>.
+          </p>
         )}
         <Form method="get">
           {Object.entries(filters).map(([k, v]) => (v ? <input key={k} type="hidden" name={k} value={v} /> : null))}
