@@ -4,7 +4,7 @@ import type { ProjectRow, TaskRow } from "../../db/schema";
 import { ApiError } from "./api-route.server";
 import type { CreateTaskBody, ListTasksQuery, PatchTaskBody, TaskStatusBody, TaskView } from "./api-schemas";
 import { appendAudit, type AuditContext } from "./audit.server";
-import { decodeCursor, encodeCursor } from "./cursor.server";
+import { decodeCursor, encodeCursor, type CursorPosition } from "./cursor.server";
 import { nowIso, transaction, type Db } from "./db.server";
 import { availableLabels, labelKey, labelsOfTasks, resolveLabels, setTaskLabels, type LabelView } from "./labels.server";
 import { decideLifecycle, type RunState, type TaskStatus } from "./lifecycle";
@@ -119,21 +119,15 @@ export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-/** One page, newest `updated_at` first (ties by id), after the cursor's position. */
-export async function listTasks(db: Db, query: ListTasksQuery): Promise<TaskPage> {
-  const position = query.cursor === undefined ? null : decodeCursor(query.cursor);
-  if (query.cursor !== undefined && !position) {
-    throw new ApiError("VALIDATION_ERROR", "cursor is not a cursor this server issued", {
-      details: [{ path: "cursor", message: "Invalid cursor; use next_cursor from a previous page" }],
-    });
-  }
+/**
+ * The page query: filters, the cursor's position, the keyset order
+ * (updated_at desc, id desc) and `limit + 1` rows (one more tells whether a next
+ * page exists). Each equality filter has an index that also yields this order,
+ * so no query sorts all matching rows.
+ */
+export function taskListQuery(db: Db, query: ListTasksQuery, scope: { projectId?: string; position: CursorPosition | null }) {
   let q = selectTasks(db);
-  let projectIds: string[] | null = null;
-  if (query.project_key !== undefined) {
-    const project = await findProjectByKey(db, query.project_key);
-    projectIds = project ? [project.id] : [];
-    q = q.where("projects.project_key", "=", query.project_key.toUpperCase());
-  }
+  if (scope.projectId !== undefined) q = q.where("tasks.project_id", "=", scope.projectId);
   if (query.status !== undefined) q = q.where("tasks.status", "=", query.status);
   if (query.priority !== undefined) q = q.where("tasks.priority", "=", query.priority);
   if (query.engine !== undefined) q = q.where("tasks.engine", "=", query.engine);
@@ -159,22 +153,37 @@ export async function listTasks(db: Db, query: ListTasksQuery): Promise<TaskPage
   if (query.updated_since !== undefined) {
     q = q.where("tasks.updated_at", ">=", new Date(query.updated_since).toISOString());
   }
+  const position = scope.position;
   if (position) {
-    q = q.where((eb) =>
-      eb.or([
-        eb("tasks.updated_at", "<", position.updatedAt),
-        eb.and([eb("tasks.updated_at", "=", position.updatedAt), eb("tasks.id", "<", position.id)]),
-      ]),
-    );
+    // A row-value comparison: SQLite walks the index from the position (an OR of
+    // two ranges can make it collect both and sort them instead).
+    q = q.where(sql<boolean>`(tasks.updated_at, tasks.id) < (${position.updatedAt}, ${position.id})`);
   }
-  const rows = await q.orderBy("tasks.updated_at", "desc").orderBy("tasks.id", "desc").limit(query.limit + 1).execute();
+  return q.orderBy("tasks.updated_at", "desc").orderBy("tasks.id", "desc").limit(query.limit + 1);
+}
+
+/** One page, newest `updated_at` first (ties by id), after the cursor's position. */
+export async function listTasks(db: Db, query: ListTasksQuery): Promise<TaskPage> {
+  const position = query.cursor === undefined ? null : decodeCursor(query.cursor);
+  if (query.cursor !== undefined && !position) {
+    throw new ApiError("VALIDATION_ERROR", "cursor is not a cursor this server issued", {
+      details: [{ path: "cursor", message: "Invalid cursor; use next_cursor from a previous page" }],
+    });
+  }
+  let projectId: string | undefined;
+  if (query.project_key !== undefined) {
+    const project = await findProjectByKey(db, query.project_key);
+    if (!project) return { tasks: [], next_cursor: null, available_labels: [] };
+    projectId = project.id;
+  }
+  const rows = await taskListQuery(db, query, { projectId, position }).execute();
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
   const labels = await labelsOfTasks(db, page.map((r) => r.id));
   return {
     tasks: page.map((row) => taskView(row, labels.get(row.id) ?? [])),
     next_cursor: rows.length > query.limit && last ? encodeCursor({ updatedAt: last.updated_at, id: last.id }) : null,
-    available_labels: await availableLabels(db, projectIds),
+    available_labels: await availableLabels(db, projectId === undefined ? null : [projectId]),
   };
 }
 

@@ -8,7 +8,7 @@ import type { AuditContext } from "~/lib/audit.server";
 import { verifyAuditChain } from "~/lib/audit.server";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { createProject } from "~/lib/projects.server";
-import { createTask, deleteTask, escapeLike, getTaskView, ifMatchSatisfied, listTasks, setTaskStatus, updateTask } from "~/lib/tasks.server";
+import { createTask, deleteTask, escapeLike, getTaskView, ifMatchSatisfied, listTasks, setTaskStatus, taskListQuery, updateTask } from "~/lib/tasks.server";
 
 const audit: AuditContext = { actor: { type: "token", id: "1", label: "t" }, ip: "127.0.0.1", userAgent: "test", requestId: "r" };
 let dir: string;
@@ -184,5 +184,36 @@ describe("listing tasks", () => {
     const error = await errorOf(listTasks(opened.db, query({ cursor: "eyJ2IjoxfQ" })));
     expect(error.code).toBe("VALIDATION_ERROR");
     expect(error.details).toEqual([{ path: "cursor", message: expect.any(String) }]);
+  });
+});
+
+describe("the list query plan", () => {
+  /** SQLite's plan for one page with these filters, as one string. */
+  function plan(q: Record<string, string>, scope: { projectId?: string }, cursor: boolean): string {
+    const position = cursor ? { updatedAt: "2026-01-01T00:00:00.000Z", id: "00000000-0000-4000-8000-000000000000" } : null;
+    const compiled = taskListQuery(opened.db, query(q), { ...scope, position }).compile();
+    const rows = opened.sqlite.prepare(`explain query plan ${compiled.sql}`).all(...(compiled.parameters as unknown[])) as { detail: string }[];
+    return rows.map((r) => r.detail).join(" | ");
+  }
+
+  it("never sorts the matching rows: an index yields the keyset order for every filter", () => {
+    const cases: [Record<string, string>, { projectId?: string }, RegExp][] = [
+      [{}, {}, /tasks_order/],
+      [{ status: "todo" }, {}, /tasks_status_order/],
+      [{ priority: "high" }, {}, /tasks_priority_order/],
+      [{ engine: "codex" }, {}, /tasks_engine_order/],
+      [{ run_state: "working" }, {}, /tasks_run_state_order/],
+      [{}, { projectId: "p" }, /tasks_project_id_order/],
+      [{ updated_since: "2025-01-01" }, {}, /tasks_order/],
+      [{ q: "login" }, {}, /tasks_order/],
+      [{ label: "backend" }, {}, /tasks_order/],
+    ];
+    for (const [q, scope, index] of cases) {
+      for (const cursor of [false, true]) {
+        const text = plan(q, scope, cursor);
+        expect(text, `${JSON.stringify(q)} cursor=${cursor}`).toMatch(index);
+        expect(text, `${JSON.stringify(q)} cursor=${cursor}`).not.toMatch(/TEMP B-TREE/);
+      }
+    }
   });
 });
