@@ -187,6 +187,15 @@ export function createAppHandler(services: Services, build: ServerBuild, clientD
         ).catch((error) => logger.error("could not record security event", { requestId: info.id, error }));
         return plainPage(403, "Request blocked", "This form was sent from another site, so it was refused. Reload the page and try again.");
       }
+      // The origin is verified. Remix repeats a narrower form of this check on document
+      // POSTs (Origin's host must equal X-Forwarded-Host or Host, letter for letter) that
+      // knows nothing of ALLOWED_ORIGINS or default ports, and answers a mismatch with a
+      // 500. It gets the request without the header it has nothing left to decide on.
+      if (request.headers.has("origin")) {
+        const headers = new Headers(request.headers);
+        headers.delete("origin");
+        request = new Request(request, { headers });
+      }
     }
 
     const context: AppLoadContext = { services, request: info };

@@ -228,6 +228,30 @@ describe("the sign-in throttle (LOGIN_RATE_LIMIT=3/1m)", () => {
   });
 });
 
+describe("behind a reverse proxy (TRUST_PROXY=true, ALLOWED_ORIGINS set)", () => {
+  it("throttles by the forwarded client IP and trusts the listed public origin", async () => {
+    const server = await startServer({
+      env: { TRUST_PROXY: "true", LOGIN_RATE_LIMIT: "1/1m", ALLOWED_ORIGINS: "https://preq.example.com" },
+    });
+    try {
+      await setupOwner(server);
+      const guess = (ip: string, origin = server.origin) =>
+        postForm(server, "/login", { email: "owner@example.com", password: "a wrong guess here" }, { headers: { "X-Forwarded-For": ip, Origin: origin } });
+      expect((await guess("198.51.100.1")).status).toBe(401);
+      expect((await guess("198.51.100.1")).status).toBe(429);
+      expect((await guess("spoofed, 198.51.100.1")).status).toBe(429); // only the proxy's own (last) entry counts
+      expect((await guess("198.51.100.2", "https://preq.example.com")).status).toBe(401);
+      expect((await guess("198.51.100.3", "https://other.example.com")).status).toBe(403);
+      const db = new Database(server.dbPath, { readonly: true });
+      const ips = db.prepare("select distinct ip from security_events where type = 'login' and outcome = 'failure' order by ip").all();
+      db.close();
+      expect(ips).toEqual([{ ip: "198.51.100.1" }, { ip: "198.51.100.2" }]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe("the sign-in throttle under a burst of parallel guesses", () => {
   it("lets no more than LOGIN_RATE_LIMIT guesses through, however many arrive at once", async () => {
     const server = await startServer({ env: { LOGIN_RATE_LIMIT: "3/1m" } });

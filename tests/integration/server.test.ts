@@ -166,6 +166,30 @@ describe("responses", () => {
     expect(statusLine).toMatch(/^HTTP\/1\.1 400/);
   });
 
+  it("never answers a same-origin form post with a 500, whatever X-Forwarded-Host or the Host's letter case say", async () => {
+    const spoofed = await fetch(`${server.url}/setup`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { Origin: server.origin, "X-Forwarded-Host": "elsewhere.example", "Content-Type": "application/x-www-form-urlencoded" },
+      body: "setup_code=WRONG",
+    });
+    expect(spoofed.status).toBe(400);
+    const body = "setup_code=WRONG";
+    const statusLine = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(server.port, "127.0.0.1", () =>
+        socket.write(
+          `POST /setup HTTP/1.1\r\nHost: LOCALHOST:${server.port}\r\nOrigin: http://localhost:${server.port}\r\n` +
+            `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+        ),
+      );
+      let out = "";
+      socket.setEncoding("latin1").on("data", (d: string) => (out += d));
+      socket.once("close", () => resolve(out.split("\r\n")[0]!));
+      socket.once("error", reject);
+    });
+    expect(statusLine).toMatch(/^HTTP\/1\.1 400/);
+  });
+
   it("answers a path with no page with a 404 page, without logging it as an error", async () => {
     const res = await fetch(`${server.url}/no-such-page/%00`);
     expect(res.status).toBe(404);
