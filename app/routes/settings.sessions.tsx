@@ -4,7 +4,7 @@ import { z } from "zod";
 import { UtcTime } from "~/components/utc-time";
 import { appendAudit } from "~/lib/audit.server";
 import { ownerAuditContext, requestMeta, requireOwner } from "~/lib/auth.server";
-import { transaction } from "~/lib/db.server";
+import { nowIso, transaction } from "~/lib/db.server";
 import { parseForm, readForm } from "~/lib/forms.server";
 import { recordSecurityEvent } from "~/lib/security-events.server";
 import { clearSessionCookie, listSessions, revokeOtherSessions, revokeSessionByPublicId } from "~/lib/session.server";
@@ -22,14 +22,41 @@ const SessionActionSchema = z.discriminatedUnion(
   { error: "Unknown action" },
 );
 
-const DoneSchema = z.coerce.number().int().min(0).max(1_000_000);
+/** How long after a revocation its confirmation is shown on the page it redirects to. */
+const CONFIRMATION_WINDOW_MS = 5 * 60_000;
+const CountSchema = z.number().int().min(1);
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { owner, session: current } = await requireOwner(request, context);
-  const sessions = await listSessions(context.services.db, owner.id);
-  const revoked = DoneSchema.safeParse(new URL(request.url).searchParams.get("revoked") ?? undefined);
+  const { db } = context.services;
+  const sessions = await listSessions(db, owner.id);
+  const others = sessions.filter((s) => s.id_hash !== current.id_hash).length;
+  // `?revoked` only asks for a confirmation; what it says comes from the recorded
+  // event (or, for "none", from the list itself), so a crafted link cannot claim
+  // a revocation that did not happen.
+  const param = new URL(request.url).searchParams.get("revoked");
+  let notice: string | null = null;
+  if (param === "0") {
+    if (others === 0) notice = "There were no other sessions to sign out.";
+  } else if (param !== null) {
+    const event = await db
+      .selectFrom("security_events")
+      .select("details")
+      .where("type", "=", "session_revoked")
+      .where("outcome", "=", "success")
+      .where("created_at", ">=", nowIso(Date.now() - CONFIRMATION_WINDOW_MS))
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    if (event) {
+      const count = CountSchema.safeParse(safeJson(event.details)?.count);
+      const n = count.success ? count.data : 1;
+      notice = `Signed out ${n} session${n === 1 ? "" : "s"}.`;
+    }
+  }
   return {
-    revoked: revoked.success ? revoked.data : null,
+    notice,
     sessions: sessions.map((s) => ({
       id: s.public_id,
       current: s.id_hash === current.id_hash,
@@ -41,6 +68,15 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       expiresAt: s.idle_expires_at < s.absolute_expires_at ? s.idle_expires_at : s.absolute_expires_at,
     })),
   };
+}
+
+function safeJson(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === "object" ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
 type ActionData = { formError: string };
@@ -113,7 +149,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Sessions() {
-  const { sessions, revoked } = useLoaderData<typeof loader>();
+  const { sessions, notice } = useLoaderData<typeof loader>();
   const actionData = useActionData<ActionData>();
   const busy = useNavigation().state === "submitting";
   const others = sessions.filter((s) => !s.current).length;
@@ -128,9 +164,9 @@ export default function Sessions() {
         <div className="alert error" role="alert">
           {actionData.formError}
         </div>
-      ) : revoked !== null ? (
+      ) : notice ? (
         <div className="alert success" role="status">
-          {revoked === 0 ? "There were no other sessions to sign out." : `Signed out ${revoked} session${revoked === 1 ? "" : "s"}.`}
+          {notice}
         </div>
       ) : null}
 

@@ -54,6 +54,11 @@ describe("Settings > Sessions", () => {
     // The current one is marked; its button signs out.
     expect(html).toMatch(/<tr aria-current="true">(?:(?!<\/tr>).)*Firefox 133 on Windows(?:(?!<\/tr>).)*This session/s);
     expect(html).toContain(`value="${safari.publicId}"`);
+
+    // Nothing was revoked yet: a crafted confirmation link claims nothing.
+    const crafted = await (await getPage(server, "/settings/sessions?revoked=5", firefox.cookie)).text();
+    expect(crafted).not.toContain("Signed out");
+    expect(await (await getPage(server, "/settings/sessions?revoked=0", firefox.cookie)).text()).not.toContain("no other sessions");
   });
 
   it("revokes one session: its cookie is useless at once, the revoker stays signed in, and it is audited", async () => {
@@ -96,9 +101,14 @@ describe("Settings > Sessions", () => {
     for (const o of others) expect(revokedIds).toContain(o.publicId);
     expect(revokedIds).not.toContain(keep.publicId);
 
-    const page = await (await getPage(server, "/settings/sessions?revoked=2", keep.cookie)).text();
-    expect(page).toContain("Signed out 2 sessions.");
+    const page = await (await getPage(server, res.headers.get("location")!, keep.cookie)).text();
+    expect(page).toContain(`Signed out ${revokedIds.length} sessions.`);
     expect(page).toContain("This is your only session.");
+
+    const again = await postForm(server, "/settings/sessions", { intent: "revoke-others" }, { cookie: keep.cookie });
+    expect(again.headers.get("location")).toBe("/settings/sessions?revoked=0");
+    expect(await (await getPage(server, "/settings/sessions?revoked=0", keep.cookie)).text()).toContain("There were no other sessions to sign out.");
+    expect(await opened.db.selectFrom("audit_log").where("action", "=", "session.revoke_others").select("seq").execute()).toHaveLength(1);
   });
 
   it("revoking the current session signs this browser out", async () => {
