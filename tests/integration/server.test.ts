@@ -257,7 +257,10 @@ describe("graceful shutdown", () => {
       );
       await new Promise((r) => setTimeout(r, 300));
       const exited = server.stop("SIGTERM");
-      await new Promise((r) => setTimeout(r, 300));
+      for (let waited = 0; !server.output().includes('"msg":"shutting down"') && waited < 10_000; waited += 50) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await new Promise((r) => setTimeout(r, 200));
       expect(server.child.exitCode).toBeNull(); // still waiting for our request
       await expect(fetch(`${server.url}/api/health`)).rejects.toThrow(); // but not accepting new ones
       const closed = new Promise((r) => socket.once("close", r));
