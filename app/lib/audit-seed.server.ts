@@ -68,8 +68,7 @@ export function seedAuditLog(sqlite: SQLite.Database, options: SeedAuditOptions)
   const insert = sqlite.prepare(
     `insert into audit_log (seq, created_at, actor_type, actor_id, actor_label, action, resource_type, resource_id,
        changes, ip, user_agent, request_id, prev_hash, hash)
-     values (@seq, @created_at, @actor_type, @actor_id, @actor_label, @action, @resource_type, @resource_id,
-       @changes, @ip, @user_agent, @request_id, @prev_hash, @hash)`,
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
 
   const initial = head.get() as Pick<AuditEntry, "seq" | "hash" | "created_at"> | undefined;
@@ -106,7 +105,22 @@ export function seedAuditLog(sqlite: SQLite.Database, options: SeedAuditOptions)
         request_id: randomUUID(),
       };
       const hash = chainHash(prevHash, canonicalEntry(base));
-      insert.run({ ...base, prev_hash: prevHash, hash });
+      insert.run(
+        base.seq,
+        base.created_at,
+        base.actor_type,
+        base.actor_id,
+        base.actor_label,
+        base.action,
+        base.resource_type,
+        base.resource_id,
+        base.changes,
+        base.ip,
+        base.user_agent,
+        base.request_id,
+        prevHash,
+        hash,
+      );
       prevHash = hash;
       if (firstSeq === 0) firstSeq = seq;
     }
