@@ -2,15 +2,20 @@ import { redirect, type ActionFunctionArgs } from "@remix-run/node";
 import { getOwnerSession, recordRequestEvent } from "~/lib/auth.server";
 import { clearSessionCookie, deleteSession } from "~/lib/session.server";
 
-/** GET never signs anyone out: sign-out is a POST only. */
-export function loader() {
+/** Sign-out is a POST only: GET (a link, a prefetch, an image tag) never signs anyone out. */
+function postOnly() {
   return new Response("Use POST to sign out.", {
     status: 405,
     headers: { Allow: "POST", "Content-Type": "text/plain; charset=utf-8" },
   });
 }
 
+export function loader() {
+  return postOnly();
+}
+
 export async function action({ request, context }: ActionFunctionArgs) {
+  if (request.method !== "POST") return postOnly();
   const { services } = context;
   const found = await getOwnerSession(request, context);
   if (found) {

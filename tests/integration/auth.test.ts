@@ -129,6 +129,11 @@ describe("sign-in and sessions", () => {
     expect(get.status).toBe(405);
     expect(get.headers.get("allow")).toBe("POST");
     expect(await isSignedIn(server, cookie)).toBe(true);
+    for (const method of ["DELETE", "PUT"]) {
+      const other = await fetch(`${server.url}/logout`, { method, redirect: "manual", headers: { Origin: server.origin, Cookie: cookie } });
+      expect(other.status, method).toBe(405);
+    }
+    expect(await isSignedIn(server, cookie)).toBe(true);
 
     const res = await postForm(server, "/logout", {}, { cookie });
     expect(res.status).toBe(302);
