@@ -10,6 +10,7 @@
  * performance.now() (sub-millisecond). The database is seeded through the same
  * domain functions the API uses, before the server starts.
  */
+import fs from "node:fs";
 import http from "node:http";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -74,7 +75,7 @@ function runAutocannon(url: string, connections: number, method: string, headers
   );
 }
 
-const dir = tempDir("preqstation-bench-");
+const dir = tempDir("preqstation-api-latency-");
 const dbPath = path.join(dir, "preqstation.db");
 {
   const { db } = openDatabase(dbPath);
@@ -136,4 +137,5 @@ try {
   );
 } finally {
   await server.stop();
+  fs.rmSync(dir, { recursive: true, force: true }); // this run's own directory only
 }
