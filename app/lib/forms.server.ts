@@ -41,3 +41,13 @@ export function parseForm<S extends z.ZodType>(schema: S, form: URLSearchParams 
   }
   return { success: false, fieldErrors };
 }
+
+/**
+ * Page forms post with POST. Remix runs a route's action for any other method too
+ * (PUT, PATCH, DELETE), which no page of ours offers: those are a 405.
+ */
+export function requirePost(request: Request): void {
+  if (request.method !== "POST") {
+    throw new Response("Method not allowed", { status: 405, headers: { Allow: "GET, HEAD, POST" } });
+  }
+}

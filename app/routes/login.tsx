@@ -17,7 +17,7 @@ import {
   safeRedirectPath,
 } from "~/lib/auth.server";
 import { throttleKey } from "~/lib/client-ip.server";
-import { parseForm, readForm, type FieldErrors } from "~/lib/forms.server";
+import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/forms.server";
 import { ownerExists } from "~/lib/owner.server";
 import { MAX_PASSWORD_LENGTH } from "~/lib/password-policy";
 import { createSession, deleteSession, readSessionId, serializeSessionCookie } from "~/lib/session.server";
@@ -38,6 +38,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
+  requirePost(request);
   const { services } = context;
   const meta = requestMeta(request, context);
   // Count the attempt before any slow work, so parallel attempts cannot all pass

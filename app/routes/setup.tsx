@@ -11,7 +11,7 @@ import { z } from "zod";
 import { Field } from "~/components/field";
 import { recordRequestEvent, requestMeta } from "~/lib/auth.server";
 import { throttleKey } from "~/lib/client-ip.server";
-import { parseForm, readForm, type FieldErrors } from "~/lib/forms.server";
+import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/forms.server";
 import { createOwner, EmailSchema, NewPasswordSchema, OwnerExistsError, ownerExists } from "~/lib/owner.server";
 import { MIN_PASSWORD_LENGTH } from "~/lib/password-policy";
 import { hashPassword } from "~/lib/password.server";
@@ -38,6 +38,7 @@ export async function loader({ context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
+  requirePost(request);
   const { services } = context;
   if (!services.setupCode.active || (await ownerExists(services.db))) {
     await recordRequestEvent(request, context, { type: "setup", outcome: "blocked", details: { reason: "owner_exists" } }, { coalesce: true });

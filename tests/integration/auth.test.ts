@@ -162,6 +162,21 @@ describe("sign-in and sessions", () => {
     expect(kept).toMatch(/name="redirectTo" value="\/settings"/);
   });
 
+  it("signs in and sets up on POST only: PUT, PATCH and DELETE are 405 and set no cookie", async () => {
+    for (const method of ["PUT", "PATCH", "DELETE"]) {
+      for (const path of ["/login", "/login.data", "/setup"]) {
+        const res = await fetch(`${server.url}${path}`, {
+          method,
+          redirect: "manual",
+          headers: { Origin: server.origin, "Content-Type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ email: "owner@example.com", password: OWNER_PASSWORD }).toString(),
+        });
+        expect(res.status, `${method} ${path}`).toBe(405);
+        expect(setCookieFor(res), `${method} ${path}`).toBeUndefined();
+      }
+    }
+  });
+
   it("refuses a cross-origin form post with a 403 page and records it", async () => {
     const cookie = await signIn(server);
     const before = events(server, "csrf_blocked").length;
