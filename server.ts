@@ -170,6 +170,11 @@ export function createAppHandler(services: Services, build: ServerBuild, clientD
         : plainPage(413, "Request too large", "That request was larger than this server accepts.");
     }
 
+    if (!isApi && method !== "GET" && method !== "HEAD" && method !== "POST") {
+      // Pages are read with GET and changed with a form POST; Remix would run an action for any method.
+      return plainPage(405, "Method not allowed", "This page only answers GET and POST.", { Allow: "GET, HEAD, POST" });
+    }
+
     if (!isApi && method !== "GET" && method !== "HEAD") {
       const check = checkSameOrigin(request, config.allowedOrigins);
       if (!check.ok) {

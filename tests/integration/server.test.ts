@@ -190,6 +190,17 @@ describe("responses", () => {
     expect(statusLine).toMatch(/^HTTP\/1\.1 400/);
   });
 
+  it("answers only GET, HEAD and POST on pages, with 405 and Allow for anything else", async () => {
+    for (const method of ["PUT", "PATCH", "DELETE", "OPTIONS"]) {
+      for (const path of ["/settings/sessions", "/settings/api-keys", "/logout", "/"]) {
+        const res = await fetch(`${server.url}${path}`, { method, headers: { Origin: server.origin } });
+        expect(res.status, `${method} ${path}`).toBe(405);
+        expect(res.headers.get("allow")).toBe("GET, HEAD, POST");
+      }
+    }
+    expect((await fetch(`${server.url}/login`, { method: "HEAD", redirect: "manual" })).status).toBe(302); // no owner yet: to /setup
+  });
+
   it("answers a path with no page with a 404 page, without logging it as an error", async () => {
     const res = await fetch(`${server.url}/no-such-page/%00`);
     expect(res.status).toBe(404);
