@@ -145,8 +145,9 @@ export function createAppHandler(services: Services, build: ServerBuild, clientD
       applySecurityHeaders(response.headers, nonce, isApi, requestId, url.protocol === "https:");
     }
     const ms = Math.round((performance.now() - started) * 10) / 10;
-    // Time spent producing the response (documents are fully rendered before they are sent).
-    response.headers.set("Server-Timing", `app;dur=${ms}`);
+    // Server time, for the signed-in owner's pages only: anonymous and API callers get
+    // no precise timing of sign-in or token checks to measure against.
+    if (info.sessionCookieHeader && !isApi) response.headers.set("Server-Timing", `app;dur=${ms}`);
     if (response.status >= 500) logger.error("request failed", { requestId, method: request.method, path: url.pathname, status: response.status, ms });
     else logger.debug("request", { requestId, method: request.method, path: url.pathname, status: response.status, ms });
     return response;

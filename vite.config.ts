@@ -9,5 +9,12 @@ export default defineConfig({
   build: {
     // Never inline assets as data: URIs; the CSP allows only same-origin files.
     assetsInlineLimit: 0,
+    rollupOptions: {
+      onwarn(warning, warn) {
+        // Resource routes (api.*, logout) have no client code: their empty client chunks are expected.
+        if (warning.code === "EMPTY_BUNDLE") return;
+        warn(warning);
+      },
+    },
   },
 });

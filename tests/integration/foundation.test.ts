@@ -30,4 +30,14 @@ describe("the production server from a fresh database", () => {
     expect(again.status).toBe(404);
     expect((await signIn(server)).startsWith("session=")).toBe(true);
   });
+
+  it("tells server time only to the signed-in owner, never to anonymous or API callers", async () => {
+    const cookie = await signIn(server);
+    const page = await getPage(server, "/settings/api-keys", cookie);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("server-timing")).toMatch(/^app;dur=\d+(\.\d+)?$/);
+    expect((await getPage(server, "/login")).headers.get("server-timing")).toBeNull();
+    expect((await postForm(server, "/login", { email: "nobody@example.com", password: "wrong password!!" })).headers.get("server-timing")).toBeNull();
+    expect((await fetch(`${server.url}/api/me`, { headers: { Authorization: "Bearer preq_" + "a".repeat(32) } })).headers.get("server-timing")).toBeNull();
+  });
 });
