@@ -57,7 +57,7 @@ const USAGE = `Usage: preqstation <command>
                                             create an API token; prints it alone on standard output
   token list                                list API tokens (never the tokens themselves)
   token revoke <id>                         revoke an API token at once
-  audit verify                              check the audit log's hash chain
+  audit verify [--head H]                   check the audit log's hash chain (and that a recorded head H is still in it)
   backup <file>                             write a consistent copy of the database (safe while serving)
 
 Configuration comes from the same environment variables as the server (DATABASE_PATH, …).`;
@@ -117,13 +117,22 @@ const commands: Record<string, CommandHandler> = {
   },
 
   async "audit verify"(args, { opened, io }) {
-    if (args.length) throw new CliError("audit verify takes no arguments");
+    const { values } = parseArgs({ args, options: { head: { type: "string" } }, strict: true });
     const result = await verifyAuditChain(opened.db);
     if (!result.ok) {
       io.stderr(`Audit log TAMPERED: ${result.reason}. First bad entry: ${result.badSeq} (${result.count} entries verified before it).\n`);
       throw new ExitCode(1);
     }
-    io.stdout(`Audit log OK: ${result.count} entries, chain verified up to entry ${result.lastSeq}.\n`);
+    // The chain proves every entry up to the head; a head recorded elsewhere earlier
+    // (--head) also proves that no entries were cut off the end since.
+    if (values.head !== undefined) {
+      const recorded = await opened.db.selectFrom("audit_log").select("seq").where("hash", "=", values.head.trim().toLowerCase()).executeTakeFirst();
+      if (!recorded) {
+        io.stderr(`Audit log TAMPERED: the recorded head ${values.head} is no longer in the chain (entries were removed from its end).\n`);
+        throw new ExitCode(1);
+      }
+    }
+    io.stdout(`Audit log OK: ${result.count} entries, chain verified up to entry ${result.lastSeq}.\nHead: ${result.headHash}\n`);
   },
 
   async backup(args, { opened, io }) {

@@ -77,7 +77,7 @@ export async function appendAudit(trx: Db, ctx: AuditContext, input: AuditInput,
 }
 
 export type AuditVerifyResult =
-  | { ok: true; count: number; lastSeq: number }
+  | { ok: true; count: number; lastSeq: number; headHash: string }
   | { ok: false; count: number; badSeq: number; reason: string };
 
 /**
@@ -111,6 +111,6 @@ export async function verifyAuditChain(db: Db, pageSize = 5_000): Promise<AuditV
       expectedSeq += 1;
       count += 1;
     }
-    if (rows.length < pageSize) return { ok: true, count, lastSeq: expectedSeq - 1 };
+    if (rows.length < pageSize) return { ok: true, count, lastSeq: expectedSeq - 1, headHash: prevHash };
   }
 }
