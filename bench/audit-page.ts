@@ -92,14 +92,32 @@ try {
   await time("page ~2,000 deep", `/settings/audit-logs?cursor=before-${deep}`);
   await time("page ~2,000 deep, previous direction", `/settings/audit-logs?cursor=after-${deep}`);
   await time("filtered (token) deep", `/settings/audit-logs?actor=token:902&cursor=before-${Math.floor(maxSeq / 10)}`);
+  /** Resident memory of the server process now, and its peak so far (Linux). */
+  const memory = () => {
+    try {
+      const status = fs.readFileSync(`/proc/${server.child.pid}/status`, "utf8");
+      const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+      return { rssMb: Math.round(kb("VmRSS") / 1024), peakMb: Math.round(kb("VmHWM") / 1024) };
+    } catch {
+      return null;
+    }
+  };
+  const beforeExport = memory();
   await time("full CSV export", "/settings/audit-logs/export?format=csv");
   await time("full NDJSON export", "/settings/audit-logs/export?format=ndjson");
+  const afterExport = memory();
   await time("verify chain", "/settings/audit-logs?verify=1");
 
   process.stdout.write(`\n${maxSeq.toLocaleString("en")} audit entries, median of ${runs} runs\n\n`);
   process.stdout.write("| request | status | server (ms) | client, last byte (ms) | body |\n| --- | --- | ---: | ---: | ---: |\n");
   for (const r of rows) {
     process.stdout.write(`| ${r.label} | ${r.status} | ${r.server.toFixed(1)} | ${r.client.toFixed(1)} | ${(r.bytes / 1024).toFixed(0)} KiB |\n`);
+  }
+  if (beforeExport && afterExport) {
+    process.stdout.write(
+      `\nServer memory: ${beforeExport.rssMb} MiB resident before the exports (peak ${beforeExport.peakMb} MiB), ` +
+        `peak ${afterExport.peakMb} MiB after ${runs} full CSV and ${runs} full NDJSON exports.\n`,
+    );
   }
 } finally {
   await server.stop();
