@@ -19,7 +19,9 @@ import type { AuditEntry } from "../../db/schema";
 // The filters are GET parameters (contract §3): actor, action, resource_type,
 // resource_id, from, to, cursor. `verify=1` runs the chain check on demand; it changes nothing.
 
-type VerifyView = { ok: true; lastSeq: number; count: number } | { ok: false; badSeq: number; reason: string; count: number };
+type VerifyView =
+  | { ok: true; lastSeq: number; count: number; headHash: string }
+  | { ok: false; badSeq: number; reason: string; count: number };
 
 /** What the page shows of an entry: chosen fields, never the row as stored. */
 function entryView(e: AuditEntry) {
@@ -65,7 +67,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   if (params.get("verify") === "1") {
     const result = await verifyAuditChain(db);
     verify = result.ok
-      ? { ok: true, lastSeq: result.lastSeq, count: result.count }
+      ? { ok: true, lastSeq: result.lastSeq, count: result.count, headHash: result.headHash }
       : { ok: false, badSeq: result.badSeq, reason: result.reason, count: result.count };
   }
   if (!parsed.ok) {
@@ -180,6 +182,12 @@ export default function AuditLogs() {
               {verify.count === 0
                 ? "The audit log is empty: nothing to verify yet."
                 : `Chain verified up to entry ${verify.lastSeq} (${verify.count} entries).`}
+              {verify.count > 0 ? (
+                <p>
+                  Head: <code className="secret">{verify.headHash}</code> Keep a copy elsewhere: later,{" "}
+                  <code>npx preqstation audit verify --head &lt;hash&gt;</code> proves no entries were cut off the end since.
+                </p>
+              ) : null}
             </div>
           ) : (
             <div className="alert error" role="alert">

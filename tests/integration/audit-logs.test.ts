@@ -279,6 +279,8 @@ describe("Settings > Audit Logs", () => {
   it("verifies the chain on demand, and names the tampered entry on the page and in the CLI", async () => {
     const ok = await page("?verify=1");
     expect(ok.html).toContain(`Chain verified up to entry ${bySeq.size}`);
+    const head = await opened.db.selectFrom("audit_log").select("hash").orderBy("seq", "desc").limit(1).executeTakeFirstOrThrow();
+    expect(ok.html).toContain(`<code class="secret">${head.hash}</code>`);
 
     // Behind the application's back: drop the guard triggers and edit one row.
     const target = 37;
