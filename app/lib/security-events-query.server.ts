@@ -70,8 +70,21 @@ function applyFilters<O>(q: EventQuery<O>, f: SecurityEventFilters): EventQuery<
   return q;
 }
 
-function beyond<O>(q: EventQuery<O>, op: "<" | ">", createdAt: string, id: number): EventQuery<O> {
-  return q.where(({ eb, refTuple, tuple }) => eb(refTuple("created_at", "id"), op, tuple(createdAt, id)));
+/**
+ * The filters plus "strictly older (`<`) or newer (`>`) than this event". A date
+ * bound the boundary already implies is left out, so SQLite walks the index from
+ * the boundary rather than from the far end of the date range.
+ */
+function beyond<O>(q: EventQuery<O>, f: SecurityEventFilters, op: "<" | ">", createdAt: string, id: number): EventQuery<O> {
+  const { gte, lt, lte } = f.createdAt;
+  const bounds =
+    op === ">"
+      ? { gte: gte !== undefined && createdAt >= gte ? undefined : gte, lt, lte }
+      : { gte, lt: lt !== undefined && createdAt < lt ? undefined : lt, lte: lte !== undefined && createdAt <= lte ? undefined : lte };
+  const kept = Object.fromEntries(Object.entries(bounds).filter(([, v]) => v !== undefined));
+  return applyFilters(q, { ...f, createdAt: kept }).where(({ eb, refTuple, tuple }) =>
+    eb(refTuple("created_at", "id"), op, tuple(createdAt, id)),
+  );
 }
 
 function cursorOf(direction: KeysetDirection, e: Pick<SecurityEvent, "created_at" | "id">): string {
@@ -93,8 +106,8 @@ export async function listSecurityEventPage(
   const c = filters.cursor;
   const direction = c?.direction ?? "before";
   const order = direction === "before" ? "desc" : "asc";
-  let q = applyFilters(db.selectFrom("security_events").selectAll(), filters);
-  if (c) q = beyond(q, direction === "before" ? "<" : ">", c.createdAt, c.id);
+  const base = db.selectFrom("security_events").selectAll();
+  const q = c ? beyond(base, filters, direction === "before" ? "<" : ">", c.createdAt, c.id) : applyFilters(base, filters);
   const rows = await q.orderBy("created_at", order).orderBy("id", order).limit(pageSize + 1).execute();
   const more = rows.length > pageSize;
   const events = rows.slice(0, pageSize);
@@ -113,7 +126,11 @@ export async function listSecurityEventPage(
 }
 
 async function exists(db: Db, filters: SecurityEventFilters, op: "<" | ">", e: SecurityEvent): Promise<boolean> {
-  const row = await beyond(applyFilters(db.selectFrom("security_events").select("id"), filters), op, e.created_at, e.id)
+  // Ordered away from the boundary, so the index walk starts right next to it.
+  const order = op === "<" ? "desc" : "asc";
+  const row = await beyond(db.selectFrom("security_events").select("id"), filters, op, e.created_at, e.id)
+    .orderBy("created_at", order)
+    .orderBy("id", order)
     .limit(1)
     .executeTakeFirst();
   return row !== undefined;

@@ -70,6 +70,25 @@ describe("listSecurityEventPage", () => {
     expect(back).toEqual(pages);
   });
 
+  it("pages a date range forward and back without losing or repeating an event", async () => {
+    // Events 6..26 fall in [T0+2m, T0+8m]: timestamps are T0 + floor(i/3) minutes.
+    const q = `from=${new Date(T0 + 2 * 60_000).toISOString()}&to=${new Date(T0 + 8 * 60_000).toISOString()}`;
+    const pages: number[][] = [];
+    let page = await listSecurityEventPage(opened.db, parsed(q), 4);
+    pages.push(ids(page.events));
+    while (page.olderCursor) {
+      page = await listSecurityEventPage(opened.db, parsed(`${q}&cursor=${page.olderCursor}`), 4);
+      pages.push(ids(page.events));
+    }
+    expect(pages.flat()).toEqual(Array.from({ length: 21 }, (_, i) => 27 - i));
+    const back: number[][] = [pages.at(-1)!];
+    while (page.newerCursor) {
+      page = await listSecurityEventPage(opened.db, parsed(`${q}&cursor=${page.newerCursor}`), 4);
+      back.unshift(ids(page.events));
+    }
+    expect(back).toEqual(pages);
+  });
+
   it("filters by type and outcome together", async () => {
     const page = await listSecurityEventPage(opened.db, parsed("type=login&outcome=success"));
     expect(page.events.map((e) => e.details)).toEqual([{ i: 25 }, { i: 15 }, { i: 5 }].map((d) => JSON.stringify(d)));
