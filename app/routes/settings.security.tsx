@@ -5,7 +5,7 @@ import { Field } from "~/components/field";
 import { appendAudit } from "~/lib/audit.server";
 import { ownerAuditContext, recordRequestEvent, requestMeta, requireOwner } from "~/lib/auth.server";
 import { nowIso, transaction } from "~/lib/db.server";
-import { parseForm, readForm, type FieldErrors } from "~/lib/forms.server";
+import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/forms.server";
 import { NewPasswordSchema, updateOwnerPassword } from "~/lib/owner.server";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "~/lib/password-policy";
 import { hashPassword, verifyPassword } from "~/lib/password.server";
@@ -72,6 +72,7 @@ type ActionData = { fieldErrors?: FieldErrors; formError?: string };
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { owner, session } = await requireOwner(request, context);
+  requirePost(request);
   const { db, limiters } = context.services;
   const meta = requestMeta(request, context);
 

@@ -5,7 +5,7 @@ import { UtcTime } from "~/components/utc-time";
 import { appendAudit } from "~/lib/audit.server";
 import { ownerAuditContext, requestMeta, requireOwner } from "~/lib/auth.server";
 import { nowIso, transaction } from "~/lib/db.server";
-import { parseForm, readForm } from "~/lib/forms.server";
+import { parseForm, readForm, requirePost } from "~/lib/forms.server";
 import { recordSecurityEvent } from "~/lib/security-events.server";
 import { clearSessionCookie, listSessions, revokeOtherSessions, revokeSessionByPublicId } from "~/lib/session.server";
 import { formatDevice } from "~/lib/user-agent";
@@ -83,6 +83,7 @@ type ActionData = { formError: string };
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { owner, session: current } = await requireOwner(request, context);
+  requirePost(request);
   const { db, sessionCookie } = context.services;
   const form = parseForm(SessionActionSchema, await readForm(request));
   if (!form.success) {
