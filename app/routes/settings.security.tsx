@@ -5,6 +5,7 @@ import { Field } from "~/components/field";
 import { appendAudit } from "~/lib/audit.server";
 import { ownerAuditContext, recordRequestEvent, requestMeta, requireOwner } from "~/lib/auth.server";
 import { nowIso, transaction } from "~/lib/db.server";
+import { throttleKey } from "~/lib/client-ip.server";
 import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/forms.server";
 import { NewPasswordSchema, updateOwnerPassword } from "~/lib/owner.server";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "~/lib/password-policy";
@@ -76,29 +77,34 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const { db, limiters } = context.services;
   const meta = requestMeta(request, context);
 
-  // Wrong current passwords count against the same per-IP budget as failed sign-ins,
-  // so a stolen session cannot be used to guess the password at full speed.
-  const throttle = limiters.login.peek(meta.ip);
-  if (throttle.remaining <= 0) {
+  // Wrong current passwords count against the same per-IP (per-/64) budget as failed
+  // sign-ins, so a stolen session cannot be used to guess the password at full speed.
+  // The attempt is counted before the slow check, so parallel guesses cannot all pass,
+  // and given back when it must not count (a form error, the right password).
+  const throttle = throttleKey(meta.ip);
+  const attempt = limiters.login.hit(throttle);
+  if (!attempt.allowed) {
     await recordRequestEvent(
       request,
       context,
-      { type: "login_throttled", outcome: "blocked", details: { retry_after: throttle.retryAfter, via: "password_change" } },
+      { type: "login_throttled", outcome: "blocked", details: { retry_after: attempt.retryAfter, via: "password_change" } },
       { coalesce: true },
     );
-    const minutes = Math.ceil(throttle.retryAfter / 60);
+    const minutes = Math.ceil(attempt.retryAfter / 60);
     return data<ActionData>(
       { formError: `Too many wrong passwords from your address. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.` },
-      { status: 429, headers: { "Retry-After": String(throttle.retryAfter) } },
+      { status: 429, headers: { "Retry-After": String(attempt.retryAfter) } },
     );
   }
 
   const form = parseForm(ChangePasswordSchema, await readForm(request));
-  if (!form.success) return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
+  if (!form.success) {
+    limiters.login.release(throttle);
+    return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
+  }
   const { current_password, new_password } = form.data;
 
   if (!(await verifyPassword(current_password, owner.password_hash))) {
-    limiters.login.hit(meta.ip);
     await recordRequestEvent(request, context, {
       type: "password_changed",
       outcome: "failure",
@@ -106,6 +112,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     });
     return data<ActionData>({ fieldErrors: { current_password: "That is not your current password" } }, { status: 400 });
   }
+  limiters.login.release(throttle);
 
   const passwordHash = await hashPassword(new_password);
   await transaction(db, async (trx) => {

@@ -103,4 +103,22 @@ describe("Settings > Security: change password", () => {
     const right = await change(cookie, { current_password: NEW_PASSWORD, new_password: "another passphrase 77", new_password_confirm: "another passphrase 77" });
     expect(right.status).toBe(429);
   });
+
+  it("counts parallel wrong current passwords before checking them, so a burst cannot outrun the throttle", async () => {
+    const fresh = await startServer({ env: { LOGIN_RATE_LIMIT: "3/15m" } });
+    try {
+      const cookie = await setupOwner(fresh);
+      const guesses = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          postForm(fresh, "/settings/security", { current_password: `parallel guess ${i}`, new_password: NEW_PASSWORD, new_password_confirm: NEW_PASSWORD }, { cookie }),
+        ),
+      );
+      const statuses = guesses.map((r) => r.status).sort();
+      expect(statuses.filter((s) => s === 400)).toHaveLength(3);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(7);
+    } finally {
+      await fresh.stop();
+    }
+  });
 });
+
