@@ -11,7 +11,7 @@ import readline from "node:readline";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import type { AuditContext } from "../app/lib/audit.server";
-import { verifyAuditChain } from "../app/lib/audit.server";
+import { appendAudit, verifyAuditChain } from "../app/lib/audit.server";
 import { migrate, openDatabase, transaction, type OpenedDatabase } from "../app/lib/db.server";
 import { ConfigError, loadConfig } from "../app/lib/env.server";
 import {
@@ -111,6 +111,13 @@ const commands: Record<string, CommandHandler> = {
       await updateOwnerPassword(trx, owner.id, passwordHash);
       const n = await revokeOtherSessions(trx, owner.id, null);
       await recordSecurityEvent(trx, { type: "password_changed", outcome: "success", ip: audit.ip, userAgent: audit.userAgent, path: "cli", details: { via: "cli", sessions_ended: n } });
+      // Never the password or its hash: only that it changed, and what it ended.
+      await appendAudit(trx, audit, {
+        action: "owner.password_reset",
+        resourceType: "owner",
+        resourceId: owner.id,
+        changes: { password: { before: "[redacted]", after: "[changed]" }, sessions: { before: n, after: 0 } },
+      });
       return n;
     });
     io.stdout(`Password changed for ${owner.email}; ${ended} session(s) ended.\n`);

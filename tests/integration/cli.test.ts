@@ -113,6 +113,13 @@ describe("with the server running on the same database", () => {
       }
       expect((await postForm(server, "/login", { email: OWNER_EMAIL, password: OWNER_PASSWORD })).status).toBe(401);
       await signIn(server, OWNER_EMAIL, newPassword);
+      // The reset is in the audit log, attributed to the CLI, without the password or its hash.
+      const db = new Database(server.dbPath, { readonly: true });
+      const entry = db.prepare("select * from audit_log where action = 'owner.password_reset'").get() as Record<string, string> | undefined;
+      db.close();
+      expect(entry?.actor_type).toBe("cli");
+      expect(entry?.changes).not.toContain(newPassword);
+      expect(entry?.changes).not.toContain("scrypt$");
       const unknown = await runCli(["owner", "reset-password", "--email", "nobody@example.com"], { dbPath: server.dbPath, input: `${newPassword}\n` });
       expect(unknown.code).toBe(1);
     } finally {
