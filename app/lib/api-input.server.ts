@@ -6,60 +6,7 @@ import type { z } from "zod";
 import type { ValidationDetail } from "./api-errors.server";
 import { ApiError } from "./api-route.server";
 import { READ_ONLY_FIELDS } from "./api-schemas";
-import { BodyTooLargeError, MAX_BODY_BYTES } from "./body.server";
-
-/**
- * After a body passes the limit, up to this many more bytes (and this long) are
- * read and thrown away before answering 413 — a bounded "lingering close", as
- * nginx does — so a client still uploading gets to read the 413 instead of a
- * connection reset. Past these bounds the connection is simply dropped.
- */
-const LINGER_BYTES = 8 * MAX_BODY_BYTES;
-const LINGER_MS = 2_000;
-
-/**
- * The body as UTF-8 text, refused (BodyTooLargeError → 413) by its
- * Content-Length or, while streaming, as soon as it passes `limit` bytes;
- * nothing past the limit is kept.
- */
-export async function readLimitedBody(request: Request, limit = MAX_BODY_BYTES): Promise<string> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw new BodyTooLargeError(limit);
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await discardRest(reader);
-      throw new BodyTooLargeError(limit);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, total).toString("utf8");
-}
-
-async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-  const deadline = Date.now() + LINGER_MS;
-  let discarded = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), LINGER_MS)));
-  try {
-    while (discarded <= LINGER_BYTES && Date.now() < deadline) {
-      const next = await Promise.race([reader.read(), timeout]);
-      if (next === "timeout" || next.done) break;
-      discarded += next.value.byteLength;
-    }
-  } catch {
-    // the client went away: nothing left to discard
-  } finally {
-    clearTimeout(timer);
-    await reader.cancel().catch(() => undefined);
-  }
-}
+import { MAX_BODY_BYTES, readBodyText } from "./body.server";
 
 /** True when the Content-Type is `application/json`, with or without parameters such as charset. */
 export function isJsonContentType(header: string | null): boolean {
@@ -77,7 +24,7 @@ export async function readJsonBody(request: Request): Promise<{ value: unknown; 
   if (!isJsonContentType(request.headers.get("content-type"))) {
     throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
   }
-  const text = await readLimitedBody(request, MAX_BODY_BYTES);
+  const text = await readBodyText(request, MAX_BODY_BYTES);
   try {
     return { value: JSON.parse(text) as unknown, text };
   } catch {
