@@ -10,6 +10,7 @@
  *   --only a,b     BENCH_ONLY         run only these scenario ids (list, get, post, patch, audit, signin, scale, deep-audit)
  *   --quick                           duration 3, rounds 1, small extra databases (a smoke run, not for the README)
  *   --out FILE     BENCH_OUT          where to write the JSON (default bench/results/latest.json)
+ *   --analyze      BENCH_ANALYZE=1    run ANALYZE on the seeded databases (the app never does; shows plan sensitivity)
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -30,6 +31,7 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     quick: { type: "boolean", default: false },
     out: { type: "string" },
+    analyze: { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -37,6 +39,7 @@ const quick = flags.quick ?? false;
 const DURATION = Number(flags.duration ?? process.env.BENCH_DURATION ?? (quick ? 3 : 10));
 const ROUNDS = Number(flags.rounds ?? process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
 const ONLY = new Set((flags.only ?? process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+const ANALYZE = (flags.analyze ?? false) || process.env.BENCH_ANALYZE === "1";
 const OUT = path.resolve(flags.out ?? process.env.BENCH_OUT ?? path.join(ROOT, "bench/results/latest.json"));
 const MAIN = { tasks: 10_000, auditEntries: 100_000 };
 const SCALE = quick ? { small: 1_000, large: 20_000 } : { small: 1_000, large: 100_000 };
@@ -314,8 +317,8 @@ async function withSignIns(server: ServerProcess, seeded: SeededDatabase, run: (
 
 /** p50 of GET /api/tasks?limit=50 with 1 000 tasks vs 100 000 tasks (same server build, 1 connection). */
 async function scaleComparison(dir: string): Promise<ScenarioResult> {
-  const small = await seedBenchDatabase(path.join(dir, "small.db"), { tasks: SCALE.small, auditEntries: 1_000 });
-  const large = await seedBenchDatabase(path.join(dir, "large.db"), { tasks: SCALE.large, auditEntries: 1_000 });
+  const small = await seedBenchDatabase(path.join(dir, "small.db"), { tasks: SCALE.small, auditEntries: 1_000, analyze: ANALYZE });
+  const large = await seedBenchDatabase(path.join(dir, "large.db"), { tasks: SCALE.large, auditEntries: 1_000, analyze: ANALYZE });
   log(`seeded ${SCALE.small} and ${SCALE.large} tasks in ${small.ms + large.ms} ms`);
   const s = await startProject(small.dbPath);
   const l = await startProject(large.dbPath);
@@ -372,7 +375,7 @@ async function timePage(server: ServerProcess, cookie: string, pagePath: string,
 
 async function deepAudit(dir: string): Promise<DeepAuditResult | null> {
   log(`\n▶ audit page ${DEEP.pagesDeep.toLocaleString("en")} pages deep in ${DEEP.entries.toLocaleString("en")} entries (seeding…)`);
-  const seeded = await seedBenchDatabase(path.join(dir, "deep-audit.db"), { tasks: 1_000, auditEntries: DEEP.entries });
+  const seeded = await seedBenchDatabase(path.join(dir, "deep-audit.db"), { tasks: 1_000, auditEntries: DEEP.entries, analyze: ANALYZE });
   log(`  seeded in ${seeded.ms} ms`);
   const server = await startProject(seeded.dbPath);
   const memory = sampleMemory(server.pid);
@@ -426,7 +429,7 @@ async function main() {
   try {
     const needsMain = ["list", "get", "post", "patch", "audit", "signin"].some(wanted);
     if (needsMain) {
-      const seeded = await seedBenchDatabase(path.join(dir, "main.db"), MAIN);
+      const seeded = await seedBenchDatabase(path.join(dir, "main.db"), { ...MAIN, analyze: ANALYZE });
       seedMs = seeded.ms;
       log(`seeded ${MAIN.tasks} tasks in ${PROJECT_KEYS.length} projects, 1 token, ${MAIN.auditEntries} audit entries in ${seeded.ms} ms`);
       const project = await startProject(seeded.dbPath);
@@ -505,7 +508,7 @@ async function main() {
       /** 1-minute load average before and after: other work on the machine skews the numbers. */
       loadAverage: { start: round(loadAtStart, 2), end: round(os.loadavg()[0]!, 2) },
     },
-    settings: { durationSec: DURATION, rounds: ROUNDS, quick, seed: MAIN, seedMs, scale: SCALE, deepAudit: DEEP },
+    settings: { durationSec: DURATION, rounds: ROUNDS, quick, analyze: ANALYZE, seed: MAIN, seedMs, scale: SCALE, deepAudit: DEEP },
     scenarios: results,
     deepAudit: deep,
     peakRssMb: { preqstation: peakRss, baseline: baselinePeakRssMb },

@@ -28,6 +28,8 @@ export interface SeedOptions {
   tasks: number;
   projects?: number;
   auditEntries: number;
+  /** Run ANALYZE after seeding (planner statistics in sqlite_stat1). */
+  analyze?: boolean;
 }
 
 export interface SeededDatabase {
@@ -127,8 +129,10 @@ export async function seedBenchDatabase(dbPath: string, options: SeedOptions): P
     }).immediate();
 
     const audit = seedAuditLog(sqlite, { count: options.auditEntries, now });
+    // The app never runs ANALYZE, so a real database has no planner statistics; neither
+    // does this one unless asked (`analyze: true` shows how the plans change with them).
+    if (options.analyze) sqlite.exec("analyze");
     sqlite.pragma("wal_checkpoint(TRUNCATE)");
-    sqlite.pragma("optimize");
     return {
       dbPath,
       token,
