@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, prepareApi, queryDb } from "../support/resilience";
+import { api, prepareApi, queryDb, RESILIENCE_ENV } from "../support/resilience";
 import { runCli, startServer, type TestServer } from "../support/server";
 
 describe("write contention", () => {
@@ -7,7 +7,7 @@ describe("write contention", () => {
   let token: string;
   let projectKey: string;
   beforeAll(async () => {
-    server = await startServer();
+    server = await startServer({ env: RESILIENCE_ENV });
     ({ token, projectKey } = await prepareApi(server, "HOT"));
   });
   afterAll(async () => {

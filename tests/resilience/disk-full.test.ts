@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, integrityCheck, prepareApi, request, tryMountTmpfs, type SmallDisk } from "../support/resilience";
+import { api, integrityCheck, prepareApi, request, RESILIENCE_ENV, tryMountTmpfs, type SmallDisk } from "../support/resilience";
 import { runCli, startServer, type TestServer } from "../support/server";
 
 // The fault: the database lives on a 32 MiB tmpfs mounted for this test, which the test
@@ -21,7 +21,7 @@ describe.skipIf(!isRoot)("a full disk under a running server", () => {
     const mounted = tryMountTmpfs(32);
     if (!mounted) throw new Error("could not mount a tmpfs although running as root");
     disk = mounted;
-    server = await startServer({ dir: disk.dir });
+    server = await startServer({ dir: disk.dir, env: RESILIENCE_ENV });
     ({ token, projectKey } = await prepareApi(server));
     const first = await api(server, token, "POST", "/api/tasks", { title: "Written before the disk filled up", project_key: projectKey });
     expect(first.status).toBe(201);
@@ -74,7 +74,7 @@ describe.skipIf(!isRoot)("a full disk under a running server", () => {
   });
 
   it("keeps reads working on a full disk even when the token's last-used time is due for a refresh", async () => {
-    server = await startServer({ dir: disk.dir });
+    server = await startServer({ dir: disk.dir, env: RESILIENCE_ENV });
     // Make the token's last use look old, so the next request wants to write it.
     const { default: SQLite } = await import("better-sqlite3");
     const db = new SQLite(server.dbPath);

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { api, integrityCheck, prepareApi, queryDb, sleep } from "../support/resilience";
+import { api, integrityCheck, prepareApi, queryDb, RESILIENCE_ENV, sleep } from "../support/resilience";
 import { runCli, startServer, tempDir, type TestServer } from "../support/server";
 
 const ROUNDS = 5;
@@ -47,7 +47,7 @@ describe("kill -9 under write load", () => {
   });
 
   it(`loses no acknowledged write and duplicates nothing on retry, ${ROUNDS} times over`, async () => {
-    server = await startServer({ dir });
+    server = await startServer({ dir, env: RESILIENCE_ENV });
     const { token, projectKey } = await prepareApi(server);
     const unexpected: { key: string; status: number }[] = [];
 
@@ -67,7 +67,7 @@ describe("kill -9 under write load", () => {
       await current.stop(); // resolves once the process is gone
       for (const s of sent) if (s.status !== undefined && s.status !== 201) unexpected.push({ key: s.key, status: s.status });
 
-      server = await startServer({ dir });
+      server = await startServer({ dir, env: RESILIENCE_ENV });
       const acked = sent.filter((s) => s.state === "acked");
       const lost = sent.filter((s) => s.state !== "acked");
       expect(acked.length).toBeGreaterThanOrEqual(20);

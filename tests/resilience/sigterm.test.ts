@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OWNER_EMAIL, OWNER_PASSWORD } from "../support/http";
-import { connectionRefused, openSocket, prepareApi, queryDb, request, safeWrite, sleep, waitForExit } from "../support/resilience";
+import { connectionRefused, openSocket, prepareApi, queryDb, request, RESILIENCE_ENV, safeWrite, sleep, waitForExit } from "../support/resilience";
 import { startServer, type TestServer } from "../support/server";
 
 describe("SIGTERM", () => {
@@ -8,7 +8,7 @@ describe("SIGTERM", () => {
   let token: string;
   let projectKey: string;
   beforeAll(async () => {
-    server = await startServer();
+    server = await startServer({ env: RESILIENCE_ENV });
     ({ token, projectKey } = await prepareApi(server));
   });
   afterAll(async () => {

@@ -14,6 +14,12 @@ import SQLite from "better-sqlite3";
 import { setupOwner } from "./http";
 import { runCli, type TestServer } from "./server";
 
+/**
+ * Server settings for the suite: the API rate limit raised far above what a test sends,
+ * so write load measures durability, not the limiter (which has its own tests).
+ */
+export const RESILIENCE_ENV = { API_RATE_LIMIT: "1000000/1m" };
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface RawResponse {
