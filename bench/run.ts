@@ -11,6 +11,8 @@
  *   --quick                           duration 3, rounds 1, small extra databases (a smoke run, not for the README)
  *   --out FILE     BENCH_OUT          where to write the JSON (default bench/results/latest.json)
  *   --analyze      BENCH_ANALYZE=1    run ANALYZE on the seeded databases (the app never does; shows plan sensitivity)
+ *                  BENCH_SERVER_ENV   JSON object of extra environment for the PreqStation server, for experiments
+ *                                     (e.g. '{"NODE_OPTIONS":"--max-old-space-size=128"}'); recorded in the results
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -40,6 +42,7 @@ const DURATION = Number(flags.duration ?? process.env.BENCH_DURATION ?? (quick ?
 const ROUNDS = Number(flags.rounds ?? process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
 const ONLY = new Set((flags.only ?? process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean));
 const ANALYZE = (flags.analyze ?? false) || process.env.BENCH_ANALYZE === "1";
+const SERVER_ENV = parseServerEnv(process.env.BENCH_SERVER_ENV);
 const OUT = path.resolve(flags.out ?? process.env.BENCH_OUT ?? path.join(ROOT, "bench/results/latest.json"));
 const MAIN = { tasks: 10_000, auditEntries: 100_000 };
 const SCALE = quick ? { small: 1_000, large: 20_000 } : { small: 1_000, large: 100_000 };
@@ -50,6 +53,15 @@ const SIGN_INS = 10;
 if (!Number.isFinite(DURATION) || DURATION < 1 || !Number.isInteger(ROUNDS) || ROUNDS < 1) {
   process.stderr.write("--duration must be ≥ 1 and --rounds a whole number ≥ 1\n");
   process.exit(2);
+}
+function parseServerEnv(text: string | undefined): Record<string, string> {
+  if (!text) return {};
+  const value = JSON.parse(text) as unknown;
+  if (typeof value !== "object" || value === null || Object.values(value).some((v) => typeof v !== "string")) {
+    process.stderr.write("BENCH_SERVER_ENV must be a JSON object of strings\n");
+    process.exit(2);
+  }
+  return value as Record<string, string>;
 }
 const wanted = (id: string) => ONLY.size === 0 || ONLY.has(id);
 const log = (text: string) => process.stderr.write(`${text}\n`);
@@ -65,6 +77,7 @@ function projectEnv(dbPath: string): Record<string, string> {
     // Far above anything the benchmark sends: the limiter stays on the request path but never trips.
     API_RATE_LIMIT: "9999999/1m",
     LOGIN_RATE_LIMIT: "9999999/1m",
+    ...SERVER_ENV,
   };
 }
 
@@ -508,7 +521,7 @@ async function main() {
       /** 1-minute load average before and after: other work on the machine skews the numbers. */
       loadAverage: { start: round(loadAtStart, 2), end: round(os.loadavg()[0]!, 2) },
     },
-    settings: { durationSec: DURATION, rounds: ROUNDS, quick, analyze: ANALYZE, seed: MAIN, seedMs, scale: SCALE, deepAudit: DEEP },
+    settings: { durationSec: DURATION, rounds: ROUNDS, quick, analyze: ANALYZE, serverEnv: SERVER_ENV, seed: MAIN, seedMs, scale: SCALE, deepAudit: DEEP },
     scenarios: results,
     deepAudit: deep,
     peakRssMb: { preqstation: peakRss, baseline: baselinePeakRssMb },
