@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, prepareApi, queryDb, RESILIENCE_ENV } from "../support/resilience";
 import { runCli, startServer, type TestServer } from "../support/server";
@@ -12,6 +13,7 @@ describe("write contention", () => {
   });
   afterAll(async () => {
     await server?.stop("SIGKILL");
+    if (server?.dir) fs.rmSync(server.dir, { recursive: true, force: true });
   });
 
   it("gives 50 parallel creates in one project 50 distinct sequential keys, with no 5xx and no SQLITE_BUSY", async () => {

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setupOwner } from "../support/http";
 import { openSocket, probeHealth, request, safeWrite, sleep, type WatchedSocket } from "../support/resilience";
@@ -18,6 +19,7 @@ describe("hostile clients", () => {
   });
   afterAll(async () => {
     await server?.stop("SIGKILL");
+    if (server?.dir) fs.rmSync(server.dir, { recursive: true, force: true });
   });
 
   it("answers an oversized header block with 431 and keeps serving", async () => {

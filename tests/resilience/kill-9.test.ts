@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { api, integrityCheck, prepareApi, queryDb, RESILIENCE_ENV, sleep } from "../support/resilience";
 import { runCli, startServer, tempDir, type TestServer } from "../support/server";
@@ -44,6 +45,7 @@ describe("kill -9 under write load", () => {
   let server: TestServer | undefined;
   afterAll(async () => {
     await server?.stop("SIGKILL");
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it(`loses no acknowledged write and duplicates nothing on retry, ${ROUNDS} times over`, async () => {

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OWNER_EMAIL, OWNER_PASSWORD } from "../support/http";
 import { connectionRefused, openSocket, prepareApi, queryDb, request, RESILIENCE_ENV, safeWrite, sleep, waitForExit } from "../support/resilience";
@@ -13,6 +14,7 @@ describe("SIGTERM", () => {
   });
   afterAll(async () => {
     await server?.stop("SIGKILL");
+    if (server?.dir) fs.rmSync(server.dir, { recursive: true, force: true });
   });
 
   it("lets in-flight requests finish, refuses new connections, and exits 0 within 10 s", async () => {
