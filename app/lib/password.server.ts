@@ -1,5 +1,7 @@
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import os from "node:os";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./password-policy";
+import { Semaphore } from "./semaphore";
 
 /**
  * Password hashing with scrypt (Node's built-in, run on the libuv thread pool so
@@ -15,12 +17,24 @@ const SALT_LENGTH = 16;
 const LIMITS = { minN: 2 ** 10, maxN: 2 ** 20, maxR: 32, maxP: 16, minBytes: 16, maxBytes: 64 } as const;
 export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH };
 
+/**
+ * At most cores − 1 scrypt computations at once (at least one). Each costs ~150 ms
+ * of CPU and 16 MiB; left to the libuv pool's 4 threads, ten concurrent sign-ins on
+ * a 2-core machine take every core from the request thread and the API stalls
+ * (bench: API p99 3.96× during sign-ins uncapped, 1.9× capped). The CPU is a
+ * process-wide resource, so this guard is process-wide too.
+ */
+export const hashSlots = new Semaphore(Math.max(1, os.availableParallelism() - 1));
+
 function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scryptCallback(password.normalize("NFKC"), salt, keylen, { ...options, maxmem: 256 * 1024 * 1024 }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    );
-  });
+  return hashSlots.run(
+    () =>
+      new Promise<Buffer>((resolve, reject) => {
+        scryptCallback(password.normalize("NFKC"), salt, keylen, { ...options, maxmem: 256 * 1024 * 1024 }, (err, key) =>
+          err ? reject(err) : resolve(key),
+        );
+      }),
+  );
 }
 
 function format(params: ScryptParams, salt: Buffer, key: Buffer): string {
