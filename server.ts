@@ -108,9 +108,10 @@ export function createAppHandler(services: Services, build: ServerBuild, clientD
   return async function handle(request: Request, client: ClientAddress): Promise<Response> {
     const started = performance.now();
     const requestId = randomUUID();
-    const nonce = randomBytes(16).toString("base64");
     const url = new URL(request.url);
     const isApi = url.pathname === "/api" || url.pathname.startsWith("/api/");
+    // A CSP nonce only for documents; JSON responses get a script-free policy.
+    const nonce = isApi ? "" : randomBytes(16).toString("base64");
     const info: AppLoadContext["request"] = {
       id: requestId,
       clientIp: clientIp(client.address, request.headers.get("x-forwarded-for"), config.trustProxy),
@@ -227,6 +228,9 @@ export async function startServer(): Promise<http.Server> {
     {
       headersTimeout: 10_000, // slow-header (slowloris) clients are cut off
       requestTimeout: 30_000, // a body that never finishes is cut off
+      // Node checks those two timeouts only this often (default 30 s, which would let a
+      // slow client hold its connection three times longer than headersTimeout says).
+      connectionsCheckingInterval: 1_000,
       keepAliveTimeout: 5_000,
       maxHeaderSize: 16 * 1024,
     },

@@ -30,19 +30,26 @@ export function apiError(
   message: string,
   options: { details?: ValidationDetail[]; headers?: HeadersInit } = {},
 ): Response {
-  const headers = new Headers(options.headers);
-  headers.set("Content-Type", "application/json; charset=utf-8");
-  headers.set("Cache-Control", "no-store");
   const error = options.details ? { code, message, details: options.details } : { code, message };
-  return new Response(JSON.stringify({ error }), { status: API_ERRORS[code], headers });
+  return jsonResponse({ error }, API_ERRORS[code], options.headers);
 }
 
 /** A JSON success response with `Cache-Control: no-store`. */
 export function apiJson(body: unknown, init: { status?: number; headers?: HeadersInit } = {}): Response {
-  const headers = new Headers(init.headers);
+  return jsonResponse(body, init.status ?? 200, init.headers);
+}
+
+/**
+ * Serialized once, sent with its Content-Length: the server writes it in one piece
+ * instead of as a chunked stream.
+ */
+function jsonResponse(body: unknown, status: number, init: HeadersInit | undefined): Response {
+  const text = JSON.stringify(body);
+  const headers = new Headers(init);
   headers.set("Content-Type", "application/json; charset=utf-8");
+  headers.set("Content-Length", String(Buffer.byteLength(text)));
   headers.set("Cache-Control", "no-store");
-  return new Response(JSON.stringify(body), { status: init.status ?? 200, headers });
+  return new Response(text, { status, headers });
 }
 
 export function methodNotAllowed(allow: string[]): Response {

@@ -22,6 +22,15 @@ describe("the production server from a fresh database", () => {
     expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it("sends API JSON in one piece with its Content-Length, and no CSP nonce", async () => {
+    const res = await fetch(`${server.url}/api/nope`);
+    const body = await res.text();
+    expect(res.status).toBe(404);
+    expect(res.headers.get("content-length")).toBe(String(Buffer.byteLength(body)));
+    expect(res.headers.get("transfer-encoding")).toBeNull();
+    expect(res.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'; base-uri 'none'");
+  });
+
   it("creates the owner with the setup code and then answers /setup with 404", async () => {
     const cookie = await setupOwner(server);
     expect(cookie).toMatch(/^session=/);
