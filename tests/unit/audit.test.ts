@@ -60,10 +60,11 @@ describe("audit log", () => {
   });
 
   it("verifies an intact chain (and an empty one)", async () => {
-    expect(await verifyAuditChain(opened.db)).toEqual({ ok: true, count: 0, lastSeq: 0 });
+    expect(await verifyAuditChain(opened.db)).toEqual({ ok: true, count: 0, lastSeq: 0, headHash: GENESIS_HASH });
     await appendThree();
-    expect(await verifyAuditChain(opened.db)).toEqual({ ok: true, count: 3, lastSeq: 3 });
-    expect(await verifyAuditChain(opened.db, 2)).toEqual({ ok: true, count: 3, lastSeq: 3 }); // across pages
+    const head = await opened.db.selectFrom("audit_log").select("hash").where("seq", "=", 3).executeTakeFirstOrThrow();
+    expect(await verifyAuditChain(opened.db)).toEqual({ ok: true, count: 3, lastSeq: 3, headHash: head.hash });
+    expect(await verifyAuditChain(opened.db, 2)).toEqual({ ok: true, count: 3, lastSeq: 3, headHash: head.hash }); // across pages
   });
 
   it("detects a row changed behind its back and names it", async () => {
