@@ -69,6 +69,9 @@ const log = (text: string) => process.stderr.write(`${text}\n`);
 // ---------------------------------------------------------------- servers
 
 const SERVER_ENTRY = path.join(ROOT, "build/node/server.js");
+/** The Node flags `npm start` runs the server with (package.json's start script), so the bench measures the same process. */
+const START_FLAGS: string[] =
+  (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start.match(/--[a-z-]+=\S+/g) ?? [];
 
 function projectEnv(dbPath: string): Record<string, string> {
   return {
@@ -82,7 +85,7 @@ function projectEnv(dbPath: string): Record<string, string> {
 }
 
 function startProject(dbPath: string) {
-  return spawnServer("preqstation", [SERVER_ENTRY], projectEnv(dbPath));
+  return spawnServer("preqstation", [...START_FLAGS, SERVER_ENTRY], projectEnv(dbPath));
 }
 
 function startBaseline(dbPath: string) {
