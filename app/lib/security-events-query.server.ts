@@ -154,3 +154,40 @@ export async function countRecentProblems(db: Db, now = Date.now()): Promise<{ f
   const total = (o: string) => Number(rows.find((r) => r.outcome === o)?.total ?? 0);
   return { failure: total("failure"), blocked: total("blocked"), since };
 }
+
+/** How long after a change its confirmation is shown on the page the change redirects to. */
+export const CONFIRMATION_WINDOW_MS = 5 * 60_000;
+
+/**
+ * The newest successful event of `type` within the confirmation window, with its
+ * details parsed (an empty object when they are not a JSON object). Pages show a
+ * "done" notice from this record, never from a query parameter, so a crafted link
+ * cannot claim a change that did not happen.
+ */
+export async function recentSuccess(
+  db: Db,
+  type: (typeof SECURITY_EVENT_TYPES)[number],
+  now = Date.now(),
+): Promise<{ createdAt: string; details: Record<string, unknown> } | null> {
+  const event = await db
+    .selectFrom("security_events")
+    .select(["created_at", "details"])
+    .where("type", "=", type)
+    .where("outcome", "=", "success")
+    .where("created_at", ">=", nowIso(now - CONFIRMATION_WINDOW_MS))
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  if (!event) return null;
+  let details: unknown = null;
+  try {
+    details = JSON.parse(event.details);
+  } catch {
+    // stored by this app as JSON; anything else reads as no details
+  }
+  return {
+    createdAt: event.created_at,
+    details: details && typeof details === "object" && !Array.isArray(details) ? (details as Record<string, unknown>) : {},
+  };
+}

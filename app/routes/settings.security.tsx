@@ -4,12 +4,13 @@ import { z } from "zod";
 import { Field } from "~/components/field";
 import { appendAudit } from "~/lib/audit.server";
 import { ownerAuditContext, recordRequestEvent, requestMeta, requireOwner } from "~/lib/auth.server";
-import { nowIso, transaction } from "~/lib/db.server";
+import { transaction } from "~/lib/db.server";
 import { throttleKey } from "~/lib/client-ip.server";
 import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/forms.server";
 import { NewPasswordSchema, updateOwnerPassword } from "~/lib/owner.server";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "~/lib/password-policy";
 import { hashPassword, verifyPassword } from "~/lib/password.server";
+import { recentSuccess } from "~/lib/security-events-query.server";
 import { recordSecurityEvent } from "~/lib/security-events.server";
 import { revokeOtherSessions } from "~/lib/session.server";
 
@@ -31,43 +32,22 @@ const ChangePasswordSchema = z
     message: "Choose a password different from the current one",
   });
 
-/** How long after a change the confirmation is shown on the page it redirects to. */
-const CONFIRMATION_WINDOW_MS = 5 * 60_000;
-
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireOwner(request, context);
   // `?changed` only asks for the confirmation; what it says comes from the recorded
   // event, so a crafted link cannot claim a change that did not happen.
   let changed: { at: string; otherSessionsEnded: number } | null = null;
   if (new URL(request.url).searchParams.has("changed")) {
-    const event = await context.services.db
-      .selectFrom("security_events")
-      .select(["created_at", "details"])
-      .where("type", "=", "password_changed")
-      .where("outcome", "=", "success")
-      .where("created_at", ">=", nowIso(Date.now() - CONFIRMATION_WINDOW_MS))
-      .orderBy("created_at", "desc")
-      .orderBy("id", "desc")
-      .limit(1)
-      .executeTakeFirst();
+    const event = await recentSuccess(context.services.db, "password_changed");
     if (event) {
-      const ended = EndedSchema.safeParse(safeJson(event.details)?.other_sessions_ended);
-      changed = { at: event.created_at, otherSessionsEnded: ended.success ? ended.data : 0 };
+      const ended = EndedSchema.safeParse(event.details.other_sessions_ended);
+      changed = { at: event.createdAt, otherSessionsEnded: ended.success ? ended.data : 0 };
     }
   }
   return { changed };
 }
 
 const EndedSchema = z.number().int().min(0);
-
-function safeJson(text: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value && typeof value === "object" ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
 
 type ActionData = { fieldErrors?: FieldErrors; formError?: string };
 

@@ -4,8 +4,9 @@ import { z } from "zod";
 import { UtcTime } from "~/components/utc-time";
 import { appendAudit } from "~/lib/audit.server";
 import { ownerAuditContext, requestMeta, requireOwner } from "~/lib/auth.server";
-import { nowIso, transaction } from "~/lib/db.server";
+import { transaction } from "~/lib/db.server";
 import { parseForm, readForm, requirePost } from "~/lib/forms.server";
+import { recentSuccess } from "~/lib/security-events-query.server";
 import { recordSecurityEvent } from "~/lib/security-events.server";
 import { clearSessionCookie, listSessions, revokeOtherSessions, revokeSessionByPublicId } from "~/lib/session.server";
 import { formatDevice } from "~/lib/user-agent";
@@ -22,8 +23,6 @@ const SessionActionSchema = z.discriminatedUnion(
   { error: "Unknown action" },
 );
 
-/** How long after a revocation its confirmation is shown on the page it redirects to. */
-const CONFIRMATION_WINDOW_MS = 5 * 60_000;
 const CountSchema = z.number().int().min(1);
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
@@ -39,18 +38,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   if (param === "0") {
     if (others === 0) notice = "There were no other sessions to sign out.";
   } else if (param !== null) {
-    const event = await db
-      .selectFrom("security_events")
-      .select("details")
-      .where("type", "=", "session_revoked")
-      .where("outcome", "=", "success")
-      .where("created_at", ">=", nowIso(Date.now() - CONFIRMATION_WINDOW_MS))
-      .orderBy("created_at", "desc")
-      .orderBy("id", "desc")
-      .limit(1)
-      .executeTakeFirst();
+    const event = await recentSuccess(db, "session_revoked");
     if (event) {
-      const count = CountSchema.safeParse(safeJson(event.details)?.count);
+      const count = CountSchema.safeParse(event.details.count);
       const n = count.success ? count.data : 1;
       notice = `Signed out ${n} session${n === 1 ? "" : "s"}.`;
     }
@@ -70,14 +60,6 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   };
 }
 
-function safeJson(text: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value && typeof value === "object" ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
 
 type ActionData = { formError: string };
 
