@@ -239,12 +239,17 @@ describe("health", () => {
       expect(await res.json()).toMatchObject({ ok: false, service: "preqstation" });
       // the failure is logged as one JSON line carrying the response's request id
       const requestId = res.headers.get("x-request-id")!;
-      const logged = server
-        .output()
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line) as { level: string; requestId?: string })
-        .filter((entry) => entry.requestId === requestId);
+      const loggedFor = () =>
+        server
+          .output()
+          .split("\n")
+          .filter((line) => line.startsWith("{"))
+          .map((line) => JSON.parse(line) as { level: string; requestId?: string })
+          .filter((entry) => entry.requestId === requestId);
+      // The log line comes through the server's stdout pipe, which may lag the HTTP response.
+      const deadline = Date.now() + 3_000;
+      while (loggedFor().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      const logged = loggedFor();
       expect(logged.length).toBeGreaterThan(0);
       expect(logged[0]!.level).toBe("error");
     } finally {
