@@ -1,6 +1,3 @@
-// Playwright global setup: the suite runs against the production build.
-export default async function globalSetup() {
-  const { ensureAppBuilt, ensureCliBuilt } = await import("../../scripts/build.mjs");
-  await ensureAppBuilt({ quiet: true });
-  await ensureCliBuilt();
-}
+// Playwright global setup: the suite runs against the production build, built
+// (if stale) exactly as for vitest.
+export { default } from "../support/global-setup";
