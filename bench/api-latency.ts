@@ -19,6 +19,7 @@ import { migrate, openDatabase, transaction } from "../app/lib/db.server";
 import { createProject } from "../app/lib/projects.server";
 import { createTask } from "../app/lib/tasks.server";
 import type { AuditContext } from "../app/lib/audit.server";
+import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit-signing.server";
 import { setupOwner } from "../tests/support/http";
 import { runCli, startServer, tempDir } from "../tests/support/server";
 
@@ -80,7 +81,8 @@ const dbPath = path.join(dir, "preqstation.db");
 {
   const { db } = openDatabase(dbPath);
   await migrate(db);
-  const audit: AuditContext = { actor: { type: "cli", id: "bench", label: "bench seed" }, ip: "local", userAgent: "bench", requestId: "bench-seed" };
+  const signer = loadAuditSigner({ auditSigningKey: null, auditKeyFile: auditKeyFileFor(dbPath) }, { create: true })!;
+  const audit: AuditContext = { actor: { type: "cli", id: "bench", label: "bench seed" }, ip: "local", userAgent: "bench", requestId: "bench-seed", signer };
   const started = Date.now();
   await transaction(db, async (trx) => {
     const projects = [];

@@ -16,6 +16,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { seedAuditLog } from "../app/lib/audit-seed.server";
+import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit-signing.server";
 import { migrate, openDatabase } from "../app/lib/db.server";
 import { getPage, setupOwner } from "../tests/support/http";
 import { startServer, tempDir } from "../tests/support/server";
@@ -28,7 +29,11 @@ const runs = Number(values.runs);
 
 const dir = tempDir("preqstation-bench-audit-");
 const dbPath = path.join(dir, "preqstation.db");
-if (values.db) fs.copyFileSync(values.db, dbPath);
+if (values.db) {
+  fs.copyFileSync(values.db, dbPath);
+  // Its signatures verify only with its own key.
+  if (fs.existsSync(auditKeyFileFor(values.db))) fs.copyFileSync(auditKeyFileFor(values.db), auditKeyFileFor(dbPath));
+}
 
 {
   const { db, sqlite } = openDatabase(dbPath);
@@ -36,7 +41,8 @@ if (values.db) fs.copyFileSync(values.db, dbPath);
   const have = (sqlite.prepare("select count(*) as n from audit_log").get() as { n: number }).n;
   if (have < count) {
     process.stderr.write(`seeding ${count - have} entries…\n`);
-    const r = seedAuditLog(sqlite, { count: count - have });
+    const signer = loadAuditSigner({ auditSigningKey: null, auditKeyFile: auditKeyFileFor(dbPath) }, { create: true })!;
+    const r = seedAuditLog(sqlite, { count: count - have, signer });
     process.stderr.write(`seeded ${r.count} in ${(r.ms / 1000).toFixed(1)} s\n`);
   }
   sqlite.pragma("wal_checkpoint(TRUNCATE)");

@@ -10,6 +10,7 @@
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import { seedAuditLog } from "../app/lib/audit-seed.server";
+import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit-signing.server";
 import { migrate, openDatabase } from "../app/lib/db.server";
 import { labelColor, labelKey } from "../app/lib/labels.server";
 import { hashPassword } from "../app/lib/password.server";
@@ -128,7 +129,9 @@ export async function seedBenchDatabase(dbPath: string, options: SeedOptions): P
       keys.forEach((key, i) => setCounter.run((perProject.get(key) ?? 0) + 1, projectIds[i]));
     }).immediate();
 
-    const audit = seedAuditLog(sqlite, { count: options.auditEntries, now });
+    // Signed with the key the server will find beside the database.
+    const signer = loadAuditSigner({ auditSigningKey: null, auditKeyFile: auditKeyFileFor(dbPath) }, { create: true })!;
+    const audit = seedAuditLog(sqlite, { count: options.auditEntries, now, signer });
     // The app never runs ANALYZE, so a real database has no planner statistics; neither
     // does this one unless asked (`analyze: true` shows how the plans change with them).
     if (options.analyze) sqlite.exec("analyze");

@@ -10,10 +10,19 @@ import path from "node:path";
 import readline from "node:readline";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
+import { auditVerifierFromPublicKey, loadAuditSigner, type AuditVerifier } from "../app/lib/audit-signing.server";
 import type { AuditContext } from "../app/lib/audit.server";
-import { appendAudit, verifyAuditChain } from "../app/lib/audit.server";
+import {
+  appendAudit,
+  checkRecordedHead,
+  formatHead,
+  parseRecordedHead,
+  sealLegacyAuditLog,
+  verifyAuditChain,
+} from "../app/lib/audit.server";
 import { migrate, openDatabase, transaction, type OpenedDatabase } from "../app/lib/db.server";
-import { ConfigError, loadConfig } from "../app/lib/env.server";
+import { ConfigError, loadConfig, type Config } from "../app/lib/env.server";
+import { loadAuditSignerOrFail } from "../app/lib/services.server";
 import {
   createOwner,
   EmailSchema,
@@ -57,7 +66,9 @@ const USAGE = `Usage: preqstation <command>
                                             create an API token; prints it alone on standard output
   token list                                list API tokens (never the tokens themselves)
   token revoke <id>                         revoke an API token at once
-  audit verify [--head H]                   check the audit log's hash chain (and that a recorded head H is still in it)
+  audit verify [--head H] [--public-key K]  check the audit log's hash chain and signatures; prints the public key
+                                            and head to keep elsewhere. --public-key K: verify with a public key
+                                            recorded earlier; --head H: a head recorded earlier is still in the log
   backup <file>                             write a consistent copy of the database (safe while serving)
 
 Configuration comes from the same environment variables as the server (DATABASE_PATH, …).`;
@@ -80,9 +91,10 @@ function parseEmail(args: string[]): string {
 const OWNER_EXISTS = "an owner already exists on this instance; use `owner reset-password` instead";
 
 const commands: Record<string, CommandHandler> = {
-  async migrate(args, { opened, io }) {
+  async migrate(args, { opened, io, audit }) {
     if (args.length) throw new CliError(`migrate takes no arguments`);
     const result = await migrate(opened.db);
+    await sealLegacyAuditLog(opened.db, audit.signer);
     const applied = result.results?.filter((r) => r.status === "Success").map((r) => r.migrationName) ?? [];
     io.stdout(applied.length ? `Applied ${applied.length} migration(s):\n${applied.map((m) => `  ${m}`).join("\n")}\n` : "Database is up to date.\n");
   },
@@ -123,50 +135,126 @@ const commands: Record<string, CommandHandler> = {
     io.stdout(`Password changed for ${owner.email}; ${ended} session(s) ended.\n`);
   },
 
-  async "audit verify"(args, { opened, io }) {
-    const { values } = parseArgs({ args, options: { head: { type: "string" } }, strict: true });
-    const result = await verifyAuditChain(opened.db);
-    if (!result.ok) {
-      io.stderr(`Audit log TAMPERED: ${result.reason}. First bad entry: ${result.badSeq} (${result.count} entries verified before it).\n`);
-      throw new ExitCode(1);
-    }
-    // The chain proves every entry up to the head; a head recorded elsewhere earlier
-    // (--head) also proves that no entries were cut off the end since.
-    if (values.head !== undefined) {
-      const recorded = await opened.db.selectFrom("audit_log").select("seq").where("hash", "=", values.head.trim().toLowerCase()).executeTakeFirst();
-      if (!recorded) {
-        io.stderr(`Audit log TAMPERED: the recorded head ${values.head} is no longer in the chain (entries were removed from its end).\n`);
-        throw new ExitCode(1);
-      }
-    }
-    io.stdout(`Audit log OK: ${result.count} entries, chain verified up to entry ${result.lastSeq}.\nHead: ${result.headHash}\n`);
-  },
-
   async backup(args, { opened, io }) {
     if (args.length !== 1 || !args[0]) throw new CliError("usage: preqstation backup <file>");
-    const target = path.resolve(args[0]);
-    fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
-    // Create the file first, exclusively and readable by this user only: it will hold
-    // the password hash, and an existing file is never overwritten. SQLite treats an
-    // empty file as an empty database to copy into.
-    try {
-      fs.closeSync(fs.openSync(target, "wx", 0o600));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new CliError(`${target} already exists; choose a new file name`);
-      throw error;
-    }
-    try {
-      // SQLite's online backup API: a consistent snapshot even while the server writes.
-      await opened.sqlite.backup(target);
-    } catch (error) {
-      fs.rmSync(target, { force: true });
-      throw error;
-    }
-    io.stdout(`Backup written to ${target}\n`);
+    await writeBackup(opened, path.resolve(args[0]));
+    io.stdout(`Backup written to ${path.resolve(args[0])}\n`);
   },
 
   ...tokenCommands,
 };
+
+const targetExists = (target: string) => new CliError(`${target} already exists; choose a new file name`);
+
+/**
+ * A consistent copy (SQLite's online backup API: a snapshot even while the server
+ * writes) that appears at `target` only when complete, and never through a path
+ * someone else can swap. SQLite opens its destination (and its journal) by name, so
+ * it writes into a fresh private folder (mkdtemp, 0700) beside the target: nobody
+ * else can put a symlink there between its creation and the write. The finished
+ * file is then hard-linked to `target`, which fails on anything already there
+ * (a file, or a symlink, dangling or not, which is never followed), and the private
+ * folder is removed. The file holds the password hash: it is 0600.
+ */
+async function writeBackup(opened: OpenedDatabase, target: string): Promise<void> {
+  const dir = path.dirname(target);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (fs.statSync(dir).isDirectory() === false) throw new CliError(`${dir} is not a folder`);
+  try {
+    fs.lstatSync(target);
+    throw targetExists(target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const work = fs.mkdtempSync(path.join(dir, ".preqstation-backup-"));
+  try {
+    fs.chmodSync(work, 0o700);
+    const temp = path.join(work, "backup.db");
+    const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    try {
+      await opened.sqlite.backup(temp);
+      // Still the file created above (same inode), now complete on disk.
+      const held = fs.fstatSync(fd);
+      const named = fs.lstatSync(temp);
+      if (!named.isFile() || named.ino !== held.ino || named.dev !== held.dev) throw new CliError("the backup file was replaced while it was written");
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      fs.linkSync(temp, target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") throw targetExists(target);
+      throw error;
+    }
+    fsyncFolder(dir);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function fsyncFolder(dir: string): void {
+  const fd = fs.openSync(dir, "r");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * `audit verify`. It needs no private key and never creates one: with `--public-key`
+ * it checks the signatures against a key recorded elsewhere (so a replaced key file
+ * is caught); otherwise against the configured key (AUDIT_SIGNING_KEY or the key file).
+ */
+async function auditVerify(args: string[], { opened, io, config }: { opened: OpenedDatabase; io: CliIo; config: Config }): Promise<void> {
+  const { values } = parseArgs({ args, options: { head: { type: "string" }, "public-key": { type: "string" } }, strict: true });
+  const recorded = values.head === undefined ? null : parseRecordedHead(values.head);
+  if (values.head !== undefined && !recorded) {
+    throw new CliError("--head: expected <seq>:<64 hex digits>, as `audit verify` prints it (or a bare 64-hex-digit hash)");
+  }
+  let verifier: AuditVerifier;
+  if (values["public-key"] !== undefined) {
+    const fromText = auditVerifierFromPublicKey(values["public-key"]);
+    if (!fromText) throw new CliError("--public-key: not an Ed25519 public key (32 bytes as base64url, as `audit verify` prints it)");
+    verifier = fromText;
+  } else {
+    const signer = loadAuditSigner(config, { create: false });
+    if (!signer) {
+      throw new CliError(`no audit signing key: ${config.auditKeyFile ?? "the key file"} does not exist and AUDIT_SIGNING_KEY is not set; pass --public-key K`);
+    }
+    verifier = signer;
+  }
+  const result = await verifyAuditChain(opened.db, verifier);
+  if (!result.ok) {
+    const label = result.problem === "unsealed" ? "NOT VERIFIED" : "TAMPERED";
+    io.stderr(`Audit log ${label}: ${result.reason}. First bad entry: ${result.badSeq} (${result.count} entries verified before it).\nPublic key used: ${verifier.publicKey}\n`);
+    throw new ExitCode(1);
+  }
+  if (recorded) {
+    const head = await checkRecordedHead(opened.db, recorded, result);
+    if (!head.ok) {
+      io.stderr(`Audit log TAMPERED: ${head.reason}.\n`);
+      throw new ExitCode(1);
+    }
+  }
+  const lines = [
+    result.count === 0
+      ? "Audit log OK: no entries yet."
+      : `Audit log OK: ${result.count} entries, chain and signatures verified up to entry ${result.lastSeq}.`,
+    `Public key: ${result.publicKey}`,
+    "  Keep a copy elsewhere: `audit verify --public-key <key>` then also catches a log re-signed with a replaced key.",
+  ];
+  if (result.legacyThroughSeq > 0) {
+    lines.push(`Entries 1–${result.legacyThroughSeq} were written before signing began; one signature made ${result.sealedAt ?? "at upgrade"} covers them.`);
+  }
+  lines.push(
+    `Head: ${formatHead(result.lastSeq, result.headHash)}`,
+    "  Keep a copy elsewhere: `audit verify --head <head>` then also catches entries cut off the end, or changed by someone holding the key.",
+  );
+  if (recorded) lines.push(`The recorded head is still in the log (entry ${recorded.seq ?? "found"}).`);
+  io.stdout(`${lines.join("\n")}\n`);
+}
 
 /** Thrown to end with a given exit code after the command printed its own message. */
 export class ExitCode extends Error {
@@ -222,17 +310,25 @@ export async function main(argv: string[], io: CliIo = defaultIo(), env = proces
     return argv.length === 0 ? 2 : 0;
   }
   const two = `${argv[0]} ${argv[1] ?? ""}`;
-  const [name, rest] = commands[two] ? [two, argv.slice(2)] : [argv[0]!, argv.slice(1)];
+  const verifying = two === "audit verify";
+  const [name, rest] = commands[two] || verifying ? [two, argv.slice(2)] : [argv[0]!, argv.slice(1)];
   const handler = commands[name];
-  if (!handler) {
+  if (!handler && !verifying) {
     io.stderr(`preqstation: unknown command "${argv.join(" ")}"\n\n${USAGE}\n`);
     return 2;
   }
   let opened: OpenedDatabase | undefined;
   try {
     const config = loadConfig(env);
+    // Every command but `audit verify` may write audit entries: it loads (or creates) the key.
+    const signer = verifying ? null : loadAuditSignerOrFail(config);
     opened = openDatabase(config.databasePath);
     if (name !== "migrate") await migrate(opened.db);
+    if (signer && name !== "migrate") await sealLegacyAuditLog(opened.db, signer);
+    if (verifying) {
+      await auditVerify(rest, { opened, io, config });
+      return 0;
+    }
     const user = (() => {
       try {
         return os.userInfo().username;
@@ -245,8 +341,9 @@ export async function main(argv: string[], io: CliIo = defaultIo(), env = proces
       ip: "local",
       userAgent: "preqstation-cli",
       requestId: randomUUID(),
+      signer: signer!,
     };
-    await handler(rest, { opened, io, audit });
+    await handler!(rest, { opened, io, audit });
     return 0;
   } catch (error) {
     if (error instanceof ExitCode) return error.code;

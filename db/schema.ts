@@ -7,6 +7,7 @@ export interface Database {
   security_events: SecurityEventsTable;
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
+  audit_seal: AuditSealTable;
   projects: ProjectsTable;
   tasks: TasksTable;
   labels: LabelsTable;
@@ -87,6 +88,22 @@ export interface AuditLogTable {
   request_id: string;
   prev_hash: string;
   hash: string;
+  /**
+   * Ed25519 signature of (seq, hash), base64url, by the key outside the database.
+   * Null only for entries written before signing began (covered by `audit_seal`).
+   */
+  signature: string | null;
+}
+
+/**
+ * One row: the newest entry written before audit signing began (`seq`, 0 if none)
+ * and, once the first start with the key has sealed it, the signature of its hash.
+ */
+export interface AuditSealTable {
+  id: number;
+  seq: number;
+  signature: string | null;
+  sealed_at: Timestamp | null;
 }
 
 export interface ProjectsTable {
@@ -167,6 +184,7 @@ export type ApiToken = Selectable<ApiTokensTable>;
 export type ApiTokenUpdate = Updateable<ApiTokensTable>;
 export type NewApiToken = Insertable<ApiTokensTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
+export type AuditSeal = Selectable<AuditSealTable>;
 export type ProjectRow = Selectable<ProjectsTable>;
 export type TaskRow = Selectable<TasksTable>;
 export type LabelRow = Selectable<LabelsTable>;

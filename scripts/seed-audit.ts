@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { seedAuditLog } from "../app/lib/audit-seed.server";
+import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit-signing.server";
 import { migrate, openDatabase } from "../app/lib/db.server";
 
 const USAGE = "usage: npx tsx scripts/seed-audit.ts --db <path> --count N [--batch-size B]";
@@ -30,8 +31,11 @@ async function main(): Promise<number> {
   try {
     await migrate(db);
     const tty = process.stderr.isTTY;
+    // Signed with the key the server and CLI find beside the database (AUDIT_SIGNING_KEY is not read here).
+    const signer = loadAuditSigner({ auditSigningKey: null, auditKeyFile: auditKeyFileFor(values.db) }, { create: true })!;
     const result = seedAuditLog(sqlite, {
       count,
+      signer,
       batchSize,
       onProgress: (n) => {
         if (tty) process.stderr.write(`\r${n} / ${count}`);

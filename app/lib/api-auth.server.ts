@@ -127,6 +127,7 @@ export async function requireToken(
       ip,
       userAgent: context.request.userAgent,
       requestId: context.request.id,
+      signer: context.services.auditSigner,
     },
     headers,
   };

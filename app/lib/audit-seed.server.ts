@@ -1,19 +1,24 @@
 import { randomUUID } from "node:crypto";
 import type SQLite from "better-sqlite3";
 import type { AuditActorType, AuditEntry } from "../../db/schema";
+import type { AuditSigner } from "./audit-signing.server";
 import { canonicalEntry, chainHash, GENESIS_HASH } from "./audit.server";
 
 /**
  * Fills the audit log with synthetic entries, fast, for tests and benchmarks.
  * It writes through better-sqlite3 prepared statements in large IMMEDIATE
  * transactions and extends the hash chain entry by entry from the current head,
- * so `verifyAuditChain` (and `preqstation audit verify`) still pass afterwards.
+ * so `verifyAuditChain` (and `preqstation audit verify`) still pass afterwards: the
+ * last entry of each batch is signed with `signer` (the database's own key), which
+ * covers the batch through the chain — one signature per batch keeps seeding fast.
  * Each batch re-reads the head inside its own transaction, so it is safe to run
  * while the server is writing too.
  */
 
 export interface SeedAuditOptions {
   count: number;
+  /** The key the server will verify with (`loadAuditSigner` on the same configuration). */
+  signer: AuditSigner;
   /** Entries per transaction. */
   batchSize?: number;
   /** The time of the newest synthetic entry (default: now). */
@@ -67,8 +72,8 @@ export function seedAuditLog(sqlite: SQLite.Database, options: SeedAuditOptions)
   const head = sqlite.prepare("select seq, hash, created_at from audit_log order by seq desc limit 1");
   const insert = sqlite.prepare(
     `insert into audit_log (seq, created_at, actor_type, actor_id, actor_label, action, resource_type, resource_id,
-       changes, ip, user_agent, request_id, prev_hash, hash)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       changes, ip, user_agent, request_id, prev_hash, hash, signature)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
 
   const initial = head.get() as Pick<AuditEntry, "seq" | "hash" | "created_at"> | undefined;
@@ -120,6 +125,7 @@ export function seedAuditLog(sqlite: SQLite.Database, options: SeedAuditOptions)
         base.request_id,
         prevHash,
         hash,
+        i === to - 1 ? options.signer.sign(base.seq, hash) : null,
       );
       prevHash = hash;
       if (firstSeq === 0) firstSeq = seq;

@@ -86,6 +86,7 @@ export function ownerAuditContext(request: Request, context: AppLoadContext, own
     ip: meta.ip,
     userAgent: meta.userAgent,
     requestId: meta.requestId,
+    signer: context.services.auditSigner,
   };
 }
 

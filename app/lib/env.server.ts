@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { auditKeyFileFor, decodeAuditKey } from "./audit-signing.server";
 
 /**
  * Configuration, parsed once at start from the variables in contract §2.
@@ -24,6 +25,10 @@ export interface Config {
   loginRateLimit: RateLimitSpec;
   apiRateLimit: RateLimitSpec;
   logLevel: LogLevel;
+  /** The audit-log signing seed from AUDIT_SIGNING_KEY, or null to use `auditKeyFile`. */
+  auditSigningKey: Buffer | null;
+  /** `<db folder>/audit-key` (created 0600 on first start), or null for an in-memory database. */
+  auditKeyFile: string | null;
 }
 
 export interface RateLimitSpec {
@@ -102,6 +107,15 @@ const EnvSchema = z.object({
   LOGIN_RATE_LIMIT: rateLimit.prefault("10/15m"),
   API_RATE_LIMIT: rateLimit.prefault("100/15m"),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+  AUDIT_SIGNING_KEY: z
+    .string()
+    .transform((text, ctx) => {
+      const decoded = decodeAuditKey(text);
+      if (decoded.ok) return decoded.seed;
+      ctx.addIssue({ code: "custom", message: decoded.message });
+      return z.NEVER;
+    })
+    .optional(),
 });
 
 export const MIN_SECRET_LENGTH = 32;
@@ -159,6 +173,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginRateLimit: e.LOGIN_RATE_LIMIT,
     apiRateLimit: e.API_RATE_LIMIT,
     logLevel: e.LOG_LEVEL,
+    auditSigningKey: e.AUDIT_SIGNING_KEY ?? null,
+    auditKeyFile: databasePath === ":memory:" ? null : auditKeyFileFor(databasePath),
   };
 }
 

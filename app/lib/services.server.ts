@@ -1,5 +1,7 @@
 import type SQLite from "better-sqlite3";
-import type { Config } from "./env.server";
+import { AuditKeyError, loadAuditSigner, type AuditSigner } from "./audit-signing.server";
+import { sealLegacyAuditLog } from "./audit.server";
+import { ConfigError, type Config } from "./env.server";
 import { migrate, openDatabase, type Db } from "./db.server";
 import { createLogger, type Logger } from "./logger.server";
 import { RateLimiter } from "./rate-limit.server";
@@ -18,6 +20,8 @@ export interface Services {
   logger: Logger;
   sessionCookie: SessionCookie;
   setupCode: SetupCode;
+  /** Signs every audit entry; its public key verifies them. The key never lives in the database. */
+  auditSigner: AuditSigner;
   limiters: {
     /** Failed sign-in (and setup-code) attempts per client IP. */
     login: RateLimiter;
@@ -52,9 +56,14 @@ export async function createServices(
   options: { logger?: Logger; announceSetupCode?: (code: string) => void } = {},
 ): Promise<Services> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  const auditSigner = loadAuditSignerOrFail(config);
   const { db, sqlite } = openDatabase(config.databasePath);
   try {
     await migrate(db);
+    const sealed = await sealLegacyAuditLog(db, auditSigner);
+    if (sealed !== null) {
+      logger.warn("audit log: entries written before signing began are now sealed by one signature", { throughSeq: sealed });
+    }
   } catch (error) {
     await db.destroy();
     throw error;
@@ -68,6 +77,7 @@ export async function createServices(
     logger,
     sessionCookie: createSessionCookie(config),
     setupCode,
+    auditSigner,
     limiters: {
       login: new RateLimiter(config.loginRateLimit),
       api: new RateLimiter(config.apiRateLimit),
@@ -75,4 +85,14 @@ export async function createServices(
       apiAuthFailures: new RateLimiter({ max: Math.max(config.apiRateLimit.max, 100), windowMs: 15 * 60_000 }),
     },
   };
+}
+
+/** The audit signing key (created on first start), with an unusable key file reported as configuration. */
+export function loadAuditSignerOrFail(config: Config): AuditSigner {
+  try {
+    return loadAuditSigner(config, { create: true })!;
+  } catch (error) {
+    if (error instanceof AuditKeyError) throw new ConfigError(`Invalid configuration:\n  AUDIT_SIGNING_KEY: ${error.message}`);
+    throw error;
+  }
 }

@@ -11,7 +11,7 @@ import {
   listAuditPage,
   parseAuditFilters,
 } from "~/lib/audit-query.server";
-import { verifyAuditChain } from "~/lib/audit.server";
+import { formatHead, verifyAuditChain } from "~/lib/audit.server";
 import { requireOwner } from "~/lib/auth.server";
 import { formatDevice } from "~/lib/user-agent";
 import type { AuditEntry } from "../../db/schema";
@@ -20,8 +20,8 @@ import type { AuditEntry } from "../../db/schema";
 // resource_id, from, to, cursor. `verify=1` runs the chain check on demand; it changes nothing.
 
 type VerifyView =
-  | { ok: true; lastSeq: number; count: number; headHash: string }
-  | { ok: false; badSeq: number; reason: string; count: number };
+  | { ok: true; lastSeq: number; count: number; head: string; publicKey: string; legacyThroughSeq: number; sealedAt: string | null }
+  | { ok: false; problem: "tampered" | "unsealed"; badSeq: number; reason: string; count: number; publicKey: string };
 
 /** What the page shows of an entry: chosen fields, never the row as stored. */
 function entryView(e: AuditEntry) {
@@ -58,17 +58,26 @@ interface AuditLogsData {
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireOwner(request, context);
-  const { db } = context.services;
+  const { db, auditSigner } = context.services;
   const params = new URL(request.url).searchParams;
   const parsed = parseAuditFilters(params);
   const tokens = await listActorTokens(db);
   const suggestions = { actions: KNOWN_AUDIT_ACTIONS, resourceTypes: KNOWN_RESOURCE_TYPES };
   let verify: VerifyView | null = null;
   if (params.get("verify") === "1") {
-    const result = await verifyAuditChain(db);
+    // The same check as `preqstation audit verify`: chain, seal and signatures, with the server's key.
+    const result = await verifyAuditChain(db, auditSigner);
     verify = result.ok
-      ? { ok: true, lastSeq: result.lastSeq, count: result.count, headHash: result.headHash }
-      : { ok: false, badSeq: result.badSeq, reason: result.reason, count: result.count };
+      ? {
+          ok: true,
+          lastSeq: result.lastSeq,
+          count: result.count,
+          head: formatHead(result.lastSeq, result.headHash),
+          publicKey: result.publicKey,
+          legacyThroughSeq: result.legacyThroughSeq,
+          sealedAt: result.sealedAt,
+        }
+      : { ok: false, problem: result.problem, badSeq: result.badSeq, reason: result.reason, count: result.count, publicKey: auditSigner.publicKey };
   }
   if (!parsed.ok) {
     const invalid: AuditLogsData = { values: parsed.values, errors: parsed.errors, tokens, suggestions, verify, entries: [], newerCursor: null, olderCursor: null };
@@ -107,7 +116,8 @@ export default function AuditLogs() {
       <h1>Audit Logs</h1>
       <p className="muted">
         Every change made through the API, the console and the CLI, newest first. Entries cannot be edited or
-        deleted, and each one is chained to the previous by a SHA-256 hash.
+        deleted, each one is chained to the previous by a SHA-256 hash, and each is signed with a key kept outside
+        the database.
       </p>
 
       <section className="card" aria-labelledby="audit-filter-heading">
@@ -181,22 +191,36 @@ export default function AuditLogs() {
             <div className="alert success" role="status">
               {verify.count === 0
                 ? "The audit log is empty: nothing to verify yet."
-                : `Chain verified up to entry ${verify.lastSeq} (${verify.count} entries).`}
+                : `Chain and signatures verified up to entry ${verify.lastSeq} (${verify.count} entries).`}
+              {verify.legacyThroughSeq > 0 ? (
+                <p>{`Entries 1–${verify.legacyThroughSeq} were written before signing began; one signature${verify.sealedAt ? ` made ${verify.sealedAt}` : ""} covers them.`}</p>
+              ) : null}
+              <p>
+                Public key: <code className="secret">{verify.publicKey}</code> Keep a copy elsewhere: later,{" "}
+                <code>npx preqstation audit verify --public-key &lt;key&gt;</code> also catches a log re-signed with a replaced key.
+              </p>
               {verify.count > 0 ? (
                 <p>
-                  Head: <code className="secret">{verify.headHash}</code> Keep a copy elsewhere: later,{" "}
-                  <code>npx preqstation audit verify --head &lt;hash&gt;</code> proves no entries were cut off the end since.
+                  Head: <code className="secret">{verify.head}</code> Keep a copy elsewhere: later,{" "}
+                  <code>npx preqstation audit verify --head &lt;head&gt;</code> proves no entries were cut off the end since
+                  (nor changed by someone holding the key).
                 </p>
               ) : null}
             </div>
           ) : (
             <div className="alert error" role="alert">
-              {`Chain broken at entry ${verify.badSeq}: ${verify.reason}. ${verify.count} entries before it verified.`}
+              {verify.problem === "unsealed"
+                ? `Not verified: ${verify.reason}.`
+                : `Tampered: ${verify.reason}. First bad entry: ${verify.badSeq} (${verify.count} entries verified before it).`}
+              <p>
+                Public key used: <code className="secret">{verify.publicKey}</code>
+              </p>
             </div>
           )
         ) : (
           <p className="muted">
-            Recompute every hash of the chain, the same check as <code>npx preqstation audit verify</code>.
+            Recompute every hash of the chain and check its signatures, the same check as{" "}
+            <code>npx preqstation audit verify</code>.
           </p>
         )}
         <Form method="get">

@@ -3,9 +3,12 @@
  * streamed CSV/NDJSON export, formula neutralisation, and the verify button
  * after the database was tampered with behind the application's back.
  */
+import fs from "node:fs";
+import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appendAudit, type AuditContext } from "~/lib/audit.server";
+import { auditKeyFileFor, loadAuditSigner, type AuditSigner } from "~/lib/audit-signing.server";
+import { appendAudit, canonicalEntry, chainHash, GENESIS_HASH, type AuditContext } from "~/lib/audit.server";
 import { openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { getPage, setupOwner } from "../support/http";
 import { runCli, startServer, type TestServer } from "../support/server";
@@ -84,11 +87,14 @@ describe("Settings > Audit Logs", () => {
     const deploy = await insertToken("deploy-bot", "preq_ab12…yz89", null);
     const old = await insertToken("old-laptop", "preq_cd34…wx77", new Date(T0 + DAY).toISOString());
 
+    // The server's own key, from the file it created beside the database.
+    const signer = loadAuditSigner({ auditSigningKey: null, auditKeyFile: auditKeyFileFor(server.dbPath) }, { create: false })!;
     const ctx = (type: AuditContext["actor"]["type"], id: string, label: string): AuditContext => ({
       actor: { type, id, label },
       ip: "203.0.113.7",
       userAgent: "agent/1.0",
       requestId: `req-${type}-${id}`,
+      signer,
     });
     const actors = [
       ctx("token", String(deploy.id), "deploy-bot"),
@@ -278,9 +284,9 @@ describe("Settings > Audit Logs", () => {
 
   it("verifies the chain on demand, and names the tampered entry on the page and in the CLI", async () => {
     const ok = await page("?verify=1");
-    expect(ok.html).toContain(`Chain verified up to entry ${bySeq.size}`);
-    const head = await opened.db.selectFrom("audit_log").select("hash").orderBy("seq", "desc").limit(1).executeTakeFirstOrThrow();
-    expect(ok.html).toContain(`<code class="secret">${head.hash}</code>`);
+    expect(ok.html).toContain(`Chain and signatures verified up to entry ${bySeq.size}`);
+    const head = await opened.db.selectFrom("audit_log").select(["seq", "hash"]).orderBy("seq", "desc").limit(1).executeTakeFirstOrThrow();
+    expect(ok.html).toContain(`<code class="secret">${head.seq}:${head.hash}</code>`);
 
     // Behind the application's back: drop the guard triggers and edit one row.
     const target = 37;
@@ -290,9 +296,75 @@ describe("Settings > Audit Logs", () => {
     raw.close();
 
     const bad = await page("?verify=1");
-    expect(bad.html).toContain(`Chain broken at entry ${target}: entry ${target} was changed after it was written`);
+    expect(bad.html).toContain(`Tampered: entry ${target} was changed after it was written. First bad entry: ${target}`);
     const cli = await runCli(["audit", "verify"], { dbPath: server.dbPath });
     expect(cli.code).toBe(1);
     expect(cli.stderr).toContain(`First bad entry: ${target}`);
+  });
+});
+
+/**
+ * Rewrites the log as a forger with write access to the file would: drop the guard
+ * triggers, apply `edit`, renumber and recompute every hash, keep the old signatures
+ * (no key) or re-sign with `resign`.
+ */
+function forgeLog(dbPath: string, edit: (db: Database.Database) => void, resign?: AuditSigner) {
+  const raw = new Database(dbPath);
+  raw.exec("drop trigger if exists audit_log_no_update; drop trigger if exists audit_log_no_delete;");
+  edit(raw);
+  const rows = raw.prepare("select * from audit_log order by seq").all() as Record<string, unknown>[];
+  raw.exec("delete from audit_log");
+  const insert = raw.prepare(
+    `insert into audit_log (seq, created_at, actor_type, actor_id, actor_label, action, resource_type, resource_id, changes, ip,
+       user_agent, request_id, prev_hash, hash, signature) values (@seq, @created_at, @actor_type, @actor_id, @actor_label, @action,
+       @resource_type, @resource_id, @changes, @ip, @user_agent, @request_id, @prev_hash, @hash, @signature)`,
+  );
+  let prev = GENESIS_HASH;
+  rows.forEach((row, i) => {
+    const base = { ...row, seq: i + 1 } as Parameters<typeof canonicalEntry>[0] & { signature: string | null };
+    const hash = chainHash(prev, canonicalEntry(base));
+    insert.run({ ...base, prev_hash: prev, hash, signature: resign ? resign.sign(base.seq, hash) : base.signature });
+    prev = hash;
+  });
+  raw.close();
+}
+
+describe("Verify chain against a forger who recomputes the hashes", () => {
+  let server: TestServer;
+  let cookie: string;
+
+  beforeAll(async () => {
+    server = await startServer();
+    cookie = await setupOwner(server);
+    for (const name of ["one", "two", "three", "four"]) {
+      expect((await runCli(["token", "create", "--name", name], { dbPath: server.dbPath })).code).toBe(0);
+    }
+  });
+  afterAll(() => server?.stop());
+
+  it("the server creates its signing key 0600 beside the database", () => {
+    const keyFile = path.join(path.dirname(server.dbPath), "audit-key");
+    expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+  });
+
+  it("an entry edited and re-chained (triggers dropped, later hashes recomputed) fails on the page and in the CLI alike", async () => {
+    const before = await getPage(server, "/settings/audit-logs?verify=1", cookie);
+    const okHtml = await before.text();
+    const cliOk = await runCli(["audit", "verify"], { dbPath: server.dbPath });
+    expect(cliOk.code).toBe(0);
+    const publicKey = /^Public key: (\S+)$/m.exec(cliOk.stdout)![1]!;
+    expect(okHtml).toContain(`<code class="secret">${publicKey}</code>`); // the page checks with the same key
+
+    const count = (new Database(server.dbPath, { readonly: true }).prepare("select count(*) as n from audit_log").get() as { n: number }).n;
+    expect(count).toBeGreaterThanOrEqual(4);
+    const target = count - 1;
+    forgeLog(server.dbPath, (raw) => raw.prepare("update audit_log set actor_label = 'someone else' where seq = ?").run(target));
+
+    const page = await (await getPage(server, "/settings/audit-logs?verify=1", cookie)).text();
+    const reason = `entry ${target} was changed (or replaced) after it was written and the later hashes recomputed: its signature no longer matches`;
+    expect(page).toContain(`Tampered: ${reason}. First bad entry: ${target}`);
+    const cli = await runCli(["audit", "verify"], { dbPath: server.dbPath });
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain(`Audit log TAMPERED: ${reason}. First bad entry: ${target}`);
   });
 });

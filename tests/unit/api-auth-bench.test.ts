@@ -16,16 +16,17 @@ import { createLogger } from "~/lib/logger.server";
 import { createOwner } from "~/lib/owner.server";
 import { createServices, type Services } from "~/lib/services.server";
 import { createApiToken, generateToken, hashToken, tokenHint } from "~/lib/tokens.server";
+import { TEST_AUDIT_KEY, testAuditSigner } from "../support/audit-key";
 
 let dir: string;
 let services: Services;
 let ownerId: string;
-const audit: AuditContext = { actor: { type: "cli", id: "cli", label: "bench" }, ip: "local", userAgent: "bench", requestId: "bench" };
+const audit: AuditContext = { actor: { type: "cli", id: "cli", label: "bench" }, ip: "local", userAgent: "bench", requestId: "bench", signer: testAuditSigner };
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-bench-"));
   services = await createServices(
-    loadConfig({ DATABASE_PATH: path.join(dir, "bench.db"), SESSION_SECRET: "x".repeat(40), API_RATE_LIMIT: "1000000/15m" }),
+    loadConfig({ DATABASE_PATH: path.join(dir, "bench.db"), SESSION_SECRET: "x".repeat(40), API_RATE_LIMIT: "1000000/15m", AUDIT_SIGNING_KEY: TEST_AUDIT_KEY }),
     { logger: createLogger("error", () => undefined) },
   );
   ownerId = (await createOwner(services.db, { email: "owner@example.com", passwordHash: "not-used" })).id;
@@ -137,7 +138,7 @@ describe("benchmarks (printed, not asserted)", () => {
     const before = await count(services.db);
     const disk = await measure(services.db, 250);
     expect((await count(services.db)) - before).toBe(250);
-    expect(await verifyAuditChain(services.db)).toMatchObject({ ok: true });
+    expect(await verifyAuditChain(services.db, services.auditSigner)).toMatchObject({ ok: true });
     console.log(
       `[bench] mutation median in memory: ${cpu.without.toFixed(0)} µs without audit, ${cpu.withAudit.toFixed(0)} µs with (+${(cpu.withAudit - cpu.without).toFixed(0)} µs)`,
     );

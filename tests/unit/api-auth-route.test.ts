@@ -11,6 +11,7 @@ import { loadConfig } from "~/lib/env.server";
 import { createOwner } from "~/lib/owner.server";
 import { createServices, type Services } from "~/lib/services.server";
 import { createApiToken } from "~/lib/tokens.server";
+import { testAuditSigner } from "../support/audit-key";
 
 let dir: string;
 let services: Services;
@@ -19,7 +20,7 @@ let full: string;
 let read: string;
 let expiring: { plaintext: string; expires: string };
 
-const cli: AuditContext = { actor: { type: "cli", id: "cli", label: "test" }, ip: "local", userAgent: "vitest", requestId: "r-0" };
+const cli: AuditContext = { actor: { type: "cli", id: "cli", label: "test" }, ip: "local", userAgent: "vitest", requestId: "r-0", signer: testAuditSigner };
 
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-api-route-"));

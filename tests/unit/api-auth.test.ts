@@ -12,6 +12,7 @@ import { createOwner } from "~/lib/owner.server";
 import { createServices, type Services } from "~/lib/services.server";
 import { createApiToken, generateToken, hashToken, revokeApiToken, tokenHint } from "~/lib/tokens.server";
 import type { Owner } from "../../db/schema";
+import { testAuditSigner } from "../support/audit-key";
 
 const UNAUTHORIZED_BODY = { error: { code: "UNAUTHORIZED", message: "Missing or invalid authorization header" } };
 const FORBIDDEN_BODY = { error: { code: "FORBIDDEN", message: "Insufficient permissions" } };
@@ -22,7 +23,7 @@ let dir: string;
 let services: Services;
 let owner: Owner;
 
-const cli: AuditContext = { actor: { type: "cli", id: "cli", label: "test" }, ip: "local", userAgent: "vitest", requestId: "r-0" };
+const cli: AuditContext = { actor: { type: "cli", id: "cli", label: "test" }, ip: "local", userAgent: "vitest", requestId: "r-0", signer: testAuditSigner };
 
 async function build(env: Record<string, string> = {}) {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-api-auth-"));

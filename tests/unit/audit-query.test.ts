@@ -12,6 +12,7 @@ import {
 } from "~/lib/audit-query.server";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import type { Database } from "../../db/schema";
+import { testAuditSigner } from "../support/audit-key";
 
 const T0 = Date.parse("2026-11-10T08:00:00.000Z");
 const HOUR = 3_600_000;
@@ -21,6 +22,7 @@ const ctx = (type: AuditContext["actor"]["type"], id: string): AuditContext => (
   ip: "192.0.2.1",
   userAgent: "test",
   requestId: "req",
+  signer: testAuditSigner,
 });
 
 function parsed(query: string): AuditFilters {

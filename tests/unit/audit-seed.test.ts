@@ -2,33 +2,34 @@ import { describe, expect, it } from "vitest";
 import { appendAudit, verifyAuditChain } from "~/lib/audit.server";
 import { seedAuditLog } from "~/lib/audit-seed.server";
 import { migrate, openDatabase } from "~/lib/db.server";
+import { testAuditSigner } from "../support/audit-key";
 
 describe("seedAuditLog", () => {
   it("writes N entries whose hash chain verifies, continuing an existing chain", async () => {
     const { db, sqlite } = openDatabase(":memory:");
     await migrate(db);
-    const real = await appendAudit(db, { actor: { type: "owner", id: "o", label: "o@x" }, ip: "1.2.3.4", userAgent: "ua", requestId: "r" }, {
+    const real = await appendAudit(db, { actor: { type: "owner", id: "o", label: "o@x" }, ip: "1.2.3.4", userAgent: "ua", requestId: "r", signer: testAuditSigner }, {
       action: "token.create",
       resourceType: "api_token",
       resourceId: "1",
       changes: {},
     });
-    const result = seedAuditLog(sqlite, { count: 2_500, batchSize: 1_000 });
+    const result = seedAuditLog(sqlite, { count: 2_500, batchSize: 1_000, signer: testAuditSigner });
     expect(result).toMatchObject({ firstSeq: 2, lastSeq: 2_501, count: 2_500 });
-    expect(await verifyAuditChain(db)).toMatchObject({ ok: true, count: 2_501, lastSeq: 2_501 });
+    expect(await verifyAuditChain(db, testAuditSigner)).toMatchObject({ ok: true, count: 2_501, lastSeq: 2_501 });
 
     // The chain links to the entry that was there before, and new writes continue it.
     const second = await db.selectFrom("audit_log").select("prev_hash").where("seq", "=", 2).executeTakeFirstOrThrow();
     expect(second.prev_hash).toBe(real.hash);
-    await appendAudit(db, { actor: { type: "cli", id: "cli", label: "cli" }, ip: "local", userAgent: "cli", requestId: "r2" }, { action: "x.y", resourceType: "x", resourceId: "1", changes: {} });
-    expect(await verifyAuditChain(db)).toMatchObject({ ok: true, lastSeq: 2_502 });
+    await appendAudit(db, { actor: { type: "cli", id: "cli", label: "cli" }, ip: "local", userAgent: "cli", requestId: "r2", signer: testAuditSigner }, { action: "x.y", resourceType: "x", resourceId: "1", changes: {} });
+    expect(await verifyAuditChain(db, testAuditSigner)).toMatchObject({ ok: true, lastSeq: 2_502 });
     await db.destroy();
   });
 
   it("keeps entries in time order after the existing head and spreads actors and actions", async () => {
     const { db, sqlite } = openDatabase(":memory:");
     await migrate(db);
-    seedAuditLog(sqlite, { count: 600, now: Date.parse("2026-11-27T00:00:00.000Z") });
+    seedAuditLog(sqlite, { count: 600, now: Date.parse("2026-11-27T00:00:00.000Z"), signer: testAuditSigner });
     const rows = await db.selectFrom("audit_log").select(["created_at", "actor_type", "action"]).orderBy("seq").execute();
     for (let i = 1; i < rows.length; i++) expect(rows[i]!.created_at >= rows[i - 1]!.created_at).toBe(true);
     expect(rows.at(-1)!.created_at).toBe("2026-11-27T00:00:00.000Z");
@@ -40,8 +41,8 @@ describe("seedAuditLog", () => {
   it("writes nothing for a count of zero", async () => {
     const { db, sqlite } = openDatabase(":memory:");
     await migrate(db);
-    expect(seedAuditLog(sqlite, { count: 0 })).toMatchObject({ count: 0, lastSeq: 0 });
-    expect(await verifyAuditChain(db)).toMatchObject({ ok: true, count: 0, lastSeq: 0 });
+    expect(seedAuditLog(sqlite, { count: 0, signer: testAuditSigner })).toMatchObject({ count: 0, lastSeq: 0 });
+    expect(await verifyAuditChain(db, testAuditSigner)).toMatchObject({ ok: true, count: 0, lastSeq: 0 });
     await db.destroy();
   });
 });

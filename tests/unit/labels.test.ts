@@ -3,8 +3,9 @@ import { migrate, openDatabase, transaction, type OpenedDatabase } from "~/lib/d
 import { availableLabels, dedupeLabelNames, LABEL_COLORS, labelColor, resolveLabels } from "~/lib/labels.server";
 import { createProject } from "~/lib/projects.server";
 import type { AuditContext } from "~/lib/audit.server";
+import { testAuditSigner } from "../support/audit-key";
 
-const audit: AuditContext = { actor: { type: "token", id: "1", label: "t" }, ip: "127.0.0.1", userAgent: "test", requestId: "r" };
+const audit: AuditContext = { actor: { type: "token", id: "1", label: "t" }, ip: "127.0.0.1", userAgent: "test", requestId: "r", signer: testAuditSigner };
 let opened: OpenedDatabase;
 beforeEach(async () => {
   opened = openDatabase(":memory:");

@@ -3,8 +3,9 @@ import { ApiError } from "~/lib/api-route.server";
 import type { AuditContext } from "~/lib/audit.server";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { createProject, deriveProjectKey, findProjectsByRepo, projectSettings, updateProject } from "~/lib/projects.server";
+import { testAuditSigner } from "../support/audit-key";
 
-const audit: AuditContext = { actor: { type: "token", id: "1", label: "t" }, ip: "127.0.0.1", userAgent: "test", requestId: "r" };
+const audit: AuditContext = { actor: { type: "token", id: "1", label: "t" }, ip: "127.0.0.1", userAgent: "test", requestId: "r", signer: testAuditSigner };
 let opened: OpenedDatabase;
 beforeEach(async () => {
   opened = openDatabase(":memory:");

@@ -9,8 +9,9 @@ import { verifyAuditChain } from "~/lib/audit.server";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { createProject } from "~/lib/projects.server";
 import { createTask, deleteTask, escapeLike, getTaskView, ifMatchSatisfied, listTasks, setTaskStatus, taskListQuery, updateTask } from "~/lib/tasks.server";
+import { testAuditSigner } from "../support/audit-key";
 
-const audit: AuditContext = { actor: { type: "token", id: "1", label: "t" }, ip: "127.0.0.1", userAgent: "test", requestId: "r" };
+const audit: AuditContext = { actor: { type: "token", id: "1", label: "t" }, ip: "127.0.0.1", userAgent: "test", requestId: "r", signer: testAuditSigner };
 let dir: string;
 let opened: OpenedDatabase;
 beforeEach(async () => {
@@ -40,7 +41,7 @@ describe("task keys", () => {
     const numbers = created.map((t) => Number(t.task_key.split("-")[1])).sort((a, b) => a - b);
     expect(numbers).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(new Set(created.map((t) => t.uuid)).size).toBe(60);
-    expect((await verifyAuditChain(opened.db)).ok).toBe(true);
+    expect((await verifyAuditChain(opened.db, testAuditSigner)).ok).toBe(true);
   });
 
   it("are not reused after a delete", async () => {

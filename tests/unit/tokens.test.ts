@@ -15,12 +15,14 @@ import {
   tokenStatus,
   touchTokenUsage,
 } from "~/lib/tokens.server";
+import { testAuditSigner } from "../support/audit-key";
 
 const audit: AuditContext = {
   actor: { type: "owner", id: "owner-1", label: "owner@example.com" },
   ip: "192.0.2.10",
   userAgent: "Firefox",
   requestId: "req-1",
+  signer: testAuditSigner,
 };
 
 let opened: OpenedDatabase;
@@ -154,7 +156,7 @@ describe("creating, finding and revoking tokens", () => {
     expect(JSON.parse(revokes[0]!.changes)).toEqual({ revoked_at: { before: null, after: "2026-02-01T00:00:00.000Z" } });
     expect(await revokeApiToken(opened.db, { ownerId: "owner-2", id: summary.id, audit })).toEqual({ outcome: "not_found" });
     expect(await revokeApiToken(opened.db, { ownerId: "owner-1", id: 9999, audit })).toEqual({ outcome: "not_found" });
-    expect(await verifyAuditChain(opened.db)).toMatchObject({ ok: true, count: 2 });
+    expect(await verifyAuditChain(opened.db, testAuditSigner)).toMatchObject({ ok: true, count: 2 });
   });
 
   it("lists the owner's tokens newest first with a status and no hashes", async () => {
