@@ -123,3 +123,18 @@ export function singleLineText(max: number, messages: TextMessages = {}): z.ZodS
 export function multiLineText(max: number): z.ZodString {
   return multiLine(z.string().max(max, `Must be at most ${max} characters`));
 }
+
+/**
+ * `value` with every character a single-line field refuses (and any lone
+ * surrogate) written as a visible `\u{XXXX}` escape: for printing stored text to
+ * a terminal, where rows written before this rule existed may still hold them.
+ */
+export function visibleText(value: string): string {
+  let out = "";
+  for (const ch of value) {
+    const cp = ch.codePointAt(0)!;
+    const hidden = isControl(cp) || isBidiFormatting(cp) || cp === 0x2028 || cp === 0x2029 || (cp >= 0xd800 && cp <= 0xdfff);
+    out += hidden ? `\\u{${cp.toString(16).toUpperCase().padStart(4, "0")}}` : ch;
+  }
+  return out;
+}

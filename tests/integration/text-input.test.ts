@@ -4,6 +4,7 @@
  * the API Keys form shows the error inline with the value kept, the CLI exits
  * non-zero — and nothing is stored by any of them.
  */
+import SQLite from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postForm, signIn } from "../support/http";
 import { runCli } from "../support/server";
@@ -140,5 +141,29 @@ describe("token names", () => {
       for (const raw of ["\u001b", "\u202e", "\u0085"]) expect(result.stderr).not.toContain(raw);
     }
     expect(counts()).toEqual(before);
+  });
+
+  it("token list and revoke print a name stored before the rule existed with its escapes made visible", async () => {
+    const db = new SQLite(api.server.dbPath, { fileMustExist: true });
+    try {
+      const owner = db.prepare("SELECT owner_id FROM api_tokens LIMIT 1").get() as { owner_id: string };
+      db.prepare("INSERT INTO api_tokens (owner_id, name, token_hash, hint, scope, created_at) VALUES (?, ?, ?, ?, 'read', ?)").run(
+        owner.owner_id,
+        "legacy\u009b2J\u202eexe",
+        "0".repeat(64),
+        "preq_abcd…wxyz",
+        new Date().toISOString(),
+      );
+    } finally {
+      db.close();
+    }
+    const list = await runCli(["token", "list"], { dbPath: api.server.dbPath });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain("legacy\\u{009B}2J\\u{202E}exe");
+    for (const raw of ["\u009b", "\u202e"]) expect(list.stdout).not.toContain(raw);
+    const id = /^(\d+)\s+legacy/m.exec(list.stdout)?.[1];
+    const revoked = await runCli(["token", "revoke", id!], { dbPath: api.server.dbPath });
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toBe(`Token ${id} (legacy\\u{009B}2J\\u{202E}exe) revoked; it is refused from the next request on.\n`);
   });
 });

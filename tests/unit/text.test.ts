@@ -7,7 +7,7 @@ import {
   PatchTaskBodySchema,
 } from "~/lib/api-schemas";
 import { openApiDocument } from "~/lib/openapi.server";
-import { MULTI_LINE_PATTERN, multiLineText, SINGLE_LINE_PATTERN, singleLineText, textProblem } from "~/lib/text";
+import { MULTI_LINE_PATTERN, multiLineText, SINGLE_LINE_PATTERN, singleLineText, textProblem, visibleText } from "~/lib/text";
 import { TokenNameSchema } from "~/lib/tokens.server";
 
 const hex = (cp: number) => `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
@@ -183,5 +183,17 @@ describe("the API schemas and the token name use the rule", () => {
     const single = new RegExp(SINGLE_LINE_PATTERN.source);
     for (const bad of BAD) expect(single.test(bad), bad).toBe(false);
     for (const good of ORDINARY) expect(single.test(good), good).toBe(true);
+  });
+});
+
+describe("printing stored text to a terminal", () => {
+  it("writes every refused character as a visible escape and leaves ordinary text alone", () => {
+    expect(visibleText("ci\u001b[31mbot\u202e\u0000\u009b\u2028\ud800")).toBe("ci\\u{001B}[31mbot\\u{202E}\\u{0000}\\u{009B}\\u{2028}\\u{D800}");
+    for (const value of ORDINARY) expect(visibleText(value)).toBe(value);
+    const leaks: string[] = [];
+    for (let cp = 0; cp <= 0xffff; cp++) {
+      if (!SINGLE_LINE_PATTERN.test(visibleText(`a${String.fromCharCode(cp)}b`))) leaks.push(hex(cp));
+    }
+    expect(leaks).toEqual([]);
   });
 });
