@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { getOwner } from "../app/lib/owner.server";
+import { visibleText } from "../app/lib/text";
 import {
   createApiToken,
   ExpiresInDaysSchema,
@@ -70,7 +71,7 @@ export const tokenCommands: Record<string, CommandHandler> = {
     const header = ["ID", "NAME", "HINT", "SCOPE", "STATUS", "CREATED", "EXPIRES", "LAST USED"];
     const rows = tokens.map((t) => [
       String(t.id),
-      t.name,
+      visibleText(t.name),
       t.hint,
       t.scope,
       t.status,
@@ -91,9 +92,9 @@ export const tokenCommands: Record<string, CommandHandler> = {
     const result = await revokeApiToken(ctx.opened.db, { ownerId, id: Number(raw), audit: ctx.audit });
     if (result.outcome === "not_found") throw new CliError(`no token with id ${raw}`);
     if (result.outcome === "already_revoked") {
-      ctx.io.stdout(`Token ${raw} (${result.summary.name}) was already revoked at ${result.summary.revoked_at}.\n`);
+      ctx.io.stdout(`Token ${raw} (${visibleText(result.summary.name)}) was already revoked at ${result.summary.revoked_at}.\n`);
       return;
     }
-    ctx.io.stdout(`Token ${raw} (${result.summary.name}) revoked; it is refused from the next request on.\n`);
+    ctx.io.stdout(`Token ${raw} (${visibleText(result.summary.name)}) revoked; it is refused from the next request on.\n`);
   },
 };

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { LIFECYCLE_ACTIONS, RUN_STATES, TASK_PRIORITIES, TASK_STATUSES } from "./lifecycle";
 import { normalizeRepoUrl, REPO_URL_MAX } from "./repo-url";
+import { multiLineText, singleLine, singleLineText, textProblem } from "./text";
 
 // ---------------------------------------------------------------- limits
 
@@ -44,18 +45,15 @@ export const READ_ONLY_FIELDS: Record<string, string> = {
 
 // ---------------------------------------------------------------- building blocks
 
-const NO_CONTROL = /^\P{Cc}*$/u;
-
 export const ProjectKeySchema = z
   .string()
   .regex(/^[A-Za-z0-9]{2,10}$/, "Must be 2–10 characters A-Z 0-9")
   .toUpperCase()
   .describe("2–10 characters A-Z 0-9 (lower case is accepted and upper-cased)");
 
-export const RepoUrlSchema = z
-  .string()
-  .max(REPO_URL_MAX)
+export const RepoUrlSchema = singleLine(z.string().trim().max(REPO_URL_MAX))
   .superRefine((value, ctx) => {
+    if (textProblem(value, "single-line")) return; // already reported, once, by the text rule
     const result = normalizeRepoUrl(value);
     if (!result.ok) ctx.addIssue({ code: "custom", message: result.message });
   })
@@ -65,19 +63,16 @@ export const TaskStatusSchema = z.enum(TASK_STATUSES);
 export const TaskPrioritySchema = z.enum(TASK_PRIORITIES);
 export const LifecycleActionSchema = z.enum(LIFECYCLE_ACTIONS);
 
-const TitleSchema = z.string().trim().min(1, "Must not be empty").max(LIMITS.title);
-const DescriptionSchema = z.string().max(LIMITS.description);
-const PlanSchema = z.string().max(LIMITS.planMarkdown);
-const LabelNameSchema = z
-  .string()
-  .trim()
-  .min(1, "Must not be empty")
-  .max(LIMITS.labelLength)
-  .regex(NO_CONTROL, "Must not contain control characters");
+// Free text follows app/lib/text.ts: no control characters anywhere (a multi-line
+// field keeps tab, LF and CRLF); no bidirectional formatting in a single line.
+const TitleSchema = singleLineText(LIMITS.title);
+const DescriptionSchema = multiLineText(LIMITS.description);
+const PlanSchema = multiLineText(LIMITS.planMarkdown);
+const LabelNameSchema = singleLineText(LIMITS.labelLength);
 const LabelsSchema = z.array(LabelNameSchema).max(LIMITS.labels);
-const CriteriaSchema = z
-  .array(z.string().trim().min(1, "Must not be empty").max(LIMITS.criterionLength))
-  .max(LIMITS.acceptanceCriteria);
+const CriteriaSchema = z.array(singleLineText(LIMITS.criterionLength)).max(LIMITS.acceptanceCriteria);
+const ProjectNameSchema = singleLineText(LIMITS.projectName);
+const ProjectDescriptionSchema = multiLineText(LIMITS.projectDescription);
 export const EngineSchema = z
   .string()
   .trim()
@@ -85,12 +80,13 @@ export const EngineSchema = z
   .max(LIMITS.engine)
   .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/, "Must be a slug such as claude-code, codex or gemini-cli")
   .describe("A slug such as claude-code, codex, gemini-cli");
-const BranchSchema = z
-  .string()
-  .trim()
-  .max(LIMITS.branch)
-  .regex(/^[^\s\p{Cc}~^:?*[\\]*$/u, "Must be a valid git branch name")
-  .describe('A git branch name; "" clears it');
+const BranchSchema = singleLine(
+  z
+    .string()
+    .trim()
+    .max(LIMITS.branch)
+    .regex(/^[^\s\p{Cc}~^:?*[\\]*$/u, "Must be a valid git branch name"),
+).describe('A git branch name; "" clears it');
 
 /** Depth of a JSON value, walked without recursion (so no input can overflow the stack). */
 export function jsonDepthExceeds(value: unknown, max: number): boolean {
@@ -160,16 +156,16 @@ export const SettingsPatchSchema = z.strictObject({
 // ---------------------------------------------------------------- requests
 
 export const CreateProjectBodySchema = z.strictObject({
-  name: z.string().trim().min(1, "Must not be empty").max(LIMITS.projectName),
+  name: ProjectNameSchema,
   project_key: ProjectKeySchema.optional().describe("Derived from the name when missing"),
   repo_url: RepoUrlSchema.nullable().optional(),
-  description: z.string().max(LIMITS.projectDescription).optional(),
+  description: ProjectDescriptionSchema.optional(),
 });
 export type CreateProjectBody = z.output<typeof CreateProjectBodySchema>;
 
 export const PatchProjectBodySchema = z.strictObject({
-  name: z.string().trim().min(1, "Must not be empty").max(LIMITS.projectName).optional(),
-  description: z.string().max(LIMITS.projectDescription).optional(),
+  name: ProjectNameSchema.optional(),
+  description: ProjectDescriptionSchema.optional(),
   repo_url: RepoUrlSchema.nullable().optional().describe("null clears it"),
   settings: SettingsPatchSchema.optional(),
 });
@@ -181,7 +177,7 @@ export const CreateTaskBodySchema = z
     description: DescriptionSchema.optional(),
     project_key: ProjectKeySchema.optional(),
     projectKey: ProjectKeySchema.optional().describe("Alias of project_key"),
-    repo: z.string().max(REPO_URL_MAX).optional().describe("Matched against a project's repo_url, in any GitHub URL form"),
+    repo: singleLine(z.string().trim().max(REPO_URL_MAX)).optional().describe("Matched against a project's repo_url, in any GitHub URL form"),
     status: TaskStatusSchema.optional().describe("Default inbox"),
     priority: TaskPrioritySchema.optional().describe("Default none"),
     labels: LabelsSchema.optional().describe("Unknown labels are created in the project"),
@@ -237,7 +233,7 @@ export const ListTasksQuerySchema = z.strictObject({
   priority: TaskPrioritySchema.optional(),
   run_state: z.enum(["queued", "running", "working"]).optional().describe("running is the same as working"),
   project_key: ProjectKeySchema.optional(),
-  q: z.string().min(1, "Must not be empty").max(LIMITS.query).optional().describe("Text in the title (case-insensitive)"),
+  q: singleLine(z.string().min(1, "Must not be empty").max(LIMITS.query)).optional().describe("Text in the title (case-insensitive)"),
   updated_since: z
     .union([z.iso.datetime({ offset: true }), z.iso.date()])
     .optional()

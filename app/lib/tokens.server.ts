@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { ApiToken, TokenScope } from "../../db/schema";
 import { appendAudit, type AuditContext } from "./audit.server";
 import { nowIso, transaction, type Db } from "./db.server";
+import { singleLineText } from "./text";
 
 /**
  * API tokens: `preq_` + 32 characters of A-Z a-z 0-9. Only the SHA-256 (hex) of a
@@ -22,12 +23,12 @@ export const TOKEN_NAME_MAX = 64;
 export const MAX_EXPIRES_IN_DAYS = 3650;
 const DAY_MS = 86_400_000;
 
-export const TokenNameSchema = z
-  .string({ message: "Enter a name" })
-  .trim()
-  .min(1, "Enter a name")
-  .max(TOKEN_NAME_MAX, `Use at most ${TOKEN_NAME_MAX} characters`)
-  .refine((name) => ![...name].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), "Use printable characters only");
+/** The name shown on the API Keys page, in `token list` and in the audit log: single-line text (app/lib/text.ts). */
+export const TokenNameSchema = singleLineText(TOKEN_NAME_MAX, {
+  required: "Enter a name",
+  empty: "Enter a name",
+  tooLong: `Use at most ${TOKEN_NAME_MAX} characters`,
+});
 
 export const TokenScopeSchema = z.enum(["full", "read"], { message: "Choose full or read" });
 

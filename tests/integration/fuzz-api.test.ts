@@ -7,6 +7,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_ERRORS } from "~/lib/api-errors.server";
+import { MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN } from "~/lib/text";
 import { runCli } from "../support/server";
 import { startApiServer, type ApiServer } from "./api-client";
 
@@ -25,22 +26,25 @@ const FIELDS = [
   "planMarkdown", "plan_markdown", "result", "lifecycle_action", "name", "repo_url", "settings", "id", "uuid", "task_key", "__proto__", "constructor",
 ];
 const QUERY_KEYS = ["status", "label", "engine", "priority", "run_state", "project_key", "q", "updated_since", "limit", "cursor", "toString", "x"];
+/** Terminal escapes, C1 controls, bidi overrides and isolates, line separators, a lone CR and a lone surrogate. */
+const HOSTILE = ["a\u0000b", "\u001b[31mred", "\u202eevil", "x\u009b2Jy", "\u2066iso\u2069", "l\u2028s", "cr\rx", "\ud800", " \u200f "];
 const ENUMISH = ["inbox", "todo", "hold", "ready", "done", "archived", "plan", "start", "complete", "review", "block", "high", "none", "working", "running", "queued", "FZ", "fz", "acme/fuzz", "https://github.com/acme/fuzz.git", "claude-code", ""];
 
 const jsonValue = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...ENUMISH) },
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
   { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 300 }) },
-  { weight: 1, arbitrary: fc.array(fc.constantFrom(...ENUMISH, "x".repeat(50)), { maxLength: 25 }) },
+  { weight: 1, arbitrary: fc.constantFrom(...HOSTILE) },
+  { weight: 1, arbitrary: fc.array(fc.constantFrom(...ENUMISH, ...HOSTILE, "x".repeat(50)), { maxLength: 25 }) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 60 }).map((d) => JSON.parse("[".repeat(d) + "]".repeat(d)) as unknown) },
 );
 /** Plausible bodies, so a good share of requests succeed and exercise the domain, not only validation. */
 const plausible = fc.oneof(
   fc.record(
     {
-      title: fc.string({ minLength: 1, maxLength: 60 }),
+      title: fc.oneof({ weight: 9, arbitrary: fc.string({ minLength: 1, maxLength: 60 }) }, { weight: 1, arbitrary: fc.constantFrom(...HOSTILE) }),
       project_key: fc.constantFrom("FZ", "fz"),
-      labels: fc.array(fc.constantFrom("a", "b", "Backend", "backend", "UI"), { maxLength: 4 }),
+      labels: fc.array(fc.constantFrom("a", "b", "Backend", "backend", "UI", HOSTILE[1]!, HOSTILE[2]!), { maxLength: 4 }),
       status: fc.constantFrom("inbox", "todo", "hold", "ready", "done", "archived"),
       priority: fc.constantFrom("high", "none", "lowest"),
       acceptance_criteria: fc.array(fc.string({ minLength: 1, maxLength: 30 }).filter((x) => x.trim() !== ""), { maxLength: 3 }),
@@ -51,7 +55,7 @@ const plausible = fc.oneof(
     {
       title: fc.string({ minLength: 1, maxLength: 60 }),
       lifecycle_action: fc.constantFrom("plan", "start", "complete", "review", "block"),
-      planMarkdown: fc.string({ maxLength: 80 }),
+      planMarkdown: fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: "binary", maxLength: 80 })),
       result: fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
       engine: fc.constantFrom("codex", "claude-code", null),
       branch: fc.constantFrom("", "feat/x", null),
@@ -161,5 +165,16 @@ describe("random requests against every API route", () => {
     expect(api.server.output()).not.toMatch(/"level":"error"/);
     const verify = await runCli(["audit", "verify"], { dbPath: api.server.dbPath });
     expect(verify.code, verify.stderr).toBe(0);
+
+    // Whatever got through, no stored text holds a control or bidi-formatting character it may not hold.
+    const single = (rows: { v: string | null }[]) => rows.map((r) => r.v).filter((v) => v !== null && !SINGLE_LINE_PATTERN.test(v));
+    const multi = (rows: { v: string | null }[]) => rows.map((r) => r.v).filter((v) => v !== null && !MULTI_LINE_PATTERN.test(v));
+    const criteria = api.rows<{ v: string }>("SELECT value AS v FROM tasks, json_each(tasks.acceptance_criteria)");
+    for (const column of ["title", "branch", "engine"]) expect(single(api.rows(`SELECT ${column} AS v FROM tasks`)), column).toEqual([]);
+    expect(single(criteria), "acceptance_criteria").toEqual([]);
+    expect(single(api.rows("SELECT name AS v FROM labels")), "labels").toEqual([]);
+    for (const column of ["name", "repo_url"]) expect(single(api.rows(`SELECT ${column} AS v FROM projects`)), column).toEqual([]);
+    for (const column of ["description", "plan_markdown"]) expect(multi(api.rows(`SELECT ${column} AS v FROM tasks`)), column).toEqual([]);
+    expect(multi(api.rows("SELECT description AS v FROM projects")), "project description").toEqual([]);
   });
 });
