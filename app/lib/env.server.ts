@@ -22,8 +22,12 @@ export interface Config {
   allowedOrigins: string[];
   trustProxy: boolean;
   loginRateLimit: RateLimitSpec;
+  /** Failed sign-ins per window across every client without a valid device cookie. */
+  loginUntrustedRateLimit: RateLimitSpec;
   apiRateLimit: RateLimitSpec;
   logLevel: LogLevel;
+  /** Security events older than this many days are deleted (at start and hourly). */
+  securityEventsRetentionDays: number;
 }
 
 export interface RateLimitSpec {
@@ -100,8 +104,15 @@ const EnvSchema = z.object({
     .pipe(z.array(origin)),
   TRUST_PROXY: bool.default(false),
   LOGIN_RATE_LIMIT: rateLimit.prefault("10/15m"),
+  LOGIN_UNTRUSTED_RATE_LIMIT: rateLimit.prefault("10/15m"),
   API_RATE_LIMIT: rateLimit.prefault("100/15m"),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+  SECURITY_EVENTS_RETENTION_DAYS: z.coerce
+    .number({ message: "must be a whole number of days from 1 to 3650" })
+    .int("must be a whole number of days from 1 to 3650")
+    .min(1, "must be a whole number of days from 1 to 3650")
+    .max(3650, "must be a whole number of days from 1 to 3650")
+    .default(90),
 });
 
 export const MIN_SECRET_LENGTH = 32;
@@ -157,8 +168,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     allowedOrigins: e.ALLOWED_ORIGINS,
     trustProxy: e.TRUST_PROXY,
     loginRateLimit: e.LOGIN_RATE_LIMIT,
+    loginUntrustedRateLimit: e.LOGIN_UNTRUSTED_RATE_LIMIT,
     apiRateLimit: e.API_RATE_LIMIT,
     logLevel: e.LOG_LEVEL,
+    securityEventsRetentionDays: e.SECURITY_EVENTS_RETENTION_DAYS,
   };
 }
 
