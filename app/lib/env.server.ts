@@ -23,12 +23,16 @@ export interface Config {
   allowedOrigins: string[];
   trustProxy: boolean;
   loginRateLimit: RateLimitSpec;
+  /** Failed sign-ins per window across every client without a valid device cookie. */
+  loginUntrustedRateLimit: RateLimitSpec;
   apiRateLimit: RateLimitSpec;
   logLevel: LogLevel;
   /** The audit-log signing seed from AUDIT_SIGNING_KEY, or null to use `auditKeyFile`. */
   auditSigningKey: Buffer | null;
   /** `<db folder>/audit-key` (created 0600 on first start), or null for an in-memory database. */
   auditKeyFile: string | null;
+  /** Security events older than this many days are deleted (at start and hourly). */
+  securityEventsRetentionDays: number;
 }
 
 export interface RateLimitSpec {
@@ -105,6 +109,7 @@ const EnvSchema = z.object({
     .pipe(z.array(origin)),
   TRUST_PROXY: bool.default(false),
   LOGIN_RATE_LIMIT: rateLimit.prefault("10/15m"),
+  LOGIN_UNTRUSTED_RATE_LIMIT: rateLimit.prefault("10/15m"),
   API_RATE_LIMIT: rateLimit.prefault("100/15m"),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
   AUDIT_SIGNING_KEY: z
@@ -116,6 +121,12 @@ const EnvSchema = z.object({
       return z.NEVER;
     })
     .optional(),
+  SECURITY_EVENTS_RETENTION_DAYS: z.coerce
+    .number({ message: "must be a whole number of days from 1 to 3650" })
+    .int("must be a whole number of days from 1 to 3650")
+    .min(1, "must be a whole number of days from 1 to 3650")
+    .max(3650, "must be a whole number of days from 1 to 3650")
+    .default(90),
 });
 
 export const MIN_SECRET_LENGTH = 32;
@@ -171,10 +182,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     allowedOrigins: e.ALLOWED_ORIGINS,
     trustProxy: e.TRUST_PROXY,
     loginRateLimit: e.LOGIN_RATE_LIMIT,
+    loginUntrustedRateLimit: e.LOGIN_UNTRUSTED_RATE_LIMIT,
     apiRateLimit: e.API_RATE_LIMIT,
     logLevel: e.LOG_LEVEL,
     auditSigningKey: e.AUDIT_SIGNING_KEY ?? null,
     auditKeyFile: databasePath === ":memory:" ? null : auditKeyFileFor(databasePath),
+    securityEventsRetentionDays: e.SECURITY_EVENTS_RETENTION_DAYS,
   };
 }
 

@@ -11,13 +11,27 @@ export interface RateLimitState {
   retryAfter: number;
 }
 
+interface Window {
+  /** Start of the current fixed window (ms). */
+  start: number;
+  current: number;
+  previous: number;
+}
+
 /**
  * A sliding-window counter (the weighted two-window approximation), keyed by
- * token id or client IP. Memory is bounded: at most `maxKeys` keys are tracked,
- * the least recently touched evicted first (a Map keeps insertion order).
+ * token id or client IP. Memory is bounded: at most `maxKeys` keys are tracked.
+ * When a new key needs room, the least recently touched key that is *not* over
+ * its limit (which includes every key whose window has passed) is evicted; a
+ * throttled key is never forgotten before its window lets it through again, or
+ * a client could free its own key by touching many others. When every tracked
+ * key is throttled, a new key is refused (as if over its limit) until the first
+ * of them frees up: failing closed keeps both the memory bound and the limits.
  */
 export class RateLimiter {
-  private readonly windows = new Map<string, { start: number; current: number; previous: number }>();
+  private readonly windows = new Map<string, Window>();
+  /** While the clock is before this, the table is full of throttled keys and new keys are refused without a scan. */
+  private saturatedUntil = 0;
 
   constructor(
     readonly spec: Pick<RateLimitSpec, "max" | "windowMs">,
@@ -27,16 +41,26 @@ export class RateLimiter {
 
   /** Records one hit for `key` and tells whether it is within the limit. */
   hit(key: string): RateLimitState & { allowed: boolean } {
-    const state = this.peek(key);
+    const now = this.clock();
+    let w = this.touch(key, now);
+    if (!w) {
+      if (!this.makeRoom(now)) return { ...this.refusal(now), allowed: false };
+      w = { start: this.windowStart(now), current: 0, previous: 0 };
+      this.windows.set(key, w);
+    }
+    const state = this.describe(w, now);
     if (state.remaining <= 0) return { ...state, allowed: false };
-    const w = this.windows.get(key)!;
     w.current += 1;
-    return { ...this.describe(w), allowed: true };
+    return { ...this.describe(w, now), allowed: true };
   }
 
-  /** The state for `key` without recording a hit. */
+  /** The state for `key` without recording a hit (and without taking a slot for an unknown key). */
   peek(key: string): RateLimitState {
-    return this.describe(this.window(key));
+    const now = this.clock();
+    const w = this.touch(key, now);
+    if (w) return this.describe(w, now);
+    if (this.windows.size >= this.maxKeys && now < this.saturatedUntil) return this.refusal(now);
+    return this.describe({ start: this.windowStart(now), current: 0, previous: 0 }, now);
   }
 
   /**
@@ -45,10 +69,11 @@ export class RateLimiter {
    * past a check made before any of them was counted, then release it if it must not count.
    */
   release(key: string): void {
-    if (!this.windows.has(key)) return;
-    const w = this.window(key);
+    const w = this.touch(key, this.clock());
+    if (!w) return;
     if (w.current > 0) w.current -= 1;
     else if (w.previous > 0) w.previous -= 1;
+    this.saturatedUntil = 0; // this key may be within its limit again: worth a new scan
   }
 
   /** Forgets `key` (for example after a successful sign-in, when wanted). */
@@ -60,29 +85,59 @@ export class RateLimiter {
     return this.windows.size;
   }
 
-  private window(key: string) {
-    const now = this.clock();
-    const { windowMs } = this.spec;
-    const start = Math.floor(now / windowMs) * windowMs;
-    let w = this.windows.get(key);
-    if (w) {
-      this.windows.delete(key); // re-insert below: most recently used goes last
-      if (w.start !== start) {
-        w = { start, current: 0, previous: start - w.start === windowMs ? w.current : 0 };
-      }
-    } else {
-      w = { start, current: 0, previous: 0 };
-      if (this.windows.size >= this.maxKeys) {
-        const oldest = this.windows.keys().next().value;
-        if (oldest !== undefined) this.windows.delete(oldest);
-      }
-    }
-    this.windows.set(key, w);
-    return w;
+  private windowStart(now: number): number {
+    return Math.floor(now / this.spec.windowMs) * this.spec.windowMs;
   }
 
-  private describe(w: { start: number; current: number; previous: number }): RateLimitState {
-    const now = this.clock();
+  /** `w` as seen from `now`: rolled into the current window, the older counts weighted or dropped. */
+  private rolled(w: Window, now: number): Window {
+    const start = this.windowStart(now);
+    if (w.start === start) return w;
+    return { start, current: 0, previous: start - w.start === this.spec.windowMs ? w.current : 0 };
+  }
+
+  /** The tracked window for `key`, rolled forward and marked most recently used; undefined if untracked. */
+  private touch(key: string, now: number): Window | undefined {
+    const w = this.windows.get(key);
+    if (!w) return undefined;
+    const current = this.rolled(w, now);
+    this.windows.delete(key); // re-insert: most recently used goes last
+    this.windows.set(key, current);
+    return current;
+  }
+
+  /**
+   * Makes room for one new key: true when there is room (evicting the least recently
+   * used key that is within its limit if needed), false when every key is throttled.
+   */
+  private makeRoom(now: number): boolean {
+    if (this.windows.size < this.maxKeys) return true;
+    if (now < this.saturatedUntil) return false;
+    let soonestFree = Infinity;
+    for (const [key, stored] of this.windows) {
+      const state = this.describe(this.rolled(stored, now), now);
+      if (state.remaining > 0) {
+        this.windows.delete(key);
+        return true;
+      }
+      soonestFree = Math.min(soonestFree, now + state.retryAfter * 1000);
+    }
+    this.saturatedUntil = soonestFree;
+    return false;
+  }
+
+  /** What a new key is told while the table is full of throttled keys. */
+  private refusal(now: number): RateLimitState {
+    const waitMs = Math.max(1_000, this.saturatedUntil - now);
+    return {
+      limit: this.spec.max,
+      remaining: 0,
+      resetAt: Math.ceil((now + waitMs) / 1000),
+      retryAfter: Math.ceil(waitMs / 1000),
+    };
+  }
+
+  private describe(w: Window, now: number): RateLimitState {
     const { max, windowMs } = this.spec;
     const elapsed = (now - w.start) / windowMs;
     const weighted = w.previous * (1 - elapsed) + w.current;

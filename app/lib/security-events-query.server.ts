@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Database, SecurityEvent } from "../../db/schema";
 import { DateBoundSchema, dateBounds, isEmptyRange, searchParamsRecord, type KeysetDirection } from "./audit-query.server";
 import { nowIso, type Db } from "./db.server";
-import { COALESCE_WINDOW_MS, SECURITY_EVENT_TYPES } from "./security-events.server";
+import { MAX_COALESCE_SPAN_MS, SECURITY_EVENT_TYPES } from "./security-events.server";
 
 /**
  * Reading security events for `/settings/security-events`: the same GET filter
@@ -138,7 +138,7 @@ async function exists(db: Db, filters: SecurityEventFilters, op: "<" | ">", e: S
 
 /**
  * How many failed and blocked events happened in the last 24 hours, counting
- * coalesced repeats. A coalesced row's `last_at` is at most one coalescing window
+ * coalesced repeats. A coalesced row's `last_at` is at most MAX_COALESCE_SPAN_MS
  * after its `created_at`, so the index on (outcome, created_at) bounds the scan.
  */
 export async function countRecentProblems(db: Db, now = Date.now()): Promise<{ failure: number; blocked: number; since: string }> {
@@ -147,7 +147,7 @@ export async function countRecentProblems(db: Db, now = Date.now()): Promise<{ f
     .selectFrom("security_events")
     .select(["outcome", (eb) => eb.fn.sum<number>("count").as("total")])
     .where("outcome", "in", ["failure", "blocked"])
-    .where("created_at", ">=", nowIso(now - 86_400_000 - COALESCE_WINDOW_MS))
+    .where("created_at", ">=", nowIso(now - 86_400_000 - MAX_COALESCE_SPAN_MS))
     .where("last_at", ">=", since)
     .groupBy("outcome")
     .execute();

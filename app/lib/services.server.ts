@@ -2,9 +2,12 @@ import type SQLite from "better-sqlite3";
 import { AuditKeyError, loadAuditSigner, type AuditSigner } from "./audit-signing.server";
 import { sealLegacyAuditLog } from "./audit.server";
 import { ConfigError, type Config } from "./env.server";
+import type { Cookie } from "@remix-run/node";
+import { createDeviceCookie } from "./device-cookie.server";
 import { migrate, openDatabase, type Db } from "./db.server";
 import { createLogger, type Logger } from "./logger.server";
 import { RateLimiter } from "./rate-limit.server";
+import { pruneSecurityEvents } from "./security-events.server";
 import { createSessionCookie, type SessionCookie } from "./session.server";
 import { SetupCode } from "./setup.server";
 
@@ -19,12 +22,18 @@ export interface Services {
   sqlite: SQLite.Database;
   logger: Logger;
   sessionCookie: SessionCookie;
+  /** The `device` cookie (see device-cookie.server.ts): which sign-in budget an attempt draws on. */
+  deviceCookie: Cookie;
   setupCode: SetupCode;
   /** Signs every audit entry; its public key verifies them. The key never lives in the database. */
   auditSigner: AuditSigner;
   limiters: {
-    /** Failed sign-in (and setup-code) attempts per client IP. */
+    /** Failed sign-in (and setup-code, and current-password) attempts per client IP. */
     login: RateLimiter;
+    /** Failed sign-ins per device cookie. */
+    loginDevice: RateLimiter;
+    /** Failed sign-ins without a valid device cookie, all clients together (one key). */
+    loginUntrusted: RateLimiter;
     /** API requests per token. */
     api: RateLimiter;
     /** Failed bearer attempts per client IP, before any token is known. */
@@ -51,6 +60,9 @@ declare module "@remix-run/node" {
   }
 }
 
+/** How often old security events are pruned while the server runs. */
+export const PRUNE_INTERVAL_MS = 60 * 60_000;
+
 export async function createServices(
   config: Config,
   options: { logger?: Logger; announceSetupCode?: (code: string) => void } = {},
@@ -68,6 +80,14 @@ export async function createServices(
     await db.destroy();
     throw error;
   }
+  // Old security events go at start and then hourly: a range delete on the created_at
+  // index, never work done per request. The timer does not keep the process alive.
+  const prune = () =>
+    pruneSecurityEvents(db, config.securityEventsRetentionDays).catch((error: unknown) =>
+      logger.warn("could not prune old security events", { error }),
+    );
+  await prune();
+  setInterval(() => void prune(), PRUNE_INTERVAL_MS).unref();
   const setupCode = new SetupCode();
   await setupCode.refresh(db, options.announceSetupCode);
   return {
@@ -76,10 +96,13 @@ export async function createServices(
     sqlite,
     logger,
     sessionCookie: createSessionCookie(config),
+    deviceCookie: createDeviceCookie(config),
     setupCode,
     auditSigner,
     limiters: {
       login: new RateLimiter(config.loginRateLimit),
+      loginDevice: new RateLimiter(config.loginRateLimit),
+      loginUntrusted: new RateLimiter(config.loginUntrustedRateLimit, 1),
       api: new RateLimiter(config.apiRateLimit),
       // Generous, but bounded: enough for a misconfigured agent, not for a flood.
       apiAuthFailures: new RateLimiter({ max: Math.max(config.apiRateLimit.max, 100), windowMs: 15 * 60_000 }),

@@ -16,7 +16,8 @@ import {
   requestMeta,
   safeRedirectPath,
 } from "~/lib/auth.server";
-import { throttleKey } from "~/lib/client-ip.server";
+import { guardAttempt, minutesText } from "~/lib/attempt-guard.server";
+import { newDevice, serializeDeviceCookie } from "~/lib/device-cookie.server";
 import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/forms.server";
 import { ownerExists } from "~/lib/owner.server";
 import { MAX_PASSWORD_LENGTH } from "~/lib/password-policy";
@@ -41,27 +42,23 @@ export async function action({ request, context }: ActionFunctionArgs) {
   requirePost(request);
   const { services } = context;
   const meta = requestMeta(request, context);
-  // Count the attempt before any slow work, so parallel attempts cannot all pass
-  // the check; the slot is given back below when the attempt must not count.
-  const throttle = throttleKey(meta.ip);
-  const attempt = services.limiters.login.hit(throttle);
-  if (!attempt.allowed) {
-    await recordRequestEvent(
-      request,
-      context,
-      { type: "login_throttled", outcome: "blocked", details: { limit: attempt.limit } },
-      { coalesce: true },
-    );
-    const minutes = Math.ceil(attempt.retryAfter / 60);
-    return data<ActionData>(
-      { formError: `Too many failed sign-in attempts from your address. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.` },
-      { status: 429, headers: { "Retry-After": String(attempt.retryAfter) } },
-    );
+  // Counted before any slow work (per IP, and per device or against the shared budget
+  // for unknown browsers); the slots are given back below when the attempt must not count.
+  const guard = await guardAttempt(request, context, { via: "login", account: true });
+  if (!guard.allowed) {
+    const wait = minutesText(guard.retryAfter);
+    const formError =
+      guard.scope === "ip"
+        ? `Too many failed sign-in attempts from your address. Try again in ${wait}.`
+        : guard.scope === "device"
+          ? `Too many failed sign-in attempts from this browser. Try again in ${wait}.`
+          : `Too many failed sign-in attempts from browsers this account has not signed in from before. Sign in from a browser you have used before, or try again in ${wait}.`;
+    return data<ActionData>({ formError }, { status: 429, headers: { "Retry-After": String(guard.retryAfter) } });
   }
 
   const form = parseForm(LoginSchema, await readForm(request));
   if (!form.success) {
-    services.limiters.login.release(throttle);
+    guard.release();
     return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
   }
   const { email, password, redirectTo } = form.data;
@@ -76,7 +73,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     });
     return data<ActionData>({ formError: "Incorrect email or password.", email }, { status: 401 });
   }
-  services.limiters.login.release(throttle); // a success never counts
+  guard.release(); // a success never counts
 
   // Sign-in always issues a new session id; a session the browser already had is ended.
   const previous = await readSessionId(services.sessionCookie, request.headers.get("cookie"));
@@ -91,9 +88,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
     outcome: "success",
     details: { email: result.owner.email, session: session.row.public_id },
   });
-  return redirect(safeRedirectPath(redirectTo), {
-    headers: { "Set-Cookie": await serializeSessionCookie(services.sessionCookie, session.id, session.row) },
-  });
+  const headers = new Headers();
+  headers.append("Set-Cookie", await serializeSessionCookie(services.sessionCookie, session.id, session.row));
+  // This browser is now known: its later attempts draw on its own budget, not the shared one.
+  const device = guard.device?.ownerId === result.owner.id ? guard.device : newDevice(result.owner.id);
+  headers.append("Set-Cookie", await serializeDeviceCookie(services.deviceCookie, device));
+  return redirect(safeRedirectPath(redirectTo), { headers });
 }
 
 export default function Login() {

@@ -5,7 +5,7 @@ import { Field } from "~/components/field";
 import { appendAudit } from "~/lib/audit.server";
 import { ownerAuditContext, recordRequestEvent, requestMeta, requireOwner } from "~/lib/auth.server";
 import { transaction } from "~/lib/db.server";
-import { throttleKey } from "~/lib/client-ip.server";
+import { guardAttempt, minutesText } from "~/lib/attempt-guard.server";
 import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/forms.server";
 import { NewPasswordSchema, updateOwnerPassword } from "~/lib/owner.server";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "~/lib/password-policy";
@@ -54,32 +54,24 @@ type ActionData = { fieldErrors?: FieldErrors; formError?: string };
 export async function action({ request, context }: ActionFunctionArgs) {
   const { owner, session } = await requireOwner(request, context);
   requirePost(request);
-  const { db, limiters } = context.services;
+  const { db } = context.services;
   const meta = requestMeta(request, context);
 
   // Wrong current passwords count against the same per-IP (per-/64) budget as failed
   // sign-ins, so a stolen session cannot be used to guess the password at full speed.
   // The attempt is counted before the slow check, so parallel guesses cannot all pass,
   // and given back when it must not count (a form error, the right password).
-  const throttle = throttleKey(meta.ip);
-  const attempt = limiters.login.hit(throttle);
-  if (!attempt.allowed) {
-    await recordRequestEvent(
-      request,
-      context,
-      { type: "login_throttled", outcome: "blocked", details: { retry_after: attempt.retryAfter, via: "password_change" } },
-      { coalesce: true },
-    );
-    const minutes = Math.ceil(attempt.retryAfter / 60);
+  const guard = await guardAttempt(request, context, { via: "password_change", account: false });
+  if (!guard.allowed) {
     return data<ActionData>(
-      { formError: `Too many wrong passwords from your address. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.` },
-      { status: 429, headers: { "Retry-After": String(attempt.retryAfter) } },
+      { formError: `Too many wrong passwords from your address. Try again in ${minutesText(guard.retryAfter)}.` },
+      { status: 429, headers: { "Retry-After": String(guard.retryAfter) } },
     );
   }
 
   const form = parseForm(ChangePasswordSchema, await readForm(request));
   if (!form.success) {
-    limiters.login.release(throttle);
+    guard.release();
     return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
   }
   const { current_password, new_password } = form.data;
@@ -92,7 +84,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     });
     return data<ActionData>({ fieldErrors: { current_password: "That is not your current password" } }, { status: 400 });
   }
-  limiters.login.release(throttle);
+  guard.release();
 
   const passwordHash = await hashPassword(new_password);
   await transaction(db, async (trx) => {

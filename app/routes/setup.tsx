@@ -10,7 +10,8 @@ import { Form, useActionData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { Field } from "~/components/field";
 import { recordRequestEvent, requestMeta } from "~/lib/auth.server";
-import { throttleKey } from "~/lib/client-ip.server";
+import { guardAttempt } from "~/lib/attempt-guard.server";
+import { newDevice, serializeDeviceCookie } from "~/lib/device-cookie.server";
 import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/forms.server";
 import { createOwner, EmailSchema, NewPasswordSchema, OwnerExistsError, ownerExists } from "~/lib/owner.server";
 import { MIN_PASSWORD_LENGTH } from "~/lib/password-policy";
@@ -45,32 +46,31 @@ export async function action({ request, context }: ActionFunctionArgs) {
     notFound();
   }
   const meta = requestMeta(request, context);
-  // Count the attempt before any slow work (see the sign-in page); given back unless the code was wrong.
-  const throttle = throttleKey(meta.ip);
-  const attempt = services.limiters.login.hit(throttle);
-  if (!attempt.allowed) {
-    await recordRequestEvent(request, context, { type: "login_throttled", outcome: "blocked", details: { limit: attempt.limit } }, { coalesce: true });
+  // Counted before any slow work (see the sign-in page); given back unless the code was wrong.
+  const guard = await guardAttempt(request, context, { via: "setup", account: false });
+  if (!guard.allowed) {
     return data<ActionData>(
       { formError: "Too many wrong setup codes from your address. Wait and try again." },
-      { status: 429, headers: { "Retry-After": String(attempt.retryAfter) } },
+      { status: 429, headers: { "Retry-After": String(guard.retryAfter) } },
     );
   }
 
   const form = parseForm(SetupSchema, await readForm(request));
   if (!form.success) {
-    services.limiters.login.release(throttle);
+    guard.release();
     return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
   }
   const { setup_code, email, password } = form.data;
 
   if (!services.setupCode.matches(setup_code)) {
-    await recordRequestEvent(request, context, { type: "setup", outcome: "failure", details: { reason: "wrong_code" } });
+    // Coalesced per client like other anonymous events: only a code from the log stops a flood of these.
+    await recordRequestEvent(request, context, { type: "setup", outcome: "failure", details: { reason: "wrong_code" } }, { coalesce: true });
     return data<ActionData>(
       { fieldErrors: { setup_code: "That is not the setup code shown in the server log" }, email },
       { status: 400 },
     );
   }
-  services.limiters.login.release(throttle);
+  guard.release();
 
   let owner;
   try {
@@ -87,9 +87,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
     userAgent: meta.userAgent,
   });
   await recordRequestEvent(request, context, { type: "setup", outcome: "success", details: { email: owner.email } });
-  return redirect("/settings/api-keys", {
-    headers: { "Set-Cookie": await serializeSessionCookie(services.sessionCookie, session.id, session.row) },
-  });
+  const headers = new Headers();
+  headers.append("Set-Cookie", await serializeSessionCookie(services.sessionCookie, session.id, session.row));
+  headers.append("Set-Cookie", await serializeDeviceCookie(services.deviceCookie, newDevice(owner.id)));
+  return redirect("/settings/api-keys", { headers });
 }
 
 export default function Setup() {

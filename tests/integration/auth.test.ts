@@ -179,7 +179,8 @@ describe("sign-in and sessions", () => {
 
   it("refuses a cross-origin form post with a 403 page and records it", async () => {
     const cookie = await signIn(server);
-    const before = events(server, "csrf_blocked").length;
+    const counted = () => events(server, "csrf_blocked").reduce((n, e) => n + e.count, 0);
+    const before = counted();
     const cases: Array<Record<string, string>> = [
       { Origin: "https://evil.example" },
       { Origin: "null" },
@@ -204,9 +205,9 @@ describe("sign-in and sessions", () => {
     });
     expect(noHeaders.status).toBe(403);
     expect(await isSignedIn(server, cookie)).toBe(true); // the blocked sign-out did nothing
-    const blocked = events(server, "csrf_blocked");
-    expect(blocked.length).toBeGreaterThan(before);
-    expect(blocked.at(-1)).toMatchObject({ outcome: "blocked", path: "/login" });
+    // One client's blocks are counted on one row a minute, whatever their path (the first one's is kept).
+    expect(counted()).toBe(before + cases.length + 1);
+    expect(events(server, "csrf_blocked").at(-1)).toMatchObject({ outcome: "blocked", ip: "127.0.0.1" });
   });
 });
 

@@ -8,7 +8,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 describe("sign-in timing", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startServer({ env: { LOGIN_RATE_LIMIT: "1000/1m" } });
+    server = await startServer({ env: { LOGIN_RATE_LIMIT: "1000/1m", LOGIN_UNTRUSTED_RATE_LIMIT: "1000/1m" } });
     await setupOwner(server);
   });
   afterAll(async () => {

@@ -35,6 +35,8 @@ describe("configuration", () => {
       loginRateLimit: { max: 10, windowMs: 15 * 60_000 },
       apiRateLimit: { max: 100, windowMs: 15 * 60_000 },
       logLevel: "info",
+      loginUntrustedRateLimit: { max: 10, windowMs: 15 * 60_000 },
+      securityEventsRetentionDays: 90,
     });
     expect(loadConfig({ SESSION_SECRET: SECRET }).databasePath).toBe(path.resolve("data/preqstation.db"));
   });
@@ -84,6 +86,10 @@ describe("configuration", () => {
     ["LOGIN_RATE_LIMIT", "0/15m"],
     ["API_RATE_LIMIT", "100/15y"],
     ["LOG_LEVEL", "verbose"],
+    ["LOGIN_UNTRUSTED_RATE_LIMIT", "ten"],
+    ["SECURITY_EVENTS_RETENTION_DAYS", "0"],
+    ["SECURITY_EVENTS_RETENTION_DAYS", "1.5"],
+    ["SECURITY_EVENTS_RETENTION_DAYS", "forever"],
   ])("refuses %s=%s with a message naming it", (name, value) => {
     expect(errorOf({ [name]: value })).toMatch(new RegExp(`^Invalid configuration:\\n  ${name}: `));
   });
@@ -103,6 +109,8 @@ describe("configuration", () => {
       LOGIN_RATE_LIMIT: "3/1m",
       API_RATE_LIMIT: "50/1h",
       LOG_LEVEL: "warn",
+      LOGIN_UNTRUSTED_RATE_LIMIT: "20/1h",
+      SECURITY_EVENTS_RETENTION_DAYS: "30",
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -112,6 +120,8 @@ describe("configuration", () => {
       loginRateLimit: { max: 3, windowMs: 60_000 },
       apiRateLimit: { max: 50, windowMs: 3_600_000 },
       logLevel: "warn",
+      loginUntrustedRateLimit: { max: 20, windowMs: 3_600_000 },
+      securityEventsRetentionDays: 30,
     });
   });
 });

@@ -70,17 +70,58 @@ describe("RateLimiter (sliding window, injected clock)", () => {
     expect(rl.hit("b").allowed).toBe(true);
   });
 
-  it("memory is bounded: beyond maxKeys the least recently used key is evicted", () => {
-    const { rl, at } = limiter(1, MIN, 3);
+  it("memory is bounded: beyond maxKeys the least recently used key within its limit is evicted", () => {
+    const { rl, at } = limiter(2, MIN, 3);
     at(0);
     rl.hit("a");
     rl.hit("b");
     rl.hit("c");
-    rl.hit("a"); // touch a: b is now the oldest
+    rl.hit("a"); // touch a (now at its limit): b is the oldest
     rl.hit("d");
     expect(rl.size).toBe(3);
     expect(rl.peek("a").remaining).toBe(0); // kept
-    expect(rl.peek("b").remaining).toBe(1); // evicted, so fresh
+    expect(rl.peek("b").remaining).toBe(2); // evicted, so fresh
+  });
+
+  it("never evicts a throttled key before its window lets it through: it evicts a key within its limit instead", () => {
+    const { rl, at } = limiter(2, MIN, 3);
+    at(0);
+    rl.hit("attacker");
+    rl.hit("attacker"); // throttled, and the least recently used key from here on
+    expect(rl.hit("attacker").allowed).toBe(false);
+    rl.hit("x");
+    rl.hit("y");
+    rl.hit("z"); // the table is full: x (within its limit) goes, the attacker stays
+    expect(rl.hit("attacker")).toMatchObject({ allowed: false, remaining: 0 });
+    expect(rl.peek("x").remaining).toBe(2);
+  });
+
+  it("when every tracked key is throttled, a new key is refused until the first of them frees up", () => {
+    const { rl, at } = limiter(1, MIN, 3);
+    at(0);
+    for (const k of ["a", "b", "c"]) expect(rl.hit(k).allowed).toBe(true);
+    const refused = rl.hit("d");
+    expect(refused).toMatchObject({ allowed: false, remaining: 0, limit: 1 });
+    expect(refused.retryAfter).toBeGreaterThan(0);
+    expect(rl.peek("e").remaining).toBe(0);
+    // None of the throttled keys was forgotten to make room.
+    for (const k of ["a", "b", "c"]) expect(rl.hit(k).allowed).toBe(false);
+    expect(rl.size).toBe(3);
+    // Once a's window has slid past its hit, a is within its limit again and gives way to a new key.
+    at(refused.retryAfter * 1000);
+    expect(rl.hit("d").allowed).toBe(true);
+    expect(rl.size).toBe(3);
+  });
+
+  it("a key whose hit was released makes room for a new key even while the table was saturated", () => {
+    const { rl, at } = limiter(1, MIN, 2);
+    at(0);
+    rl.hit("a");
+    rl.hit("b");
+    expect(rl.hit("c").allowed).toBe(false);
+    rl.release("a");
+    expect(rl.hit("c").allowed).toBe(true);
+    expect(rl.hit("b").allowed).toBe(false);
   });
 
   it("rateLimitHeaders renders limit, remaining and reset as decimal strings", () => {

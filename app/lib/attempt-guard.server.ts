@@ -1,0 +1,89 @@
+import type { AppLoadContext } from "@remix-run/node";
+import { recordRequestEvent } from "./auth.server";
+import { throttleKey } from "./client-ip.server";
+import { readDevice, type Device } from "./device-cookie.server";
+import type { RateLimiter } from "./rate-limit.server";
+
+/**
+ * The one guard in front of every password (and setup-code) check: sign-in, setup
+ * and password change. An attempt is counted *before* the slow check, so parallel
+ * guesses cannot all pass a check made before any of them was counted; the caller
+ * gives the slots back (`release`) when the attempt must not count (a form error,
+ * or it succeeded).
+ *
+ * Layers, each answered with 429 and Retry-After and recorded as a `login_throttled` event:
+ * - `ip`: failures per client IP (IPv6: per /64), LOGIN_RATE_LIMIT. Always.
+ * - with `account: true` (sign-in), one more, chosen by the device cookie:
+ *   - `device`: a valid device cookie of this owner: failures per device, LOGIN_RATE_LIMIT,
+ *     so a device that fails too often is itself locked out for the window;
+ *   - `untrusted`: anything else: one budget shared by every client, LOGIN_UNTRUSTED_RATE_LIMIT,
+ *     so guessing from many addresses is throttled account-wide, while the owner's
+ *     known browsers keep signing in.
+ */
+export type AttemptScope = "ip" | "device" | "untrusted";
+
+export type AttemptGuard =
+  | {
+      allowed: true;
+      /** The valid device cookie the attempt carried (sign-in only), or null. */
+      device: Device | null;
+      /** Gives back every slot this attempt took: it must not count. */
+      release(): void;
+    }
+  | { allowed: false; scope: AttemptScope; retryAfter: number };
+
+export async function guardAttempt(
+  request: Request,
+  context: AppLoadContext,
+  options: { via: "login" | "setup" | "password_change"; account: boolean },
+): Promise<AttemptGuard> {
+  const { limiters, db, deviceCookie } = context.services;
+  const taken: Array<[RateLimiter, string]> = [];
+  const release = () => {
+    for (const [limiter, key] of taken) limiter.release(key);
+    taken.length = 0;
+  };
+  const take = async (limiter: RateLimiter, key: string, scope: AttemptScope) => {
+    const state = limiter.hit(key);
+    if (state.allowed) {
+      taken.push([limiter, key]);
+      return null;
+    }
+    release(); // a refused attempt is not checked, so it counts nowhere
+    await recordRequestEvent(
+      request,
+      context,
+      {
+        type: "login_throttled",
+        outcome: "blocked",
+        details: { scope, via: options.via, limit: state.limit, retry_after: state.retryAfter },
+      },
+      { coalesce: true },
+    );
+    return { allowed: false as const, scope, retryAfter: state.retryAfter };
+  };
+
+  const byIp = await take(limiters.login, throttleKey(context.request.clientIp), "ip");
+  if (byIp) return byIp;
+
+  let device: Device | null = null;
+  if (options.account) {
+    const presented = await readDevice(deviceCookie, request.headers.get("cookie"));
+    if (presented) {
+      // Bound to the owner: a cookie issued to an earlier owner of this instance is none.
+      const owner = await db.selectFrom("owners").select("id").executeTakeFirst();
+      if (owner && owner.id === presented.ownerId) device = presented;
+    }
+    const refused = device
+      ? await take(limiters.loginDevice, device.id, "device")
+      : await take(limiters.loginUntrusted, "untrusted", "untrusted");
+    if (refused) return refused;
+  }
+  return { allowed: true, device, release };
+}
+
+/** "N minute(s)" for a Retry-After in seconds. */
+export function minutesText(retryAfter: number): string {
+  const minutes = Math.max(1, Math.ceil(retryAfter / 60));
+  return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+}
