@@ -12,8 +12,8 @@ import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import type { AuditContext } from "../app/lib/audit.server";
 import { appendAudit, verifyAuditChain } from "../app/lib/audit.server";
-import { migrate, openDatabase, transaction, type OpenedDatabase } from "../app/lib/db.server";
-import { ConfigError, loadConfig } from "../app/lib/env.server";
+import { migrate, openDatabase, transaction, type DatabaseOptions, type OpenedDatabase } from "../app/lib/db.server";
+import { ConfigError, loadConfig, type Config } from "../app/lib/env.server";
 import {
   createOwner,
   EmailSchema,
@@ -48,7 +48,7 @@ export interface CliContext {
 
 export type CommandHandler = (args: string[], ctx: CliContext) => Promise<void>;
 
-const USAGE = `Usage: preqstation <command>
+export const USAGE = `Usage: preqstation <command>
 
   migrate                                   apply pending database migrations
   owner create --email E                    create the owner (password read from standard input)
@@ -216,7 +216,16 @@ function readLineFromStdin(prompt: string): Promise<string> {
   });
 }
 
-export async function main(argv: string[], io: CliIo = defaultIo(), env = process.env): Promise<number> {
+/**
+ * Runs one command. `database` says how to open the database once the configuration is
+ * known (the single executable unpacks its SQLite addon there); by default, from node_modules.
+ */
+export async function main(
+  argv: string[],
+  io: CliIo = defaultIo(),
+  env = process.env,
+  database: (config: Config) => DatabaseOptions = () => ({}),
+): Promise<number> {
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     (argv.length === 0 ? io.stderr : io.stdout)(`${USAGE}\n`);
     return argv.length === 0 ? 2 : 0;
@@ -231,7 +240,7 @@ export async function main(argv: string[], io: CliIo = defaultIo(), env = proces
   let opened: OpenedDatabase | undefined;
   try {
     const config = loadConfig(env);
-    opened = openDatabase(config.databasePath);
+    opened = openDatabase(config.databasePath, database(config));
     if (name !== "migrate") await migrate(opened.db);
     const user = (() => {
       try {

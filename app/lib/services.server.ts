@@ -1,6 +1,6 @@
 import type SQLite from "better-sqlite3";
 import type { Config } from "./env.server";
-import { migrate, openDatabase, type Db } from "./db.server";
+import { migrate, openDatabase, type Db, type DatabaseOptions } from "./db.server";
 import { createLogger, type Logger } from "./logger.server";
 import { RateLimiter } from "./rate-limit.server";
 import { createSessionCookie, type SessionCookie } from "./session.server";
@@ -49,10 +49,10 @@ declare module "@remix-run/node" {
 
 export async function createServices(
   config: Config,
-  options: { logger?: Logger; announceSetupCode?: (code: string) => void } = {},
+  options: { logger?: Logger; announceSetupCode?: (code: string) => void; database?: DatabaseOptions } = {},
 ): Promise<Services> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const { db, sqlite } = openDatabase(config.databasePath);
+  const { db, sqlite } = openDatabase(config.databasePath, options.database);
   try {
     await migrate(db);
   } catch (error) {
