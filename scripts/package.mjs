@@ -99,6 +99,7 @@ export async function packageExecutable({ force = false, log = (t) => process.st
   fingerprint.update(JSON.stringify(config));
   fingerprint.update(fs.readFileSync(mainFile));
   fingerprint.update(fs.readFileSync(manifestFile));
+  fingerprint.update(fs.readFileSync(path.join(root, "scripts", "package.mjs")));
   fingerprint.update(`${process.execPath}\0${process.version}\0${fs.statSync(process.execPath).size}`);
   const stamp = fingerprint.digest("hex");
   const stampFile = path.join(workDir, "stamp");
@@ -109,7 +110,7 @@ export async function packageExecutable({ force = false, log = (t) => process.st
       return "";
     }
   };
-  if (!force && fs.existsSync(output) && readStamp() === stamp) {
+  if (!force && fs.existsSync(output) && fs.existsSync(`${output}.sha256`) && readStamp() === stamp) {
     log(`dist/preqstation is up to date (${Math.round(performance.now() - started)} ms)`);
     return { output, rebuilt: false };
   }
@@ -125,6 +126,9 @@ export async function packageExecutable({ force = false, log = (t) => process.st
   const postject = path.join(path.dirname(require.resolve("postject/package.json")), "dist", "cli.js");
   try {
     run(process.execPath, [postject, temp, "NODE_SEA_BLOB", blob, "--sentinel-fuse", FUSE]);
+    // A checksum file beside it: a truncated copy crashes inside Node's loader before any of
+    // our code runs, so `sha256sum -c preqstation.sha256` (e.g. systemd's ExecStartPre) is how to refuse one.
+    fs.writeFileSync(`${output}.sha256`, `${sha256(fs.readFileSync(temp))}  preqstation\n`);
     fs.renameSync(temp, output);
   } finally {
     fs.rmSync(temp, { force: true });
