@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: [".cache/**", "build/**", "node_modules/**", "test-results/**", "playwright-report/**", "bench/results/**"] },
+  { ignores: [".cache/**", "build/**", "dist/**", "node_modules/**", "test-results/**", "playwright-report/**", "bench/results/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -2,64 +2,33 @@
  * The Node server: serves the production build and owns what Remix does not —
  * request ids, the client IP, security headers and the CSP nonce, the body-size
  * ceiling, the same-origin check for page mutations, static files, timeouts and
- * graceful shutdown. Run through `npm start` (which builds it) or `node build/node/server.js`.
+ * graceful shutdown. Started by main.ts (`npm start`, `node build/node/server.js` and the
+ * single executable), which decides where the Remix build, the client files and the
+ * SQLite addon come from.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import fs from "node:fs";
 import http from "node:http";
-import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequestListener, type ClientAddress } from "@remix-run/node-fetch-server";
 import { createRequestHandler, type AppLoadContext, type ServerBuild } from "@remix-run/node";
 import { createApiDispatcher } from "./app/lib/api-dispatch.server";
 import { apiError } from "./app/lib/api-errors.server";
 import { MAX_BODY_BYTES } from "./app/lib/body.server";
 import { clientIp } from "./app/lib/client-ip.server";
-import { ConfigError, loadConfig } from "./app/lib/env.server";
+import type { DatabaseOptions } from "./app/lib/db.server";
+import type { Config } from "./app/lib/env.server";
 import { checkSameOrigin } from "./app/lib/origin.server";
 import { recordSecurityEvent } from "./app/lib/security-events.server";
+import type { StaticFiles } from "./app/lib/runtime/static-files.server";
 import { createServices, type Services } from "./app/lib/services.server";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BUILD_DIR = path.resolve(here, "..");
-
-interface StaticFile {
-  body: Buffer;
-  type: string;
-  cacheControl: string;
-}
-
-const MIME: Record<string, string> = {
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".ico": "image/x-icon",
-  ".txt": "text/plain; charset=utf-8",
-  ".json": "application/json; charset=utf-8",
-  ".webmanifest": "application/manifest+json",
-  ".woff2": "font/woff2",
-};
-
-/** Loads every file of the client build into memory once: small, and no path ever touches the disk per request. */
-function loadStaticFiles(dir: string): Map<string, StaticFile> {
-  const files = new Map<string, StaticFile>();
-  const walk = (d: string) => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) {
-        const urlPath = `/${path.relative(dir, full).split(path.sep).map(encodeURIComponent).join("/")}`;
-        files.set(urlPath, {
-          body: fs.readFileSync(full),
-          type: MIME[path.extname(entry.name)] ?? "application/octet-stream",
-          cacheControl: urlPath.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "public, max-age=3600",
-        });
-      }
-    }
-  };
-  if (fs.existsSync(dir)) walk(dir);
-  return files;
+/** What the server runs: the same code path for `npm start` and the single executable, only the sources differ. */
+export interface ServerRuntime {
+  /** The Remix server build. */
+  build: ServerBuild;
+  /** The client build (hashed assets, public files), already in memory. */
+  staticFiles: StaticFiles;
+  /** How to open the database (which SQLite addon). */
+  database: DatabaseOptions;
 }
 
 function contentSecurityPolicy(nonce: string, isApi: boolean): string {
@@ -99,10 +68,9 @@ function plainPage(status: number, title: string, message: string, headers?: Hea
   return new Response(body, { status, headers: h });
 }
 
-export function createAppHandler(services: Services, build: ServerBuild, clientDir: string) {
+export function createAppHandler(services: Services, build: ServerBuild, staticFiles: StaticFiles) {
   const remix = createRequestHandler(build, "production");
   const api = createApiDispatcher(build);
-  const staticFiles = loadStaticFiles(clientDir);
   const { config, logger } = services;
 
   return async function handle(request: Request, client: ClientAddress): Promise<Response> {
@@ -214,15 +182,14 @@ export function createAppHandler(services: Services, build: ServerBuild, clientD
   }
 }
 
-export async function startServer(): Promise<http.Server> {
-  const config = loadConfig();
+export async function startServer(config: Config, runtime: ServerRuntime): Promise<http.Server> {
   const services = await createServices(config, {
+    database: runtime.database,
     announceSetupCode: (code) => {
       process.stdout.write(`\nNo owner exists yet. Open /setup and enter this one-time code:\nSetup code: ${code}\n\n`);
     },
   });
-  const build = (await import(pathToFileURL(path.join(BUILD_DIR, "server", "index.js")).href)) as ServerBuild;
-  const handler = createAppHandler(services, build, path.join(BUILD_DIR, "client"));
+  const handler = createAppHandler(services, runtime.build, runtime.staticFiles);
 
   const server = http.createServer(
     {
@@ -293,14 +260,3 @@ export async function startServer(): Promise<http.Server> {
   return server;
 }
 
-try {
-  await startServer();
-} catch (error) {
-  // A bad setting, an unwritable data folder, a port in use: one clear line, exit 1, no stack.
-  const message =
-    error instanceof ConfigError
-      ? error.message
-      : `PreqStation could not start: ${error instanceof Error ? error.message : String(error)}`;
-  process.stderr.write(`${message}\n`);
-  process.exit(1);
-}

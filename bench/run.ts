@@ -10,6 +10,8 @@
  *   --only a,b     BENCH_ONLY         run only these scenario ids (list, get, post, patch, audit, signin, scale, deep-audit)
  *   --quick                           duration 3, rounds 1, small extra databases (a smoke run, not for the README)
  *   --out FILE     BENCH_OUT          where to write the JSON (default bench/results/latest.json)
+ *   --binary FILE  BENCH_BINARY       measure this single executable (npm run package: dist/preqstation) instead of
+ *                                     build/node/server.js, with npm start's heap cap passed as NODE_OPTIONS
  *   --analyze      BENCH_ANALYZE=1    run ANALYZE on the seeded databases (the app never does; shows plan sensitivity)
  *                  BENCH_SERVER_ENV   JSON object of extra environment for the PreqStation server, for experiments
  *                                     (e.g. '{"NODE_OPTIONS":"--max-old-space-size=128"}'); recorded in the results
@@ -34,6 +36,7 @@ const { values: flags } = parseArgs({
     quick: { type: "boolean", default: false },
     out: { type: "string" },
     analyze: { type: "boolean", default: false },
+    binary: { type: "string" },
   },
   strict: true,
 });
@@ -43,6 +46,12 @@ const ROUNDS = Number(flags.rounds ?? process.env.BENCH_ROUNDS ?? (quick ? 1 : 3
 const ONLY = new Set((flags.only ?? process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean));
 const ANALYZE = (flags.analyze ?? false) || process.env.BENCH_ANALYZE === "1";
 const SERVER_ENV = parseServerEnv(process.env.BENCH_SERVER_ENV);
+const BINARY_FLAG = flags.binary ?? process.env.BENCH_BINARY;
+const BINARY = BINARY_FLAG ? path.resolve(BINARY_FLAG) : null;
+if (BINARY && !fs.existsSync(BINARY)) {
+  process.stderr.write(`--binary: ${BINARY} does not exist (npm run package writes dist/preqstation)\n`);
+  process.exit(2);
+}
 const OUT = path.resolve(flags.out ?? process.env.BENCH_OUT ?? path.join(ROOT, "bench/results/latest.json"));
 const MAIN = { tasks: 10_000, auditEntries: 100_000 };
 const SCALE = quick ? { small: 1_000, large: 20_000 } : { small: 1_000, large: 100_000 };
@@ -85,6 +94,8 @@ function projectEnv(dbPath: string): Record<string, string> {
 }
 
 function startProject(dbPath: string) {
+  // The executable takes no Node flags on its command line; Node reads them from NODE_OPTIONS.
+  if (BINARY) return spawnServer("preqstation", [], { NODE_OPTIONS: START_FLAGS.join(" "), ...projectEnv(dbPath) }, "/api/health", BINARY);
   return spawnServer("preqstation", [...START_FLAGS, SERVER_ENTRY], projectEnv(dbPath));
 }
 
@@ -524,7 +535,7 @@ async function main() {
       /** 1-minute load average before and after: other work on the machine skews the numbers. */
       loadAverage: { start: round(loadAtStart, 2), end: round(os.loadavg()[0]!, 2) },
     },
-    settings: { durationSec: DURATION, rounds: ROUNDS, quick, analyze: ANALYZE, serverEnv: SERVER_ENV, seed: MAIN, seedMs, scale: SCALE, deepAudit: DEEP },
+    settings: { durationSec: DURATION, rounds: ROUNDS, quick, analyze: ANALYZE, serverEnv: SERVER_ENV, binary: BINARY, seed: MAIN, seedMs, scale: SCALE, deepAudit: DEEP },
     scenarios: results,
     deepAudit: deep,
     peakRssMb: { preqstation: peakRss, baseline: baselinePeakRssMb },

@@ -20,7 +20,7 @@ import {
   sealLegacyAuditLog,
   verifyAuditChain,
 } from "../app/lib/audit.server";
-import { migrate, openDatabase, transaction, type OpenedDatabase } from "../app/lib/db.server";
+import { migrate, openDatabase, transaction, type DatabaseOptions, type OpenedDatabase } from "../app/lib/db.server";
 import { ConfigError, loadConfig, type Config } from "../app/lib/env.server";
 import { loadAuditSignerOrFail } from "../app/lib/services.server";
 import {
@@ -57,7 +57,7 @@ export interface CliContext {
 
 export type CommandHandler = (args: string[], ctx: CliContext) => Promise<void>;
 
-const USAGE = `Usage: preqstation <command>
+export const USAGE = `Usage: preqstation <command>
 
   migrate                                   apply pending database migrations
   owner create --email E                    create the owner (password read from standard input)
@@ -304,7 +304,16 @@ function readLineFromStdin(prompt: string): Promise<string> {
   });
 }
 
-export async function main(argv: string[], io: CliIo = defaultIo(), env = process.env): Promise<number> {
+/**
+ * Runs one command. `database` says how to open the database once the configuration is
+ * known (the single executable unpacks its SQLite addon there); by default, from node_modules.
+ */
+export async function main(
+  argv: string[],
+  io: CliIo = defaultIo(),
+  env = process.env,
+  database: (config: Config) => DatabaseOptions = () => ({}),
+): Promise<number> {
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     (argv.length === 0 ? io.stderr : io.stdout)(`${USAGE}\n`);
     return argv.length === 0 ? 2 : 0;
@@ -322,7 +331,7 @@ export async function main(argv: string[], io: CliIo = defaultIo(), env = proces
     const config = loadConfig(env);
     // Every command but `audit verify` may write audit entries: it loads (or creates) the key.
     const signer = verifying ? null : loadAuditSignerOrFail(config);
-    opened = openDatabase(config.databasePath);
+    opened = openDatabase(config.databasePath, database(config));
     if (name !== "migrate") await migrate(opened.db);
     if (signer && name !== "migrate") await sealLegacyAuditLog(opened.db, signer);
     if (verifying) {

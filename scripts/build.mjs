@@ -1,6 +1,7 @@
 // Builds what `npm start` and the CLI run, only when the sources changed:
 //   - the Remix app (client assets and server build) with `remix vite:build`;
-//   - server.ts and bin/cli.ts, bundled by esbuild into build/node/.
+//   - main.ts (the server entry, with the Remix server build bundled in) and bin/cli.ts,
+//     bundled by esbuild into build/node/ (packages stay in node_modules).
 // Usage: node scripts/build.mjs [--force] [--cli-only]
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
@@ -11,7 +12,7 @@ import { fileURLToPath } from "node:url";
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const buildDir = path.join(root, "build");
 
-const APP_SOURCES = ["app", "db", "public", "server.ts", "package.json", "package-lock.json", "remix.config.js", "vite.config.ts", "tsconfig.json"];
+const APP_SOURCES = ["app", "db", "bin", "public", "main.ts", "server.ts", "package.json", "package-lock.json", "remix.config.js", "vite.config.ts", "tsconfig.json"];
 const CLI_SOURCES = ["app/lib", "db", "bin", "package.json", "package-lock.json"];
 
 /** A fingerprint of the sources: every file's path, size and modification time. */
@@ -51,11 +52,20 @@ function run(cmd, args) {
   if (result.status !== 0) throw new Error(`${path.basename(cmd)} ${args.join(" ")} failed (exit ${result.status ?? result.signal})`);
 }
 
+/** esbuild plugin: `virtual:preqstation/server-build` is the Remix server build (see app/lib/runtime/server-build.d.ts). */
+export const serverBuildPlugin = {
+  name: "preqstation-server-build",
+  setup(build) {
+    build.onResolve({ filter: /^virtual:preqstation\/server-build$/ }, () => ({ path: path.join(buildDir, "server", "index.js") }));
+  },
+};
+
 async function bundle(entry, outfile) {
   const esbuild = await import("esbuild");
   await esbuild.build({
     entryPoints: [path.join(root, entry)],
     outfile: path.join(buildDir, outfile),
+    plugins: [serverBuildPlugin],
     bundle: true,
     platform: "node",
     format: "esm",
@@ -115,7 +125,7 @@ export async function ensureAppBuilt({ force = false, quiet = false } = {}) {
     if (!force && isFresh("app", APP_SOURCES, ["build/server/index.js", "build/node/server.js"])) return false;
     if (!quiet) process.stderr.write("Building PreqStation (sources changed since the last build)…\n");
     run(process.execPath, [path.join(root, "node_modules/@remix-run/dev/dist/cli.js"), "vite:build", "--logLevel", "warn"]);
-    await bundle("server.ts", "node/server.js");
+    await bundle("main.ts", "node/server.js");
     fs.mkdirSync(buildDir, { recursive: true });
     fs.writeFileSync(stampFile("app"), fingerprint(APP_SOURCES));
     return true;

@@ -7,6 +7,15 @@ import type { Database } from "../../db/schema";
 
 export type Db = Kysely<Database>;
 
+/**
+ * How to open the database. `nativeBinding` is better-sqlite3's own option: the addon
+ * already loaded (the single executable unpacks and verifies its embedded copy) or the
+ * path of a `.node` file; without it, the package's own build in node_modules is used.
+ */
+export interface DatabaseOptions {
+  nativeBinding?: string | object;
+}
+
 export interface OpenedDatabase {
   db: Db;
   sqlite: SQLite.Database;
@@ -17,14 +26,15 @@ export interface OpenedDatabase {
  * WAL, foreign keys, a busy timeout, and `synchronous=FULL` so an acknowledged
  * write survives power loss, not just a crash.
  */
-export function openDatabase(file: string): OpenedDatabase {
+export function openDatabase(file: string, options: DatabaseOptions = {}): OpenedDatabase {
   if (file !== ":memory:") {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     // Create the file readable by its owner only before SQLite opens it: SQLite gives
     // the -wal and -shm files the database file's permissions.
     fs.closeSync(fs.openSync(file, "a", 0o600));
   }
-  const sqlite = new SQLite(file);
+  // @types/better-sqlite3 declares only the string form; the library takes an addon object as well.
+  const sqlite = new SQLite(file, options.nativeBinding === undefined ? {} : { nativeBinding: options.nativeBinding as string });
   if (file !== ":memory:") {
     for (const f of [file, `${file}-wal`, `${file}-shm`]) {
       if (fs.existsSync(f)) fs.chmodSync(f, 0o600);

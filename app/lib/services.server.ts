@@ -4,7 +4,7 @@ import { sealLegacyAuditLog } from "./audit.server";
 import { ConfigError, type Config } from "./env.server";
 import type { Cookie } from "@remix-run/node";
 import { createDeviceCookie } from "./device-cookie.server";
-import { migrate, openDatabase, type Db } from "./db.server";
+import { migrate, openDatabase, type Db, type DatabaseOptions } from "./db.server";
 import { createLogger, type Logger } from "./logger.server";
 import { RateLimiter } from "./rate-limit.server";
 import { pruneSecurityEvents } from "./security-events.server";
@@ -65,11 +65,11 @@ export const PRUNE_INTERVAL_MS = 60 * 60_000;
 
 export async function createServices(
   config: Config,
-  options: { logger?: Logger; announceSetupCode?: (code: string) => void } = {},
+  options: { logger?: Logger; announceSetupCode?: (code: string) => void; database?: DatabaseOptions } = {},
 ): Promise<Services> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const auditSigner = loadAuditSignerOrFail(config);
-  const { db, sqlite } = openDatabase(config.databasePath);
+  const { db, sqlite } = openDatabase(config.databasePath, options.database);
   try {
     await migrate(db);
     const sealed = await sealLegacyAuditLog(db, auditSigner);

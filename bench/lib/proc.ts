@@ -32,15 +32,16 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Spawns `node <args>` with `env` and waits until GET `readyPath` answers 200. */
+/** Spawns `node <args>` (or `command <args>`) with `env` and waits until GET `readyPath` answers 200. */
 export async function spawnServer(
   name: string,
   args: string[],
   env: Record<string, string>,
   readyPath = "/api/health",
+  command = process.execPath,
 ): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, args, {
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", NODE_ENV: "production", HOST: "127.0.0.1", PORT: String(port), ...env },
     stdio: ["ignore", "pipe", "pipe"],
