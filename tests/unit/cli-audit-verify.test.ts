@@ -18,7 +18,7 @@ function capture() {
 describe("preqstation audit verify", () => {
   let dir: string;
   let dbPath: string;
-  const env = (): NodeJS.ProcessEnv => ({ NODE_ENV: "test", DATABASE_PATH: dbPath, SESSION_SECRET: "s".repeat(40) });
+  const env = (): NodeJS.ProcessEnv => ({ NODE_ENV: "test", DATABASE_PATH: dbPath, SESSION_SECRET: "unit-test-session-secret-0123456789abcdef" });
 
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-cli-audit-"));
