@@ -8,18 +8,34 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
-import { createRequestListener, type ClientAddress } from "@remix-run/node-fetch-server";
+import { createRequestListener, sendResponse, type ClientAddress } from "@remix-run/node-fetch-server";
 import { createRequestHandler, type AppLoadContext, type ServerBuild } from "@remix-run/node";
 import { createApiDispatcher } from "./app/lib/api-dispatch.server";
 import { apiError } from "./app/lib/api-errors.server";
-import { MAX_BODY_BYTES } from "./app/lib/body.server";
+import { discardUnreadBodyAfterResponse, MAX_BODY_BYTES } from "./app/lib/body.server";
 import { clientIp } from "./app/lib/client-ip.server";
 import type { DatabaseOptions } from "./app/lib/db.server";
 import type { Config } from "./app/lib/env.server";
-import { checkSameOrigin } from "./app/lib/origin.server";
+import { checkSameOrigin, requestOrigin } from "./app/lib/origin.server";
+import { routeConsoleToLogger } from "./app/lib/logger.server";
 import { recordSecurityEvent } from "./app/lib/security-events.server";
 import type { StaticFiles } from "./app/lib/runtime/static-files.server";
 import { createServices, type Services } from "./app/lib/services.server";
+
+/** Whether every segment of a path percent-decodes (as Remix's router decodes it to match routes). */
+function decodablePath(pathname: string): boolean {
+  try {
+    for (const segment of pathname.split("/")) decodeURIComponent(segment);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A header Node may have given as a list: its values joined as one. */
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(", ") : value;
+}
 
 /** What the server runs: the same code path for `npm start` and the single executable, only the sources differ. */
 export interface ServerRuntime {
@@ -68,12 +84,69 @@ function plainPage(status: number, title: string, message: string, headers?: Hea
   return new Response(body, { status, headers: h });
 }
 
-export function createAppHandler(services: Services, build: ServerBuild, staticFiles: StaticFiles) {
+/** Methods the Fetch API cannot carry (a `Request` refuses them); answered 405 before one is built. */
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+/**
+ * The request listener for node:http. Before anything is routed it checks what the
+ * URL is built from — the request target must be a path, Host (and, with TRUST_PROXY,
+ * X-Forwarded-Host) must be `hostname[:port]` — so that the routed path is the request
+ * line's and nothing else; then builds the Fetch `Request` from that validated origin
+ * and the raw target, with the socket's address as the client's.
+ */
+export function createAppHandler(services: Services, build: ServerBuild, staticFiles: StaticFiles): http.RequestListener {
   const remix = createRequestHandler(build, "production");
   const api = createApiDispatcher(build);
   const { config, logger } = services;
 
-  return async function handle(request: Request, client: ClientAddress): Promise<Response> {
+  /** Security headers and the request id on any response, copying it once if its headers are immutable. */
+  function withHeaders(response: Response, nonce: string, isApi: boolean, requestId: string, https: boolean): Response {
+    try {
+      applySecurityHeaders(response.headers, nonce, isApi, requestId, https);
+      return response;
+    } catch {
+      // immutable headers (a fetched or static response): copy once, then set
+      const copy = new Response(response.body, response);
+      applySecurityHeaders(copy.headers, nonce, isApi, requestId, https);
+      return copy;
+    }
+  }
+
+  /** A client error answered before a `Request` exists: a fixed body, every header, one debug line. */
+  function refuse(status: 400 | 405, target: string | undefined, method: string, reason: string): Response {
+    const requestId = randomUUID();
+    const path = target?.startsWith("/") ? target.split("?", 1)[0]! : "";
+    const isApi = path === "/api" || path.startsWith("/api/");
+    let response: Response;
+    if (status === 405) {
+      response = isApi
+        ? apiError("METHOD_NOT_ALLOWED", `Method ${method} is not allowed`, { headers: { Allow: "GET, HEAD, POST, PATCH, DELETE" } })
+        : plainPage(405, "Method not allowed", "This page only answers GET and POST.", { Allow: "GET, HEAD, POST" });
+    } else {
+      response = new Response("Bad Request", { status: 400, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+    }
+    logger.debug("request refused", { requestId, method: method.slice(0, 16), status, reason });
+    const page = status === 405 && !isApi;
+    return withHeaders(response, page ? randomBytes(16).toString("base64") : "", !page, requestId, false);
+  }
+
+  /**
+   * Errors of the request listener itself (no handler ran: the URL or the Request could not
+   * be built). A malformed URL is the client's error (400, no log line per probe); anything
+   * else is logged and answered 500 — with the headers and a request id either way.
+   */
+  function onError(error: unknown): Response {
+    const requestId = randomUUID();
+    const { code, name, cause } = (error ?? {}) as { code?: unknown; name?: unknown; cause?: { code?: unknown } };
+    if (code === "ERR_INVALID_URL" || cause?.code === "ERR_INVALID_URL" || name === "RequestAuthorityError") {
+      logger.debug("request refused", { requestId, status: 400, reason: "invalid_url" });
+      return withHeaders(new Response("Bad Request", { status: 400, headers: { "Content-Type": "text/plain; charset=utf-8" } }), "", true, requestId, false);
+    }
+    logger.error("request listener error", { requestId, error });
+    return withHeaders(apiError("INTERNAL_ERROR", `Internal error (request id ${requestId})`), "", true, requestId, false);
+  }
+
+  async function handle(request: Request, client: ClientAddress): Promise<Response> {
     const started = performance.now();
     const requestId = randomUUID();
     const url = new URL(request.url);
@@ -82,6 +155,8 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
     const nonce = isApi ? "" : randomBytes(16).toString("base64");
     const info: AppLoadContext["request"] = {
       id: requestId,
+      // client.address is the socket's: the listener is never given trustProxy, whose
+      // reading of Forwarded and of the first X-Forwarded-For entry a client can write.
       clientIp: clientIp(client.address, request.headers.get("x-forwarded-for"), config.trustProxy),
       userAgent: (request.headers.get("user-agent") ?? "").slice(0, 512),
       cspNonce: nonce,
@@ -106,13 +181,7 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
         response.headers.append("Set-Cookie", info.sessionCookieHeader);
       }
     }
-    try {
-      applySecurityHeaders(response.headers, nonce, isApi, requestId, url.protocol === "https:");
-    } catch {
-      // immutable headers (a fetched or static response): copy once, then set
-      response = new Response(response.body, response);
-      applySecurityHeaders(response.headers, nonce, isApi, requestId, url.protocol === "https:");
-    }
+    response = withHeaders(response, nonce, isApi, requestId, url.protocol === "https:");
     const ms = Math.round((performance.now() - started) * 10) / 10;
     // Server time, for the signed-in owner's pages only: anonymous and API callers get
     // no precise timing of sign-in or token checks to measure against.
@@ -120,6 +189,28 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
     if (response.status >= 500) logger.error("request failed", { requestId, method: request.method, path: url.pathname, status: response.status, ms });
     else logger.debug("request", { requestId, method: request.method, path: url.pathname, status: response.status, ms });
     return response;
+  }
+
+  return function listener(req, res) {
+    discardUnreadBodyAfterResponse(req, res);
+    const method = req.method ?? "GET";
+    const origin = requestOrigin(
+      {
+        host: req.headers.host,
+        forwardedHost: header(req.headers["x-forwarded-host"]),
+        forwardedProto: header(req.headers["x-forwarded-proto"]),
+        target: req.url,
+        encrypted: "encrypted" in req.socket && req.socket.encrypted === true,
+      },
+      config.trustProxy,
+    );
+    if (!origin.ok || FORBIDDEN_METHODS.has(method)) {
+      const response = origin.ok ? refuse(405, req.url, method, "method") : refuse(400, req.url, method, origin.reason);
+      sendResponse(res, response).catch(() => res.destroy());
+      return;
+    }
+    // The URL is `${protocol}//${host}${req.url}`, from the validated origin and the raw target.
+    createRequestListener(handle, { host: origin.host, protocol: origin.protocol, onError })(req, res);
   };
 
   async function route(request: Request, url: URL, isApi: boolean, info: AppLoadContext["request"]): Promise<Response> {
@@ -138,6 +229,17 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
       return isApi
         ? apiError("PAYLOAD_TOO_LARGE", `Request body must be at most ${MAX_BODY_BYTES} bytes`)
         : plainPage(413, "Request too large", "That request was larger than this server accepts.");
+    }
+
+    if (!decodablePath(url.pathname)) {
+      // No route has such a path, and Remix's router would log it (three times, raw) before saying so.
+      return isApi ? apiError("NOT_FOUND", "No such API route") : plainPage(404, "Page not found", "There is no page at this address.");
+    }
+
+    if (!isApi && url.searchParams.has("_data")) {
+      // Remix's pre-single-fetch data requests: this app never makes them, and Remix logs
+      // each one as an error. A client asking for one gets a 400.
+      return plainPage(400, "Bad request", "This address is not a page.");
     }
 
     if (!isApi && method !== "GET" && method !== "HEAD" && method !== "POST") {
@@ -189,6 +291,8 @@ export async function startServer(config: Config, runtime: ServerRuntime): Promi
       process.stdout.write(`\nNo owner exists yet. Open /setup and enter this one-time code:\nSetup code: ${code}\n\n`);
     },
   });
+  // Remix and its router write warnings (echoing request paths) and errors with console.*.
+  routeConsoleToLogger(services.logger);
   const handler = createAppHandler(services, runtime.build, runtime.staticFiles);
 
   const server = http.createServer(
@@ -201,22 +305,7 @@ export async function startServer(config: Config, runtime: ServerRuntime): Promi
       keepAliveTimeout: 5_000,
       maxHeaderSize: 16 * 1024,
     },
-    createRequestListener(handler, {
-      trustProxy: config.trustProxy,
-      onError: (error) => {
-        // A request that cannot even be turned into a URL (a malformed Host header) is the
-        // client's error, not ours: 400, without a log line per probe.
-        const { code, name, cause } = (error ?? {}) as { code?: unknown; name?: unknown; cause?: { code?: unknown } };
-        if (code === "ERR_INVALID_URL" || cause?.code === "ERR_INVALID_URL" || name === "RequestAuthorityError") {
-          return new Response("Bad Request", {
-            status: 400,
-            headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" },
-          });
-        }
-        services.logger.error("request listener error", { error });
-        return apiError("INTERNAL_ERROR", "Internal error");
-      },
-    }),
+    handler,
   );
   server.timeout = 60_000;
 

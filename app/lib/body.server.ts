@@ -1,3 +1,5 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+
 /** Raised when a request body is larger than allowed; checked while reading, never after buffering it all. */
 export class BodyTooLargeError extends Error {
   override name = "BodyTooLargeError";
@@ -59,4 +61,49 @@ async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Pro
     clearTimeout(timer);
     await reader.cancel().catch(() => undefined);
   }
+}
+
+/**
+ * Keeps a keep-alive connection usable after a response that was sent before its
+ * request body was read to the end (a 413 on the declared length, a body refused
+ * part-way, any early answer). The unread rest of the body sits on the connection
+ * in front of the client's next request; Node pulls it off by itself only when no
+ * one ever read from the request, so here it is read and thrown away once the
+ * response has finished: at most `maxBytes` more, for at most `maxMs`. Within those
+ * bounds the connection carries the next request as usual; past them it is closed.
+ * Every listener and the timer end with the request (its body ended, or the
+ * connection closed), so nothing of this outlives the request it was for.
+ */
+export function discardUnreadBodyAfterResponse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBytes = LINGER_BYTES,
+  maxMs = LINGER_MS,
+): void {
+  res.once("finish", () => {
+    if (req.complete || req.destroyed) return;
+    const socket = req.socket;
+    let discarded = 0;
+    const done = () => {
+      clearTimeout(timer);
+      req.off("data", onData);
+      req.off("end", done);
+      socket.off("close", done);
+    };
+    const cut = () => {
+      done();
+      socket.destroy();
+    };
+    const onData = (chunk: Buffer) => {
+      discarded += chunk.byteLength;
+      if (discarded > maxBytes) cut();
+    };
+    const timer = setTimeout(cut, maxMs);
+    // Whoever was reading the body has stopped; nothing keeps what follows.
+    req.removeAllListeners("data");
+    req.on("data", onData);
+    req.once("end", done);
+    socket.once("close", done);
+    req.resume();
+  });
 }

@@ -130,6 +130,23 @@ const EnvSchema = z.object({
 });
 
 export const MIN_SECRET_LENGTH = 32;
+/**
+ * A secret written with fewer distinct characters than this (`aaaa…`, `abcabc…`,
+ * `0000…1111…`) has almost no entropy whatever its length. Random secrets are far
+ * above it: 32 random hex digits hold 16 distinct ones all but certainly, and the
+ * generated 64-character base64url secret about 40.
+ */
+export const MIN_SECRET_DISTINCT_CHARACTERS = 8;
+
+/** Why a session secret is refused (without repeating it), or null when it is acceptable. */
+export function weakSecretReason(secret: string): string | null {
+  if (secret.length < MIN_SECRET_LENGTH) return `is shorter than ${MIN_SECRET_LENGTH} characters`;
+  const distinct = new Set(secret).size;
+  if (distinct < MIN_SECRET_DISTINCT_CHARACTERS) {
+    return `uses only ${distinct} distinct character${distinct === 1 ? "" : "s"} (at least ${MIN_SECRET_DISTINCT_CHARACTERS} needed); use a random value, e.g. from \`openssl rand -base64 48\``;
+  }
+  return null;
+}
 
 /**
  * Parses the environment. Empty strings count as unset, so `PORT=` means the default.
@@ -158,10 +175,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   let sessionSecretFile: string | null = null;
   if (e.SESSION_SECRET !== undefined) {
     sessionSecrets = e.SESSION_SECRET.split(",").map((s) => s.trim());
-    const short = sessionSecrets.findIndex((s) => s.length < MIN_SECRET_LENGTH);
-    if (short !== -1) {
+    const weak = sessionSecrets.findIndex((s) => weakSecretReason(s) !== null);
+    if (weak !== -1) {
       throw new ConfigError(
-        `Invalid configuration:\n  SESSION_SECRET: secret #${short + 1} of ${sessionSecrets.length} is shorter than ${MIN_SECRET_LENGTH} characters`,
+        `Invalid configuration:\n  SESSION_SECRET: secret #${weak + 1} of ${sessionSecrets.length} ${weakSecretReason(sessionSecrets[weak]!)}`,
       );
     }
   } else {
@@ -202,8 +219,7 @@ function readOrCreateSecret(file: string): string {
   const stat = fs.statSync(file);
   if ((stat.mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
   const secret = fs.readFileSync(file, "utf8").trim();
-  if (secret.length < MIN_SECRET_LENGTH) {
-    throw new ConfigError(`Invalid configuration:\n  SESSION_SECRET: the stored secret in ${file} is shorter than ${MIN_SECRET_LENGTH} characters`);
-  }
+  const weak = weakSecretReason(secret);
+  if (weak) throw new ConfigError(`Invalid configuration:\n  SESSION_SECRET: the stored secret in ${file} ${weak}`);
   return secret;
 }

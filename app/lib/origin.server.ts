@@ -1,3 +1,5 @@
+import { isIP } from "node:net";
+
 export type OriginCheck = { ok: true } | { ok: false; reason: string; seen: string | null };
 
 /**
@@ -30,4 +32,54 @@ export function checkSameOrigin(request: Request, allowedOrigins: readonly strin
       : { ok: false, reason: "referer_mismatch", seen: refOrigin };
   }
   return { ok: false, reason: "no_origin_headers", seen: null };
+}
+
+/**
+ * Whether a Host (or X-Forwarded-Host) value is `hostname[:port]` and nothing else:
+ * a DNS name or IPv4 address (letters, digits, `-`, `_`, dot-separated labels of at
+ * most 63 characters, an optional trailing dot) or an IPv6 literal in brackets,
+ * then an optional port of 1–5 digits up to 65535. User info, paths, queries,
+ * fragments, spaces and percent-escapes are all refused.
+ */
+export function isValidHost(value: string): boolean {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?))(?::(\d{1,5}))?$/.exec(value);
+  if (!m) return false;
+  if (m[1] !== undefined && isIP(m[1]) !== 6) return false;
+  if (m[2] !== undefined && m[2].length > 253) return false;
+  return m[3] === undefined || Number(m[3]) <= 65_535;
+}
+
+export type RequestOrigin =
+  | { ok: true; protocol: "http:" | "https:"; host: string }
+  | { ok: false; reason: "invalid_host" | "invalid_forwarded_host" | "invalid_target" };
+
+/**
+ * The scheme and host a request's URL is built from, before anything routes on it.
+ * The host is the Host header, or with TRUST_PROXY the last X-Forwarded-Host entry
+ * (the one the proxy wrote) when present; either must pass `isValidHost`. The scheme
+ * is the socket's, or with TRUST_PROXY the last X-Forwarded-Proto entry when it is
+ * `http` or `https`. The request target must be in origin form (`/path?query`), so
+ * that the URL `${protocol}//${host}${target}` has exactly the request line's path:
+ * no header can choose what is routed.
+ */
+export function requestOrigin(
+  input: { host: string | undefined; forwardedHost: string | undefined; forwardedProto: string | undefined; target: string | undefined; encrypted: boolean },
+  trustProxy: boolean,
+): RequestOrigin {
+  if (!input.target?.startsWith("/")) return { ok: false, reason: "invalid_target" };
+  // HTTP/1.0 may omit Host (Node refuses an HTTP/1.1 request without one).
+  const host = input.host ?? "localhost";
+  if (!isValidHost(host)) return { ok: false, reason: "invalid_host" };
+  let protocol: "http:" | "https:" = input.encrypted ? "https:" : "http:";
+  let effectiveHost = host;
+  if (trustProxy) {
+    if (input.forwardedHost !== undefined) {
+      const forwarded = input.forwardedHost.split(",").at(-1)!.trim();
+      if (!isValidHost(forwarded)) return { ok: false, reason: "invalid_forwarded_host" };
+      effectiveHost = forwarded;
+    }
+    const proto = input.forwardedProto?.split(",").at(-1)!.trim().toLowerCase();
+    if (proto === "http" || proto === "https") protocol = `${proto}:`;
+  }
+  return { ok: true, protocol, host: effectiveHost };
 }

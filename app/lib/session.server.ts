@@ -85,15 +85,33 @@ export async function createSession(
   return { id, row };
 }
 
+/** How many `session` cookies of one header are tried; a browser sends one, at most a few. */
+const MAX_SESSION_COOKIES_TRIED = 4;
+
 /**
  * Reads the session id from a Cookie header. A missing, tampered or foreign value
- * is `null` (an anonymous visitor), never an error.
+ * is `null` (an anonymous visitor), never an error. When the header carries more
+ * than one `session` cookie (a stale one set for another path or domain, or one a
+ * sibling site planted), the first that verifies wins: an unverifiable duplicate
+ * cannot sign the owner out.
  */
 export async function readSessionId(sc: SessionCookie, cookieHeader: string | null): Promise<string | null> {
   if (!cookieHeader) return null;
+  let tried = 0;
+  for (const part of cookieHeader.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq === -1 || part.slice(0, eq).trim() !== sc.cookie.name) continue;
+    if (++tried > MAX_SESSION_COOKIES_TRIED) break;
+    const id = await verifiedId(sc, `${sc.cookie.name}=${part.slice(eq + 1).trim()}`);
+    if (id) return id;
+  }
+  return null;
+}
+
+async function verifiedId(sc: SessionCookie, single: string): Promise<string | null> {
   let value: unknown;
   try {
-    value = await sc.cookie.parse(cookieHeader);
+    value = await sc.cookie.parse(single);
   } catch {
     return null;
   }

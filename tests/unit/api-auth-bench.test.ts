@@ -26,7 +26,7 @@ const audit: AuditContext = { actor: { type: "cli", id: "cli", label: "bench" },
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-bench-"));
   services = await createServices(
-    loadConfig({ DATABASE_PATH: path.join(dir, "bench.db"), SESSION_SECRET: "x".repeat(40), API_RATE_LIMIT: "1000000/15m", AUDIT_SIGNING_KEY: TEST_AUDIT_KEY }),
+    loadConfig({ DATABASE_PATH: path.join(dir, "bench.db"), SESSION_SECRET: "unit-test-session-secret-0123456789abcdef", API_RATE_LIMIT: "1000000/15m", AUDIT_SIGNING_KEY: TEST_AUDIT_KEY }),
     { logger: createLogger("error", () => undefined) },
   );
   ownerId = (await createOwner(services.db, { email: "owner@example.com", passwordHash: "not-used" })).id;

@@ -25,7 +25,7 @@ const cli: AuditContext = { actor: { type: "cli", id: "cli", label: "test" }, ip
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-api-route-"));
   logged = [];
-  services = await createServices(loadConfig({ DATABASE_PATH: path.join(dir, "t.db"), SESSION_SECRET: "x".repeat(40) }), {
+  services = await createServices(loadConfig({ DATABASE_PATH: path.join(dir, "t.db"), SESSION_SECRET: "unit-test-session-secret-0123456789abcdef" }), {
     logger: {
       debug: () => undefined,
       info: () => undefined,

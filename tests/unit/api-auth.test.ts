@@ -28,7 +28,7 @@ const cli: AuditContext = { actor: { type: "cli", id: "cli", label: "test" }, ip
 async function build(env: Record<string, string> = {}) {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-api-auth-"));
   services = await createServices(
-    loadConfig({ DATABASE_PATH: path.join(dir, "t.db"), SESSION_SECRET: "x".repeat(40), ...env }),
+    loadConfig({ DATABASE_PATH: path.join(dir, "t.db"), SESSION_SECRET: "unit-test-session-secret-0123456789abcdef", ...env }),
     { logger: createLogger("error", () => undefined) },
   );
   owner = await createOwner(services.db, { email: "owner@example.com", passwordHash: "not-used" });

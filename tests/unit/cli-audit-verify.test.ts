@@ -43,7 +43,7 @@ describe("preqstation audit verify", () => {
   const env = (extra: Record<string, string> = { AUDIT_SIGNING_KEY: TEST_AUDIT_KEY }): NodeJS.ProcessEnv => ({
     NODE_ENV: "test",
     DATABASE_PATH: dbPath,
-    SESSION_SECRET: "s".repeat(40),
+    SESSION_SECRET: "unit-test-session-secret-0123456789abcdef",
     ...extra,
   });
   const verify = async (args: string[] = [], e = env()) => {

@@ -15,7 +15,7 @@ function capture() {
 describe("preqstation backup", () => {
   let dir: string;
   let target: string;
-  const env = (): NodeJS.ProcessEnv => ({ NODE_ENV: "test", DATABASE_PATH: path.join(dir, "db", "preq.db"), SESSION_SECRET: "s".repeat(40), AUDIT_SIGNING_KEY: TEST_AUDIT_KEY });
+  const env = (): NodeJS.ProcessEnv => ({ NODE_ENV: "test", DATABASE_PATH: path.join(dir, "db", "preq.db"), SESSION_SECRET: "unit-test-session-secret-0123456789abcdef", AUDIT_SIGNING_KEY: TEST_AUDIT_KEY });
   const backup = async (file = target) => {
     const run = capture();
     const code = await main(["backup", file], run.io, env());

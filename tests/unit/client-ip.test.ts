@@ -11,6 +11,24 @@ describe("the client IP", () => {
     expect(clientIp("10.0.0.1", "2001:db8::1", true)).toBe("2001:db8::1");
   });
 
+  it("drops the port of the proxy's entry, so each source port is not a new client", () => {
+    expect(clientIp("10.0.0.1", "198.51.100.7:51234", true)).toBe("198.51.100.7");
+    expect(clientIp("10.0.0.1", "spoofed, 198.51.100.7:1", true)).toBe("198.51.100.7");
+    expect(clientIp("10.0.0.1", "[2001:db8::1]:443", true)).toBe("2001:db8::1");
+    expect(clientIp("10.0.0.1", "[2001:db8::1]", true)).toBe("2001:db8::1");
+    expect(clientIp("10.0.0.1", "::ffff:198.51.100.7", true)).toBe("198.51.100.7");
+  });
+
+  it("never uses a client-written entry: a bad last entry means the socket's address, not the one before it", () => {
+    expect(clientIp("10.0.0.1", "198.51.100.50, unknown", true)).toBe("10.0.0.1");
+    expect(clientIp("10.0.0.1", "198.51.100.50, _hidden", true)).toBe("10.0.0.1");
+    expect(clientIp("10.0.0.1", "198.51.100.50, ", true)).toBe("10.0.0.1");
+    expect(clientIp("10.0.0.1", "198.51.100.50,", true)).toBe("10.0.0.1");
+    for (const bad of ["1.2.3.4:", "1.2.3.4:x", "1.2.3.4:123456", "[2001:db8::1", "[2001:db8::1]x", "[1.2.3.4]:5", "1.2.3", "::::::::::", "1.2.3.4.5", "2001:db8::1:80:"]) {
+      expect(clientIp("10.0.0.1", `198.51.100.50, ${bad}`, true), bad).toBe("10.0.0.1");
+    }
+  });
+
   it("falls back to the socket when the forwarded value is missing or not an address", () => {
     expect(clientIp("10.0.0.1", null, true)).toBe("10.0.0.1");
     expect(clientIp("10.0.0.1", "1.2.3.4, <script>", true)).toBe("10.0.0.1");

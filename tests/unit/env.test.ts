@@ -1,10 +1,11 @@
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "~/lib/env.server";
 
-const SECRET = "s".repeat(32);
+const SECRET = "test-secret-of-32-characters-abc";
 
 function tempDb() {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), "preqstation-env-")), "data", "preqstation.db");
@@ -61,7 +62,7 @@ describe("configuration", () => {
   });
 
   it("takes SESSION_SECRET as a list whose first element signs", () => {
-    const other = "t".repeat(40);
+    const other = "another-test-secret-of-40-characters-xyz";
     expect(loadConfig({ DATABASE_PATH: ":memory:", SESSION_SECRET: `${SECRET}, ${other}` }).sessionSecrets).toEqual([SECRET, other]);
   });
 
@@ -71,6 +72,35 @@ describe("configuration", () => {
     expect(message).toContain("32");
     expect(message).not.toContain("short-but-secret-value");
     expect(errorOf({ SESSION_SECRET: `${SECRET},` })).toContain("SESSION_SECRET");
+  });
+
+  it.each([
+    ["one repeated character", "a".repeat(32)],
+    ["one repeated character, long", "Z".repeat(200)],
+    ["two characters", "ab".repeat(20)],
+    ["seven characters", "0123456".repeat(6)],
+  ])("refuses a session secret of %s, naming the variable but not the secret", (_, secret) => {
+    const message = errorOf({ SESSION_SECRET: secret });
+    expect(message).toMatch(/^Invalid configuration:\n {2}SESSION_SECRET: secret #1 of 1 uses only \d distinct characters?/);
+    expect(message).not.toContain(secret);
+    // also as the second secret of a rotation list
+    expect(errorOf({ SESSION_SECRET: `${SECRET},${secret}` })).toContain("SESSION_SECRET: secret #2 of 2 uses only");
+  });
+
+  it("refuses a stored session-secret file of one repeated character", () => {
+    const dbPath = tempDb();
+    fs.mkdirSync(path.dirname(dbPath), { recursive: true });
+    fs.writeFileSync(path.join(path.dirname(dbPath), "session-secret"), `${"a".repeat(48)}\n`, { mode: 0o600 });
+    expect(() => loadConfig({ DATABASE_PATH: dbPath })).toThrow(/SESSION_SECRET: the stored secret in .* uses only 1 distinct character/);
+  });
+
+  it("never refuses a generated secret, nor random hex or base64 ones", () => {
+    for (let i = 0; i < 50; i++) {
+      const dbPath = tempDb();
+      expect(() => loadConfig({ DATABASE_PATH: dbPath })).not.toThrow();
+      expect(() => loadConfig({ DATABASE_PATH: ":memory:", SESSION_SECRET: randomBytes(16).toString("hex") })).not.toThrow();
+      expect(() => loadConfig({ DATABASE_PATH: ":memory:", SESSION_SECRET: randomBytes(24).toString("base64") })).not.toThrow();
+    }
   });
 
   it.each([

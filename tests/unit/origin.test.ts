@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { safeRedirectPath } from "~/lib/auth.server";
-import { checkSameOrigin } from "~/lib/origin.server";
+import { checkSameOrigin, isValidHost, requestOrigin } from "~/lib/origin.server";
 
 const post = (headers: Record<string, string>) =>
   new Request("http://127.0.0.1:3000/login", { method: "POST", headers });
@@ -70,5 +70,78 @@ describe("the sign-in redirect target", () => {
   it("ignores anything that is not a string", () => {
     expect(safeRedirectPath(undefined)).toBe("/settings/api-keys");
     expect(safeRedirectPath(["/a"])).toBe("/settings/api-keys");
+  });
+});
+
+describe("the Host header", () => {
+  it("accepts hostname[:port]: DNS names, IPv4, bracketed IPv6", () => {
+    for (const host of ["localhost", "localhost:3000", "127.0.0.1:3000", "preq.example.com", "preq.example.com.", "my_host-1.lan:65535", "[::1]", "[::1]:3000", "[2001:db8::ffff:1.2.3.4]:8443"]) {
+      expect(isValidHost(host), host).toBe(true);
+    }
+  });
+
+  it("refuses anything that could carry a path, a query, credentials or a second authority", () => {
+    for (const host of [
+      "127.0.0.1:3000/settings/api-keys?",
+      "x/assets/app.js?",
+      "user:pw@x",
+      "x@y",
+      "x?y",
+      "x#y",
+      "x\\y",
+      "x y",
+      "x%2fy",
+      "",
+      ":3000",
+      "x:",
+      "x:65536",
+      "x:123456",
+      "x:3000:1",
+      "[::1",
+      "::1",
+      "[::1]x",
+      "[fe80::1%eth0]",
+      "[zz::1]",
+      "a..b",
+      ".a",
+      `${"a".repeat(64)}.example`,
+      `${"a.".repeat(127)}ab`,
+    ]) {
+      expect(isValidHost(host), host).toBe(false);
+    }
+  });
+});
+
+describe("the request's origin", () => {
+  const input = (extra: Partial<Parameters<typeof requestOrigin>[0]> = {}) => ({
+    host: "127.0.0.1:3000",
+    forwardedHost: undefined,
+    forwardedProto: undefined,
+    target: "/api/health",
+    encrypted: false,
+    ...extra,
+  });
+
+  it("is the Host header and the socket's scheme without TRUST_PROXY, whatever the forwarded headers say", () => {
+    expect(requestOrigin(input({ forwardedHost: "evil.example/x?", forwardedProto: "https" }), false)).toEqual({ ok: true, protocol: "http:", host: "127.0.0.1:3000" });
+  });
+
+  it("takes the last X-Forwarded-Host and X-Forwarded-Proto entries with TRUST_PROXY", () => {
+    expect(requestOrigin(input({ forwardedHost: "client.example, preq.example.com", forwardedProto: "http, HTTPS" }), true)).toEqual({
+      ok: true,
+      protocol: "https:",
+      host: "preq.example.com",
+    });
+    expect(requestOrigin(input({ forwardedProto: "gopher" }), true)).toEqual({ ok: true, protocol: "http:", host: "127.0.0.1:3000" });
+  });
+
+  it("is refused when the Host, the trusted X-Forwarded-Host or the request target could choose the routed path", () => {
+    expect(requestOrigin(input({ host: "127.0.0.1:3000/settings/api-keys?" }), false)).toEqual({ ok: false, reason: "invalid_host" });
+    expect(requestOrigin(input({ host: "user:pw@x" }), true)).toEqual({ ok: false, reason: "invalid_host" });
+    expect(requestOrigin(input({ forwardedHost: "preq.example.com/assets/app.js?" }), true)).toEqual({ ok: false, reason: "invalid_forwarded_host" });
+    expect(requestOrigin(input({ forwardedHost: "" }), true)).toEqual({ ok: false, reason: "invalid_forwarded_host" });
+    for (const target of ["http://evil.example/x", "@evil.example/x", "*", "", undefined]) {
+      expect(requestOrigin(input({ target }), false), String(target)).toEqual({ ok: false, reason: "invalid_target" });
+    }
   });
 });

@@ -98,6 +98,22 @@ describe("browser sessions", () => {
     expect(await readSessionId(sc, good)).toBe(id);
   });
 
+  it("prefers the session cookie that verifies when the header carries several, so a planted duplicate cannot sign the owner out", async () => {
+    const { id, row } = await newSession();
+    const good = pair(await serializeSessionCookie(sc, id, row, T0));
+    for (const header of [
+      `session=garbage; ${good}`,
+      `session=; ${good}`,
+      `other=1; session=garbage; theme=dark; ${good}`,
+      `${good}; session=garbage`,
+    ]) {
+      expect(await readSessionId(sc, header), header).toBe(id);
+    }
+    // a valid cookie behind many planted ones is not searched for without bound
+    expect(await readSessionId(sc, `${Array.from({ length: 10 }, (_, i) => `session=g${i}`).join("; ")}; ${good}`)).toBeNull();
+    expect(await readSessionId(sc, "session=garbage; session=other-garbage")).toBeNull();
+  });
+
   it("accepts a cookie signed with the second secret and re-signs it with the first", async () => {
     const { id, row } = await newSession();
     const oldOnly = cookieFor([SECRET_B]);

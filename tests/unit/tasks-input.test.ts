@@ -36,6 +36,26 @@ describe("reading a JSON body", () => {
     for (const text of ["", "{", "{a:1}", "[1,]"]) expect(await codeOf(readJsonBody(post(text)))).toBe("INVALID_JSON");
   });
 
+  it("refuses __proto__, constructor and prototype keys at any depth with 400 VALIDATION_ERROR naming the path", async () => {
+    const refused = async (text: string) => {
+      const error = await readJsonBody(post(text)).then(() => null, (e: unknown) => e);
+      expect(error, text).toBeInstanceOf(ApiError);
+      return error as ApiError;
+    };
+    const top = await refused('{"title":"x","__proto__":{"isAdmin":true}}');
+    expect(top.code).toBe("VALIDATION_ERROR");
+    expect(top.details).toEqual([{ path: "__proto__", message: 'The key "__proto__" is not allowed' }]);
+    expect((await refused('{"title":"x","constructor":{"prototype":{"x":1}}}')).details).toEqual([
+      { path: "constructor", message: 'The key "constructor" is not allowed' },
+    ]);
+    expect((await refused('{"result":{"steps":[{"ok":true},{"prototype":1}]}}')).details?.[0]?.path).toBe("result.steps.1.prototype");
+    expect((await refused('[{"a":{"__proto__":null}}]')).details?.[0]?.path).toBe("0.a.__proto__");
+    // a value that merely says the word is fine, and deep nesting cannot overflow the walk
+    expect((await readJsonBody(post('{"title":"__proto__ constructor prototype"}'))).value).toEqual({ title: "__proto__ constructor prototype" });
+    const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    expect(Array.isArray((await readJsonBody(post(deep))).value)).toBe(true);
+  });
+
   it("refuses a body over the limit while streaming, without keeping what is past it", async () => {
     expect(await codeOf(readBodyText(post(stream(5, 300)), 1000))).toBe("PAYLOAD_TOO_LARGE");
     expect(await readBodyText(post(stream(3, 300)), 1000)).toBe("a".repeat(900));
