@@ -12,7 +12,7 @@ import {
   useRouteLoaderData,
 } from "@remix-run/react";
 import type { ReactNode } from "react";
-import { getOwnerSession } from "./lib/auth.server";
+import { getOwnerSession } from "./lib/auth/owner-session.server";
 import { useNonce } from "./components/nonce";
 import styles from "./styles.css?url";
 

@@ -16,10 +16,10 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { migrate, openDatabase, transaction } from "../app/lib/db.server";
-import { createProject } from "../app/lib/projects.server";
-import { createTask } from "../app/lib/tasks.server";
-import type { AuditContext } from "../app/lib/audit.server";
-import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit-signing.server";
+import { createProject } from "../app/lib/projects/projects.server";
+import { createTask } from "../app/lib/tasks/tasks.server";
+import type { AuditContext } from "../app/lib/audit/log.server";
+import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit/signing.server";
 import { setupOwner } from "../tests/support/http";
 import { runCli, startServer, tempDir } from "../tests/support/server";
 

@@ -15,8 +15,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { seedAuditLog } from "../app/lib/audit-seed.server";
-import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit-signing.server";
+import { seedAuditLog } from "../app/lib/audit/seed.server";
+import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit/signing.server";
 import { migrate, openDatabase } from "../app/lib/db.server";
 import { getPage, setupOwner } from "../tests/support/http";
 import { startServer, tempDir } from "../tests/support/server";

@@ -21,7 +21,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import http from "node:http";
 import SQLite from "better-sqlite3";
-import { canonicalEntry, chainHash, GENESIS_HASH } from "../app/lib/audit.server";
+import { canonicalEntry, chainHash, GENESIS_HASH } from "../app/lib/audit/log.server";
 
 const dbPath = process.env.DATABASE_PATH;
 if (!dbPath) throw new Error("DATABASE_PATH is required");

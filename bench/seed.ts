@@ -9,12 +9,12 @@
  */
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
-import { seedAuditLog } from "../app/lib/audit-seed.server";
-import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit-signing.server";
+import { seedAuditLog } from "../app/lib/audit/seed.server";
+import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit/signing.server";
 import { migrate, openDatabase } from "../app/lib/db.server";
-import { labelColor, labelKey } from "../app/lib/labels.server";
-import { hashPassword } from "../app/lib/password.server";
-import { generateToken, hashToken, tokenHint } from "../app/lib/tokens.server";
+import { labelColor, labelKey } from "../app/lib/tasks/labels.server";
+import { hashPassword } from "../app/lib/auth/password.server";
+import { generateToken, hashToken, tokenHint } from "../app/lib/tokens/tokens.server";
 
 export const BENCH_EMAIL = "bench@example.com";
 export const BENCH_PASSWORD = "bench password, long enough";

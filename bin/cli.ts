@@ -10,8 +10,8 @@ import path from "node:path";
 import readline from "node:readline";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
-import { auditVerifierFromPublicKey, loadAuditSigner, type AuditVerifier } from "../app/lib/audit-signing.server";
-import type { AuditContext } from "../app/lib/audit.server";
+import { auditVerifierFromPublicKey, loadAuditSigner, type AuditVerifier } from "../app/lib/audit/signing.server";
+import type { AuditContext } from "../app/lib/audit/log.server";
 import {
   appendAudit,
   checkRecordedHead,
@@ -19,7 +19,7 @@ import {
   parseRecordedHead,
   sealLegacyAuditLog,
   verifyAuditChain,
-} from "../app/lib/audit.server";
+} from "../app/lib/audit/log.server";
 import { migrate, openDatabase, transaction, type DatabaseOptions, type OpenedDatabase } from "../app/lib/db.server";
 import { ConfigError, loadConfig, type Config } from "../app/lib/env.server";
 import { loadAuditSignerOrFail } from "../app/lib/services.server";
@@ -31,10 +31,10 @@ import {
   OwnerExistsError,
   ownerExists,
   updateOwnerPassword,
-} from "../app/lib/owner.server";
-import { hashPassword } from "../app/lib/password.server";
-import { revokeOtherSessions } from "../app/lib/session.server";
-import { recordSecurityEvent } from "../app/lib/security-events.server";
+} from "../app/lib/auth/owner.server";
+import { hashPassword } from "../app/lib/auth/password.server";
+import { revokeOtherSessions } from "../app/lib/auth/session.server";
+import { recordSecurityEvent } from "../app/lib/security/events.server";
 import { tokenCommands } from "./token-commands";
 
 /** An error whose message is for the user, printed without a stack. */

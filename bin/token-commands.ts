@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { getOwner } from "../app/lib/owner.server";
-import { visibleText } from "../app/lib/text";
+import { getOwner } from "../app/lib/auth/owner.server";
+import { visibleText } from "../app/lib/domain/text";
 import {
   createApiToken,
   ExpiresInDaysSchema,
@@ -8,7 +8,7 @@ import {
   revokeApiToken,
   TokenNameSchema,
   TokenScopeSchema,
-} from "../app/lib/tokens.server";
+} from "../app/lib/tokens/tokens.server";
 import { CliError, type CliContext, type CommandHandler } from "./cli";
 
 /** The owner every token belongs to; tokens cannot exist before there is one. */

@@ -4,8 +4,8 @@
  * The database is created and migrated if needed; an existing chain is continued.
  */
 import { parseArgs } from "node:util";
-import { seedAuditLog } from "../app/lib/audit-seed.server";
-import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit-signing.server";
+import { seedAuditLog } from "../app/lib/audit/seed.server";
+import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit/signing.server";
 import { migrate, openDatabase } from "../app/lib/db.server";
 
 const USAGE = "usage: npx tsx scripts/seed-audit.ts --db <path> --count N [--batch-size B]";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { auditKeyFileFor, decodeAuditKey } from "./audit-signing.server";
+import { auditKeyFileFor, decodeAuditKey } from "./audit/signing.server";
 
 /**
  * Configuration, parsed once at start from the variables in contract §2.

@@ -1,15 +1,15 @@
 import type SQLite from "better-sqlite3";
-import { AuditKeyError, loadAuditSigner, type AuditSigner } from "./audit-signing.server";
-import { sealLegacyAuditLog } from "./audit.server";
+import { AuditKeyError, loadAuditSigner, type AuditSigner } from "./audit/signing.server";
+import { sealLegacyAuditLog } from "./audit/log.server";
 import { ConfigError, type Config } from "./env.server";
 import type { Cookie } from "@remix-run/node";
-import { createDeviceCookie } from "./device-cookie.server";
+import { createDeviceCookie } from "./auth/device-cookie.server";
 import { migrate, openDatabase, type Db, type DatabaseOptions } from "./db.server";
 import { createLogger, type Logger } from "./logger.server";
-import { RateLimiter } from "./rate-limit.server";
-import { pruneSecurityEvents } from "./security-events.server";
-import { createSessionCookie, type SessionCookie } from "./session.server";
-import { SetupCode } from "./setup.server";
+import { RateLimiter } from "./security/rate-limit.server";
+import { pruneSecurityEvents } from "./security/events.server";
+import { createSessionCookie, type SessionCookie } from "./auth/session.server";
+import { SetupCode } from "./auth/setup.server";
 
 /**
  * Everything a request handler needs that outlives one request. Built once by the

@@ -1,6 +1,6 @@
 import { redirect, type LoaderFunctionArgs } from "@remix-run/node";
-import { getOwnerSession } from "~/lib/auth.server";
-import { ownerExists } from "~/lib/owner.server";
+import { getOwnerSession } from "~/lib/auth/owner-session.server";
+import { ownerExists } from "~/lib/auth/owner.server";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   if (await getOwnerSession(request, context)) throw redirect("/settings/api-keys");

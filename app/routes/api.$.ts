@@ -1,4 +1,4 @@
-import { notFound } from "~/lib/api-errors.server";
+import { notFound } from "~/lib/api/errors.server";
 
 /**
  * Any /api path with no route of its own: a JSON 404, whatever the method. The

@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { apiJson, methodNotAllowed } from "~/lib/api-errors.server";
+import { apiJson, methodNotAllowed } from "~/lib/api/errors.server";
 import { VERSION } from "~/lib/version.server";
 
 /** Public, not rate-limited: 200 when the database answers a read, else 503. */

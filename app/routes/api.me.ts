@@ -1,5 +1,5 @@
-import { apiJson } from "~/lib/api-errors.server";
-import { defineApiRoute } from "~/lib/api-route.server";
+import { apiJson } from "~/lib/api/errors.server";
+import { defineApiRoute } from "~/lib/api/route.server";
 
 /** Lets an agent check its token: name, scope and expiry (never the token or its hash). */
 const route = defineApiRoute({

@@ -1,5 +1,5 @@
-import { methodNotAllowed } from "~/lib/api-errors.server";
-import { openApiDocument } from "~/lib/openapi.server";
+import { methodNotAllowed } from "~/lib/api/errors.server";
+import { openApiDocument } from "~/lib/api/openapi.server";
 import { VERSION } from "~/lib/version.server";
 
 /**

@@ -1,6 +1,6 @@
-import { apiJson } from "~/lib/api-errors.server";
-import { defineApiRoute } from "~/lib/api-route.server";
-import { projectSettings, requireProject } from "~/lib/projects.server";
+import { apiJson } from "~/lib/api/errors.server";
+import { defineApiRoute } from "~/lib/api/route.server";
+import { projectSettings, requireProject } from "~/lib/projects/projects.server";
 
 /** GET: the project's settings, every documented key with its string value or default. */
 const route = defineApiRoute({

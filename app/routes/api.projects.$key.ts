@@ -1,8 +1,8 @@
-import { apiJson } from "~/lib/api-errors.server";
-import { readJsonInput } from "~/lib/api-input.server";
-import { defineApiRoute } from "~/lib/api-route.server";
-import { PatchProjectBodySchema } from "~/lib/api-schemas";
-import { projectView, requireProject, updateProject } from "~/lib/projects.server";
+import { apiJson } from "~/lib/api/errors.server";
+import { readJsonInput } from "~/lib/api/input.server";
+import { defineApiRoute } from "~/lib/api/route.server";
+import { PatchProjectBodySchema } from "~/lib/api/schemas";
+import { projectView, requireProject, updateProject } from "~/lib/projects/projects.server";
 
 /** GET: one project by key (any case). PATCH (full scope): name, description, repo_url, settings. */
 const route = defineApiRoute({

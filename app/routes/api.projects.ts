@@ -1,8 +1,8 @@
-import { apiJson } from "~/lib/api-errors.server";
-import { readJsonInput } from "~/lib/api-input.server";
-import { defineApiRoute } from "~/lib/api-route.server";
-import { CreateProjectBodySchema } from "~/lib/api-schemas";
-import { createProject, listProjects, projectView } from "~/lib/projects.server";
+import { apiJson } from "~/lib/api/errors.server";
+import { readJsonInput } from "~/lib/api/input.server";
+import { defineApiRoute } from "~/lib/api/route.server";
+import { CreateProjectBodySchema } from "~/lib/api/schemas";
+import { createProject, listProjects, projectView } from "~/lib/projects/projects.server";
 
 /** GET: every project. POST (full scope): a new project; 409 when its key exists. */
 const route = defineApiRoute({

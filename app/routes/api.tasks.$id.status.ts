@@ -1,8 +1,8 @@
-import { apiJson } from "~/lib/api-errors.server";
-import { readJsonInput } from "~/lib/api-input.server";
-import { defineApiRoute } from "~/lib/api-route.server";
-import { TaskStatusBodySchema } from "~/lib/api-schemas";
-import { etagOf, requireTask, setTaskStatus } from "~/lib/tasks.server";
+import { apiJson } from "~/lib/api/errors.server";
+import { readJsonInput } from "~/lib/api/input.server";
+import { defineApiRoute } from "~/lib/api/route.server";
+import { TaskStatusBodySchema } from "~/lib/api/schemas";
+import { etagOf, requireTask, setTaskStatus } from "~/lib/tasks/tasks.server";
 
 /** PATCH (full scope): body exactly {status, engine?}; clears run_state; honours If-Match. */
 const route = defineApiRoute({

@@ -1,8 +1,8 @@
-import { apiJson } from "~/lib/api-errors.server";
-import { readJsonInput } from "~/lib/api-input.server";
-import { defineApiRoute } from "~/lib/api-route.server";
-import { PatchTaskBodySchema } from "~/lib/api-schemas";
-import { deleteTask, etagOf, getTaskView, requireTask, updateTask } from "~/lib/tasks.server";
+import { apiJson } from "~/lib/api/errors.server";
+import { readJsonInput } from "~/lib/api/input.server";
+import { defineApiRoute } from "~/lib/api/route.server";
+import { PatchTaskBodySchema } from "~/lib/api/schemas";
+import { deleteTask, etagOf, getTaskView, requireTask, updateTask } from "~/lib/tasks/tasks.server";
 
 /** GET: one task by key or uuid, with its ETag. PATCH and DELETE (full scope) honour If-Match. */
 const route = defineApiRoute({

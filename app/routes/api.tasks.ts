@@ -1,11 +1,11 @@
-import { apiJson } from "~/lib/api-errors.server";
-import { parseInput, queryObject, readJsonBody } from "~/lib/api-input.server";
-import { defineApiRoute } from "~/lib/api-route.server";
-import { CreateTaskBodySchema, ListTasksQuerySchema } from "~/lib/api-schemas";
-import { parseIdempotencyKey, requestHash, withIdempotency, type StoredResponse } from "~/lib/idempotency.server";
-import { createTask, etagOf, listTasks } from "~/lib/tasks.server";
+import { apiJson } from "~/lib/api/errors.server";
+import { parseInput, queryObject, readJsonBody } from "~/lib/api/input.server";
+import { defineApiRoute } from "~/lib/api/route.server";
+import { CreateTaskBodySchema, ListTasksQuerySchema } from "~/lib/api/schemas";
+import { parseIdempotencyKey, requestHash, withIdempotency, type StoredResponse } from "~/lib/api/idempotency.server";
+import { createTask, etagOf, listTasks } from "~/lib/tasks/tasks.server";
 import type { Db } from "~/lib/db.server";
-import type { AuditContext } from "~/lib/audit.server";
+import type { AuditContext } from "~/lib/audit/log.server";
 
 /** GET: a filtered page of tasks. POST (full scope): a new task, safe to retry with Idempotency-Key. */
 const route = defineApiRoute({

@@ -15,13 +15,13 @@ import {
   recordRequestEvent,
   requestMeta,
   safeRedirectPath,
-} from "~/lib/auth.server";
-import { guardAttempt, minutesText } from "~/lib/attempt-guard.server";
-import { newDevice, serializeDeviceCookie } from "~/lib/device-cookie.server";
-import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/forms.server";
-import { ownerExists } from "~/lib/owner.server";
-import { MAX_PASSWORD_LENGTH } from "~/lib/password-policy";
-import { createSession, deleteSession, readSessionId, serializeSessionCookie } from "~/lib/session.server";
+} from "~/lib/auth/owner-session.server";
+import { guardAttempt, minutesText } from "~/lib/auth/attempt-guard.server";
+import { newDevice, serializeDeviceCookie } from "~/lib/auth/device-cookie.server";
+import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/http/forms.server";
+import { ownerExists } from "~/lib/auth/owner.server";
+import { MAX_PASSWORD_LENGTH } from "~/lib/auth/password-policy";
+import { createSession, deleteSession, readSessionId, serializeSessionCookie } from "~/lib/auth/session.server";
 
 const LoginSchema = z.object({
   email: z.string().trim().min(1, "Enter your email address").max(254, "Email is too long"),

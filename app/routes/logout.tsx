@@ -1,6 +1,6 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/node";
-import { getOwnerSession, recordRequestEvent } from "~/lib/auth.server";
-import { clearSessionCookie, deleteSession } from "~/lib/session.server";
+import { getOwnerSession, recordRequestEvent } from "~/lib/auth/owner-session.server";
+import { clearSessionCookie, deleteSession } from "~/lib/auth/session.server";
 
 /** Sign-out is a POST only: GET (a link, a prefetch, an image tag) never signs anyone out. */
 function postOnly() {

@@ -1,9 +1,9 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { queryString } from "~/components/pager";
-import { requireOwner } from "~/lib/auth.server";
-import { listSessions } from "~/lib/session.server";
-import { countRecentProblems } from "~/lib/security-events-query.server";
+import { requireOwner } from "~/lib/auth/owner-session.server";
+import { listSessions } from "~/lib/auth/session.server";
+import { countRecentProblems } from "~/lib/security/events-query.server";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { owner } = await requireOwner(request, context);

@@ -10,9 +10,9 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { z } from "zod";
 import { CopyButton } from "~/components/copy-button";
 import { Field } from "~/components/field";
-import { ownerAuditContext, requireOwner } from "~/lib/auth.server";
-import { parseForm, readForm, type FieldErrors } from "~/lib/forms.server";
-import { createApiToken, listApiTokens, revokeApiToken, TokenNameSchema, type TokenSummary } from "~/lib/tokens.server";
+import { ownerAuditContext, requireOwner } from "~/lib/auth/owner-session.server";
+import { parseForm, readForm, type FieldErrors } from "~/lib/http/forms.server";
+import { createApiToken, listApiTokens, revokeApiToken, TokenNameSchema, type TokenSummary } from "~/lib/tokens/tokens.server";
 
 /** The expiry choices on the form (the CLI accepts any 1–3650 days). */
 const EXPIRY_OPTIONS = [

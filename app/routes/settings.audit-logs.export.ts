@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { iterateAuditEntries, parseAuditFilters } from "~/lib/audit-query.server";
-import { requireOwner } from "~/lib/auth.server";
-import { csvRow } from "~/lib/csv";
+import { iterateAuditEntries, parseAuditFilters } from "~/lib/audit/query.server";
+import { requireOwner } from "~/lib/auth/owner-session.server";
+import { csvRow } from "~/lib/audit/csv";
 import type { AuditEntry } from "../../db/schema";
 
 /**

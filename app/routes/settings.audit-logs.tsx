@@ -10,10 +10,10 @@ import {
   listActorTokens,
   listAuditPage,
   parseAuditFilters,
-} from "~/lib/audit-query.server";
-import { formatHead, verifyAuditChain } from "~/lib/audit.server";
-import { requireOwner } from "~/lib/auth.server";
-import { formatDevice } from "~/lib/user-agent";
+} from "~/lib/audit/query.server";
+import { formatHead, verifyAuditChain } from "~/lib/audit/log.server";
+import { requireOwner } from "~/lib/auth/owner-session.server";
+import { formatDevice } from "~/lib/http/user-agent";
 import type { AuditEntry } from "../../db/schema";
 
 // The filters are GET parameters (contract §3): actor, action, resource_type,

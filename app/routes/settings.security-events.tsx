@@ -3,14 +3,14 @@ import { Form, Link, useLoaderData } from "@remix-run/react";
 import { dateInputType, FilterField } from "~/components/filter-field";
 import { Pager, queryString } from "~/components/pager";
 import { UtcTime } from "~/components/utc-time";
-import { requireOwner } from "~/lib/auth.server";
-import { SECURITY_EVENT_TYPES } from "~/lib/security-events.server";
+import { requireOwner } from "~/lib/auth/owner-session.server";
+import { SECURITY_EVENT_TYPES } from "~/lib/security/events.server";
 import {
   listSecurityEventPage,
   parseSecurityEventFilters,
   SECURITY_EVENT_OUTCOMES,
-} from "~/lib/security-events-query.server";
-import { formatDevice } from "~/lib/user-agent";
+} from "~/lib/security/events-query.server";
+import { formatDevice } from "~/lib/http/user-agent";
 import type { SecurityEvent } from "../../db/schema";
 
 // GET filters (contract §3): type, outcome, from, to, cursor.

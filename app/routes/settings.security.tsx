@@ -2,17 +2,17 @@ import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type Loa
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { Field } from "~/components/field";
-import { appendAudit } from "~/lib/audit.server";
-import { ownerAuditContext, recordRequestEvent, requestMeta, requireOwner } from "~/lib/auth.server";
+import { appendAudit } from "~/lib/audit/log.server";
+import { ownerAuditContext, recordRequestEvent, requestMeta, requireOwner } from "~/lib/auth/owner-session.server";
 import { transaction } from "~/lib/db.server";
-import { guardAttempt, minutesText } from "~/lib/attempt-guard.server";
-import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/forms.server";
-import { NewPasswordSchema, updateOwnerPassword } from "~/lib/owner.server";
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "~/lib/password-policy";
-import { hashPassword, verifyPassword } from "~/lib/password.server";
-import { recentSuccess } from "~/lib/security-events-query.server";
-import { recordSecurityEvent } from "~/lib/security-events.server";
-import { revokeOtherSessions } from "~/lib/session.server";
+import { guardAttempt, minutesText } from "~/lib/auth/attempt-guard.server";
+import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/http/forms.server";
+import { NewPasswordSchema, updateOwnerPassword } from "~/lib/auth/owner.server";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "~/lib/auth/password-policy";
+import { hashPassword, verifyPassword } from "~/lib/auth/password.server";
+import { recentSuccess } from "~/lib/security/events-query.server";
+import { recordSecurityEvent } from "~/lib/security/events.server";
+import { revokeOtherSessions } from "~/lib/auth/session.server";
 
 const ChangePasswordSchema = z
   .object({

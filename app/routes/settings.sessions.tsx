@@ -2,14 +2,14 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { UtcTime } from "~/components/utc-time";
-import { appendAudit } from "~/lib/audit.server";
-import { ownerAuditContext, requestMeta, requireOwner } from "~/lib/auth.server";
+import { appendAudit } from "~/lib/audit/log.server";
+import { ownerAuditContext, requestMeta, requireOwner } from "~/lib/auth/owner-session.server";
 import { transaction } from "~/lib/db.server";
-import { parseForm, readForm, requirePost } from "~/lib/forms.server";
-import { recentSuccess } from "~/lib/security-events-query.server";
-import { recordSecurityEvent } from "~/lib/security-events.server";
-import { clearSessionCookie, listSessions, revokeOtherSessions, revokeSessionByPublicId } from "~/lib/session.server";
-import { formatDevice } from "~/lib/user-agent";
+import { parseForm, readForm, requirePost } from "~/lib/http/forms.server";
+import { recentSuccess } from "~/lib/security/events-query.server";
+import { recordSecurityEvent } from "~/lib/security/events.server";
+import { clearSessionCookie, listSessions, revokeOtherSessions, revokeSessionByPublicId } from "~/lib/auth/session.server";
+import { formatDevice } from "~/lib/http/user-agent";
 
 const SessionActionSchema = z.discriminatedUnion(
   "intent",

@@ -9,14 +9,14 @@ import {
 import { Form, useActionData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { Field } from "~/components/field";
-import { recordRequestEvent, requestMeta } from "~/lib/auth.server";
-import { guardAttempt } from "~/lib/attempt-guard.server";
-import { newDevice, serializeDeviceCookie } from "~/lib/device-cookie.server";
-import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/forms.server";
-import { createOwner, EmailSchema, NewPasswordSchema, OwnerExistsError, ownerExists } from "~/lib/owner.server";
-import { MIN_PASSWORD_LENGTH } from "~/lib/password-policy";
-import { hashPassword } from "~/lib/password.server";
-import { createSession, serializeSessionCookie } from "~/lib/session.server";
+import { recordRequestEvent, requestMeta } from "~/lib/auth/owner-session.server";
+import { guardAttempt } from "~/lib/auth/attempt-guard.server";
+import { newDevice, serializeDeviceCookie } from "~/lib/auth/device-cookie.server";
+import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/http/forms.server";
+import { createOwner, EmailSchema, NewPasswordSchema, OwnerExistsError, ownerExists } from "~/lib/auth/owner.server";
+import { MIN_PASSWORD_LENGTH } from "~/lib/auth/password-policy";
+import { hashPassword } from "~/lib/auth/password.server";
+import { createSession, serializeSessionCookie } from "~/lib/auth/session.server";
 
 const SetupSchema = z
   .object({

@@ -12,7 +12,7 @@ import {
   TaskListResponseSchema,
   TaskResponseSchema,
   TaskSchema,
-} from "~/lib/api-schemas";
+} from "../../app/lib/api/schemas";
 import { startApiServer, type ApiServer } from "./api-client";
 
 let api: ApiServer;

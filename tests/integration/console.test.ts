@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type OpenedDatabase } from "~/lib/db.server";
-import { recordSecurityEvent } from "~/lib/security-events.server";
+import { recordSecurityEvent } from "../../app/lib/security/events.server";
 import { getPage, OWNER_EMAIL, postForm, setupOwner } from "../support/http";
 import { startServer, type TestServer } from "../support/server";
 

@@ -6,8 +6,8 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_ERRORS } from "~/lib/api-errors.server";
-import { MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN } from "~/lib/text";
+import { API_ERRORS } from "../../app/lib/api/errors.server";
+import { MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN } from "../../app/lib/domain/text";
 import { runCli } from "../support/server";
 import { startApiServer, type ApiServer } from "./api-client";
 

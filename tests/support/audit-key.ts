@@ -1,4 +1,4 @@
-import { auditSignerFromSeed } from "~/lib/audit-signing.server";
+import { auditSignerFromSeed } from "../../app/lib/audit/signing.server";
 
 /**
  * A fixed audit signing key for tests that write audit entries without a server

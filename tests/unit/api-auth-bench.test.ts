@@ -8,14 +8,14 @@ import os from "node:os";
 import path from "node:path";
 import type { AppLoadContext } from "@remix-run/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireToken } from "~/lib/api-auth.server";
-import { appendAudit, verifyAuditChain, type AuditContext } from "~/lib/audit.server";
+import { requireToken } from "../../app/lib/api/guard.server";
+import { appendAudit, verifyAuditChain, type AuditContext } from "../../app/lib/audit/log.server";
 import { migrate, nowIso, openDatabase, transaction, type Db } from "~/lib/db.server";
 import { loadConfig } from "~/lib/env.server";
 import { createLogger } from "~/lib/logger.server";
-import { createOwner } from "~/lib/owner.server";
+import { createOwner } from "../../app/lib/auth/owner.server";
 import { createServices, type Services } from "~/lib/services.server";
-import { createApiToken, generateToken, hashToken, tokenHint } from "~/lib/tokens.server";
+import { createApiToken, generateToken, hashToken, tokenHint } from "../../app/lib/tokens/tokens.server";
 import { TEST_AUDIT_KEY, testAuditSigner } from "../support/audit-key";
 
 let dir: string;

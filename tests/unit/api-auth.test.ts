@@ -3,14 +3,14 @@ import os from "node:os";
 import path from "node:path";
 import type { AppLoadContext } from "@remix-run/node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { requireToken, type TokenAuth } from "~/lib/api-auth.server";
-import type { AuditContext } from "~/lib/audit.server";
+import { requireToken, type TokenAuth } from "../../app/lib/api/guard.server";
+import type { AuditContext } from "../../app/lib/audit/log.server";
 import { nowIso } from "~/lib/db.server";
 import { loadConfig } from "~/lib/env.server";
 import { createLogger } from "~/lib/logger.server";
-import { createOwner } from "~/lib/owner.server";
+import { createOwner } from "../../app/lib/auth/owner.server";
 import { createServices, type Services } from "~/lib/services.server";
-import { createApiToken, generateToken, hashToken, revokeApiToken, tokenHint } from "~/lib/tokens.server";
+import { createApiToken, generateToken, hashToken, revokeApiToken, tokenHint } from "../../app/lib/tokens/tokens.server";
 import type { Owner } from "../../db/schema";
 import { testAuditSigner } from "../support/audit-key";
 

@@ -2,7 +2,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AppLoadContext, ServerBuild } from "@remix-run/node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApiDispatcher, type ApiDispatcher } from "~/lib/api-dispatch.server";
+import { createApiDispatcher, type ApiDispatcher } from "../../app/lib/api/dispatch.server";
 import { ROOT } from "../support/server";
 
 // The real server build (the vitest global setup builds it), so the dispatcher

@@ -1,6 +1,6 @@
 import { Kysely, SqliteDialect } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { appendAudit, type AuditContext } from "~/lib/audit.server";
+import { appendAudit, type AuditContext } from "../../app/lib/audit/log.server";
 import {
   dateBounds,
   describeChanges,
@@ -9,7 +9,7 @@ import {
   listAuditPage,
   parseAuditFilters,
   type AuditFilters,
-} from "~/lib/audit-query.server";
+} from "../../app/lib/audit/query.server";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import type { Database } from "../../db/schema";
 import { testAuditSigner } from "../support/audit-key";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { appendAudit, verifyAuditChain } from "~/lib/audit.server";
-import { seedAuditLog } from "~/lib/audit-seed.server";
+import { appendAudit, verifyAuditChain } from "../../app/lib/audit/log.server";
+import { seedAuditLog } from "../../app/lib/audit/seed.server";
 import { migrate, openDatabase } from "~/lib/db.server";
 import { testAuditSigner } from "../support/audit-key";
 
@@ -9,7 +9,7 @@ describe("seedAuditLog", () => {
     const { db, sqlite } = openDatabase(":memory:");
     await migrate(db);
     const real = await appendAudit(db, { actor: { type: "owner", id: "o", label: "o@x" }, ip: "1.2.3.4", userAgent: "ua", requestId: "r", signer: testAuditSigner }, {
-      action: "token.create",
+      action: "api_token.create",
       resourceType: "api_token",
       resourceId: "1",
       changes: {},
@@ -21,7 +21,7 @@ describe("seedAuditLog", () => {
     // The chain links to the entry that was there before, and new writes continue it.
     const second = await db.selectFrom("audit_log").select("prev_hash").where("seq", "=", 2).executeTakeFirstOrThrow();
     expect(second.prev_hash).toBe(real.hash);
-    await appendAudit(db, { actor: { type: "cli", id: "cli", label: "cli" }, ip: "local", userAgent: "cli", requestId: "r2", signer: testAuditSigner }, { action: "x.y", resourceType: "x", resourceId: "1", changes: {} });
+    await appendAudit(db, { actor: { type: "cli", id: "cli", label: "cli" }, ip: "local", userAgent: "cli", requestId: "r2", signer: testAuditSigner }, { action: "task.update", resourceType: "task", resourceId: "1", changes: {} });
     expect(await verifyAuditChain(db, testAuditSigner)).toMatchObject({ ok: true, lastSeq: 2_502 });
     await db.destroy();
   });

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Migrator, sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrations } from "../../db/migrations";
-import { auditSignerFromSeed, type AuditSigner } from "~/lib/audit-signing.server";
+import { auditSignerFromSeed, type AuditSigner } from "../../app/lib/audit/signing.server";
 import {
   appendAudit,
   chainHash,
@@ -12,7 +12,7 @@ import {
   sealLegacyAuditLog,
   verifyAuditChain,
   type AuditContext,
-} from "~/lib/audit.server";
+} from "../../app/lib/audit/log.server";
 import { migrate, openDatabase, transaction, type Db, type OpenedDatabase } from "~/lib/db.server";
 import { testAuditSigner } from "../support/audit-key";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BodyTooLargeError, readBodyText } from "~/lib/body.server";
+import { BodyTooLargeError, readBodyText } from "../../app/lib/http/body.server";
 
 function streamed(chunks: number, size: number): { request: Request; pulled: () => number } {
   let pulled = 0;

@@ -5,8 +5,8 @@ import path from "node:path";
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main, type CliIo } from "../../bin/cli";
-import { auditSignerFromSeed, type AuditSigner } from "~/lib/audit-signing.server";
-import { appendAudit, canonicalEntry, chainHash, GENESIS_HASH, type AuditContext } from "~/lib/audit.server";
+import { auditSignerFromSeed, type AuditSigner } from "../../app/lib/audit/signing.server";
+import { appendAudit, canonicalEntry, chainHash, GENESIS_HASH, type AuditContext } from "../../app/lib/audit/log.server";
 import { migrate, openDatabase, type Db } from "~/lib/db.server";
 import { TEST_AUDIT_KEY, testAuditSigner } from "../support/audit-key";
 
@@ -57,7 +57,7 @@ describe("preqstation audit verify", () => {
     dbPath = path.join(dir, "db.sqlite");
     const { db } = openDatabase(dbPath);
     await migrate(db);
-    for (let i = 0; i < 5; i++) await appendAudit(db, ctx, { action: "test.write", resourceType: "test", resourceId: String(i), changes: {} });
+    for (let i = 0; i < 5; i++) await appendAudit(db, ctx, { action: "task.update", resourceType: "task", resourceId: String(i), changes: {} });
     await db.destroy();
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -119,7 +119,7 @@ describe("preqstation audit verify", () => {
 
     // Someone holding the real key rewrites entry 1 and re-signs: only the recorded head catches it.
     const { db } = openDatabase(dbPath);
-    for (let i = 0; i < 2; i++) await appendAudit(db, ctx, { action: "test.write", resourceType: "test", resourceId: `n${i}`, changes: {} });
+    for (let i = 0; i < 2; i++) await appendAudit(db, ctx, { action: "task.update", resourceType: "task", resourceId: `n${i}`, changes: {} });
     await db.destroy();
     await forge(dbPath, (db2) => db2.updateTable("audit_log").set({ resource_id: "forged" }).where("seq", "=", 1).execute().then(() => undefined), testAuditSigner);
     expect((await verify()).code).toBe(0);

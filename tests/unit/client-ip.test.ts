@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clientIp, throttleKey } from "~/lib/client-ip.server";
+import { clientIp, throttleKey } from "../../app/lib/http/client-ip.server";
 
 describe("the client IP", () => {
   it("is the socket address, whatever X-Forwarded-For says, unless TRUST_PROXY is on", () => {

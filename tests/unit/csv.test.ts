@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { csvCell, csvRow } from "~/lib/csv";
+import { csvCell, csvRow } from "../../app/lib/audit/csv";
 
 /** Reads one CSV cell back the way a spreadsheet does (without the formula guard). */
 function unquote(cell: string): string {

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createDeviceCookie, newDevice, readDevice, serializeDeviceCookie } from "~/lib/device-cookie.server";
+import { createDeviceCookie, newDevice, readDevice, serializeDeviceCookie } from "../../app/lib/auth/device-cookie.server";
 import { loadConfig } from "~/lib/env.server";
-import { createSessionCookie, readSessionId, serializeSessionCookie } from "~/lib/session.server";
+import { createSessionCookie, readSessionId, serializeSessionCookie } from "../../app/lib/auth/session.server";
 
 const SECRET_A = "a".repeat(16) + "first-secret-used-to-sign-now";
 const SECRET_B = "b".repeat(16) + "older-secret-still-accepted";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { MAX_FORM_BYTES, parseForm, readForm } from "~/lib/forms.server";
+import { MAX_FORM_BYTES, parseForm, readForm } from "../../app/lib/http/forms.server";
 
 const post = (body: BodyInit, type = "application/x-www-form-urlencoded") =>
   new Request("http://localhost/x", { method: "POST", headers: { "Content-Type": type }, body });

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ApiError } from "~/lib/api-route.server";
+import { ApiError } from "../../app/lib/api/route.server";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
-import { IDEMPOTENCY_TTL_MS, parseIdempotencyKey, requestHash, withIdempotency } from "~/lib/idempotency.server";
+import { IDEMPOTENCY_TTL_MS, parseIdempotencyKey, requestHash, withIdempotency } from "../../app/lib/api/idempotency.server";
 
 let opened: OpenedDatabase;
 beforeEach(async () => {

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrate, openDatabase, transaction, type OpenedDatabase } from "~/lib/db.server";
-import { availableLabels, dedupeLabelNames, LABEL_COLORS, labelColor, resolveLabels } from "~/lib/labels.server";
-import { createProject } from "~/lib/projects.server";
-import type { AuditContext } from "~/lib/audit.server";
+import { availableLabels, dedupeLabelNames, LABEL_COLORS, labelColor, resolveLabels } from "../../app/lib/tasks/labels.server";
+import { createProject } from "../../app/lib/projects/projects.server";
+import type { AuditContext } from "../../app/lib/audit/log.server";
 import { testAuditSigner } from "../support/audit-key";
 
 const audit: AuditContext = { actor: { type: "token", id: "1", label: "t" }, ip: "127.0.0.1", userAgent: "test", requestId: "r", signer: testAuditSigner };

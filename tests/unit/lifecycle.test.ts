@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decideLifecycle, LIFECYCLE_ACTIONS, TASK_STATUSES, type LifecycleAction, type TaskStatus } from "~/lib/lifecycle";
+import { decideLifecycle, LIFECYCLE_ACTIONS, TASK_STATUSES, type LifecycleAction, type TaskStatus } from "../../app/lib/tasks/lifecycle";
 
 // spec/api.md's table, written out cell by cell: [status after, run_state after] or "409".
 const TABLE: Record<LifecycleAction, Record<TaskStatus, [TaskStatus, "working" | null] | "409">> = {

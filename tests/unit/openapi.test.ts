@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { API_ERRORS } from "~/lib/api-errors.server";
-import { openApiDocument } from "~/lib/openapi.server";
+import { API_ERRORS } from "../../app/lib/api/errors.server";
+import { openApiDocument } from "../../app/lib/api/openapi.server";
 
 type Json = Record<string, unknown>;
 const doc = openApiDocument("1.2.3") as Json;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { safeRedirectPath } from "~/lib/auth.server";
-import { checkSameOrigin, isValidHost, requestOrigin } from "~/lib/origin.server";
+import { safeRedirectPath } from "../../app/lib/auth/owner-session.server";
+import { checkSameOrigin, isValidHost, requestOrigin } from "../../app/lib/http/origin.server";
 
 const post = (headers: Record<string, string>) =>
   new Request("http://127.0.0.1:3000/login", { method: "POST", headers });

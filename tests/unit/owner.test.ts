@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
-import { createOwner, getOwnerByEmail, NewPasswordSchema, OwnerExistsError, ownerExists } from "~/lib/owner.server";
+import { createOwner, getOwnerByEmail, NewPasswordSchema, OwnerExistsError, ownerExists } from "../../app/lib/auth/owner.server";
 
 let opened: OpenedDatabase;
 beforeEach(async () => {

@@ -6,7 +6,7 @@ import {
   SCRYPT_PARAMS,
   unmatchableHash,
   verifyPassword,
-} from "~/lib/password.server";
+} from "../../app/lib/auth/password.server";
 
 const PASSWORD = "correct horse battery staple";
 

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ApiError } from "~/lib/api-route.server";
-import type { AuditContext } from "~/lib/audit.server";
+import { ApiError } from "../../app/lib/api/route.server";
+import type { AuditContext } from "../../app/lib/audit/log.server";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
-import { createProject, deriveProjectKey, findProjectsByRepo, projectSettings, updateProject } from "~/lib/projects.server";
+import { createProject, deriveProjectKey, findProjectsByRepo, projectSettings, updateProject } from "../../app/lib/projects/projects.server";
 import { testAuditSigner } from "../support/audit-key";
 
 const audit: AuditContext = { actor: { type: "token", id: "1", label: "t" }, ip: "127.0.0.1", userAgent: "test", requestId: "r", signer: testAuditSigner };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { rateLimitHeaders } from "~/lib/api-auth.server";
-import { RateLimiter } from "~/lib/rate-limit.server";
+import { rateLimitHeaders } from "../../app/lib/api/guard.server";
+import { RateLimiter } from "../../app/lib/security/rate-limit.server";
 
 const MIN = 60_000;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { githubSlug, normalizeRepoUrl, repoMatchKey } from "~/lib/repo-url";
+import { githubSlug, normalizeRepoUrl, repoMatchKey } from "../../app/lib/projects/repo-url";
 
 describe("repository URL normalization", () => {
   const githubForms = [

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
-import { recordSecurityEvent } from "~/lib/security-events.server";
+import { recordSecurityEvent } from "../../app/lib/security/events.server";
 import {
   countRecentProblems,
   listSecurityEventPage,
   parseSecurityEventFilters,
   type SecurityEventFilters,
-} from "~/lib/security-events-query.server";
+} from "../../app/lib/security/events-query.server";
 
 const T0 = Date.parse("2026-11-20T00:00:00.000Z");
 

@@ -8,7 +8,7 @@ import {
   pruneSecurityEvents,
   recordSecurityEvent,
   type SecurityEventInput,
-} from "~/lib/security-events.server";
+} from "../../app/lib/security/events.server";
 
 let db: Db;
 beforeEach(async () => {

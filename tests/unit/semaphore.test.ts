@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { hashPassword, hashSlots, verifyPassword } from "~/lib/password.server";
-import { Semaphore } from "~/lib/semaphore";
+import { hashPassword, hashSlots, verifyPassword } from "../../app/lib/auth/password.server";
+import { Semaphore } from "../../app/lib/auth/semaphore";
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 

@@ -5,7 +5,7 @@ import { createCookie } from "@remix-run/node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrate, openDatabase, type Db } from "~/lib/db.server";
 import { loadConfig } from "~/lib/env.server";
-import { createOwner } from "~/lib/owner.server";
+import { createOwner } from "../../app/lib/auth/owner.server";
 import {
   clearSessionCookie,
   createSession,
@@ -21,7 +21,7 @@ import {
   serializeSessionCookie,
   touchSession,
   type SessionCookie,
-} from "~/lib/session.server";
+} from "../../app/lib/auth/session.server";
 
 const SECRET_A = "a".repeat(16) + "first-secret-used-to-sign-now";
 const SECRET_B = "b".repeat(16) + "older-secret-still-accepted";

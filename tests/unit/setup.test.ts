@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrate, openDatabase, type Db } from "~/lib/db.server";
-import { createOwner } from "~/lib/owner.server";
-import { generateSetupCode, SetupCode } from "~/lib/setup.server";
+import { createOwner } from "../../app/lib/auth/owner.server";
+import { generateSetupCode, SetupCode } from "../../app/lib/auth/setup.server";
 
 let db: Db;
 beforeEach(async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { queryObject, readJsonBody, validationDetails } from "~/lib/api-input.server";
-import { readBodyText } from "~/lib/body.server";
-import { ApiError } from "~/lib/api-route.server";
-import { CreateTaskBodySchema, ListTasksQuerySchema, PatchProjectBodySchema } from "~/lib/api-schemas";
-import { BodyTooLargeError } from "~/lib/body.server";
+import { queryObject, readJsonBody, validationDetails } from "../../app/lib/api/input.server";
+import { readBodyText } from "../../app/lib/http/body.server";
+import { ApiError } from "../../app/lib/api/route.server";
+import { CreateTaskBodySchema, ListTasksQuerySchema, PatchProjectBodySchema } from "../../app/lib/api/schemas";
+import { BodyTooLargeError } from "../../app/lib/http/body.server";
 
 const post = (body: BodyInit | null, type: string | null = "application/json", extra: Record<string, string> = {}) =>
   new Request("http://x/api/tasks", { method: "POST", body, headers: { ...(type ? { "Content-Type": type } : {}), ...extra }, duplex: "half" } as RequestInit);

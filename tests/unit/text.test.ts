@@ -5,10 +5,10 @@ import {
   ListTasksQuerySchema,
   PatchProjectBodySchema,
   PatchTaskBodySchema,
-} from "~/lib/api-schemas";
-import { openApiDocument } from "~/lib/openapi.server";
-import { MULTI_LINE_PATTERN, multiLineText, SINGLE_LINE_PATTERN, singleLineText, textProblem, visibleText } from "~/lib/text";
-import { TokenNameSchema } from "~/lib/tokens.server";
+} from "../../app/lib/api/schemas";
+import { openApiDocument } from "../../app/lib/api/openapi.server";
+import { MULTI_LINE_PATTERN, multiLineText, SINGLE_LINE_PATTERN, singleLineText, textProblem, visibleText } from "../../app/lib/domain/text";
+import { TokenNameSchema } from "../../app/lib/tokens/tokens.server";
 
 const hex = (cp: number) => `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);

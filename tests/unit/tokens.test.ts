@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { AuditContext } from "~/lib/audit.server";
-import { verifyAuditChain } from "~/lib/audit.server";
+import type { AuditContext } from "../../app/lib/audit/log.server";
+import { verifyAuditChain } from "../../app/lib/audit/log.server";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import {
   createApiToken,
@@ -14,7 +14,7 @@ import {
   tokenHint,
   tokenStatus,
   touchTokenUsage,
-} from "~/lib/tokens.server";
+} from "../../app/lib/tokens/tokens.server";
 import { testAuditSigner } from "../support/audit-key";
 
 const audit: AuditContext = {

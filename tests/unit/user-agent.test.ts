@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeUserAgent, formatDevice } from "~/lib/user-agent";
+import { describeUserAgent, formatDevice } from "../../app/lib/http/user-agent";
 
 describe("describeUserAgent", () => {
   const cases: [string, string, string][] = [

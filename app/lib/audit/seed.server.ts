@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type SQLite from "better-sqlite3";
-import type { AuditActorType, AuditEntry } from "../../db/schema";
-import type { AuditSigner } from "./audit-signing.server";
-import { canonicalEntry, chainHash, GENESIS_HASH } from "./audit.server";
+import type { AuditActorType, AuditEntry } from "../../../db/schema";
+import type { AuditSigner } from "./signing.server";
+import { canonicalEntry, chainHash, GENESIS_HASH } from "./log.server";
 
 /**
  * Fills the audit log with synthetic entries, fast, for tests and benchmarks.

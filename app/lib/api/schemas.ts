@@ -5,9 +5,9 @@
  * the routes send.
  */
 import { z } from "zod";
-import { LIFECYCLE_ACTIONS, RUN_STATES, TASK_PRIORITIES, TASK_STATUSES } from "./lifecycle";
-import { normalizeRepoUrl, REPO_URL_MAX } from "./repo-url";
-import { multiLineText, singleLine, singleLineText, textProblem } from "./text";
+import { LIFECYCLE_ACTIONS, RUN_STATES, TASK_PRIORITIES, TASK_STATUSES } from "../tasks/lifecycle";
+import { normalizeRepoUrl, REPO_URL_MAX } from "../projects/repo-url";
+import { multiLineText, singleLine, singleLineText, textProblem } from "../domain/text";
 
 // ---------------------------------------------------------------- limits
 

@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto";
-import type { ProjectRow } from "../../db/schema";
-import { ApiError } from "./api-route.server";
+import type { ProjectRow } from "../../../db/schema";
+import { ApiError } from "../api/route.server";
 import {
   SETTINGS_DEFAULTS,
   type CreateProjectBody,
   type PatchProjectBody,
   type ProjectSettings,
   type ProjectView,
-} from "./api-schemas";
-import { appendAudit, type AuditContext } from "./audit.server";
-import { nowIso, transaction, type Db } from "./db.server";
+} from "../api/schemas";
+import { appendAudit, type AuditContext } from "../audit/log.server";
+import { nowIso, transaction, type Db } from "../db.server";
 import { normalizeRepoUrl, repoMatchKey } from "./repo-url";
 
 /** What a client sees of a project (never the counter or the settings blob). */

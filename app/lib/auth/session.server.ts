@@ -1,8 +1,8 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createCookie, type Cookie } from "@remix-run/node";
-import type { Session } from "../../db/schema";
-import type { Config } from "./env.server";
-import { isStorageUnavailable, nowIso, type Db } from "./db.server";
+import type { Session } from "../../../db/schema";
+import type { Config } from "../env.server";
+import { isStorageUnavailable, nowIso, type Db } from "../db.server";
 
 /**
  * Browser sessions: the `session` cookie holds only a random 256-bit id, signed

@@ -3,10 +3,10 @@
  * and validation against a zod schema, each failure as the documented 4xx.
  */
 import type { z } from "zod";
-import type { ValidationDetail } from "./api-errors.server";
-import { ApiError } from "./api-route.server";
-import { READ_ONLY_FIELDS } from "./api-schemas";
-import { MAX_BODY_BYTES, readBodyText } from "./body.server";
+import type { ValidationDetail } from "./errors.server";
+import { ApiError } from "./route.server";
+import { READ_ONLY_FIELDS } from "./schemas";
+import { MAX_BODY_BYTES, readBodyText } from "../http/body.server";
 
 /** True when the Content-Type is `application/json`, with or without parameters such as charset. */
 export function isJsonContentType(header: string | null): boolean {

@@ -4,8 +4,8 @@
  * as the schemas accept them (io "input"), responses as the routes send them.
  */
 import { z } from "zod";
-import { API_ERRORS, type ApiErrorCode } from "./api-errors.server";
-import * as S from "./api-schemas";
+import { API_ERRORS, type ApiErrorCode } from "./errors.server";
+import * as S from "./schemas";
 
 type Json = Record<string, unknown>;
 

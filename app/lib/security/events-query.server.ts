@@ -1,9 +1,9 @@
 import type { SelectQueryBuilder } from "kysely";
 import { z } from "zod";
-import type { Database, SecurityEvent } from "../../db/schema";
-import { DateBoundSchema, dateBounds, isEmptyRange, searchParamsRecord, type KeysetDirection } from "./audit-query.server";
-import { nowIso, type Db } from "./db.server";
-import { MAX_COALESCE_SPAN_MS, SECURITY_EVENT_TYPES } from "./security-events.server";
+import type { Database, SecurityEvent } from "../../../db/schema";
+import { DateBoundSchema, dateBounds, isEmptyRange, searchParamsRecord, type KeysetDirection } from "../audit/query.server";
+import { nowIso, type Db } from "../db.server";
+import { MAX_COALESCE_SPAN_MS, SECURITY_EVENT_TYPES } from "./events.server";
 
 /**
  * Reading security events for `/settings/security-events`: the same GET filter

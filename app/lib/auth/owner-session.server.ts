@@ -1,9 +1,9 @@
 import { redirect, type AppLoadContext } from "@remix-run/node";
-import type { Owner, Session } from "../../db/schema";
-import type { AuditContext } from "./audit.server";
+import type { Owner, Session } from "../../../db/schema";
+import type { AuditContext } from "../audit/log.server";
 import { getOwnerByEmail, updateOwnerPassword } from "./owner.server";
 import { hashPassword, needsRehash, unmatchableHash, verifyPassword } from "./password.server";
-import { recordSecurityEvent } from "./security-events.server";
+import { recordSecurityEvent } from "../security/events.server";
 import { readSessionId, serializeSessionCookie, touchSession } from "./session.server";
 
 export interface OwnerSession {

@@ -1,8 +1,8 @@
 import type { AppLoadContext } from "@remix-run/node";
-import { recordRequestEvent } from "./auth.server";
-import { throttleKey } from "./client-ip.server";
+import { recordRequestEvent } from "./owner-session.server";
+import { throttleKey } from "../http/client-ip.server";
 import { readDevice, type Device } from "./device-cookie.server";
-import type { RateLimiter } from "./rate-limit.server";
+import type { RateLimiter } from "../security/rate-limit.server";
 
 /**
  * The one guard in front of every password (and setup-code) check: sign-in, setup

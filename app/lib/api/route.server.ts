@@ -1,8 +1,8 @@
 import type { ActionFunction, AppLoadContext, LoaderFunction, LoaderFunctionArgs } from "@remix-run/node";
-import { apiError, methodNotAllowed, type ApiErrorCode, type ValidationDetail } from "./api-errors.server";
-import { requireToken, type TokenAuth } from "./api-auth.server";
-import { BodyTooLargeError } from "./body.server";
-import { isStorageUnavailable } from "./db.server";
+import { apiError, methodNotAllowed, type ApiErrorCode, type ValidationDetail } from "./errors.server";
+import { requireToken, type TokenAuth } from "./guard.server";
+import { BodyTooLargeError } from "../http/body.server";
+import { isStorageUnavailable } from "../db.server";
 
 /** Route params (`:id` …), as Remix passes them. */
 export type Params = LoaderFunctionArgs["params"];

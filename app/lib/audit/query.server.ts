@@ -1,7 +1,8 @@
 import { sql, type SelectQueryBuilder } from "kysely";
+import { AUDIT_ACTIONS, AUDIT_RESOURCE_TYPES } from "./actions";
 import { z } from "zod";
-import type { AuditEntry, Database } from "../../db/schema";
-import type { Db } from "./db.server";
+import type { AuditEntry, Database } from "../../../db/schema";
+import type { Db } from "../db.server";
 
 /**
  * Reading the audit log for the console: the GET filters of
@@ -283,22 +284,9 @@ export async function listActorTokens(db: Db, limit = 1_000): Promise<ActorToken
   return rows.map((r) => ({ id: r.id, name: r.name, hint: r.hint, revoked: r.revoked_at !== null }));
 }
 
-/** Actions written today, offered as suggestions in the filter (any value may be typed). */
-export const KNOWN_AUDIT_ACTIONS = [
-  "task.create",
-  "task.update",
-  "task.status",
-  "task.delete",
-  "project.create",
-  "project.update",
-  "api_token.create",
-  "api_token.revoke",
-  "session.revoke",
-  "session.revoke_others",
-  "owner.password_change",
-] as const;
-
-export const KNOWN_RESOURCE_TYPES = ["task", "project", "api_token", "session", "owner"] as const;
+/** Offered as suggestions in the filter (any value may be typed): every action and type the log can hold. */
+export const KNOWN_AUDIT_ACTIONS = AUDIT_ACTIONS;
+export const KNOWN_RESOURCE_TYPES = AUDIT_RESOURCE_TYPES;
 
 export interface ChangeView {
   field: string;

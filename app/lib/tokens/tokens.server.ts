@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
-import type { ApiToken, TokenScope } from "../../db/schema";
-import { appendAudit, type AuditContext } from "./audit.server";
-import { nowIso, transaction, type Db } from "./db.server";
-import { singleLineText } from "./text";
+import type { ApiToken, TokenScope } from "../../../db/schema";
+import { appendAudit, type AuditContext } from "../audit/log.server";
+import { nowIso, transaction, type Db } from "../db.server";
+import { singleLineText } from "../domain/text";
 
 /**
  * API tokens: `preq_` + 32 characters of A-Z a-z 0-9. Only the SHA-256 (hex) of a

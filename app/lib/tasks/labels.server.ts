@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { nowIso, type Db } from "./db.server";
+import { nowIso, type Db } from "../db.server";
 
 /** The fixed palette a label's color comes from. */
 export const LABEL_COLORS = ["gray", "red", "orange", "amber", "green", "teal", "cyan", "blue", "indigo", "purple", "pink", "brown"] as const;

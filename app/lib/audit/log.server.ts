@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import type { AuditActorType, AuditEntry } from "../../db/schema";
-import type { AuditSigner, AuditVerifier } from "./audit-signing.server";
-import { nowIso, transaction, type Db } from "./db.server";
+import type { AuditActorType, AuditEntry } from "../../../db/schema";
+import type { AuditAction, AuditResourceType } from "./actions";
+import type { AuditSigner, AuditVerifier } from "./signing.server";
+import { nowIso, transaction, type Db } from "../db.server";
 
 /** Who did something, and from where, and the key that signs the entry. Built once per request. */
 export interface AuditContext {
@@ -14,8 +15,8 @@ export interface AuditContext {
 }
 
 export interface AuditInput {
-  action: string;
-  resourceType: string;
+  action: AuditAction;
+  resourceType: AuditResourceType;
   resourceId: string;
   /** Changed fields with their values before and after. Never secrets. */
   changes: Record<string, { before: unknown; after: unknown }>;

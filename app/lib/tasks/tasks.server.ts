@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
-import type { ProjectRow, TaskRow } from "../../db/schema";
-import { ApiError } from "./api-route.server";
-import type { CreateTaskBody, ListTasksQuery, PatchTaskBody, TaskStatusBody, TaskView } from "./api-schemas";
-import { appendAudit, type AuditContext } from "./audit.server";
-import { decodeCursor, encodeCursor, type CursorPosition } from "./cursor.server";
-import { nowIso, transaction, type Db } from "./db.server";
+import type { ProjectRow, TaskRow } from "../../../db/schema";
+import { ApiError } from "../api/route.server";
+import type { CreateTaskBody, ListTasksQuery, PatchTaskBody, TaskStatusBody, TaskView } from "../api/schemas";
+import { appendAudit, type AuditContext } from "../audit/log.server";
+import { decodeCursor, encodeCursor, type CursorPosition } from "../domain/cursor.server";
+import { nowIso, transaction, type Db } from "../db.server";
 import { availableLabels, labelKey, labelsOfTasks, resolveLabels, setTaskLabels, type LabelView } from "./labels.server";
 import { decideLifecycle, type RunState, type TaskStatus } from "./lifecycle";
-import { findProjectByKey, findProjectsByRepo, quoted, requireProject } from "./projects.server";
-import { repoMatchKey } from "./repo-url";
+import { findProjectByKey, findProjectsByRepo, quoted, requireProject } from "../projects/projects.server";
+import { repoMatchKey } from "../projects/repo-url";
 
 type Changes = Record<string, { before: unknown; after: unknown }>;
 type TaskWithProject = TaskRow & { project_key: string; repo_url: string | null };

@@ -1,11 +1,11 @@
 import type { AppLoadContext } from "@remix-run/node";
-import type { ApiToken } from "../../db/schema";
-import { apiError } from "./api-errors.server";
-import { throttleKey } from "./client-ip.server";
-import type { AuditContext } from "./audit.server";
-import type { RateLimiter, RateLimitState } from "./rate-limit.server";
-import { recordSecurityEvent, type SecurityEventInput } from "./security-events.server";
-import { hashToken, isWellFormedToken, tokenStatus, touchTokenUsage } from "./tokens.server";
+import type { ApiToken } from "../../../db/schema";
+import { apiError } from "./errors.server";
+import { throttleKey } from "../http/client-ip.server";
+import type { AuditContext } from "../audit/log.server";
+import type { RateLimiter, RateLimitState } from "../security/rate-limit.server";
+import { recordSecurityEvent, type SecurityEventInput } from "../security/events.server";
+import { hashToken, isWellFormedToken, tokenStatus, touchTokenUsage } from "../tokens/tokens.server";
 
 /*
  * The bearer guard of every authenticated `/api/*` route. Only the

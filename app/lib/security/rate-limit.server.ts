@@ -1,4 +1,4 @@
-import type { RateLimitSpec } from "./env.server";
+import type { RateLimitSpec } from "../env.server";
 
 export interface RateLimitState {
   /** The limit per window. */

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { createCookie, type Cookie } from "@remix-run/node";
-import type { Config } from "./env.server";
+import type { Config } from "../env.server";
 
 /**
  * Device cookies (OWASP "Slow Down Online Guessing Attacks with Device Cookies"):

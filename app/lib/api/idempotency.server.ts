@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import type { IdempotencyRecord } from "../../db/schema";
-import { ApiError } from "./api-route.server";
-import { nowIso, transaction, type Db } from "./db.server";
+import type { IdempotencyRecord } from "../../../db/schema";
+import { ApiError } from "./route.server";
+import { nowIso, transaction, type Db } from "../db.server";
 
 /**
  * Idempotency keys for POST: per token, the first response to a key is stored in

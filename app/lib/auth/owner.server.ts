@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { Owner } from "../../db/schema";
-import { nowIso, type Db } from "./db.server";
+import type { Owner } from "../../../db/schema";
+import { nowIso, type Db } from "../db.server";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./password.server";
 
 export const EmailSchema = z

@@ -1,0 +1,23 @@
+/**
+ * Every action the audit log records. `appendAudit` takes only these, so a typo is a
+ * type error, and the console's filter suggests exactly what can be written.
+ */
+export const AUDIT_ACTIONS = [
+  "task.create",
+  "task.update",
+  "task.status",
+  "task.delete",
+  "project.create",
+  "project.update",
+  "api_token.create",
+  "api_token.revoke",
+  "session.revoke",
+  "session.revoke_others",
+  "owner.password_change",
+  "owner.password_reset",
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** The resource types those actions name. */
+export const AUDIT_RESOURCE_TYPES = ["task", "project", "api_token", "session", "owner"] as const;
+export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
