@@ -3,6 +3,7 @@ import * as foundation from "./2026_11_27_2300_foundation";
 import * as tokensAudit from "./2026_11_27_2310_tokens_audit";
 import * as projectsTasks from "./2026_11_27_2320_projects_tasks";
 import * as auditConsoleIndexes from "./2026_11_27_2340_audit_console_indexes";
+import * as auditChannel from "./2026_12_01_1200_audit_channel";
 
 /**
  * Every migration, by name. A static map (not a folder scan) so the migrations
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   "2026_11_27_2310_tokens_audit": tokensAudit,
   "2026_11_27_2320_projects_tasks": projectsTasks,
   "2026_11_27_2340_audit_console_indexes": auditConsoleIndexes,
+  "2026_12_01_1200_audit_channel": auditChannel,
 };

@@ -217,6 +217,7 @@ describe("requireToken: success", () => {
       ip: "198.51.100.9",
       userAgent: "agent/1.0",
       requestId: context.request.id,
+      channel: "api",
     });
     expect(auth.headers.get("X-RateLimit-Limit")).toBe("100");
     expect(auth.headers.get("X-RateLimit-Remaining")).toBe("99");
