@@ -10,7 +10,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { setupOwner } from "../support/http";
+import { getPage, setupOwner, signIn } from "../support/http";
 import { runCli, startServer } from "../support/server";
 import { createToken, startApiServer, type ApiServer } from "./api-client";
 
@@ -343,6 +343,15 @@ describe("MCP: records", () => {
       ["task.delete", key, "token", id, "mcp"],
       ["task.create", viaApi.json.task.task_key, "token", id, "api"],
     ]);
+    // The owner's audit console tells the two doors apart.
+    const cookie = await signIn(api.server);
+    const page = await getPage(api.server, `/settings/audit-logs?resource_id=${key}`, cookie);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("<th scope=\"col\">Via</th>");
+    expect(html.match(/<td>MCP<\/td>/g)).toHaveLength(5);
+    const apiPage = await (await getPage(api.server, `/settings/audit-logs?resource_id=${viaApi.json.task.task_key}`, cookie)).text();
+    expect(apiPage.match(/<td>API<\/td>/g)).toHaveLength(1);
     // The channel is part of each entry's hash, and the chain still verifies end to end.
     const verify = await runCli(["audit", "verify"], { dbPath: api.server.dbPath });
     expect(verify.code, verify.stderr).toBe(0);

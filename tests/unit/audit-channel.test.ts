@@ -1,0 +1,74 @@
+import { sql } from "kysely";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { appendAudit, canonicalEntry, chainHash, GENESIS_HASH, verifyAuditChain, type AuditContext } from "~/lib/audit.server";
+import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
+
+const base = { ip: "203.0.113.4", userAgent: "agent/2", requestId: "req-1" };
+const token: AuditContext = { ...base, actor: { type: "token", id: "7", label: "agent" } };
+const input = (id: string) => ({ action: "task.update", resourceType: "task", resourceId: id, changes: { title: { before: "a", after: "b" } } });
+
+let opened: OpenedDatabase;
+beforeEach(async () => {
+  opened = openDatabase(":memory:");
+  await migrate(opened.db);
+});
+afterEach(() => opened.db.destroy());
+
+const rows = () => opened.db.selectFrom("audit_log").selectAll().orderBy("seq").execute();
+
+describe("audit channel", () => {
+  it("records the channel given, else the actor's: token → api, owner → web, cli → cli", async () => {
+    await appendAudit(opened.db, { ...token, channel: "mcp" }, input("P-1"));
+    await appendAudit(opened.db, token, input("P-2"));
+    await appendAudit(opened.db, { ...base, actor: { type: "owner", id: "o", label: "me@example.com" } }, input("P-3"));
+    await appendAudit(opened.db, { ...base, actor: { type: "cli", id: "cli", label: "cli (root@host)" } }, input("P-4"));
+    expect((await rows()).map((r) => r.channel)).toEqual(["mcp", "api", "web", "cli"]);
+    expect(await verifyAuditChain(opened.db)).toMatchObject({ ok: true, count: 4 });
+  });
+
+  it("still verifies entries written before channels existed (NULL channel, hashed without it), then new ones", async () => {
+    // An entry as the previous release wrote it: no channel, its hash over the twelve original fields.
+    const legacy = {
+      seq: 1,
+      created_at: "2026-11-28T10:00:00.000Z",
+      actor_type: "token" as const,
+      actor_id: "7",
+      actor_label: "agent",
+      action: "task.create",
+      resource_type: "task",
+      resource_id: "P-1",
+      changes: "{}",
+      ip: "203.0.113.4",
+      user_agent: "agent/2",
+      request_id: "req-0",
+    };
+    const legacyCanonical = JSON.stringify(Object.values(legacy));
+    expect(canonicalEntry(legacy)).toBe(legacyCanonical);
+    const hash = chainHash(GENESIS_HASH, legacyCanonical);
+    await opened.db.insertInto("audit_log").values({ ...legacy, prev_hash: GENESIS_HASH, hash }).execute();
+    await appendAudit(opened.db, { ...token, channel: "mcp" }, input("P-1"));
+    const [old, fresh] = await rows();
+    expect(old!.channel).toBeNull();
+    expect(fresh!.channel).toBe("mcp");
+    expect(fresh!.prev_hash).toBe(hash);
+    expect(await verifyAuditChain(opened.db)).toMatchObject({ ok: true, count: 2 });
+  });
+
+  it("covers the channel by the hash: changing or clearing it is detected at that entry", async () => {
+    await appendAudit(opened.db, { ...token, channel: "mcp" }, input("P-1"));
+    await appendAudit(opened.db, { ...token, channel: "mcp" }, input("P-2"));
+    await sql`drop trigger audit_log_no_update`.execute(opened.db);
+    await opened.db.updateTable("audit_log").set({ channel: "api" }).where("seq", "=", 2).execute();
+    expect(await verifyAuditChain(opened.db)).toMatchObject({ ok: false, badSeq: 2 });
+    await opened.db.updateTable("audit_log").set({ channel: null }).where("seq", "=", 2).execute();
+    expect(await verifyAuditChain(opened.db)).toMatchObject({ ok: false, badSeq: 2 });
+  });
+
+  it("refuses a channel outside the four known ones at the database", async () => {
+    await appendAudit(opened.db, token, input("P-1"));
+    const head = (await rows())[0]!;
+    await expect(
+      opened.db.insertInto("audit_log").values({ ...head, seq: 2, prev_hash: head.hash, hash: "x".repeat(64), channel: "email" as never }).execute(),
+    ).rejects.toThrow(/CHECK constraint/);
+  });
+});
