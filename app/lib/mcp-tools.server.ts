@@ -92,6 +92,8 @@ const IdempotencyKeySchema = z
   );
 
 const IdempotencyArgSchema = z.object({ idempotency_key: IdempotencyKeySchema });
+/** Tools that take nothing (beyond task_id) refuse anything else, as the strict API schemas do. */
+const NoArguments = z.strictObject({});
 
 /** An object schema's `properties` and `required`, from a zod request schema (io "input", as the API documents it). */
 function objectParts(schema: z.ZodType): { properties: Record<string, Json>; required: string[] } {
@@ -199,7 +201,7 @@ const TOOLS: readonly ToolDefinition[] = [
     inputSchema: inputSchema({}),
     outputSchema: jsonSchema(S.ProjectListResponseSchema, "output"),
     async run(args, ctx) {
-      parseInput(z.strictObject({}), args, "Arguments");
+      parseInput(NoArguments, args, "Arguments");
       const projects = await listProjects(ctx.db);
       return { body: { projects: projects.map(projectView) } };
     },
@@ -230,7 +232,7 @@ const TOOLS: readonly ToolDefinition[] = [
     outputSchema: TASK_OUTPUT,
     async run(args, ctx) {
       const { taskId, rest } = taskIdAndRest(args);
-      parseInput(z.strictObject({}), rest, "Arguments");
+      parseInput(NoArguments, rest, "Arguments");
       return { body: { task: await getTaskView(ctx.db, taskId) } };
     },
   },
@@ -294,7 +296,7 @@ const TOOLS: readonly ToolDefinition[] = [
     outputSchema: jsonSchema(S.OkResponseSchema, "output"),
     async run(args, ctx) {
       const { taskId, rest } = taskIdAndRest(args);
-      parseInput(z.strictObject({}), rest, "Arguments");
+      parseInput(NoArguments, rest, "Arguments");
       await deleteTask(ctx.db, ctx.audit, taskId);
       return { body: { ok: true } };
     },

@@ -118,14 +118,15 @@ async function serve(request: Request, context: AppLoadContext, auth: TokenAuth)
     return rpcError(400, -32600, "Invalid Request: batches are not supported; send one JSON-RPC message per request");
   }
 
+  // A server and a transport per request (the SDK's stateless pattern: a transport
+  // serves one request). They are not closed afterwards: with JSON responses
+  // nothing of theirs outlives the answer (no stream, no timer), and closing would
+  // abort the finished handler's signal and build a "connection closed" error on
+  // every request, for the garbage collector to take anyway.
   const server = createServer(request, context, auth);
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   await server.connect(transport);
-  try {
-    return await transport.handleRequest(request, { parsedBody: message });
-  } finally {
-    await server.close();
-  }
+  return transport.handleRequest(request, { parsedBody: message });
 }
 
 /** A server for one request: its handlers close over this request's token. */
@@ -169,8 +170,14 @@ function internalError(error: unknown, context: AppLoadContext): Response {
 
 /** The guard's headers (X-RateLimit-*, PreqStation-Token-Expiration) on every answer past it. */
 function withHeaders(response: Response, extra: Headers): Response {
-  const out = new Response(response.body, response);
-  for (const [key, value] of extra) if (!out.headers.has(key)) out.headers.set(key, value);
-  if (!out.headers.has("Cache-Control")) out.headers.set("Cache-Control", "no-store");
-  return out;
+  let target = response;
+  try {
+    target.headers.set("Cache-Control", "no-store");
+  } catch {
+    // immutable headers: copy once, then set
+    target = new Response(response.body, response);
+    target.headers.set("Cache-Control", "no-store");
+  }
+  for (const [key, value] of extra) if (!target.headers.has(key)) target.headers.set(key, value);
+  return target;
 }
