@@ -150,7 +150,8 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
     const started = performance.now();
     const requestId = randomUUID();
     const url = new URL(request.url);
-    const isApi = url.pathname === "/api" || url.pathname.startsWith("/api/");
+    // The JSON API and the MCP endpoint: bearer-authenticated, JSON, no pages, no session cookie.
+    const isApi = url.pathname === "/api" || url.pathname.startsWith("/api/") || url.pathname === "/mcp";
     // A CSP nonce only for documents; JSON responses get a script-free policy.
     const nonce = isApi ? "" : randomBytes(16).toString("base64");
     const info: AppLoadContext["request"] = {

@@ -7,7 +7,7 @@
  * Options (flag or environment variable):
  *   --duration N   BENCH_DURATION     seconds per measured run (default 10)
  *   --rounds N     BENCH_ROUNDS       A/B rounds per scenario (default 3)
- *   --only a,b     BENCH_ONLY         run only these scenario ids (list, get, post, patch, audit, signin, scale, deep-audit)
+ *   --only a,b     BENCH_ONLY         run only these scenario ids (list, get, post, patch, mcp, audit, signin, scale, deep-audit)
  *   --quick                           duration 3, rounds 1, small extra databases (a smoke run, not for the README)
  *   --out FILE     BENCH_OUT          where to write the JSON (default bench/results/latest.json)
  *   --binary FILE  BENCH_BINARY       measure this single executable (npm run package: dist/preqstation) instead of
@@ -454,7 +454,7 @@ async function main() {
   let baselinePeakRssMb = 0;
   let seedMs = 0;
   try {
-    const needsMain = ["list", "get", "post", "patch", "audit", "signin"].some(wanted);
+    const needsMain = ["list", "get", "post", "patch", "mcp", "audit", "signin"].some(wanted);
     if (needsMain) {
       const seeded = await seedBenchDatabase(path.join(dir, "main.db"), { ...MAIN, analyze: ANALYZE });
       seedMs = seeded.ms;
@@ -469,6 +469,31 @@ async function main() {
         for (const id of ["list", "get", "post", "patch"]) {
           if (!wanted(id)) continue;
           for (const scenario of api.filter((s) => s.id === id)) results.push(await compare(scenario, A, B));
+        }
+
+        if (wanted("mcp")) {
+          // The same read through the MCP endpoint and through the API, on the same server.
+          let id = 0;
+          const mcp: Scenario = {
+            id: "mcp",
+            title: "MCP tools/call get_task vs GET /api/tasks/:id",
+            connections: 32,
+            next: (t) =>
+              t.label === "mcp get_task"
+                ? () => ({
+                    method: "POST",
+                    path: "/mcp",
+                    headers: {
+                      Authorization: `Bearer ${seeded.token}`,
+                      "Content-Type": "application/json",
+                      Accept: "application/json, text/event-stream",
+                      "Mcp-Protocol-Version": "2025-06-18",
+                    },
+                    body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method: "tools/call", params: { name: "get_task", arguments: { task_id: pick(seeded.readableKeys) } } }),
+                  })
+                : () => ({ path: `/api/tasks/${pick(seeded.readableKeys)}`, headers: { Authorization: `Bearer ${seeded.token}` } }),
+          };
+          results.push(await compare(mcp, { label: "mcp get_task", server: project }, { label: "api get", server: project }));
         }
 
         if (wanted("signin")) {
@@ -574,6 +599,15 @@ function targets(results: ScenarioResult[], deep: DeepAuditResult | null, peakRs
       goal: "≥ 0.5×",
       measured: `${post32.summary.rpsRatio.median}× (${post32.summary.rpsRatio.min}–${post32.summary.rpsRatio.max})`,
       met: post32.summary.rpsRatio.median >= 0.5,
+    });
+  }
+  const mcp = find("mcp", 32);
+  if (mcp) {
+    rows.push({
+      target: "MCP tools/call get_task, 32 connections: req/s vs GET /api/tasks/:id (cost ≤ 1.5×)",
+      goal: "≥ 0.67×",
+      measured: `${mcp.summary.rpsRatio.median}× (${mcp.summary.rpsRatio.min}–${mcp.summary.rpsRatio.max})`,
+      met: mcp.summary.rpsRatio.median >= 1 / 1.5,
     });
   }
   const scale = results.find((r) => r.id === "scale");

@@ -71,6 +71,8 @@ export interface ApiTokensTable {
 }
 
 export type AuditActorType = "owner" | "token" | "cli";
+/** Through which door a change came; NULL on entries written before channels were recorded. */
+export type AuditChannel = "api" | "mcp" | "web" | "cli";
 
 export interface AuditLogTable {
   seq: number;
@@ -86,6 +88,7 @@ export interface AuditLogTable {
   ip: string;
   user_agent: string;
   request_id: string;
+  channel: AuditChannel | null;
   prev_hash: string;
   hash: string;
   /**

@@ -30,6 +30,7 @@ function entryView(e: AuditEntry) {
     seq: e.seq,
     createdAt: e.created_at,
     actor: { type: e.actor_type, id: e.actor_id, label: e.actor_label },
+    channel: e.channel,
     action: e.action,
     resourceType: e.resource_type,
     resourceId: e.resource_id,
@@ -97,6 +98,12 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return ok;
 }
 
+/** Through which door the change came; entries from before channels were recorded have none. */
+const CHANNEL_TEXT: Record<string, string> = { api: "API", mcp: "MCP", web: "Web console", cli: "CLI" };
+function channelText(channel: Entry["channel"]): string {
+  return channel === null ? "—" : (CHANNEL_TEXT[channel] ?? channel);
+}
+
 function actorText(actor: Entry["actor"]): string {
   if (actor.type === "token") return `token #${actor.id} · ${actor.label}`;
   if (actor.type === "owner") return `owner · ${actor.label}`;
@@ -115,9 +122,9 @@ export default function AuditLogs() {
     <>
       <h1>Audit Logs</h1>
       <p className="muted">
-        Every change made through the API, the console and the CLI, newest first. Entries cannot be edited or
-        deleted, each one is chained to the previous by a SHA-256 hash, and each is signed with a key kept outside
-        the database.
+        Every change made through the API, the MCP endpoint, the console and the CLI, newest first (the Via column
+        says which). Entries cannot be edited or deleted, each one is chained to the previous by a SHA-256 hash,
+        and each is signed with a key kept outside the database.
       </p>
 
       <section className="card" aria-labelledby="audit-filter-heading">
@@ -258,6 +265,7 @@ export default function AuditLogs() {
                   <th scope="col">#</th>
                   <th scope="col">Time</th>
                   <th scope="col">Actor</th>
+                  <th scope="col">Via</th>
                   <th scope="col">Action</th>
                   <th scope="col">Resource</th>
                   <th scope="col">IP</th>
@@ -272,6 +280,7 @@ export default function AuditLogs() {
                       <UtcTime iso={e.createdAt} />
                     </td>
                     <td>{actorText(e.actor)}</td>
+                    <td>{channelText(e.channel)}</td>
                     <td className="mono">{e.action}</td>
                     <td>
                       <span className="mono">{e.resourceType}</span> <span className="mono">{e.resourceId}</span>
@@ -339,6 +348,8 @@ function EntryDetails({ entry }: { entry: Entry }) {
         <dd>
           <span className="mono">{`${entry.actor.type}:${entry.actor.id}`}</span> {entry.actor.label}
         </dd>
+        <dt>Via</dt>
+        <dd>{channelText(entry.channel)}</dd>
         <dt>IP</dt>
         <dd className="mono">{entry.ip}</dd>
         <dt>User agent</dt>

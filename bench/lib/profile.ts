@@ -4,7 +4,7 @@
  * autocannon, stops it gracefully (which writes the profile), and prints the
  * functions with the most self time and the split by package.
  *
- *   tsx bench/lib/profile.ts [list|get|post|patch] [seconds] [connections]
+ *   tsx bench/lib/profile.ts [list|get|post|patch|mcp] [seconds] [connections]
  *   tsx bench/lib/profile.ts --summarize file.cpuprofile
  */
 import fs from "node:fs";
@@ -88,6 +88,12 @@ async function profileScenario(kind: string, seconds: number, connections: numbe
     const next: () => LoadRequest = {
       list: () => ({ path: "/api/tasks?limit=50", headers: auth }),
       get: () => ({ path: `/api/tasks/${seeded.readableKeys[n++ % seeded.readableKeys.length]}`, headers: auth }),
+      mcp: () => ({
+        method: "POST",
+        path: "/mcp",
+        headers: { ...json, Accept: "application/json, text/event-stream" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: ++n, method: "tools/call", params: { name: "get_task", arguments: { task_id: seeded.readableKeys[n % seeded.readableKeys.length] } } }),
+      }),
       post: () => ({ method: "POST", path: "/api/tasks", headers: json, body: JSON.stringify({ title: `P ${n++}`, project_key: "ALPHA", labels: ["backend"] }) }),
       patch: () => ({
         method: "PATCH",

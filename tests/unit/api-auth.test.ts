@@ -219,6 +219,7 @@ describe("requireToken: success", () => {
       userAgent: "agent/1.0",
       requestId: context.request.id,
       signer: context.services.auditSigner,
+      channel: "api",
     });
     expect(auth.headers.get("X-RateLimit-Limit")).toBe("100");
     expect(auth.headers.get("X-RateLimit-Remaining")).toBe("99");

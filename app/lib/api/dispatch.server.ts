@@ -2,7 +2,7 @@ import type { ActionFunction, AppLoadContext, LoaderFunction, ServerBuild } from
 import { matchRoutes } from "@remix-run/router";
 
 /**
- * Serves `/api/*` straight from the API resource-route modules of the Remix build.
+ * Serves `/api/*` and `/mcp` straight from their resource-route modules of the Remix build.
  *
  * An API route is a plain function from Request to Response; running it through
  * Remix's document/single-fetch pipeline costs more than the route's own work
@@ -31,7 +31,7 @@ export function createApiDispatcher(build: ServerBuild): ApiDispatcher {
   };
   const apiRoutes = Object.values(build.routes)
     .map((r) => ({ r, path: fullPath(r.id) }))
-    .filter((x): x is { r: (typeof x)["r"]; path: string } => x.path !== null && /^api(\/|$)/.test(x.path));
+    .filter((x): x is { r: (typeof x)["r"]; path: string } => x.path !== null && /^(api|mcp)(\/|$)/.test(x.path));
   if (apiRoutes.some(({ r }) => r.module.default)) {
     throw new Error("API routes must be resource routes (no default export)");
   }

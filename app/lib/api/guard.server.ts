@@ -116,11 +116,7 @@ export async function requireToken(
     context.services.logger.warn("could not record token use", { requestId: context.request.id, tokenId: token.id, error });
   }
 
-  if (options.write && token.scope !== "full") {
-    throw await forbidden(request, context, token, "read_scope", headers);
-  }
-
-  return {
+  const auth: TokenAuth = {
     token,
     audit: {
       actor: { type: "token", id: String(token.id), label: token.name },
@@ -128,9 +124,27 @@ export async function requireToken(
       userAgent: context.request.userAgent,
       requestId: context.request.id,
       signer: context.services.auditSigner,
+      channel: "api",
     },
     headers,
   };
+  if (options.write) await requireWriteScope(request, context, auth);
+  return auth;
+}
+
+/**
+ * Throws the 403 (and records the security event) unless the token may write.
+ * Called by `requireToken` for write methods, and by the MCP endpoint per tool
+ * call (one HTTP method there carries reads and writes alike); `details` adds
+ * what was attempted (the tool) to the event.
+ */
+export async function requireWriteScope(
+  request: Request,
+  context: AppLoadContext,
+  auth: TokenAuth,
+  details: Record<string, string> = {},
+): Promise<void> {
+  if (auth.token.scope !== "full") throw await forbidden(request, context, auth.token, "read_scope", auth.headers, details);
 }
 
 /**
@@ -177,11 +191,12 @@ async function forbidden(
   token: ApiToken,
   reason: "owner_mismatch" | "read_scope",
   headers: Headers,
+  extra: Record<string, string> = {},
 ): Promise<Response> {
   await record(request, context, {
     type: "forbidden",
     outcome: "blocked",
-    details: { reason, token_id: token.id, method: request.method },
+    details: { ...extra, reason, token_id: token.id, method: request.method },
   });
   return apiError("FORBIDDEN", FORBIDDEN_MESSAGE, { headers });
 }

@@ -11,7 +11,8 @@ import { nowIso, transaction, type Db } from "../db.server";
  */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+/** 1–255 visible ASCII characters (the header here, the `idempotency_key` argument of the MCP create_task). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 export interface StoredResponse {
   status: number;
@@ -23,7 +24,7 @@ export interface StoredResponse {
 export function parseIdempotencyKey(request: Request): string | null {
   const value = request.headers.get(IDEMPOTENCY_HEADER);
   if (value === null) return null;
-  if (!KEY_PATTERN.test(value)) {
+  if (!IDEMPOTENCY_KEY_PATTERN.test(value)) {
     throw new ApiError("VALIDATION_ERROR", `${IDEMPOTENCY_HEADER} must be 1–255 visible ASCII characters`, {
       details: [{ path: IDEMPOTENCY_HEADER, message: "Must be 1–255 visible ASCII characters" }],
     });

@@ -112,7 +112,8 @@ export function validationDetails(error: z.ZodError, body = true): ValidationDet
 
 /** The 400 VALIDATION_ERROR for a failed parse, its message naming the first problem. */
 export function validationError(error: z.ZodError, what = "Request body"): ApiError {
-  const details = validationDetails(error, what === "Request body");
+  // Everything but the query string is a body of fields (the JSON body, MCP tool arguments).
+  const details = validationDetails(error, what !== "Query");
   const first = details[0];
   const summary = first ? (first.path ? `${first.path}: ${first.message}` : first.message) : "invalid";
   return new ApiError("VALIDATION_ERROR", `${what} failed validation (${summary})`, { details });

@@ -33,8 +33,11 @@ const ERROR_RESPONSES: Record<string, { code: ApiErrorCode; description: string;
 };
 type ErrorName = keyof typeof ERROR_RESPONSES;
 
-/** z.toJSONSchema without the per-document keys OpenAPI does not want inline. */
-function jsonSchema(schema: z.ZodType, io: "input" | "output"): Json {
+/**
+ * z.toJSONSchema without the per-document keys OpenAPI does not want inline. The
+ * MCP tool list (mcp-tools.server.ts) builds its input and output schemas with it too.
+ */
+export function jsonSchema(schema: z.ZodType, io: "input" | "output"): Json {
   const { $schema: _s, $id: _i, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Json;
   return rest;
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { AuditActorType, AuditEntry } from "../../../db/schema";
+import type { AuditActorType, AuditChannel, AuditEntry } from "../../../db/schema";
 import type { AuditAction, AuditResourceType } from "./actions";
 import type { AuditSigner, AuditVerifier } from "./signing.server";
 import { nowIso, transaction, type Db } from "../db.server";
@@ -12,7 +12,15 @@ export interface AuditContext {
   requestId: string;
   /** `services.auditSigner`: signs each entry in the transaction that writes it. */
   signer: AuditSigner;
+  /**
+   * Through which door the change came. When absent it follows from the actor:
+   * a token's change came through the API, the owner's through the web pages,
+   * the CLI's through the CLI (the MCP endpoint always says `mcp`).
+   */
+  channel?: AuditChannel;
 }
+
+const DEFAULT_CHANNEL: Record<AuditActorType, AuditChannel> = { token: "api", owner: "web", cli: "cli" };
 
 export interface AuditInput {
   action: AuditAction;
@@ -24,9 +32,16 @@ export interface AuditInput {
 
 export const GENESIS_HASH = "0".repeat(64);
 
-/** The fields a hash covers, in a fixed order, as one JSON array. */
-export function canonicalEntry(e: Omit<AuditEntry, "hash" | "prev_hash" | "signature">): string {
-  return JSON.stringify([
+/**
+ * The fields a hash covers, in a fixed order, as one JSON array. The channel is
+ * appended only when the entry has one: entries written before channels were
+ * recorded keep the exact text (and hash) they were written with, and a channel
+ * added to, removed from or changed on any entry breaks its hash.
+ */
+export function canonicalEntry(
+  e: Omit<AuditEntry, "hash" | "prev_hash" | "signature" | "channel"> & { channel?: AuditChannel | null },
+): string {
+  const fields: unknown[] = [
     e.seq,
     e.created_at,
     e.actor_type,
@@ -39,7 +54,9 @@ export function canonicalEntry(e: Omit<AuditEntry, "hash" | "prev_hash" | "signa
     e.ip,
     e.user_agent,
     e.request_id,
-  ]);
+  ];
+  if (e.channel !== null && e.channel !== undefined) fields.push(e.channel);
+  return JSON.stringify(fields);
 }
 
 export function chainHash(prevHash: string, canonical: string): string {
@@ -72,6 +89,7 @@ export async function appendAudit(trx: Db, ctx: AuditContext, input: AuditInput,
       ip: ctx.ip,
       user_agent: ctx.userAgent.slice(0, 512),
       request_id: ctx.requestId,
+      channel: ctx.channel ?? DEFAULT_CHANNEL[ctx.actor.type],
     };
     const prev_hash = head?.hash ?? GENESIS_HASH;
     const hash = chainHash(prev_hash, canonicalEntry(base));

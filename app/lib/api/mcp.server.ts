@@ -1,0 +1,183 @@
+/**
+ * The MCP endpoint (`POST /mcp`): the official SDK's server over its web-standard
+ * Streamable HTTP transport, stateless (no session id) with JSON responses.
+ *
+ * Order of checks: a present Origin must be this server's own (or in
+ * ALLOWED_ORIGINS) → the API's bearer guard (tokens, rate limit, security
+ * events; a POST here is not yet a write: the scope is checked per tool call) →
+ * the body (1 MiB, JSON, one message: batches would let one rate-limited request
+ * carry many calls) → the MCP server. The guard's refusals (401, 403, 429) and a
+ * body over 1 MiB (413) are answered in the API's error shape; a body that is not
+ * one JSON-RPC message in JSON-RPC's, as the SDK's transport itself would.
+ */
+import type { AppLoadContext } from "@remix-run/node";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
+import { z } from "zod";
+import { apiError } from "./errors.server";
+import { requireToken, type TokenAuth } from "./guard.server";
+import { isJsonContentType } from "./input.server";
+import { BodyTooLargeError, MAX_BODY_BYTES, readBodyText } from "../http/body.server";
+import { isStorageUnavailable } from "../db.server";
+import { callTool, isKnownTool, listTools } from "./mcp-tools.server";
+import { checkSameOrigin } from "../http/origin.server";
+import { quoted } from "../projects/projects.server";
+import { recordSecurityEvent } from "../security/events.server";
+import { VERSION } from "../version.server";
+
+const SERVER_INFO = { name: "preqstation", title: "PreqStation", version: VERSION };
+const INSTRUCTIONS =
+  "PreqStation is a task board for AI coding agents. Find work with list_tasks (or get_task by key such as PROJ-12), " +
+  "then drive a task through plan_task → start_task → complete_task (with a result) → review_task. " +
+  "Tool errors start with the API's error code (NOT_FOUND, CONFLICT, VALIDATION_ERROR, FORBIDDEN…).";
+
+/**
+ * The server never asks the client anything (no elicitation), so this validator
+ * is never used on a request path; one shared instance spares each request the
+ * construction of its own (the SDK builds an Ajv instance per Server otherwise).
+ */
+const VALIDATOR = new AjvJsonSchemaValidator();
+
+/*
+ * The SDK parses a request with the schema its handler was registered with and
+ * answers a mismatch as an internal error (-32603). These accept any params, so
+ * the handlers decide: tools/list takes nothing it uses (no pagination) and
+ * answers any params with the whole list; tools/call answers bad params with
+ * invalid-params (-32602), as the MCP specification says.
+ */
+const ListToolsRequest = z.object({ method: z.literal("tools/list"), params: z.unknown().optional() });
+const CallToolRequest = z.object({ method: z.literal("tools/call"), params: z.unknown().optional() });
+const CallToolParams = z.object({ name: z.string(), arguments: z.record(z.string(), z.unknown()).optional() });
+
+/** Handles one POST /mcp. */
+export async function handleMcpRequest(request: Request, context: AppLoadContext): Promise<Response> {
+  const refused = await refuseForeignOrigin(request, context);
+  if (refused) return refused;
+
+  let auth: TokenAuth;
+  try {
+    auth = await requireToken(request, context, { write: false });
+  } catch (thrown) {
+    if (thrown instanceof Response) return thrown;
+    throw thrown;
+  }
+
+  let response: Response;
+  try {
+    response = await serve(request, context, auth);
+  } catch (error) {
+    response = internalError(error, context);
+  }
+  return withHeaders(response, auth.headers);
+}
+
+/**
+ * A browser page on another site (or a DNS-rebound name) must not drive the
+ * endpoint: a present Origin that is not ours is a 403 and a security event.
+ * Agents (no Origin header at all) are not affected.
+ */
+async function refuseForeignOrigin(request: Request, context: AppLoadContext): Promise<Response | null> {
+  if (!request.headers.has("origin")) return null;
+  const check = checkSameOrigin(request, context.services.config.allowedOrigins);
+  if (check.ok) return null;
+  try {
+    await recordSecurityEvent(
+      context.services.db,
+      {
+        type: "csrf_blocked",
+        outcome: "blocked",
+        ip: context.request.clientIp,
+        userAgent: context.request.userAgent,
+        path: new URL(request.url).pathname,
+        details: { reason: check.reason, seen: check.seen, method: request.method },
+      },
+      { coalesce: true },
+    );
+  } catch (error) {
+    context.services.logger.error("could not record security event", { requestId: context.request.id, error });
+  }
+  return apiError("FORBIDDEN", "Requests from another origin are not allowed");
+}
+
+async function serve(request: Request, context: AppLoadContext, auth: TokenAuth): Promise<Response> {
+  if (!isJsonContentType(request.headers.get("content-type"))) {
+    return rpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json");
+  }
+  let message: unknown;
+  try {
+    message = JSON.parse(await readBodyText(request, MAX_BODY_BYTES));
+  } catch (error) {
+    // The same answer the server gives a body declared too large before any route runs.
+    if (error instanceof BodyTooLargeError) return apiError("PAYLOAD_TOO_LARGE", `Request body must be at most ${MAX_BODY_BYTES} bytes`);
+    if (error instanceof SyntaxError) return rpcError(400, -32700, "Parse error: Invalid JSON");
+    throw error;
+  }
+  if (Array.isArray(message)) {
+    return rpcError(400, -32600, "Invalid Request: batches are not supported; send one JSON-RPC message per request");
+  }
+
+  // A server and a transport per request (the SDK's stateless pattern: a transport
+  // serves one request). They are not closed afterwards: with JSON responses
+  // nothing of theirs outlives the answer (no stream, no timer), and closing would
+  // abort the finished handler's signal and build a "connection closed" error on
+  // every request, for the garbage collector to take anyway.
+  const server = createServer(request, context, auth);
+  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  await server.connect(transport);
+  return transport.handleRequest(request, { parsedBody: message });
+}
+
+/** A server for one request: its handlers close over this request's token. */
+function createServer(request: Request, context: AppLoadContext, auth: TokenAuth): Server {
+  // The SDK's low-level Server (McpServer is a layer over it): it lets tools/list depend on the token's scope
+  // and tool errors carry the API's codes, and it validates nothing per tool it does not need to.
+  const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS, jsonSchemaValidator: VALIDATOR });
+  const ctx = {
+    auth,
+    audit: { ...auth.audit, channel: "mcp" as const },
+    db: context.services.db,
+    request,
+    context,
+  };
+  server.setRequestHandler(ListToolsRequest, () => listTools(auth.token.scope));
+  server.setRequestHandler(CallToolRequest, async (message) => {
+    const params = CallToolParams.safeParse(message.params);
+    if (!params.success) throw new McpError(ErrorCode.InvalidParams, "Invalid tools/call params: name (a string) and arguments (an object) expected");
+    const { name, arguments: args } = params.data;
+    if (!isKnownTool(name)) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${quoted(name)}`);
+    return callTool(name, args, ctx);
+  });
+  return server;
+}
+
+function rpcError(status: number, code: number, message: string): Response {
+  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }), {
+    status,
+    headers: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" },
+  });
+}
+
+function internalError(error: unknown, context: AppLoadContext): Response {
+  if (isStorageUnavailable(error)) {
+    context.services.logger.warn("storage unavailable", { requestId: context.request.id, error });
+    return apiError("SERVICE_UNAVAILABLE", "Storage is temporarily unavailable; retry later", { headers: { "Retry-After": "5" } });
+  }
+  context.services.logger.error("unhandled MCP error", { requestId: context.request.id, error });
+  return apiError("INTERNAL_ERROR", `Internal error (request id ${context.request.id})`);
+}
+
+/** The guard's headers (X-RateLimit-*, PreqStation-Token-Expiration) on every answer past it. */
+function withHeaders(response: Response, extra: Headers): Response {
+  let target = response;
+  try {
+    target.headers.set("Cache-Control", "no-store");
+  } catch {
+    // immutable headers: copy once, then set
+    target = new Response(response.body, response);
+    target.headers.set("Cache-Control", "no-store");
+  }
+  for (const [key, value] of extra) if (!target.headers.has(key)) target.headers.set(key, value);
+  return target;
+}
