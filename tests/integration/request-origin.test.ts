@@ -147,7 +147,8 @@ describe("client errors that used to be 500s with a stack trace in the log", () 
 describe("behind a proxy (TRUST_PROXY=true)", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startServer({ env: { TRUST_PROXY: "true" } });
+    // The shared budget for browsers without a device cookie is raised: this block measures the per-address limit.
+    server = await startServer({ env: { TRUST_PROXY: "true", LOGIN_UNTRUSTED_RATE_LIMIT: "1000/15m" } });
     await setupOwner(server);
   });
   afterAll(async () => {
