@@ -316,8 +316,8 @@ function forgeLog(dbPath: string, edit: (db: Database.Database) => void, resign?
   raw.exec("delete from audit_log");
   const insert = raw.prepare(
     `insert into audit_log (seq, created_at, actor_type, actor_id, actor_label, action, resource_type, resource_id, changes, ip,
-       user_agent, request_id, prev_hash, hash, signature) values (@seq, @created_at, @actor_type, @actor_id, @actor_label, @action,
-       @resource_type, @resource_id, @changes, @ip, @user_agent, @request_id, @prev_hash, @hash, @signature)`,
+       user_agent, request_id, channel, prev_hash, hash, signature) values (@seq, @created_at, @actor_type, @actor_id, @actor_label,
+       @action, @resource_type, @resource_id, @changes, @ip, @user_agent, @request_id, @channel, @prev_hash, @hash, @signature)`,
   );
   let prev = GENESIS_HASH;
   rows.forEach((row, i) => {

@@ -233,10 +233,12 @@ describe("MCP: errors", () => {
     }
     expect(auditRows()).toHaveLength(before);
     expect((await api.call("GET", "/api/tasks")).json.tasks).toHaveLength(tasksBefore);
-    const events = api.rows<{ details: string }>("select details from security_events where type = 'forbidden'");
+    // Repeats from one client within a minute coalesce on one row (the first call's details) with a count.
+    const writeTools = ALL_TOOLS.length - READ_TOOLS.length;
+    const events = api.rows<{ details: string; count: number }>("select details, count from security_events where type = 'forbidden'");
     const tools = events.map((e) => JSON.parse(e.details) as { tool?: string; reason: string; token_id: number });
     expect(tools).toContainEqual(expect.objectContaining({ tool: "create_task", reason: "read_scope", token_id: tokenId("agent-read") }));
-    expect(tools).toContainEqual(expect.objectContaining({ tool: "delete_task", reason: "read_scope" }));
+    expect(events.reduce((n, e) => n + e.count, 0)).toBeGreaterThanOrEqual(writeTools);
   });
 });
 
