@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from "kysely";
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
 
 /** The database, table by table. App code uses the aliases at the bottom. */
 export interface Database {
@@ -13,6 +13,12 @@ export interface Database {
   labels: LabelsTable;
   task_labels: TaskLabelsTable;
   idempotency_keys: IdempotencyKeysTable;
+  owner_totp: OwnerTotpTable;
+  totp_enrolments: TotpEnrolmentsTable;
+  recovery_codes: RecoveryCodesTable;
+  login_challenges: LoginChallengesTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
 }
 
 /** All times are ISO 8601 UTC strings with milliseconds (`2026-11-27T23:00:00.000Z`). */
@@ -37,6 +43,8 @@ export interface SessionsTable {
   absolute_expires_at: Timestamp;
   ip: string;
   user_agent: string;
+  /** When this session last passed `/sudo`; null means not since sign-in, which is `created_at`. */
+  reauthenticated_at: ColumnType<Timestamp | null, Timestamp | null | undefined, Timestamp | null>;
 }
 
 export type SecurityEventOutcome = "success" | "failure" | "blocked";
@@ -179,9 +187,87 @@ export interface IdempotencyKeysTable {
   expires_at: Timestamp;
 }
 
+/** TOTP once enabled. The secret is sealed (AES-256-GCM under the data key). */
+export interface OwnerTotpTable {
+  owner_id: string;
+  secret_sealed: string;
+  enabled_at: Timestamp;
+  /** The newest 30-second step whose code was accepted; that step and earlier ones are refused. */
+  last_used_step: number | null;
+}
+
+/** A TOTP enrolment waiting for its first code; the pending secret is sealed. */
+export interface TotpEnrolmentsTable {
+  owner_id: string;
+  secret_sealed: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export interface RecoveryCodesTable {
+  id: Generated<number>;
+  owner_id: string;
+  /** HMAC-SHA256 (hex) under the data key; the code itself is shown once and never stored. */
+  code_hash: string;
+  created_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+/** The step between a correct password and the second factor; never a session. */
+export interface LoginChallengesTable {
+  /** SHA-256 of the `login_challenge` cookie's random id. */
+  id_hash: string;
+  owner_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  failures: number;
+  consumed_at: Timestamp | null;
+}
+
+export type PasskeyDeviceType = "singleDevice" | "multiDevice";
+
+export interface PasskeysTable {
+  /** Public id for pages (random), not the credential id. */
+  id: string;
+  owner_id: string;
+  /** The WebAuthn credential id, base64url. */
+  credential_id: string;
+  /** COSE public key, base64url. */
+  public_key: string;
+  /** The authenticator's signature counter as last seen (0 when it keeps none). */
+  counter: number;
+  /** JSON array of transport hints. */
+  transports: string;
+  name: string;
+  aaguid: string;
+  device_type: PasskeyDeviceType;
+  backed_up: number;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+}
+
+export type WebauthnPurpose = "registration" | "authentication";
+
+export interface WebauthnChallengesTable {
+  /** SHA-256 of the random id the browser holds for this ceremony. */
+  id_hash: string;
+  purpose: WebauthnPurpose;
+  /** The owner registering a passkey; null for a sign-in (discoverable: anyone until it verifies). */
+  owner_id: string | null;
+  /** The challenge the authenticator signs, base64url. */
+  challenge: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
 export type Owner = Selectable<OwnersTable>;
 export type NewOwner = Insertable<OwnersTable>;
-export type Session = Selectable<SessionsTable>;
+/**
+ * A session row. `reauthenticated_at` may be absent on a row built in code before it is
+ * stored (the column defaults to NULL): the sign-in time, `created_at`, stands for it.
+ */
+export type Session = Omit<Selectable<SessionsTable>, "reauthenticated_at"> &
+  Partial<Pick<Selectable<SessionsTable>, "reauthenticated_at">>;
 export type SecurityEvent = Selectable<SecurityEventsTable>;
 export type ApiToken = Selectable<ApiTokensTable>;
 export type ApiTokenUpdate = Updateable<ApiTokensTable>;
@@ -192,3 +278,8 @@ export type ProjectRow = Selectable<ProjectsTable>;
 export type TaskRow = Selectable<TasksTable>;
 export type LabelRow = Selectable<LabelsTable>;
 export type IdempotencyRecord = Selectable<IdempotencyKeysTable>;
+export type OwnerTotp = Selectable<OwnerTotpTable>;
+export type RecoveryCodeRow = Selectable<RecoveryCodesTable>;
+export type LoginChallengeRow = Selectable<LoginChallengesTable>;
+export type PasskeyRow = Selectable<PasskeysTable>;
+export type WebauthnChallengeRow = Selectable<WebauthnChallengesTable>;

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { auditKeyFileFor, decodeAuditKey } from "./audit/signing.server";
+import { decodeKey } from "./key-file.server";
 
 /**
  * Configuration, parsed once at start from the variables in contract §2.
@@ -33,6 +34,12 @@ export interface Config {
   auditKeyFile: string | null;
   /** Security events older than this many days are deleted (at start and hourly). */
   securityEventsRetentionDays: number;
+  /** Seconds after a sign-in or `/sudo` during which sensitive owner actions need no new password. */
+  sudoMaxAgeSeconds: number;
+  /** The second-factor data key from DATA_KEY, or null to use `dataKeyFile`. */
+  dataKey: Buffer | null;
+  /** `<db folder>/data-key` (created 0600 on first start), or null for an in-memory database. */
+  dataKeyFile: string | null;
 }
 
 export interface RateLimitSpec {
@@ -127,6 +134,21 @@ const EnvSchema = z.object({
     .min(1, "must be a whole number of days from 1 to 3650")
     .max(3650, "must be a whole number of days from 1 to 3650")
     .default(90),
+  SUDO_MAX_AGE: z.coerce
+    .number({ message: "must be a whole number of seconds from 1 to 86400" })
+    .int("must be a whole number of seconds from 1 to 86400")
+    .min(1, "must be a whole number of seconds from 1 to 86400")
+    .max(86_400, "must be a whole number of seconds from 1 to 86400")
+    .default(900),
+  DATA_KEY: z
+    .string()
+    .transform((text, ctx) => {
+      const decoded = decodeKey(text);
+      if (decoded.ok) return decoded.key;
+      ctx.addIssue({ code: "custom", message: decoded.message });
+      return z.NEVER;
+    })
+    .optional(),
 });
 
 export const MIN_SECRET_LENGTH = 32;
@@ -205,6 +227,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auditSigningKey: e.AUDIT_SIGNING_KEY ?? null,
     auditKeyFile: databasePath === ":memory:" ? null : auditKeyFileFor(databasePath),
     securityEventsRetentionDays: e.SECURITY_EVENTS_RETENTION_DAYS,
+    sudoMaxAgeSeconds: e.SUDO_MAX_AGE,
+    dataKey: e.DATA_KEY ?? null,
+    dataKeyFile: databasePath === ":memory:" ? null : path.join(path.dirname(databasePath), "data-key"),
   };
 }
 

@@ -10,6 +10,7 @@ import { RateLimiter } from "./security/rate-limit.server";
 import { pruneSecurityEvents } from "./security/events.server";
 import { createSessionCookie, type SessionCookie } from "./auth/session.server";
 import { SetupCode } from "./auth/setup.server";
+import { DataKeyError, loadDataKey, type DataKey } from "./auth/two-factor/data-key.server";
 
 /**
  * Everything a request handler needs that outlives one request. Built once by the
@@ -27,6 +28,8 @@ export interface Services {
   setupCode: SetupCode;
   /** Signs every audit entry; its public key verifies them. The key never lives in the database. */
   auditSigner: AuditSigner;
+  /** Encrypts second-factor secrets at rest and keys the recovery-code hashes. Never in the database. */
+  dataKey: DataKey;
   limiters: {
     /** Failed sign-in (and setup-code, and current-password) attempts per client IP. */
     login: RateLimiter;
@@ -69,6 +72,7 @@ export async function createServices(
 ): Promise<Services> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const auditSigner = loadAuditSignerOrFail(config);
+  const dataKey = loadDataKeyOrFail(config);
   const { db, sqlite } = openDatabase(config.databasePath, options.database);
   try {
     await migrate(db);
@@ -99,6 +103,7 @@ export async function createServices(
     deviceCookie: createDeviceCookie(config),
     setupCode,
     auditSigner,
+    dataKey,
     limiters: {
       login: new RateLimiter(config.loginRateLimit),
       loginDevice: new RateLimiter(config.loginRateLimit),
@@ -116,6 +121,16 @@ export function loadAuditSignerOrFail(config: Config): AuditSigner {
     return loadAuditSigner(config, { create: true })!;
   } catch (error) {
     if (error instanceof AuditKeyError) throw new ConfigError(`Invalid configuration:\n  AUDIT_SIGNING_KEY: ${error.message}`);
+    throw error;
+  }
+}
+
+/** The data key (created on first start), with an unusable key file reported as configuration. */
+export function loadDataKeyOrFail(config: Config): DataKey {
+  try {
+    return loadDataKey(config, { create: true })!;
+  } catch (error) {
+    if (error instanceof DataKeyError) throw new ConfigError(`Invalid configuration:\n  DATA_KEY: ${error.message}`);
     throw error;
   }
 }

@@ -15,9 +15,15 @@ export const AUDIT_ACTIONS = [
   "session.revoke_others",
   "owner.password_change",
   "owner.password_reset",
+  "owner.2fa_enable",
+  "owner.2fa_disable",
+  "owner.recovery_codes_regenerate",
+  "owner.passkey_add",
+  "owner.passkey_remove",
+  "owner.2fa_reset",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** The resource types those actions name. */
-export const AUDIT_RESOURCE_TYPES = ["task", "project", "api_token", "session", "owner"] as const;
+export const AUDIT_RESOURCE_TYPES = ["task", "project", "api_token", "session", "owner", "passkey"] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];

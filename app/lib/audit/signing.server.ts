@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from "node:crypto";
-import fs from "node:fs";
 import path from "node:path";
+import { decodeKey, decodeKeyBytes, readKeyFile } from "../key-file.server";
 
 /**
  * The audit log's signing key. The hash chain alone proves nothing against someone
@@ -36,23 +36,13 @@ export interface AuditSigner extends AuditVerifier {
   sign(seq: number, hash: string): string;
 }
 
-function decodeBytes(text: string): Buffer | null {
-  const t = text.trim();
-  if (/^[0-9a-f]{64}$/i.test(t)) return Buffer.from(t, "hex");
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) return null;
-  const bytes = Buffer.from(t.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""), "base64url");
-  return bytes.length === 32 ? bytes : null;
-}
-
 /**
  * The 32-byte seed from key text, or an error message. A seed of one repeated byte
  * is refused: it is a placeholder, not a key.
  */
 export function decodeAuditKey(text: string): { ok: true; seed: Buffer } | { ok: false; message: string } {
-  const seed = decodeBytes(text);
-  if (!seed) return { ok: false, message: "must be 32 random bytes as base64url (or base64, or 64 hex digits)" };
-  if (seed.every((b) => b === seed[0])) return { ok: false, message: "is one repeated byte, not a random key" };
-  return { ok: true, seed };
+  const decoded = decodeKey(text);
+  return decoded.ok ? { ok: true, seed: decoded.key } : decoded;
 }
 
 class Verifier implements AuditVerifier {
@@ -85,7 +75,7 @@ export function auditSignerFromSeed(seed: Buffer): AuditSigner {
 
 /** A verifier from public key text (base64url, base64 or hex of the 32 raw bytes), or null if malformed. */
 export function auditVerifierFromPublicKey(text: string): AuditVerifier | null {
-  const raw = decodeBytes(text);
+  const raw = decodeKeyBytes(text);
   if (!raw) return null;
   try {
     return new Verifier(createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: "der", type: "spki" }));
@@ -116,23 +106,8 @@ export function loadAuditSigner(source: AuditKeySource, options: { create: boole
   if (source.auditSigningKey) return auditSignerFromSeed(source.auditSigningKey);
   const file = source.auditKeyFile;
   if (!file) return options.create ? auditSignerFromSeed(randomBytes(32)) : null;
-  if (options.create) {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    try {
-      fs.writeFileSync(file, `${randomBytes(32).toString("base64url")}\n`, { flag: "wx", mode: 0o600 });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-  }
-  let text: string;
-  try {
-    const stat = fs.statSync(file);
-    if ((stat.mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
-    text = fs.readFileSync(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT" && !options.create) return null;
-    throw error;
-  }
+  const text = readKeyFile(file, options);
+  if (text === null) return null;
   const decoded = decodeAuditKey(text);
   if (!decoded.ok) throw new AuditKeyError(`the audit signing key in ${file} ${decoded.message}`);
   return auditSignerFromSeed(decoded.seed);

@@ -15,6 +15,11 @@ export const SECURITY_EVENT_TYPES = [
   "rate_limited",
   "session_revoked",
   "password_changed",
+  "second_factor",
+  "recovery_code_used",
+  "passkey",
+  "sudo_granted",
+  "sudo_failed",
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 

@@ -1,0 +1,150 @@
+import { createHash, randomBytes } from "node:crypto";
+import { nowIso, transaction, type Db } from "../../db.server";
+import type { DataKey } from "./data-key.server";
+import type { EventSource } from "./events.server";
+import { verifySecondFactor, type SecondFactorFailure } from "./totp-factor.server";
+
+/**
+ * The step between a correct password and the second factor. Its id goes into the
+ * `login_challenge` cookie (Path=/login, Max-Age=300); the server keeps a row keyed
+ * by the id's hash. It is never a session: another table, another id format
+ * (`lc1_` + 256 random bits), another hash label, so no lookup of one can find the
+ * other. A challenge dies after `LOGIN_CHALLENGE_MAX_FAILURES` wrong codes or
+ * `LOGIN_CHALLENGE_TTL_MS`, and a correct code consumes it.
+ */
+export const LOGIN_CHALLENGE_TTL_MS = 5 * 60_000;
+export const LOGIN_CHALLENGE_MAX_FAILURES = 5;
+export const LOGIN_CHALLENGE_PREFIX = "lc1_";
+export const LOGIN_CHALLENGE_ID_PATTERN = /^lc1_[A-Za-z0-9_-]{43}$/;
+
+/** The stored form of a challenge id (domain-separated from session id hashes). */
+export function hashLoginChallengeId(id: string): string {
+  return createHash("sha256").update("preqstation login-challenge v1\n").update(id).digest("hex");
+}
+
+/**
+ * A new challenge for an owner whose password was just verified. Returns the id for
+ * the cookie (never stored) and its expiry. Expired and consumed challenges are
+ * deleted on the way, so the table stays small.
+ */
+export async function createLoginChallenge(
+  db: Db,
+  input: { ownerId: string; now?: number },
+): Promise<{ id: string; expiresAt: string }> {
+  const now = input.now ?? Date.now();
+  const id = `${LOGIN_CHALLENGE_PREFIX}${randomBytes(32).toString("base64url")}`;
+  const expiresAt = nowIso(now + LOGIN_CHALLENGE_TTL_MS);
+  await transaction(db, async (trx) => {
+    await trx
+      .deleteFrom("login_challenges")
+      .where((eb) => eb.or([eb("expires_at", "<=", nowIso(now)), eb("consumed_at", "is not", null)]))
+      .execute();
+    await trx
+      .insertInto("login_challenges")
+      .values({
+        id_hash: hashLoginChallengeId(id),
+        owner_id: input.ownerId,
+        created_at: nowIso(now),
+        expires_at: expiresAt,
+        failures: 0,
+        consumed_at: null,
+      })
+      .execute();
+  });
+  return { id, expiresAt };
+}
+
+export interface LiveLoginChallenge {
+  ownerId: string;
+  expiresAt: string;
+  /** Wrong codes so far. */
+  failures: number;
+  attemptsLeft: number;
+}
+
+/** The live challenge for an id (to show the code form), or null: unknown, malformed, used, expired or spent. */
+export async function findLoginChallenge(db: Db, id: string | null | undefined, now = Date.now()): Promise<LiveLoginChallenge | null> {
+  if (typeof id !== "string" || !LOGIN_CHALLENGE_ID_PATTERN.test(id)) return null;
+  const row = await db
+    .selectFrom("login_challenges")
+    .selectAll()
+    .where("id_hash", "=", hashLoginChallengeId(id))
+    .where("consumed_at", "is", null)
+    .where("expires_at", ">", nowIso(now))
+    .where("failures", "<", LOGIN_CHALLENGE_MAX_FAILURES)
+    .executeTakeFirst();
+  if (!row) return null;
+  return {
+    ownerId: row.owner_id,
+    expiresAt: row.expires_at,
+    failures: row.failures,
+    attemptsLeft: LOGIN_CHALLENGE_MAX_FAILURES - row.failures,
+  };
+}
+
+export type CompleteLoginChallengeResult =
+  | { ok: true; ownerId: string; method: "totp" | "recovery_code"; recoveryCodesLeft?: number }
+  /** No live challenge: unknown id, already used, expired, or killed by wrong codes. Start over with the password. */
+  | { ok: false; reason: "no_challenge" }
+  /** A wrong code; `attemptsLeft` is 0 when this one killed the challenge. */
+  | { ok: false; reason: SecondFactorFailure; attemptsLeft: number };
+
+/**
+ * Completes a challenge with a code (TOTP or recovery code, see verifySecondFactor).
+ * In one transaction: on success the challenge is consumed (single use) and the owner
+ * returned, for the caller to create the session; on a wrong code its failure count
+ * goes up, and the fifth wrong code deletes it. An expired challenge is deleted.
+ */
+export async function completeLoginChallenge(
+  db: Db,
+  dataKey: DataKey,
+  input: { id: string | null | undefined; code: string; source: EventSource; now?: number },
+): Promise<CompleteLoginChallengeResult> {
+  const now = input.now ?? Date.now();
+  const { id } = input;
+  if (typeof id !== "string" || !LOGIN_CHALLENGE_ID_PATTERN.test(id)) return { ok: false, reason: "no_challenge" };
+  const idHash = hashLoginChallengeId(id);
+  return transaction(db, async (trx) => {
+    const row = await trx
+      .selectFrom("login_challenges")
+      .selectAll()
+      .where("id_hash", "=", idHash)
+      .where("consumed_at", "is", null)
+      .executeTakeFirst();
+    if (!row) return { ok: false, reason: "no_challenge" } as const;
+    if (row.expires_at <= nowIso(now) || row.failures >= LOGIN_CHALLENGE_MAX_FAILURES) {
+      await trx.deleteFrom("login_challenges").where("id_hash", "=", idHash).execute();
+      return { ok: false, reason: "no_challenge" } as const;
+    }
+    const checked = await verifySecondFactor(trx, dataKey, {
+      ownerId: row.owner_id,
+      code: input.code,
+      source: input.source,
+      now,
+    });
+    if (!checked.ok) {
+      const failures = row.failures + 1;
+      if (failures >= LOGIN_CHALLENGE_MAX_FAILURES) {
+        await trx.deleteFrom("login_challenges").where("id_hash", "=", idHash).execute();
+      } else {
+        await trx.updateTable("login_challenges").set({ failures }).where("id_hash", "=", idHash).execute();
+      }
+      return { ok: false, reason: checked.reason, attemptsLeft: LOGIN_CHALLENGE_MAX_FAILURES - failures } as const;
+    }
+    await trx.updateTable("login_challenges").set({ consumed_at: nowIso(now) }).where("id_hash", "=", idHash).execute();
+    return checked.method === "totp"
+      ? ({ ok: true, ownerId: row.owner_id, method: "totp" } as const)
+      : ({
+          ok: true,
+          ownerId: row.owner_id,
+          method: "recovery_code",
+          recoveryCodesLeft: checked.recoveryCodesLeft,
+        } as const);
+  });
+}
+
+/** Ends a challenge without completing it (the visitor went back to the password form). */
+export async function deleteLoginChallenge(db: Db, id: string | null | undefined): Promise<void> {
+  if (typeof id !== "string" || !LOGIN_CHALLENGE_ID_PATTERN.test(id)) return;
+  await db.deleteFrom("login_challenges").where("id_hash", "=", hashLoginChallengeId(id)).execute();
+}
