@@ -152,6 +152,18 @@ describe("requireToken: 403 cases", () => {
     expect(JSON.parse(event!.details)).toEqual({ reason: "read_scope", token_id: summary.id, method: "POST" });
   });
 
+  it("among a hundred of the owner's tokens, each bearer authenticates as its own token, every time", async () => {
+    const tokens = [];
+    for (let i = 0; i < 100; i++) {
+      const { plaintext, summary } = await createApiToken(services.db, { ownerId: owner.id, name: `agent-${i}`, scope: "full", expiresInDays: 30, audit: cli });
+      tokens.push({ plaintext, id: summary.id });
+    }
+    for (const { plaintext, id } of [...tokens, ...tokens.slice().reverse()]) {
+      const auth = await requireToken(req({ Authorization: `Bearer ${plaintext}` }), ctx(), { write: false });
+      expect(auth.token.id).toBe(id);
+    }
+  });
+
   it("a read token may read", async () => {
     const { plaintext } = await newToken({ scope: "read" });
     const auth = await requireToken(req({ Authorization: `Bearer ${plaintext}` }), ctx(), { write: false });
