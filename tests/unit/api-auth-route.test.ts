@@ -1,31 +1,19 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import type { AppLoadContext } from "@remix-run/node";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { apiJson } from "../../app/lib/api/errors.server";
 import { ApiError, defineApiRoute, type ApiHandler } from "../../app/lib/api/route.server";
-import type { AuditContext } from "../../app/lib/audit/log.server";
 import { BodyTooLargeError, readBodyText } from "../../app/lib/http/body.server";
-import { loadConfig } from "~/lib/env.server";
-import { createOwner } from "../../app/lib/auth/owner.server";
-import { createServices, type Services } from "~/lib/services.server";
-import { createApiToken } from "../../app/lib/tokens/tokens.server";
-import { testAuditSigner } from "../support/audit-key";
+import { testOwner, testServices, testToken, type TestServices } from "../support/kit";
 
-let dir: string;
-let services: Services;
+let services: TestServices;
 let logged: string[];
 let full: string;
 let read: string;
 let expiring: { plaintext: string; expires: string };
 
-const cli: AuditContext = { actor: { type: "cli", id: "cli", label: "test" }, ip: "local", userAgent: "vitest", requestId: "r-0", signer: testAuditSigner };
-
 beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-api-route-"));
   logged = [];
-  services = await createServices(loadConfig({ DATABASE_PATH: path.join(dir, "t.db"), SESSION_SECRET: "unit-test-session-secret-0123456789abcdef" }), {
+  services = await testServices({
     logger: {
       debug: () => undefined,
       info: () => undefined,
@@ -33,18 +21,13 @@ beforeEach(async () => {
       error: (msg, fields) => logged.push(JSON.stringify({ msg, ...fields, error: String(fields?.error) })),
     },
   });
-  const owner = await createOwner(services.db, { email: "owner@example.com", passwordHash: "not-used" });
-  const make = (scope: "full" | "read", days: number | null = null) =>
-    createApiToken(services.db, { ownerId: owner.id, name: `t-${scope}`, scope, expiresInDays: days, audit: cli });
+  const owner = await testOwner(services.db);
+  const make = (scope: "full" | "read", expiresInDays: number | null = null) =>
+    testToken(services, scope, { owner, name: `t-${scope}`, expiresInDays });
   full = (await make("full")).plaintext;
   read = (await make("read")).plaintext;
   const e = await make("full", 7);
   expiring = { plaintext: e.plaintext, expires: e.summary.expires_at! };
-});
-
-afterEach(async () => {
-  await services.db.destroy();
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 function context(id = "req-42"): AppLoadContext {

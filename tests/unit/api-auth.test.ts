@@ -1,37 +1,22 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import type { AppLoadContext } from "@remix-run/node";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { requireToken, type TokenAuth } from "../../app/lib/api/guard.server";
-import type { AuditContext } from "../../app/lib/audit/log.server";
 import { nowIso } from "~/lib/db.server";
-import { loadConfig } from "~/lib/env.server";
-import { createLogger } from "~/lib/logger.server";
-import { createOwner } from "../../app/lib/auth/owner.server";
-import { createServices, type Services } from "~/lib/services.server";
 import { createApiToken, generateToken, hashToken, revokeApiToken, tokenHint } from "../../app/lib/tokens/tokens.server";
 import type { Owner } from "../../db/schema";
-import { testAuditSigner } from "../support/audit-key";
+import { testAudit as cli, testOwner, testServices, type TestServices } from "../support/kit";
 
 const UNAUTHORIZED_BODY = { error: { code: "UNAUTHORIZED", message: "Missing or invalid authorization header" } };
 const FORBIDDEN_BODY = { error: { code: "FORBIDDEN", message: "Insufficient permissions" } };
 const REALM = 'Bearer realm="preqstation"';
 const INVALID = 'Bearer realm="preqstation", error="invalid_token"';
 
-let dir: string;
-let services: Services;
+let services: TestServices;
 let owner: Owner;
 
-const cli: AuditContext = { actor: { type: "cli", id: "cli", label: "test" }, ip: "local", userAgent: "vitest", requestId: "r-0", signer: testAuditSigner };
-
 async function build(env: Record<string, string> = {}) {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-api-auth-"));
-  services = await createServices(
-    loadConfig({ DATABASE_PATH: path.join(dir, "t.db"), SESSION_SECRET: "unit-test-session-secret-0123456789abcdef", ...env }),
-    { logger: createLogger("error", () => undefined) },
-  );
-  owner = await createOwner(services.db, { email: "owner@example.com", passwordHash: "not-used" });
+  services = await testServices({ env });
+  owner = await testOwner(services.db);
 }
 
 function ctx(ip = "203.0.113.7"): AppLoadContext {
@@ -69,10 +54,6 @@ async function events(type: string) {
 }
 
 beforeEach(() => build());
-afterEach(async () => {
-  await services.db.destroy();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
 
 describe("requireToken: 401 cases", () => {
   it("a request with no Authorization header gets the exact 401 body and a bare realm challenge", async () => {
@@ -169,6 +150,18 @@ describe("requireToken: 403 cases", () => {
     const [event] = await events("forbidden");
     expect(event).toMatchObject({ outcome: "blocked" });
     expect(JSON.parse(event!.details)).toEqual({ reason: "read_scope", token_id: summary.id, method: "POST" });
+  });
+
+  it("among a hundred of the owner's tokens, each bearer authenticates as its own token, every time", async () => {
+    const tokens = [];
+    for (let i = 0; i < 100; i++) {
+      const { plaintext, summary } = await createApiToken(services.db, { ownerId: owner.id, name: `agent-${i}`, scope: "full", expiresInDays: 30, audit: cli });
+      tokens.push({ plaintext, id: summary.id });
+    }
+    for (const { plaintext, id } of [...tokens, ...tokens.slice().reverse()]) {
+      const auth = await requireToken(req({ Authorization: `Bearer ${plaintext}` }), ctx(), { write: false });
+      expect(auth.token.id).toBe(id);
+    }
   });
 
   it("a read token may read", async () => {

@@ -14,7 +14,7 @@ import {
   type AuditContext,
 } from "../../app/lib/audit/log.server";
 import { migrate, openDatabase, transaction, type Db, type OpenedDatabase } from "~/lib/db.server";
-import { testAuditSigner } from "../support/audit-key";
+import { testAuditSigner, testDatabase, type TestDatabase } from "../support/kit";
 
 const ctx: AuditContext = {
   actor: { type: "token", id: "7", label: "claude-code-prod" },
@@ -24,12 +24,10 @@ const ctx: AuditContext = {
   signer: testAuditSigner,
 };
 
-let opened: OpenedDatabase;
+let opened: TestDatabase;
 beforeEach(async () => {
-  opened = openDatabase(":memory:");
-  await migrate(opened.db);
+  opened = await testDatabase();
 });
-afterEach(() => opened.db.destroy());
 
 async function appendN(n: number, db: Db = opened.db) {
   for (let id = 1; id <= n; id++) {

@@ -1,16 +1,15 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main, type CliIo } from "../../bin/cli";
 import { auditSignerFromSeed, type AuditSigner } from "../../app/lib/audit/signing.server";
-import { appendAudit, canonicalEntry, chainHash, GENESIS_HASH, type AuditContext } from "../../app/lib/audit/log.server";
+import { appendAudit, canonicalEntry, chainHash, GENESIS_HASH } from "../../app/lib/audit/log.server";
 import { migrate, openDatabase, type Db } from "~/lib/db.server";
-import { TEST_AUDIT_KEY, testAuditSigner } from "../support/audit-key";
+import { TEST_AUDIT_KEY, TEST_SESSION_SECRET, testAudit, testAuditSigner, testDir } from "../support/kit";
 
-const ctx: AuditContext = { actor: { type: "cli", id: "cli", label: "test" }, ip: "local", userAgent: "vitest", requestId: "r", signer: testAuditSigner };
+const ctx = testAudit;
 
 function capture() {
   const out = { stdout: "", stderr: "" };
@@ -43,7 +42,7 @@ describe("preqstation audit verify", () => {
   const env = (extra: Record<string, string> = { AUDIT_SIGNING_KEY: TEST_AUDIT_KEY }): NodeJS.ProcessEnv => ({
     NODE_ENV: "test",
     DATABASE_PATH: dbPath,
-    SESSION_SECRET: "unit-test-session-secret-0123456789abcdef",
+    SESSION_SECRET: TEST_SESSION_SECRET,
     ...extra,
   });
   const verify = async (args: string[] = [], e = env()) => {
@@ -53,7 +52,7 @@ describe("preqstation audit verify", () => {
   };
 
   beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-cli-audit-"));
+    dir = testDir("preq-cli-audit-");
     dbPath = path.join(dir, "db.sqlite");
     const { db } = openDatabase(dbPath);
     await migrate(db);
@@ -134,7 +133,7 @@ describe("preqstation audit verify", () => {
   });
 
   it("the key file is created 0600 beside the database on first use, and verify then reads it (never creating one)", async () => {
-    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), "preq-cli-key-"));
+    const fresh = testDir("preq-cli-key-");
     try {
       dbPath = path.join(fresh, "db.sqlite");
       const noKey = env({});
