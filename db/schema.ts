@@ -47,7 +47,14 @@ export interface SessionsTable {
   reauthenticated_at: ColumnType<Timestamp | null, Timestamp | null | undefined, Timestamp | null>;
 }
 
-export type SecurityEventOutcome = "success" | "failure" | "blocked";
+/*
+ * The values of each enumerated column, defined once: the types below, the domain's
+ * zod enums and the console's filter options all derive from these arrays (db/ may
+ * not import app/, so the one source lives here). The migrations' CHECK constraints
+ * list the same values.
+ */
+export const SECURITY_EVENT_OUTCOMES = ["success", "failure", "blocked"] as const;
+export type SecurityEventOutcome = (typeof SECURITY_EVENT_OUTCOMES)[number];
 
 export interface SecurityEventsTable {
   id: Generated<number>;
@@ -62,7 +69,8 @@ export interface SecurityEventsTable {
   details: string;
 }
 
-export type TokenScope = "full" | "read";
+export const TOKEN_SCOPES = ["full", "read"] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
 
 export interface ApiTokensTable {
   id: Generated<number>;
@@ -78,9 +86,11 @@ export interface ApiTokensTable {
   last_used_ip: string | null;
 }
 
-export type AuditActorType = "owner" | "token" | "cli";
+export const AUDIT_ACTOR_TYPES = ["owner", "token", "cli"] as const;
+export type AuditActorType = (typeof AUDIT_ACTOR_TYPES)[number];
 /** Through which door a change came; NULL on entries written before channels were recorded. */
-export type AuditChannel = "api" | "mcp" | "web" | "cli";
+export const AUDIT_CHANNELS = ["api", "mcp", "web", "cli"] as const;
+export type AuditChannel = (typeof AUDIT_CHANNELS)[number];
 
 export interface AuditLogTable {
   seq: number;
@@ -132,9 +142,12 @@ export interface ProjectsTable {
   updated_at: Timestamp;
 }
 
-export type TaskStatusValue = "inbox" | "todo" | "hold" | "ready" | "done" | "archived";
-export type TaskPriorityValue = "highest" | "high" | "medium" | "low" | "lowest" | "none";
-export type RunStateValue = "queued" | "working";
+export const TASK_STATUSES = ["inbox", "todo", "hold", "ready", "done", "archived"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const TASK_PRIORITIES = ["highest", "high", "medium", "low", "lowest", "none"] as const;
+export type TaskPriority = (typeof TASK_PRIORITIES)[number];
+export const RUN_STATES = ["queued", "working"] as const;
+export type RunState = (typeof RUN_STATES)[number];
 
 export interface TasksTable {
   id: string;
@@ -143,14 +156,14 @@ export interface TasksTable {
   number: number;
   title: string;
   description: string;
-  status: TaskStatusValue;
-  priority: TaskPriorityValue;
+  status: TaskStatus;
+  priority: TaskPriority;
   /** JSON array of strings. */
   acceptance_criteria: string;
   plan_markdown: string | null;
   engine: string | null;
   branch: string | null;
-  run_state: RunStateValue | null;
+  run_state: RunState | null;
   run_state_updated_at: Timestamp | null;
   /** JSON object, or null. */
   result: string | null;

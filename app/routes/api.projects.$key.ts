@@ -1,5 +1,5 @@
 import { apiJson } from "~/lib/api/errors.server";
-import { readJsonInput } from "~/lib/api/input.server";
+import { deferredJsonInput } from "~/lib/api/input.server";
 import { defineApiRoute } from "~/lib/api/route.server";
 import { PatchProjectBodySchema } from "~/lib/api/schemas";
 import { projectView, requireProject, updateProject } from "~/lib/projects/projects.server";
@@ -11,10 +11,9 @@ const route = defineApiRoute({
     return apiJson({ project: projectView(project) });
   },
   PATCH: async ({ request, context, params, auth }) => {
-    const key = params.key ?? "";
-    await requireProject(context.services.db, key);
-    const { data } = await readJsonInput(request, PatchProjectBodySchema);
-    const project = await updateProject(context.services.db, auth.audit, key, data);
+    // Body errors are answered after the lookup: an unknown project is a 404 whatever the body.
+    const input = await deferredJsonInput(request, PatchProjectBodySchema);
+    const project = await updateProject(context.services.db, auth.audit, params.key ?? "", input);
     return apiJson({ project: projectView(project) });
   },
 });

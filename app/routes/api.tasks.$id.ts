@@ -1,8 +1,9 @@
 import { apiJson } from "~/lib/api/errors.server";
-import { readJsonInput } from "~/lib/api/input.server";
+import { etagOf, expectedVersionOf } from "~/lib/api/etag.server";
+import { deferredJsonInput } from "~/lib/api/input.server";
 import { defineApiRoute } from "~/lib/api/route.server";
 import { PatchTaskBodySchema } from "~/lib/api/schemas";
-import { deleteTask, etagOf, getTaskView, requireTask, updateTask } from "~/lib/tasks/tasks.server";
+import { deleteTask, getTaskView, updateTask } from "~/lib/tasks/tasks.server";
 
 /** GET: one task by key or uuid, with its ETag. PATCH and DELETE (full scope) honour If-Match. */
 const route = defineApiRoute({
@@ -11,14 +12,16 @@ const route = defineApiRoute({
     return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
   },
   PATCH: async ({ request, context, params, auth }) => {
-    const id = params.id ?? "";
-    await requireTask(context.services.db, id);
-    const { data } = await readJsonInput(request, PatchTaskBodySchema);
-    const task = await updateTask(context.services.db, auth.audit, id, data, { ifMatch: request.headers.get("if-match") });
+    // The body is read first (never inside the write transaction); its errors are
+    // answered after the task lookup, so an unknown task is a 404 whatever the body.
+    const input = await deferredJsonInput(request, PatchTaskBodySchema);
+    const expectedVersion = expectedVersionOf(request.headers.get("if-match"));
+    const task = await updateTask(context.services.db, auth.audit, params.id ?? "", input, { expectedVersion });
     return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
   },
   DELETE: async ({ request, context, params, auth }) => {
-    await deleteTask(context.services.db, auth.audit, params.id ?? "", { ifMatch: request.headers.get("if-match") });
+    const expectedVersion = expectedVersionOf(request.headers.get("if-match"));
+    await deleteTask(context.services.db, auth.audit, params.id ?? "", { expectedVersion });
     return apiJson({ ok: true });
   },
 });

@@ -3,7 +3,8 @@ import { parseInput, queryObject, readJsonBody } from "~/lib/api/input.server";
 import { defineApiRoute } from "~/lib/api/route.server";
 import { CreateTaskBodySchema, ListTasksQuerySchema } from "~/lib/api/schemas";
 import { parseIdempotencyKey, requestHash, withIdempotency, type StoredResponse } from "~/lib/api/idempotency.server";
-import { createTask, etagOf, listTasks } from "~/lib/tasks/tasks.server";
+import { etagOf } from "~/lib/api/etag.server";
+import { createTask, listTasks } from "~/lib/tasks/tasks.server";
 import type { Db } from "~/lib/db.server";
 import type { AuditContext } from "~/lib/audit/log.server";
 

@@ -2,6 +2,7 @@ import type { LoaderFunctionArgs } from "@remix-run/node";
 import { iterateAuditEntries, parseAuditFilters } from "~/lib/audit/query.server";
 import { requireOwner } from "~/lib/auth/owner-session.server";
 import { csvRow } from "~/lib/audit/csv";
+import { AnyJsonSchema, parseJsonColumn } from "~/lib/domain/json";
 import type { AuditEntry } from "../../db/schema";
 
 /**
@@ -49,11 +50,7 @@ function pick(e: AuditEntry): Record<(typeof COLUMNS)[number], unknown> {
 
 /** The changes as an object (they were written as JSON); the raw text if a row holds something else. */
 function parseChanges(changes: string): unknown {
-  try {
-    return JSON.parse(changes);
-  } catch {
-    return changes;
-  }
+  return parseJsonColumn(changes, AnyJsonSchema, changes);
 }
 
 function textResponse(status: number, message: string): Response {

@@ -11,6 +11,7 @@ import {
   SECURITY_EVENT_OUTCOMES,
 } from "~/lib/security/events-query.server";
 import { formatDevice } from "~/lib/http/user-agent";
+import { JsonObjectSchema, parseJsonColumn } from "~/lib/domain/json";
 import type { SecurityEvent } from "../../db/schema";
 
 // GET filters (contract §3): type, outcome, from, to, cursor.
@@ -33,14 +34,9 @@ function eventView(e: SecurityEvent) {
 
 /** `details` as key/value pairs for display (values as JSON unless they are plain strings). */
 function describeDetails(details: string): { key: string; value: string }[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(details);
-  } catch {
-    return [{ key: "details", value: details }];
-  }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return [{ key: "details", value: details }];
-  return Object.entries(parsed as Record<string, unknown>).map(([key, value]) => ({
+  const parsed = parseJsonColumn(details, JsonObjectSchema, null);
+  if (parsed === null) return [{ key: "details", value: details }];
+  return Object.entries(parsed).map(([key, value]) => ({
     key,
     value: typeof value === "string" ? value : JSON.stringify(value),
   }));

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeCursor, encodeCursor } from "../../app/lib/domain/cursor.server";
+import { decodeCursor, encodeCursor } from "../../app/lib/tasks/tasks.server";
 
 describe("the list cursor", () => {
   it("round-trips every position and is URL-safe", () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { decideLifecycle, LIFECYCLE_ACTIONS, TASK_STATUSES, type LifecycleAction, type TaskStatus } from "../../app/lib/tasks/lifecycle";
 
 // spec/api.md's table, written out cell by cell: [status after, run_state after] or "409".
+// Its type makes the compiler check that every action and every status has a cell.
 const TABLE: Record<LifecycleAction, Record<TaskStatus, [TaskStatus, "working" | null] | "409">> = {
   plan: { inbox: ["todo", null], todo: ["todo", null], hold: ["hold", null], ready: ["ready", null], done: "409", archived: "409" },
   start: { inbox: ["inbox", "working"], todo: ["todo", "working"], hold: ["hold", "working"], ready: ["ready", "working"], done: "409", archived: "409" },
@@ -31,9 +32,4 @@ describe("the lifecycle decision table", () => {
       }
     }
   }
-
-  it("covers every action and every status", () => {
-    expect(Object.keys(TABLE).sort()).toEqual([...LIFECYCLE_ACTIONS].sort());
-    for (const action of LIFECYCLE_ACTIONS) expect(Object.keys(TABLE[action]).sort()).toEqual([...TASK_STATUSES].sort());
-  });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ApiError } from "../../app/lib/api/route.server";
+import { DomainError } from "../../app/lib/domain/errors";
 import type { AuditContext } from "../../app/lib/audit/log.server";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { createProject, deriveProjectKey, findProjectsByRepo, projectSettings, updateProject } from "../../app/lib/projects/projects.server";
@@ -27,8 +27,8 @@ describe("projects", () => {
     expect((await createProject(opened.db, audit, { name: "Widgets" })).project_key).toBe("WIDG");
     expect((await createProject(opened.db, audit, { name: "Widgets" })).project_key).toBe("WIDG2");
     const error = await createProject(opened.db, audit, { name: "Other", project_key: "WIDG" }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).code).toBe("CONFLICT");
+    expect(error).toBeInstanceOf(DomainError);
+    expect((error as DomainError).code).toBe("CONFLICT");
   });
 
   it("stores a GitHub repo_url as owner/repo and finds the project by any form of it", async () => {

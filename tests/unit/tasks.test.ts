@@ -2,13 +2,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ApiError } from "../../app/lib/api/route.server";
+import { ApiError } from "../../app/lib/api/errors.server";
+import { ifMatchSatisfied } from "../../app/lib/api/etag.server";
+import { DomainError } from "../../app/lib/domain/errors";
 import { CreateTaskBodySchema, ListTasksQuerySchema, PatchTaskBodySchema } from "../../app/lib/api/schemas";
 import type { AuditContext } from "../../app/lib/audit/log.server";
 import { verifyAuditChain } from "../../app/lib/audit/log.server";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { createProject } from "../../app/lib/projects/projects.server";
-import { createTask, deleteTask, escapeLike, getTaskView, ifMatchSatisfied, listTasks, setTaskStatus, taskListQuery, updateTask } from "../../app/lib/tasks/tasks.server";
+import { createTask, deleteTask, escapeLike, getTaskView, listTasks, setTaskStatus, taskListQuery, TaskVersionMismatch, updateTask } from "../../app/lib/tasks/tasks.server";
 import { testAuditSigner } from "../support/audit-key";
 
 const audit: AuditContext = { actor: { type: "token", id: "1", label: "t" }, ip: "127.0.0.1", userAgent: "test", requestId: "r", signer: testAuditSigner };
@@ -29,10 +31,12 @@ const body = (input: unknown) => CreateTaskBodySchema.parse(input);
 const patch = (input: unknown) => PatchTaskBodySchema.parse(input);
 const query = (input: Record<string, string> = {}) => ListTasksQuerySchema.parse(input);
 
-async function errorOf(promise: Promise<unknown>): Promise<ApiError> {
+/** The domain's failure: a DomainError, never the API layer's ApiError. */
+async function errorOf(promise: Promise<unknown>): Promise<DomainError> {
   const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
+  expect(error).toBeInstanceOf(DomainError);
+  expect(error).not.toBeInstanceOf(ApiError);
+  return error as DomainError;
 }
 
 describe("task keys", () => {
@@ -90,12 +94,17 @@ describe("changing a task", () => {
     expect(await count()).toBe(before + 2);
   });
 
-  it("refuses a write whose If-Match is stale with 412, and accepts the current ETag or *", async () => {
+  it("refuses a write whose expected version is stale with PRECONDITION_FAILED, and accepts the current one", async () => {
     const t = await createTask(opened.db, audit, body({ title: "x" }));
-    await updateTask(opened.db, audit, t.task_key, patch({ title: "y" }), { ifMatch: '"1"' });
-    const stale = await errorOf(updateTask(opened.db, audit, t.task_key, patch({ title: "z" }), { ifMatch: '"1"' }));
+    await updateTask(opened.db, audit, t.task_key, patch({ title: "y" }), { expectedVersion: 1 });
+    const stale = await errorOf(updateTask(opened.db, audit, t.task_key, patch({ title: "z" }), { expectedVersion: [1, 3] }));
     expect(stale.code).toBe("PRECONDITION_FAILED");
+    expect(stale).toBeInstanceOf(TaskVersionMismatch);
+    expect((stale as TaskVersionMismatch).currentVersion).toBe(2);
+    expect((await errorOf(setTaskStatus(opened.db, audit, t.task_key, { status: "todo" }, { expectedVersion: [] }))).code).toBe("PRECONDITION_FAILED");
+    expect((await errorOf(deleteTask(opened.db, audit, t.task_key, { expectedVersion: 1 }))).code).toBe("PRECONDITION_FAILED");
     expect((await getTaskView(opened.db, t.task_key)).title).toBe("y");
+    expect((await updateTask(opened.db, audit, t.task_key, patch({ title: "z" }), { expectedVersion: [1, 2] })).version).toBe(3);
     expect(ifMatchSatisfied("*", 9)).toBe(true);
     expect(ifMatchSatisfied('"3", "9"', 9)).toBe(true);
     expect(ifMatchSatisfied('W/"9"', 9)).toBe(false);

@@ -22,6 +22,32 @@ export interface ValidationDetail {
 }
 
 /**
+ * An expected API failure (validation, not found, conflict…) thrown from a handler;
+ * `defineApiRoute` turns it into the documented error response. The domain never
+ * throws it (it throws DomainError, mapped by app/lib/api/domain-errors.server.ts);
+ * the API layer's own checks do (media type, JSON syntax, query, Idempotency-Key).
+ */
+export class ApiError extends Error {
+  override name = "ApiError";
+  readonly details?: ValidationDetail[];
+  readonly headers?: HeadersInit;
+
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    options: { details?: ValidationDetail[]; headers?: HeadersInit } = {},
+  ) {
+    super(message);
+    this.details = options.details;
+    this.headers = options.headers;
+  }
+
+  toResponse(): Response {
+    return apiError(this.code, this.message, { details: this.details, headers: this.headers });
+  }
+}
+
+/**
  * Builds an API error response: `{"error": {"code", "message", "details"?}}`,
  * with no stack trace or SQL in it, and `Cache-Control: no-store`.
  */

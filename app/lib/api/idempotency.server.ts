@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { IdempotencyRecord } from "../../../db/schema";
-import { ApiError } from "./route.server";
+import { ApiError } from "./errors.server";
 import { nowIso, transaction, type Db } from "../db.server";
+import { parseJsonColumn, StringRecordSchema } from "../domain/json";
 
 /**
  * Idempotency keys for POST: per token, the first response to a key is stored in
@@ -53,7 +54,7 @@ export async function findIdempotencyRecord(db: Db, tokenId: number, key: string
 }
 
 export function storedResponseOf(record: IdempotencyRecord): StoredResponse {
-  return { status: record.status, headers: JSON.parse(record.headers) as Record<string, string>, body: record.body };
+  return { status: record.status, headers: parseJsonColumn(record.headers, StringRecordSchema, {}), body: record.body };
 }
 
 /**

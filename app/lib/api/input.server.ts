@@ -3,8 +3,7 @@
  * and validation against a zod schema, each failure as the documented 4xx.
  */
 import type { z } from "zod";
-import type { ValidationDetail } from "./errors.server";
-import { ApiError } from "./route.server";
+import { ApiError, type ValidationDetail } from "./errors.server";
 import { READ_ONLY_FIELDS } from "./schemas";
 import { MAX_BODY_BYTES, readBodyText } from "../http/body.server";
 
@@ -130,6 +129,37 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what 
 export async function readJsonInput<S extends z.ZodType>(request: Request, schema: S): Promise<{ data: z.output<S>; text: string }> {
   const { value, text } = await readJsonBody(request);
   return { data: parseInput(schema, value), text };
+}
+
+/**
+ * Reads and validates a JSON body now, but answers its failure (415, 413, 400,
+ * or a broken stream) only when the returned function is called: for a domain
+ * command that first says whether its target exists (a 404 whatever the body), so
+ * the body is read before its write transaction begins and the target is looked up once.
+ */
+export async function deferredJsonInput<S extends z.ZodType>(request: Request, schema: S): Promise<() => z.output<S>> {
+  return deferred(readJsonInput(request, schema).then(({ data }) => data));
+}
+
+/** `parseInput` run now (outside any transaction), its 400 thrown only when the returned function is called. */
+export function deferredInput<S extends z.ZodType>(schema: S, value: unknown, what = "Request body"): () => z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return () => result.data;
+  const error = validationError(result.error, what);
+  return () => {
+    throw error;
+  };
+}
+
+async function deferred<T>(work: Promise<T>): Promise<() => T> {
+  try {
+    const value = await work;
+    return () => value;
+  } catch (error) {
+    return () => {
+      throw error;
+    };
+  }
 }
 
 /**

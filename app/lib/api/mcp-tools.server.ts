@@ -3,20 +3,24 @@
  * calls, with the same zod schemas. A tool's input schema is the JSON Schema of
  * the route's request schema (plus `task_id` for the path's `:id`), its output
  * schema that of the route's response, and its result the JSON the route sends.
- * An ApiError becomes a tool error whose text starts with the error code.
+ * An ApiError or a DomainError becomes a tool error whose text starts with the
+ * error code, as the API would have answered it.
  */
 import type { AppLoadContext } from "@remix-run/node";
 import { z } from "zod";
 import { requireWriteScope, type TokenAuth } from "./guard.server";
-import { parseInput } from "./input.server";
-import { ApiError } from "./route.server";
+import { apiErrorOf } from "./domain-errors.server";
+import { ApiError } from "./errors.server";
+import { etagOf } from "./etag.server";
+import { deferredInput, parseInput } from "./input.server";
 import * as S from "./schemas";
 import type { AuditContext } from "../audit/log.server";
 import { isStorageUnavailable, type Db } from "../db.server";
 import { IDEMPOTENCY_KEY_PATTERN, requestHash, withIdempotency, type StoredResponse } from "./idempotency.server";
 import { jsonSchema } from "./openapi.server";
 import { listProjects, projectView } from "../projects/projects.server";
-import { createTask, deleteTask, etagOf, getTaskView, listTasks, requireTask, updateTask } from "../tasks/tasks.server";
+import { DomainError } from "../domain/errors";
+import { createTask, deleteTask, getTaskView, listTasks, updateTask } from "../tasks/tasks.server";
 
 type Json = Record<string, unknown>;
 type Args = Record<string, unknown>;
@@ -167,8 +171,8 @@ function lifecycleTool(
     async run(args, ctx) {
       const { taskId, rest } = taskIdAndRest(args);
       refuseFixed(rest, LIFECYCLE_FIXED);
-      await requireTask(ctx.db, taskId);
-      const input = parseInput(S.PatchTaskBodySchema, { ...rest, lifecycle_action: action }, "Arguments");
+      // Validated now, its error answered once the task is known to exist (one lookup): NOT_FOUND comes first.
+      const input = deferredInput(S.PatchTaskBodySchema, { ...rest, lifecycle_action: action }, "Arguments");
       return { body: { task: await updateTask(ctx.db, ctx.audit, taskId, input) } };
     },
   };
@@ -275,8 +279,7 @@ const TOOLS: readonly ToolDefinition[] = [
     outputSchema: TASK_OUTPUT,
     async run(args, ctx) {
       const { taskId, rest } = taskIdAndRest(args);
-      await requireTask(ctx.db, taskId);
-      const input = parseInput(S.PatchTaskBodySchema, rest, "Arguments");
+      const input = deferredInput(S.PatchTaskBodySchema, rest, "Arguments");
       return { body: { task: await updateTask(ctx.db, ctx.audit, taskId, input) } };
     },
   },
@@ -385,7 +388,8 @@ function toolError(text: string): CallToolResult {
 }
 
 /** `CODE: message` (and the validation details, one JSON line), as the API would have answered. */
-async function errorText(error: unknown, ctx: ToolContext): Promise<string> {
+async function errorText(thrown: unknown, ctx: ToolContext): Promise<string> {
+  const error = thrown instanceof DomainError ? apiErrorOf(thrown) : thrown;
   if (error instanceof ApiError) {
     return error.details ? `${error.code}: ${error.message}\n${JSON.stringify({ details: error.details })}` : `${error.code}: ${error.message}`;
   }

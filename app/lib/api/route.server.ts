@@ -1,6 +1,8 @@
 import type { ActionFunction, AppLoadContext, LoaderFunction, LoaderFunctionArgs } from "@remix-run/node";
-import { apiError, methodNotAllowed, type ApiErrorCode, type ValidationDetail } from "./errors.server";
+import { ApiError, apiError, methodNotAllowed } from "./errors.server";
+import { apiErrorOf } from "./domain-errors.server";
 import { requireToken, type TokenAuth } from "./guard.server";
+import { DomainError } from "../domain/errors";
 import { BodyTooLargeError } from "../http/body.server";
 import { isStorageUnavailable } from "../db.server";
 
@@ -18,29 +20,8 @@ export type ApiHandler = (args: ApiHandlerArgs) => Response | Promise<Response>;
 
 type Method = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 
-/**
- * An expected API failure (validation, not found, conflict…) thrown from a handler;
- * `defineApiRoute` turns it into the documented error response.
- */
-export class ApiError extends Error {
-  override name = "ApiError";
-  readonly details?: ValidationDetail[];
-  readonly headers?: HeadersInit;
-
-  constructor(
-    readonly code: ApiErrorCode,
-    message: string,
-    options: { details?: ValidationDetail[]; headers?: HeadersInit } = {},
-  ) {
-    super(message);
-    this.details = options.details;
-    this.headers = options.headers;
-  }
-
-  toResponse(): Response {
-    return apiError(this.code, this.message, { details: this.details, headers: this.headers });
-  }
-}
+// ApiError lives with the error vocabulary (errors.server.ts), so modules that throw it need not load the guard.
+export { ApiError };
 
 const WRITE_METHODS = ["POST", "PATCH", "PUT", "DELETE"] as const;
 
@@ -83,6 +64,7 @@ export function defineApiRoute(methods: Partial<Record<Method, ApiHandler>>): {
 function errorResponse(error: unknown, context: AppLoadContext): Response {
   if (error instanceof Response) return error;
   if (error instanceof ApiError) return error.toResponse();
+  if (error instanceof DomainError) return apiErrorOf(error).toResponse();
   if (error instanceof BodyTooLargeError) {
     return apiError("PAYLOAD_TOO_LARGE", `Request body must be at most ${error.limit} bytes`);
   }

@@ -3,12 +3,22 @@ import { AUDIT_ACTIONS, AUDIT_RESOURCE_TYPES } from "./actions";
 import { z } from "zod";
 import type { AuditEntry, Database } from "../../../db/schema";
 import type { Db } from "../db.server";
+import { JsonObjectSchema, parseJsonColumn } from "../domain/json";
+import {
+  boundsBeyond,
+  keysetBeyond,
+  linkCursor,
+  readTwoWayPage,
+  serialPart,
+  type KeysetDirection,
+  type KeysetOp,
+  type TimeBounds,
+} from "../domain/paging.server";
 
 /**
  * Reading the audit log for the console: the GET filters of
  * `/settings/audit-logs` (and its export), validated with zod, turned into
- * index-backed queries, and paged by KEYSET on `seq` — never OFFSET, so page
- * 2,000 costs what page 1 costs.
+ * index-backed queries, and paged by KEYSET on `seq` (app/lib/domain/paging.server.ts).
  *
  * A cursor names the boundary entry by its seq and the direction from it:
  * `before-<seq>` is the page of entries older than that entry (the "next" page
@@ -40,8 +50,8 @@ const DAY_MS = 86_400_000;
  * text). `from` is inclusive from the start of its day; `to` is inclusive up to
  * the end of its day, or of the exact instant when a time is given.
  */
-export function dateBounds(from: string | undefined, to: string | undefined): { gte?: string; lt?: string; lte?: string } {
-  const bounds: { gte?: string; lt?: string; lte?: string } = {};
+export function dateBounds(from: string | undefined, to: string | undefined): TimeBounds {
+  const bounds: TimeBounds = {};
   if (from) bounds.gte = new Date(isDateOnly(from) ? `${from}T00:00:00.000Z` : from).toISOString();
   if (to) {
     if (isDateOnly(to)) bounds.lt = new Date(Date.parse(`${to}T00:00:00.000Z`) + DAY_MS).toISOString();
@@ -61,7 +71,11 @@ export function isEmptyRange(from: string | undefined, to: string | undefined): 
   return (b.lt !== undefined && b.gte! >= b.lt) || (b.lte !== undefined && b.gte! > b.lte);
 }
 
-export type KeysetDirection = "before" | "after";
+export type { KeysetDirection } from "../domain/paging.server";
+
+/** `before-<seq>` / `after-<seq>`: the page older or newer than that entry. */
+const AUDIT_CURSOR = linkCursor(serialPart);
+const INVALID_CURSOR = "That page link is not valid; start again from the newest entries";
 
 const ACTOR_PATTERN = /^(owner|cli|token:[1-9]\d{0,15})$/;
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]+$/;
@@ -87,7 +101,7 @@ export const AuditFilterSchema = z
     to: DateBoundSchema.optional(),
     cursor: z
       .string()
-      .regex(/^(before|after)-[1-9]\d{0,14}$/, "That page link is not valid; start again from the newest entries")
+      .refine((value) => AUDIT_CURSOR.decode(value) !== null, INVALID_CURSOR)
       .optional(),
   })
   .refine((f) => !isEmptyRange(f.from, f.to), { path: ["to"], message: "The end date is before the start date" });
@@ -100,7 +114,7 @@ export interface AuditFilters {
   action?: string;
   resourceType?: string;
   resourceId?: string;
-  createdAt: { gte?: string; lt?: string; lte?: string };
+  createdAt: TimeBounds;
   cursor?: { direction: KeysetDirection; seq: number };
 }
 
@@ -124,10 +138,8 @@ export function parseAuditFilters(params: URLSearchParams): ParsedAuditFilters {
   if (f.action) filters.action = f.action;
   if (f.resource_type) filters.resourceType = f.resource_type;
   if (f.resource_id) filters.resourceId = f.resource_id;
-  if (f.cursor) {
-    const [direction, seq] = f.cursor.split("-") as [KeysetDirection, string];
-    filters.cursor = { direction, seq: Number(seq) };
-  }
+  const position = f.cursor === undefined ? null : AUDIT_CURSOR.decode(f.cursor);
+  if (position) filters.cursor = { direction: position.direction, seq: position.key[0] };
   return { ok: true, filters, values };
 }
 
@@ -172,24 +184,13 @@ type Boundary = Pick<AuditEntry, "seq" | "created_at">;
 
 /**
  * Entries strictly older (`<`) or newer (`>`) than the boundary entry, in the
- * list's order. With dates, a date bound the boundary already implies is left
- * out: SQLite uses one lower and one upper bound of the index, and must use the
- * boundary's, or it would walk from the far end of the range to reach it.
+ * list's order (with dates, a date bound the boundary already implies is left out).
  */
-function beyond<O>(q: AuditQuery<O>, f: AuditFilters, op: "<" | ">", b: Boundary): AuditQuery<O> {
-  if (!ordersByTime(f)) return applyFilters(q, f).where("seq", op, b.seq);
-  const { gte, lt, lte } = f.createdAt;
-  const createdAt =
-    op === ">"
-      ? { gte: gte !== undefined && b.created_at >= gte ? undefined : gte, lt, lte }
-      : { gte, lt: lt !== undefined && b.created_at < lt ? undefined : lt, lte: lte !== undefined && b.created_at <= lte ? undefined : lte };
-  return applyFilters(q, { ...f, createdAt: clean(createdAt) }, true).where(({ eb, refTuple, tuple }) =>
-    eb(refTuple("created_at", "seq"), op, tuple(b.created_at, b.seq)),
+function beyond<O>(q: AuditQuery<O>, f: AuditFilters, op: KeysetOp, b: Boundary): AuditQuery<O> {
+  if (!ordersByTime(f)) return applyFilters(q, f).where(keysetBeyond(["seq"], op, [b.seq]));
+  return applyFilters(q, { ...f, createdAt: boundsBeyond(f.createdAt, op, b.created_at) }, true).where(
+    keysetBeyond(["created_at", "seq"], op, [b.created_at, b.seq]),
   );
-}
-
-function clean(bounds: { gte?: string; lt?: string; lte?: string }): AuditFilters["createdAt"] {
-  return Object.fromEntries(Object.entries(bounds).filter(([, v]) => v !== undefined));
 }
 
 function ordered<O>(q: AuditQuery<O>, f: AuditFilters, direction: "asc" | "desc"): AuditQuery<O> {
@@ -208,45 +209,29 @@ const EMPTY_PAGE: AuditPage = { entries: [], newerCursor: null, olderCursor: nul
 
 /** One page of matching entries, newest first. */
 export async function listAuditPage(db: Db, filters: AuditFilters, pageSize = AUDIT_PAGE_SIZE): Promise<AuditPage> {
-  const direction = filters.cursor?.direction ?? "before";
-  let q = db.selectFrom("audit_log").selectAll();
+  let boundary: Boundary | null = null;
   if (filters.cursor) {
-    const boundary = await db
-      .selectFrom("audit_log")
-      .select(["seq", "created_at"])
-      .where("seq", "=", filters.cursor.seq)
-      .executeTakeFirst();
+    boundary =
+      (await db.selectFrom("audit_log").select(["seq", "created_at"]).where("seq", "=", filters.cursor.seq).executeTakeFirst()) ?? null;
     if (!boundary) return EMPTY_PAGE;
-    q = beyond(q, filters, direction === "before" ? "<" : ">", boundary);
-  } else {
-    q = applyFilters(q, filters);
   }
-  const rows = await ordered(q, filters, direction === "before" ? "desc" : "asc")
-    .limit(pageSize + 1)
-    .execute();
-  const more = rows.length > pageSize;
-  const entries = rows.slice(0, pageSize);
-  if (direction === "after") entries.reverse();
-  const newest = entries[0];
-  const oldest = entries[entries.length - 1];
-  if (!newest || !oldest) return EMPTY_PAGE;
-
-  const hasOlder = direction === "before" ? more : await exists(db, filters, "<", oldest);
-  const hasNewer = direction === "after" ? more : filters.cursor ? await exists(db, filters, ">", newest) : false;
+  const page = await readTwoWayPage<AuditEntry, Boundary>({
+    direction: filters.cursor?.direction ?? "before",
+    boundary,
+    pageSize,
+    read: (window, order, limit) => {
+      const base = db.selectFrom("audit_log").selectAll();
+      const q = window ? beyond(base, filters, window.op, window.boundary) : applyFilters(base, filters);
+      return ordered(q, filters, order).limit(limit).execute();
+    },
+    boundaryOf: (entry) => entry,
+  });
+  if (page.rows.length === 0) return EMPTY_PAGE;
   return {
-    entries,
-    newerCursor: hasNewer ? `after-${newest.seq}` : null,
-    olderCursor: hasOlder ? `before-${oldest.seq}` : null,
+    entries: page.rows,
+    newerCursor: page.newer ? AUDIT_CURSOR.encode("after", [page.newer.seq]) : null,
+    olderCursor: page.older ? AUDIT_CURSOR.encode("before", [page.older.seq]) : null,
   };
-}
-
-async function exists(db: Db, filters: AuditFilters, op: "<" | ">", b: Boundary): Promise<boolean> {
-  // Ordered away from the boundary, so the index walk starts right next to it.
-  const q = beyond(db.selectFrom("audit_log").select("seq"), filters, op, b);
-  const row = await ordered(q, filters, op === "<" ? "desc" : "asc")
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
 }
 
 /**
@@ -296,14 +281,9 @@ export interface ChangeView {
 
 /** The `changes` JSON as rows for display; null when it is not the expected shape. */
 export function describeChanges(changes: string): ChangeView[] | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(changes);
-  } catch {
-    return null;
-  }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return null;
-  return Object.entries(parsed as Record<string, unknown>).map(([field, value]) => {
+  const parsed = parseJsonColumn(changes, JsonObjectSchema, null);
+  if (parsed === null) return null;
+  return Object.entries(parsed).map(([field, value]) => {
     const v = (value && typeof value === "object" ? value : {}) as { before?: unknown; after?: unknown };
     return { field, before: showValue(v.before), after: showValue(v.after) };
   });

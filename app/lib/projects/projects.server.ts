@@ -1,16 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { ProjectRow } from "../../../db/schema";
-import { ApiError } from "../api/route.server";
-import {
-  SETTINGS_DEFAULTS,
-  type CreateProjectBody,
-  type PatchProjectBody,
-  type ProjectSettings,
-  type ProjectView,
-} from "../api/schemas";
 import { appendAudit, type AuditContext } from "../audit/log.server";
+import { DomainError } from "../domain/errors";
+import { JsonObjectSchema, parseJsonColumn } from "../domain/json";
 import { nowIso, transaction, type Db } from "../db.server";
 import { normalizeRepoUrl, repoMatchKey } from "./repo-url";
+import { SETTINGS_DEFAULTS, type CreateProjectBody, type PatchProjectBody, type ProjectSettings, type ProjectView } from "./schemas";
 
 /** What a client sees of a project (never the counter or the settings blob). */
 export function projectView(row: ProjectRow): ProjectView {
@@ -27,13 +22,7 @@ export function projectView(row: ProjectRow): ProjectView {
 
 /** The stored settings over the documented defaults, every value a string. */
 export function projectSettings(row: Pick<ProjectRow, "settings">): ProjectSettings {
-  let stored: Record<string, unknown> = {};
-  try {
-    const parsed: unknown = JSON.parse(row.settings);
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) stored = parsed as Record<string, unknown>;
-  } catch {
-    stored = {};
-  }
+  const stored: Record<string, unknown> = parseJsonColumn(row.settings, JsonObjectSchema, {});
   const out = { ...SETTINGS_DEFAULTS } as ProjectSettings;
   for (const key of Object.keys(SETTINGS_DEFAULTS) as (keyof ProjectSettings)[]) {
     if (typeof stored[key] === "string") out[key] = stored[key];
@@ -71,10 +60,10 @@ export function quoted(input: string): string {
   return input.length > 64 ? `${input.slice(0, 64)}…` : input;
 }
 
-/** The project, or a 404 naming the key. */
+/** The project, or NOT_FOUND naming the key. */
 export async function requireProject(db: Db, key: string): Promise<ProjectRow> {
   const project = /^[A-Za-z0-9]{2,10}$/.test(key) ? await findProjectByKey(db, key) : undefined;
-  if (!project) throw new ApiError("NOT_FOUND", `Project ${quoted(key)} not found`);
+  if (!project) throw new DomainError("NOT_FOUND", `Project ${quoted(key)} not found`);
   return project;
 }
 
@@ -89,21 +78,21 @@ function normalizedRepo(input: string | null | undefined): { repo_url: string | 
   if (input === null || input === undefined) return { repo_url: null, repo_key: null };
   const normalized = normalizeRepoUrl(input);
   if (!normalized.ok) {
-    throw new ApiError("VALIDATION_ERROR", `repo_url: ${normalized.message}`, { details: [{ path: "repo_url", message: normalized.message }] });
+    throw new DomainError("VALIDATION_ERROR", `repo_url: ${normalized.message}`, [{ path: "repo_url", message: normalized.message }]);
   }
   return { repo_url: normalized.value, repo_key: repoMatchKey(normalized.value) };
 }
 
 /**
  * Creates a project and its audit entry in one transaction. An explicit key
- * that exists is a 409; a derived key that exists gets a number appended.
+ * that exists is a CONFLICT; a derived key that exists gets a number appended.
  */
 export async function createProject(db: Db, audit: AuditContext, input: CreateProjectBody, now = Date.now()): Promise<ProjectRow> {
   const repo = normalizedRepo(input.repo_url);
   return transaction(db, async (trx) => {
     let key = input.project_key;
     if (key) {
-      if (await findProjectByKey(trx, key)) throw new ApiError("CONFLICT", `Project key ${key} already exists`);
+      if (await findProjectByKey(trx, key)) throw new DomainError("CONFLICT", `Project key ${key} already exists`);
     } else {
       const base = deriveProjectKey(input.name);
       key = base;
@@ -146,17 +135,22 @@ export async function createProject(db: Db, audit: AuditContext, input: CreatePr
   });
 }
 
-/** Updates a project's fields and settings; one audit entry with what changed. */
+/**
+ * Updates a project's fields and settings; one audit entry with what changed. The
+ * project is read once, in the transaction: not found comes before the input's
+ * errors (`patch` may be a function that yields the input or throws the caller's error).
+ */
 export async function updateProject(
   db: Db,
   audit: AuditContext,
   key: string,
-  input: PatchProjectBody,
+  patch: PatchProjectBody | (() => PatchProjectBody),
   now = Date.now(),
 ): Promise<ProjectRow> {
-  const repo = input.repo_url === undefined ? undefined : normalizedRepo(input.repo_url);
   return transaction(db, async (trx) => {
     const project = await requireProject(trx, key);
+    const input = typeof patch === "function" ? patch() : patch;
+    const repo = input.repo_url === undefined ? undefined : normalizedRepo(input.repo_url);
     const changes: Record<string, { before: unknown; after: unknown }> = {};
     const set: Partial<ProjectRow> = {};
     if (input.name !== undefined && input.name !== project.name) {

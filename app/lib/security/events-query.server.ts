@@ -1,23 +1,36 @@
 import type { SelectQueryBuilder } from "kysely";
 import { z } from "zod";
-import type { Database, SecurityEvent } from "../../../db/schema";
-import { DateBoundSchema, dateBounds, isEmptyRange, searchParamsRecord, type KeysetDirection } from "../audit/query.server";
+import { SECURITY_EVENT_OUTCOMES, type Database, type SecurityEvent, type SecurityEventOutcome } from "../../../db/schema";
+import { DateBoundSchema, dateBounds, isEmptyRange, searchParamsRecord } from "../audit/query.server";
+import { JsonObjectSchema, parseJsonColumn } from "../domain/json";
+import {
+  boundsBeyond,
+  keysetBeyond,
+  linkCursor,
+  readTwoWayPage,
+  serialPart,
+  timestampPart,
+  type KeysetDirection,
+  type KeysetOp,
+  type TimeBounds,
+} from "../domain/paging.server";
 import { nowIso, type Db } from "../db.server";
 import { MAX_COALESCE_SPAN_MS, SECURITY_EVENT_TYPES } from "./events.server";
 
 /**
  * Reading security events for `/settings/security-events`: the same GET filter
- * and keyset paging pattern as the audit log, ordered newest first by
- * (created_at, id) — the key of every security_events index.
+ * and keyset paging (app/lib/domain/paging.server.ts) as the audit log, ordered
+ * newest first by (created_at, id) — the key of every security_events index.
  *
  * Cursor: `before-<created_at>_<id>` (older than that event) or `after-…` (newer).
  */
 
 export const SECURITY_EVENTS_PAGE_SIZE = 50;
-export const SECURITY_EVENT_OUTCOMES = ["success", "failure", "blocked"] as const;
+export { SECURITY_EVENT_OUTCOMES };
 export const SECURITY_EVENT_FILTER_KEYS = ["type", "outcome", "from", "to", "cursor"] as const;
 
-const CURSOR_PATTERN = /^(before|after)-(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)_([1-9]\d{0,14})$/;
+/** `before-<created_at>_<id>` / `after-…`: the page older or newer than that event. */
+const EVENT_CURSOR = linkCursor(timestampPart, serialPart);
 
 export const SecurityEventFilterSchema = z
   .object({
@@ -25,14 +38,17 @@ export const SecurityEventFilterSchema = z
     outcome: z.enum(SECURITY_EVENT_OUTCOMES, { error: "Choose success, failure or blocked" }).optional(),
     from: DateBoundSchema.optional(),
     to: DateBoundSchema.optional(),
-    cursor: z.string().regex(CURSOR_PATTERN, "That page link is not valid; start again from the newest events").optional(),
+    cursor: z
+      .string()
+      .refine((value) => EVENT_CURSOR.decode(value) !== null, "That page link is not valid; start again from the newest events")
+      .optional(),
   })
   .refine((f) => !isEmptyRange(f.from, f.to), { path: ["to"], message: "The end date is before the start date" });
 
 export interface SecurityEventFilters {
   type?: (typeof SECURITY_EVENT_TYPES)[number];
-  outcome?: (typeof SECURITY_EVENT_OUTCOMES)[number];
-  createdAt: { gte?: string; lt?: string; lte?: string };
+  outcome?: SecurityEventOutcome;
+  createdAt: TimeBounds;
   cursor?: { direction: KeysetDirection; createdAt: string; id: number };
 }
 
@@ -52,10 +68,8 @@ export function parseSecurityEventFilters(params: URLSearchParams): ParsedSecuri
   const filters: SecurityEventFilters = { createdAt: dateBounds(f.from, f.to) };
   if (f.type) filters.type = f.type;
   if (f.outcome) filters.outcome = f.outcome;
-  if (f.cursor) {
-    const m = CURSOR_PATTERN.exec(f.cursor)!;
-    filters.cursor = { direction: m[1] as KeysetDirection, createdAt: m[2]!, id: Number(m[3]) };
-  }
+  const position = f.cursor === undefined ? null : EVENT_CURSOR.decode(f.cursor);
+  if (position) filters.cursor = { direction: position.direction, createdAt: position.key[0], id: position.key[1] };
   return { ok: true, filters, values };
 }
 
@@ -70,26 +84,14 @@ function applyFilters<O>(q: EventQuery<O>, f: SecurityEventFilters): EventQuery<
   return q;
 }
 
-/**
- * The filters plus "strictly older (`<`) or newer (`>`) than this event". A date
- * bound the boundary already implies is left out, so SQLite walks the index from
- * the boundary rather than from the far end of the date range.
- */
-function beyond<O>(q: EventQuery<O>, f: SecurityEventFilters, op: "<" | ">", createdAt: string, id: number): EventQuery<O> {
-  const { gte, lt, lte } = f.createdAt;
-  const bounds =
-    op === ">"
-      ? { gte: gte !== undefined && createdAt >= gte ? undefined : gte, lt, lte }
-      : { gte, lt: lt !== undefined && createdAt < lt ? undefined : lt, lte: lte !== undefined && createdAt <= lte ? undefined : lte };
-  const kept = Object.fromEntries(Object.entries(bounds).filter(([, v]) => v !== undefined));
-  return applyFilters(q, { ...f, createdAt: kept }).where(({ eb, refTuple, tuple }) =>
-    eb(refTuple("created_at", "id"), op, tuple(createdAt, id)),
+/** The filters plus "strictly older (`<`) or newer (`>`) than this event". */
+function beyond<O>(q: EventQuery<O>, f: SecurityEventFilters, op: KeysetOp, e: Boundary): EventQuery<O> {
+  return applyFilters(q, { ...f, createdAt: boundsBeyond(f.createdAt, op, e.created_at) }).where(
+    keysetBeyond(["created_at", "id"], op, [e.created_at, e.id]),
   );
 }
 
-function cursorOf(direction: KeysetDirection, e: Pick<SecurityEvent, "created_at" | "id">): string {
-  return `${direction}-${e.created_at}_${e.id}`;
-}
+type Boundary = Pick<SecurityEvent, "created_at" | "id">;
 
 export interface SecurityEventPage {
   events: SecurityEvent[];
@@ -104,36 +106,23 @@ export async function listSecurityEventPage(
   pageSize = SECURITY_EVENTS_PAGE_SIZE,
 ): Promise<SecurityEventPage> {
   const c = filters.cursor;
-  const direction = c?.direction ?? "before";
-  const order = direction === "before" ? "desc" : "asc";
-  const base = db.selectFrom("security_events").selectAll();
-  const q = c ? beyond(base, filters, direction === "before" ? "<" : ">", c.createdAt, c.id) : applyFilters(base, filters);
-  const rows = await q.orderBy("created_at", order).orderBy("id", order).limit(pageSize + 1).execute();
-  const more = rows.length > pageSize;
-  const events = rows.slice(0, pageSize);
-  if (direction === "after") events.reverse();
-  const newest = events[0];
-  const oldest = events[events.length - 1];
-  if (!newest || !oldest) return { events, newerCursor: null, olderCursor: null };
-
-  const hasOlder = direction === "before" ? more : await exists(db, filters, "<", oldest);
-  const hasNewer = direction === "after" ? more : c ? await exists(db, filters, ">", newest) : false;
+  const page = await readTwoWayPage<SecurityEvent, Boundary>({
+    direction: c?.direction ?? "before",
+    boundary: c ? { created_at: c.createdAt, id: c.id } : null,
+    pageSize,
+    read: (window, order, limit) => {
+      const base = db.selectFrom("security_events").selectAll();
+      const q = window ? beyond(base, filters, window.op, window.boundary) : applyFilters(base, filters);
+      return q.orderBy("created_at", order).orderBy("id", order).limit(limit).execute();
+    },
+    boundaryOf: (event) => event,
+  });
+  const cursorOf = (direction: KeysetDirection, e: Boundary) => EVENT_CURSOR.encode(direction, [e.created_at, e.id]);
   return {
-    events,
-    newerCursor: hasNewer ? cursorOf("after", newest) : null,
-    olderCursor: hasOlder ? cursorOf("before", oldest) : null,
+    events: page.rows,
+    newerCursor: page.newer ? cursorOf("after", page.newer) : null,
+    olderCursor: page.older ? cursorOf("before", page.older) : null,
   };
-}
-
-async function exists(db: Db, filters: SecurityEventFilters, op: "<" | ">", e: SecurityEvent): Promise<boolean> {
-  // Ordered away from the boundary, so the index walk starts right next to it.
-  const order = op === "<" ? "desc" : "asc";
-  const row = await beyond(db.selectFrom("security_events").select("id"), filters, op, e.created_at, e.id)
-    .orderBy("created_at", order)
-    .orderBy("id", order)
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
 }
 
 /**
@@ -180,14 +169,6 @@ export async function recentSuccess(
     .limit(1)
     .executeTakeFirst();
   if (!event) return null;
-  let details: unknown = null;
-  try {
-    details = JSON.parse(event.details);
-  } catch {
-    // stored by this app as JSON; anything else reads as no details
-  }
-  return {
-    createdAt: event.created_at,
-    details: details && typeof details === "object" && !Array.isArray(details) ? (details as Record<string, unknown>) : {},
-  };
+  // Stored by this app as a JSON object; anything else reads as no details.
+  return { createdAt: event.created_at, details: parseJsonColumn(event.details, JsonObjectSchema, {}) };
 }

@@ -3,14 +3,10 @@
  * the task's current status, the status and run state after it, or why not.
  * No I/O, so every action × status pair is tested directly.
  */
-export const TASK_STATUSES = ["inbox", "todo", "hold", "ready", "done", "archived"] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
+import type { RunState, TaskStatus } from "../../../db/schema";
 
-export const TASK_PRIORITIES = ["highest", "high", "medium", "low", "lowest", "none"] as const;
-export type TaskPriority = (typeof TASK_PRIORITIES)[number];
-
-export const RUN_STATES = ["queued", "working"] as const;
-export type RunState = (typeof RUN_STATES)[number];
+// The column values are defined once, with the table (db/schema.ts); re-exported for the domain's callers.
+export { RUN_STATES, TASK_PRIORITIES, TASK_STATUSES, type RunState, type TaskPriority, type TaskStatus } from "../../../db/schema";
 
 export const LIFECYCLE_ACTIONS = ["plan", "start", "complete", "review", "block"] as const;
 export type LifecycleAction = (typeof LIFECYCLE_ACTIONS)[number];

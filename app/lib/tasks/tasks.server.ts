@@ -1,15 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import type { ProjectRow, TaskRow } from "../../../db/schema";
-import { ApiError } from "../api/route.server";
-import type { CreateTaskBody, ListTasksQuery, PatchTaskBody, TaskStatusBody, TaskView } from "../api/schemas";
 import { appendAudit, type AuditContext } from "../audit/log.server";
-import { decodeCursor, encodeCursor, type CursorPosition } from "../domain/cursor.server";
+import { DomainError } from "../domain/errors";
+import { JsonObjectSchema, parseJsonColumn, StringListSchema } from "../domain/json";
+import { keysetBeyond, opaqueCursor, splitPage, timestampPart, uuidPart } from "../domain/paging.server";
 import { nowIso, transaction, type Db } from "../db.server";
 import { availableLabels, labelKey, labelsOfTasks, resolveLabels, setTaskLabels, type LabelView } from "./labels.server";
 import { decideLifecycle, type RunState, type TaskStatus } from "./lifecycle";
 import { findProjectByKey, findProjectsByRepo, quoted, requireProject } from "../projects/projects.server";
 import { repoMatchKey } from "../projects/repo-url";
+import type { CreateTaskBody, ListTasksQuery, PatchTaskBody, TaskStatusBody, TaskView } from "./schemas";
 
 type Changes = Record<string, { before: unknown; after: unknown }>;
 type TaskWithProject = TaskRow & { project_key: string; repo_url: string | null };
@@ -19,14 +20,8 @@ const TASK_KEY = /^([A-Za-z0-9]{2,10})-([1-9][0-9]{0,8})$/;
 
 // ---------------------------------------------------------------- reading
 
-function parseJson<T>(text: string | null, fallback: T): T {
-  if (text === null) return fallback;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return fallback;
-  }
-}
+const criteriaOf = (row: Pick<TaskRow, "acceptance_criteria">) => parseJsonColumn(row.acceptance_criteria, StringListSchema, []);
+const resultOf = (row: Pick<TaskRow, "result">) => parseJsonColumn(row.result, JsonObjectSchema, null);
 
 /** What a client sees of a task: the documented fields, in the documented order. */
 export function taskView(row: TaskWithProject, labels: string[]): TaskView {
@@ -40,13 +35,13 @@ export function taskView(row: TaskWithProject, labels: string[]): TaskView {
     status: row.status,
     priority: row.priority,
     labels,
-    acceptance_criteria: parseJson<string[]>(row.acceptance_criteria, []),
+    acceptance_criteria: criteriaOf(row),
     plan_markdown: row.plan_markdown,
     engine: row.engine,
     branch: row.branch,
     run_state: row.run_state,
     run_state_updated_at: row.run_state_updated_at,
-    result: parseJson<Record<string, unknown> | null>(row.result, null),
+    result: resultOf(row),
     repo: row.repo_url,
     version: row.version,
     created_at: row.created_at,
@@ -72,7 +67,7 @@ export async function findTask(db: Db, idOrKey: string): Promise<TaskWithProject
 
 export async function requireTask(db: Db, idOrKey: string): Promise<TaskWithProject> {
   const task = await findTask(db, idOrKey);
-  if (!task) throw new ApiError("NOT_FOUND", `Task ${quoted(idOrKey)} not found`);
+  if (!task) throw new DomainError("NOT_FOUND", `Task ${quoted(idOrKey)} not found`);
   return task;
 }
 
@@ -82,28 +77,37 @@ export async function getTaskView(db: Db, idOrKey: string): Promise<TaskView> {
   return taskView(task, labels.get(task.id) ?? []);
 }
 
-/** The strong ETag of a task version. */
-export function etagOf(version: number): string {
-  return `"${version}"`;
+/**
+ * The task is not at a version the caller expected (the API sends If-Match): a
+ * PRECONDITION_FAILED that carries the current version, which the API answers as
+ * the task's current ETag.
+ */
+export class TaskVersionMismatch extends DomainError {
+  constructor(
+    readonly taskKey: string,
+    readonly currentVersion: number,
+  ) {
+    super("PRECONDITION_FAILED", `Task ${taskKey} is at version ${currentVersion}, not the version expected`);
+  }
 }
 
 /**
- * Whether an `If-Match` header allows writing `version`: absent or `*` always,
- * else when one of its strong entity tags is `"<version>"` (weak tags never match).
+ * What a change may require of the task's version: undefined for nothing, else the
+ * versions it may be at (none: it can never match, as with an If-Match of only weak tags).
  */
-export function ifMatchSatisfied(header: string | null, version: number): boolean {
-  if (header === null) return true;
-  const value = header.trim();
-  if (value === "*") return true;
-  const etag = etagOf(version);
-  return value.split(",").some((tag) => tag.trim() === etag);
+export type ExpectedVersion = number | readonly number[] | undefined;
+
+function checkVersion(expected: ExpectedVersion, task: TaskRow): void {
+  if (expected === undefined) return;
+  const versions: readonly number[] = typeof expected === "number" ? [expected] : expected;
+  if (!versions.includes(task.version)) throw new TaskVersionMismatch(task.task_key, task.version);
 }
 
-function checkIfMatch(header: string | null | undefined, task: TaskRow): void {
-  if (header === undefined || ifMatchSatisfied(header, task.version)) return;
-  throw new ApiError("PRECONDITION_FAILED", `If-Match does not match the task's current ETag ${etagOf(task.version)}`, {
-    headers: { ETag: etagOf(task.version) },
-  });
+/** The input of a change, or a function that yields it (or throws the caller's own input error) once the task is known to exist. */
+export type DeferredInput<T> = T | (() => T);
+
+function resolveInput<T extends object>(input: DeferredInput<T>): T {
+  return typeof input === "function" ? (input as () => T)() : input;
 }
 
 // ---------------------------------------------------------------- listing
@@ -117,6 +121,25 @@ export interface TaskPage {
 /** `%`, `_` and the escape character itself, escaped for `LIKE … ESCAPE '\'`. */
 export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** The position of a page boundary: the (updated_at, id) of the last task of the page before. */
+export interface CursorPosition {
+  updatedAt: string;
+  id: string;
+}
+
+/** The API's opaque list cursor: base64url of `{"v":1,"u":<updated_at>,"i":<id>}` (app/lib/domain/paging.server.ts). */
+const TASK_CURSOR = opaqueCursor(["u", "i"], timestampPart, uuidPart);
+
+export function encodeCursor(position: CursorPosition): string {
+  return TASK_CURSOR.encode([position.updatedAt, position.id]);
+}
+
+/** The position in `cursor`, or null when it is not a cursor this server issued. */
+export function decodeCursor(cursor: string): CursorPosition | null {
+  const key = TASK_CURSOR.decode(cursor);
+  return key && { updatedAt: key[0], id: key[1] };
 }
 
 /**
@@ -154,11 +177,7 @@ export function taskListQuery(db: Db, query: ListTasksQuery, scope: { projectId?
     q = q.where("tasks.updated_at", ">=", new Date(query.updated_since).toISOString());
   }
   const position = scope.position;
-  if (position) {
-    // A row-value comparison: SQLite walks the index from the position (an OR of
-    // two ranges can make it collect both and sort them instead).
-    q = q.where(sql<boolean>`(tasks.updated_at, tasks.id) < (${position.updatedAt}, ${position.id})`);
-  }
+  if (position) q = q.where(keysetBeyond(["tasks.updated_at", "tasks.id"], "<", [position.updatedAt, position.id]));
   return q.orderBy("tasks.updated_at", "desc").orderBy("tasks.id", "desc").limit(query.limit + 1);
 }
 
@@ -166,9 +185,9 @@ export function taskListQuery(db: Db, query: ListTasksQuery, scope: { projectId?
 export async function listTasks(db: Db, query: ListTasksQuery): Promise<TaskPage> {
   const position = query.cursor === undefined ? null : decodeCursor(query.cursor);
   if (query.cursor !== undefined && !position) {
-    throw new ApiError("VALIDATION_ERROR", "cursor is not a cursor this server issued", {
-      details: [{ path: "cursor", message: "Invalid cursor; use next_cursor from a previous page" }],
-    });
+    throw new DomainError("VALIDATION_ERROR", "cursor is not a cursor this server issued", [
+      { path: "cursor", message: "Invalid cursor; use next_cursor from a previous page" },
+    ]);
   }
   let projectId: string | undefined;
   if (query.project_key !== undefined) {
@@ -176,13 +195,12 @@ export async function listTasks(db: Db, query: ListTasksQuery): Promise<TaskPage
     if (!project) return { tasks: [], next_cursor: null, available_labels: [] };
     projectId = project.id;
   }
-  const rows = await taskListQuery(db, query, { projectId, position }).execute();
-  const page = rows.slice(0, query.limit);
+  const { page, more } = splitPage(await taskListQuery(db, query, { projectId, position }).execute(), query.limit);
   const last = page.at(-1);
   const labels = await labelsOfTasks(db, page.map((r) => r.id));
   return {
     tasks: page.map((row) => taskView(row, labels.get(row.id) ?? [])),
-    next_cursor: rows.length > query.limit && last ? encodeCursor({ updatedAt: last.updated_at, id: last.id }) : null,
+    next_cursor: more && last ? encodeCursor({ updatedAt: last.updated_at, id: last.id }) : null,
     available_labels: await availableLabels(db, projectId === undefined ? null : [projectId]),
   };
 }
@@ -194,32 +212,32 @@ async function projectForNewTask(trx: Db, input: CreateTaskBody): Promise<Projec
   if (input.project_key !== undefined) {
     const project = await requireProject(trx, input.project_key);
     if (input.repo !== undefined && repoMatchKey(input.repo) !== project.repo_key) {
-      throw new ApiError("VALIDATION_ERROR", `repo does not match project ${project.project_key}'s repo_url`, {
-        details: [{ path: "repo", message: `Does not match project ${project.project_key}'s repo_url` }],
-      });
+      throw new DomainError("VALIDATION_ERROR", `repo does not match project ${project.project_key}'s repo_url`, [
+        { path: "repo", message: `Does not match project ${project.project_key}'s repo_url` },
+      ]);
     }
     return project;
   }
   if (input.repo !== undefined) {
     if (repoMatchKey(input.repo) === null) {
-      throw new ApiError("VALIDATION_ERROR", "repo is not a repository URL", {
-        details: [{ path: "repo", message: "Not a repository URL; use https://github.com/owner/repo, an SSH URL or owner/repo" }],
-      });
+      throw new DomainError("VALIDATION_ERROR", "repo is not a repository URL", [
+        { path: "repo", message: "Not a repository URL; use https://github.com/owner/repo, an SSH URL or owner/repo" },
+      ]);
     }
     const projects = await findProjectsByRepo(trx, input.repo);
-    if (projects.length === 0) throw new ApiError("NOT_FOUND", `No project has the repository ${quoted(input.repo)}`);
+    if (projects.length === 0) throw new DomainError("NOT_FOUND", `No project has the repository ${quoted(input.repo)}`);
     if (projects.length > 1) {
       const keys = projects.map((p) => p.project_key).join(", ");
-      throw new ApiError("VALIDATION_ERROR", `Several projects (${keys}) use this repository; give project_key`, {
-        details: [{ path: "project_key", message: `Required: several projects (${keys}) use this repository` }],
-      });
+      throw new DomainError("VALIDATION_ERROR", `Several projects (${keys}) use this repository; give project_key`, [
+        { path: "project_key", message: `Required: several projects (${keys}) use this repository` },
+      ]);
     }
     return projects[0]!;
   }
   const projects = await trx.selectFrom("projects").selectAll().orderBy("project_key").limit(2).execute();
   if (projects.length === 1) return projects[0]!;
   const message = projects.length === 0 ? "No project exists yet; create one with POST /api/projects" : "Several projects exist; give project_key or repo";
-  throw new ApiError("VALIDATION_ERROR", `project_key is required: ${message}`, { details: [{ path: "project_key", message }] });
+  throw new DomainError("VALIDATION_ERROR", `project_key is required: ${message}`, [{ path: "project_key", message }]);
 }
 
 /**
@@ -318,29 +336,36 @@ async function commitDraft(
   return taskView({ ...task, ...draft.set }, labels);
 }
 
+export interface ChangeOptions {
+  /** The version(s) the task must be at (TaskVersionMismatch otherwise); undefined: no precondition. */
+  expectedVersion?: ExpectedVersion;
+  now?: number;
+}
+
 /**
- * PATCH /api/tasks/:id: field changes, a plain status change (clears run_state)
- * or a lifecycle action (per the decision table; 409 when not allowed). Version
- * +1 when anything changed; one audit entry; all in one transaction. `ifMatch`
- * undefined means "no precondition".
+ * Field changes, a plain status change (clears run_state) or a lifecycle action
+ * (per the decision table; CONFLICT when not allowed). Version +1 when anything
+ * changed; one audit entry; all in one transaction, which reads the task once:
+ * not found, then the input (when deferred), then the expected version.
  */
 export async function updateTask(
   db: Db,
   audit: AuditContext,
   idOrKey: string,
-  input: PatchTaskBody,
-  options: { ifMatch?: string | null; now?: number } = {},
+  patch: DeferredInput<PatchTaskBody>,
+  options: ChangeOptions = {},
 ): Promise<TaskView> {
   const now = options.now ?? Date.now();
   return transaction(db, async (trx) => {
     const task = await requireTask(trx, idOrKey);
-    checkIfMatch(options.ifMatch, task);
+    const input = resolveInput(patch);
+    checkVersion(options.expectedVersion, task);
     const at = nowIso(now);
     const draft: Draft = { set: {}, changes: {} };
 
     if (input.lifecycle_action !== undefined) {
       const decision = decideLifecycle(input.lifecycle_action, task.status);
-      if (!decision.ok) throw new ApiError("CONFLICT", decision.message);
+      if (!decision.ok) throw new DomainError("CONFLICT", decision.message);
       moveTo(draft, task, decision.status, decision.runState, at);
     } else if (input.status !== undefined) {
       moveTo(draft, task, input.status, null, at);
@@ -355,14 +380,14 @@ export async function updateTask(
       const after = JSON.stringify(input.acceptance_criteria);
       if (after !== task.acceptance_criteria) {
         draft.set.acceptance_criteria = after;
-        draft.changes.acceptance_criteria = { before: parseJson(task.acceptance_criteria, []), after: input.acceptance_criteria };
+        draft.changes.acceptance_criteria = { before: criteriaOf(task), after: input.acceptance_criteria };
       }
     }
     if (input.result !== undefined) {
       const after = input.result === null ? null : JSON.stringify(input.result);
       if (after !== task.result) {
         draft.set.result = after;
-        draft.changes.result = { before: parseJson(task.result, null), after: input.result };
+        draft.changes.result = { before: resultOf(task), after: input.result };
       }
     }
     let labelsAfter: string[] | null = null;
@@ -379,18 +404,19 @@ export async function updateTask(
   });
 }
 
-/** PATCH /api/tasks/:id/status: a plain status change (and optionally the engine); clears run_state. */
+/** A plain status change (and optionally the engine); clears run_state. Same order of checks as updateTask. */
 export async function setTaskStatus(
   db: Db,
   audit: AuditContext,
   idOrKey: string,
-  input: TaskStatusBody,
-  options: { ifMatch?: string | null; now?: number } = {},
+  statusChange: DeferredInput<TaskStatusBody>,
+  options: ChangeOptions = {},
 ): Promise<TaskView> {
   const now = options.now ?? Date.now();
   return transaction(db, async (trx) => {
     const task = await requireTask(trx, idOrKey);
-    checkIfMatch(options.ifMatch, task);
+    const input = resolveInput(statusChange);
+    checkVersion(options.expectedVersion, task);
     const draft: Draft = { set: {}, changes: {} };
     moveTo(draft, task, input.status, null, nowIso(now));
     if (input.engine !== undefined) change(draft, task, "engine", input.engine);
@@ -403,12 +429,12 @@ export async function deleteTask(
   db: Db,
   audit: AuditContext,
   idOrKey: string,
-  options: { ifMatch?: string | null; now?: number } = {},
+  options: ChangeOptions = {},
 ): Promise<void> {
   const now = options.now ?? Date.now();
   await transaction(db, async (trx) => {
     const task = await requireTask(trx, idOrKey);
-    checkIfMatch(options.ifMatch, task);
+    checkVersion(options.expectedVersion, task);
     await trx.deleteFrom("tasks").where("id", "=", task.id).execute();
     await appendAudit(
       trx,

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
-import type { ApiToken, TokenScope } from "../../../db/schema";
+import { TOKEN_SCOPES, type ApiToken, type TokenScope } from "../../../db/schema";
 import { appendAudit, type AuditContext } from "../audit/log.server";
 import { nowIso, transaction, type Db } from "../db.server";
+import { DomainError } from "../domain/errors";
 import { singleLineText } from "../domain/text";
 
 /**
@@ -30,7 +31,7 @@ export const TokenNameSchema = singleLineText(TOKEN_NAME_MAX, {
   tooLong: `Use at most ${TOKEN_NAME_MAX} characters`,
 });
 
-export const TokenScopeSchema = z.enum(["full", "read"], { message: "Choose full or read" });
+export const TokenScopeSchema = z.enum(TOKEN_SCOPES, { message: "Choose full or read" });
 
 export const ExpiresInDaysSchema = z
   .number({ message: "Enter a whole number of days" })
@@ -121,11 +122,19 @@ export interface CreatedToken {
   summary: TokenSummary;
 }
 
-/** Creates a token and its `api_token.create` audit entry in one transaction. */
+/** `value` checked by `schema`, or a VALIDATION_ERROR DomainError naming `path` (callers validate first; this is the domain's own guard). */
+function valid<S extends z.ZodType>(schema: S, value: unknown, path: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const message = result.error.issues[0]?.message ?? "Invalid";
+  throw new DomainError("VALIDATION_ERROR", `${path}: ${message}`, [{ path, message }]);
+}
+
+/** Creates a token and its `api_token.create` audit entry in one transaction. Invalid input is a VALIDATION_ERROR DomainError. */
 export async function createApiToken(db: Db, input: CreateTokenInput): Promise<CreatedToken> {
-  const name = TokenNameSchema.parse(input.name);
-  const scope = TokenScopeSchema.parse(input.scope);
-  const days = input.expiresInDays === null ? null : ExpiresInDaysSchema.parse(input.expiresInDays);
+  const name = valid(TokenNameSchema, input.name, "name");
+  const scope = valid(TokenScopeSchema, input.scope, "scope");
+  const days = input.expiresInDays === null ? null : valid(ExpiresInDaysSchema, input.expiresInDays, "expires_in_days");
   const now = input.now ?? Date.now();
   const plaintext = generateToken();
   const values = {

@@ -1,0 +1,197 @@
+/**
+ * A task's input, list filters and view as zod schemas: the domain validates with
+ * them and the API layer (app/lib/api/schemas.ts) re-exports them for its routes,
+ * the MCP tools and the OpenAPI document. Request schemas are strict (an unknown
+ * field is refused by name). The enumerations come from db/schema.ts, their one source.
+ */
+import { z } from "zod";
+import { RUN_STATES, TASK_PRIORITIES, TASK_STATUSES } from "../../../db/schema";
+import { LIFECYCLE_ACTIONS } from "./lifecycle";
+import { BranchSchema, ProjectKeySchema, TimestampSchema } from "../projects/schemas";
+import { REPO_URL_MAX } from "../projects/repo-url";
+import { multiLineText, singleLine, singleLineText } from "../domain/text";
+
+export const TASK_LIMITS = {
+  title: 180,
+  description: 50_000,
+  planMarkdown: 100_000,
+  labels: 20,
+  labelLength: 40,
+  acceptanceCriteria: 50,
+  criterionLength: 200,
+  engine: 64,
+  resultBytes: 64 * 1024,
+  resultDepth: 32,
+  query: 200,
+  pageDefault: 50,
+  pageMax: 200,
+} as const;
+
+// ---------------------------------------------------------------- building blocks
+
+export const TaskStatusSchema = z.enum(TASK_STATUSES);
+export const TaskPrioritySchema = z.enum(TASK_PRIORITIES);
+export const RunStateSchema = z.enum(RUN_STATES);
+export const LifecycleActionSchema = z.enum(LIFECYCLE_ACTIONS);
+
+// Free text follows app/lib/domain/text.ts: no control characters anywhere (a multi-line
+// field keeps tab, LF and CRLF); no bidirectional formatting in a single line.
+const TitleSchema = singleLineText(TASK_LIMITS.title);
+const DescriptionSchema = multiLineText(TASK_LIMITS.description);
+const PlanSchema = multiLineText(TASK_LIMITS.planMarkdown);
+const LabelNameSchema = singleLineText(TASK_LIMITS.labelLength);
+const LabelsSchema = z.array(LabelNameSchema).max(TASK_LIMITS.labels);
+const CriteriaSchema = z.array(singleLineText(TASK_LIMITS.criterionLength)).max(TASK_LIMITS.acceptanceCriteria);
+export const EngineSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(TASK_LIMITS.engine)
+  .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/, "Must be a slug such as claude-code, codex or gemini-cli")
+  .describe("A slug such as claude-code, codex, gemini-cli");
+
+/** Depth of a JSON value, walked without recursion (so no input can overflow the stack). */
+export function jsonDepthExceeds(value: unknown, max: number): boolean {
+  const stack: { v: unknown; d: number }[] = [{ v: value, d: 1 }];
+  while (stack.length) {
+    const { v, d } = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (d > max) return true;
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push({ v: child, d: d + 1 });
+  }
+  return false;
+}
+
+const ResultSchema = z
+  .record(z.string(), z.unknown())
+  .superRefine((value, ctx) => {
+    if (jsonDepthExceeds(value, TASK_LIMITS.resultDepth)) {
+      ctx.addIssue({ code: "custom", message: `Must be nested at most ${TASK_LIMITS.resultDepth} levels deep` });
+      return;
+    }
+    if (Buffer.byteLength(JSON.stringify(value), "utf8") > TASK_LIMITS.resultBytes) {
+      ctx.addIssue({ code: "custom", message: `Must be at most ${TASK_LIMITS.resultBytes} bytes of JSON` });
+    }
+  })
+  .describe("Any JSON object an agent reports, e.g. {summary, tests, pr_url}; at most 64 KiB");
+
+/** Adds an issue when an alias and its canonical field are both given with different values. */
+function checkAlias(
+  value: Record<string, unknown>,
+  ctx: z.RefinementCtx,
+  canonical: string,
+  alias: string,
+): void {
+  if (value[canonical] !== undefined && value[alias] !== undefined && value[canonical] !== value[alias]) {
+    ctx.addIssue({ code: "custom", path: [alias], message: `${alias} and ${canonical} are the same field; give one of them` });
+  }
+}
+
+// ---------------------------------------------------------------- requests
+
+export const CreateTaskBodySchema = z
+  .strictObject({
+    title: TitleSchema,
+    description: DescriptionSchema.optional(),
+    project_key: ProjectKeySchema.optional(),
+    projectKey: ProjectKeySchema.optional().describe("Alias of project_key"),
+    repo: singleLine(z.string().trim().max(REPO_URL_MAX)).optional().describe("Matched against a project's repo_url, in any GitHub URL form"),
+    status: TaskStatusSchema.optional().describe("Default inbox"),
+    priority: TaskPrioritySchema.optional().describe("Default none"),
+    labels: LabelsSchema.optional().describe("Unknown labels are created in the project"),
+    acceptance_criteria: CriteriaSchema.optional(),
+    engine: EngineSchema.nullable().optional(),
+    branch: BranchSchema.nullable().optional(),
+  })
+  .superRefine((value, ctx) => checkAlias(value, ctx, "project_key", "projectKey"))
+  .transform(({ projectKey, ...rest }) => ({ ...rest, project_key: rest.project_key ?? projectKey }));
+export type CreateTaskBody = z.output<typeof CreateTaskBodySchema>;
+
+export const PatchTaskBodySchema = z
+  .strictObject({
+    title: TitleSchema.optional(),
+    description: DescriptionSchema.optional(),
+    planMarkdown: PlanSchema.nullable().optional(),
+    plan_markdown: PlanSchema.nullable().optional().describe("Alias of planMarkdown"),
+    priority: TaskPrioritySchema.optional(),
+    labels: LabelsSchema.optional().describe("Replaces the task's labels"),
+    acceptance_criteria: CriteriaSchema.optional().describe("Replaces the list"),
+    engine: EngineSchema.nullable().optional(),
+    branch: BranchSchema.nullable().optional(),
+    result: ResultSchema.nullable().optional(),
+    status: TaskStatusSchema.optional().describe("A plain status change; clears run_state"),
+    lifecycle_action: LifecycleActionSchema.optional(),
+  })
+  .superRefine((value, ctx) => {
+    checkAlias(value, ctx, "planMarkdown", "plan_markdown");
+    if (value.status !== undefined && value.lifecycle_action !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["status"], message: "Give either status or lifecycle_action, not both" });
+    }
+    const plan = value.planMarkdown ?? value.plan_markdown;
+    if (value.lifecycle_action === "plan" && (typeof plan !== "string" || plan.trim() === "")) {
+      ctx.addIssue({ code: "custom", path: ["planMarkdown"], message: "lifecycle_action plan needs a non-empty planMarkdown" });
+    }
+  })
+  .transform(({ plan_markdown, planMarkdown, ...rest }) => ({
+    ...rest,
+    plan_markdown: planMarkdown !== undefined ? planMarkdown : plan_markdown,
+  }));
+export type PatchTaskBody = z.output<typeof PatchTaskBodySchema>;
+
+export const TaskStatusBodySchema = z.strictObject({
+  status: TaskStatusSchema,
+  engine: EngineSchema.nullable().optional(),
+});
+export type TaskStatusBody = z.output<typeof TaskStatusBodySchema>;
+
+export const ListTasksQuerySchema = z.strictObject({
+  status: TaskStatusSchema.optional(),
+  label: LabelNameSchema.optional().describe("A label name, case-insensitive"),
+  engine: EngineSchema.optional(),
+  priority: TaskPrioritySchema.optional(),
+  run_state: z.enum(["queued", "running", "working"]).optional().describe("running is the same as working"),
+  project_key: ProjectKeySchema.optional(),
+  q: singleLine(z.string().min(1, "Must not be empty").max(TASK_LIMITS.query)).optional().describe("Text in the title (case-insensitive)"),
+  updated_since: z
+    .union([z.iso.datetime({ offset: true }), z.iso.date()])
+    .optional()
+    .describe("ISO 8601 date or date-time; tasks updated at or after it"),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(TASK_LIMITS.pageMax)
+    .default(TASK_LIMITS.pageDefault)
+    .describe(`Page size, 1–${TASK_LIMITS.pageMax}, default ${TASK_LIMITS.pageDefault}`),
+  cursor: z.string().max(TASK_LIMITS.query).optional().describe("next_cursor of the previous page"),
+});
+export type ListTasksQuery = z.output<typeof ListTasksQuerySchema>;
+
+// ---------------------------------------------------------------- views
+
+export const TaskSchema = z.object({
+  id: z.string().describe("The task key, e.g. PROJ-12"),
+  uuid: z.uuid(),
+  task_key: z.string(),
+  project_key: z.string(),
+  title: z.string(),
+  description: z.string(),
+  status: TaskStatusSchema,
+  priority: TaskPrioritySchema,
+  labels: z.array(z.string()),
+  acceptance_criteria: z.array(z.string()),
+  plan_markdown: z.string().nullable(),
+  engine: z.string().nullable(),
+  branch: z.string().nullable(),
+  run_state: RunStateSchema.nullable(),
+  run_state_updated_at: TimestampSchema.nullable(),
+  result: z.record(z.string(), z.unknown()).nullable(),
+  repo: z.string().nullable(),
+  version: z.number().int().min(1),
+  created_at: TimestampSchema,
+  updated_at: TimestampSchema,
+  archived_at: TimestampSchema.nullable(),
+});
+export type TaskView = z.output<typeof TaskSchema>;
+
+export const LabelSchema = z.object({ name: z.string(), color: z.string() });
