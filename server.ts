@@ -18,7 +18,8 @@ import type { DatabaseOptions } from "./app/lib/db.server";
 import type { Config } from "./app/lib/env.server";
 import { checkSameOrigin, requestOrigin } from "./app/lib/http/origin.server";
 import { routeConsoleToLogger } from "./app/lib/logger.server";
-import { recordSecurityEvent } from "./app/lib/security/events.server";
+import { requestContext } from "./app/lib/domain/context";
+import { recordEvent } from "./app/lib/security/events.server";
 import type { StaticFiles } from "./app/lib/runtime/static-files.server";
 import { createServices, type Services } from "./app/lib/services.server";
 
@@ -251,18 +252,12 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
     if (!isApi && method !== "GET" && method !== "HEAD") {
       const check = checkSameOrigin(request, config.allowedOrigins);
       if (!check.ok) {
-        await recordSecurityEvent(
+        await recordEvent(
           services.db,
-          {
-            type: "csrf_blocked",
-            outcome: "blocked",
-            ip: info.clientIp,
-            userAgent: info.userAgent,
-            path: url.pathname,
-            details: { reason: check.reason, seen: check.seen, method },
-          },
-          { coalesce: true },
-        ).catch((error) => logger.error("could not record security event", { requestId: info.id, error }));
+          requestContext(request, info),
+          { type: "csrf_blocked", outcome: "blocked", details: { reason: check.reason, seen: check.seen, method } },
+          { coalesce: true, bestEffort: logger },
+        );
         return plainPage(403, "Request blocked", "This form was sent from another site, so it was refused. Reload the page and try again.");
       }
       // The origin is verified. Remix repeats a narrower form of this check on document
