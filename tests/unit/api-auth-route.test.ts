@@ -43,7 +43,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await services.db.destroy();
+  await services.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -70,7 +70,7 @@ async function events(type: string) {
 
 beforeEach(() => build());
 afterEach(async () => {
-  await services.db.destroy();
+  await services.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -259,7 +259,7 @@ describe("requireToken: success", () => {
 
 describe("requireToken: rate limits", () => {
   it("over the per-token limit is a 429 with Retry-After and X-RateLimit headers, and a rate_limited event", async () => {
-    await services.db.destroy();
+    await services.close();
     await build({ API_RATE_LIMIT: "3/15m" });
     const { plaintext } = await newToken();
     const auth = { Authorization: `Bearer ${plaintext}` };
@@ -284,7 +284,7 @@ describe("requireToken: rate limits", () => {
   });
 
   it("a flood past the limit records a bounded number of events, not one disk write per request", async () => {
-    await services.db.destroy();
+    await services.close();
     await build({ API_RATE_LIMIT: "2/15m" });
     const { plaintext } = await newToken();
     const auth = { Authorization: `Bearer ${plaintext}` };
