@@ -1,9 +1,8 @@
 import type { AppLoadContext } from "@remix-run/node";
 import type { ApiToken } from "../../../db/schema";
 import { apiError } from "./errors.server";
-import { throttleKey } from "../http/client-ip.server";
 import type { AuditContext } from "../audit/log.server";
-import type { RateLimiter, RateLimitState } from "../security/rate-limit.server";
+import { throttleKey, type RateLimiter, type RateLimitState } from "../security/rate-limit.server";
 import { auditContext, requestContext, tokenActor } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import { hashToken, isWellFormedToken, tokenStatus, touchTokenUsage } from "../tokens/tokens.server";

@@ -1,10 +1,9 @@
 import type { Cookie } from "@remix-run/node";
 import type { Db } from "../db.server";
 import type { RequestContext } from "../domain/context";
-import { throttleKey } from "../http/client-ip.server";
 import { readDevice, type Device } from "./device-cookie.server";
 import { recordEvent } from "../security/events.server";
-import type { RateLimiter } from "../security/rate-limit.server";
+import { throttleKey, type RateLimiter } from "../security/rate-limit.server";
 
 /**
  * The one guard in front of every password (and setup-code) check: sign-in, setup

@@ -1,8 +1,8 @@
 import { sql } from "kysely";
 import type { SecurityEventOutcome } from "../../../db/schema";
-import { throttleKey } from "../http/client-ip.server";
 import { nowIso, type Db } from "../db.server";
 import type { RequestContext } from "../domain/context";
+import { throttleKey } from "./rate-limit.server";
 
 /** Every kind of security event, so a typo is a type error and the filter can list them. */
 export const SECURITY_EVENT_TYPES = [
