@@ -67,7 +67,7 @@ export async function startServer(config: Config, runtime: ServerRuntime): Promi
     server.close(() => {
       clearTimeout(force);
       clearInterval(sweep);
-      void services.db.destroy().finally(() => {
+      void services.close().finally(() => {
         services.logger.info("stopped");
         process.exit(0);
       });

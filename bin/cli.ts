@@ -11,51 +11,24 @@ import readline from "node:readline";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { auditVerifierFromPublicKey, loadAuditSigner, type AuditVerifier } from "../app/lib/audit/signing.server";
-import type { AuditContext } from "../app/lib/audit/log.server";
 import {
-  appendAudit,
   checkRecordedHead,
   formatHead,
   parseRecordedHead,
   sealLegacyAuditLog,
   verifyAuditChain,
 } from "../app/lib/audit/log.server";
-import { migrate, openDatabase, transaction, type DatabaseOptions, type OpenedDatabase } from "../app/lib/db.server";
+import { migrate, openDatabase, type DatabaseOptions, type OpenedDatabase } from "../app/lib/db.server";
+import { cliContext } from "../app/lib/domain/context";
 import { ConfigError, loadConfig, type Config } from "../app/lib/env.server";
 import { loadAuditSignerOrFail } from "../app/lib/services.server";
-import {
-  createOwner,
-  EmailSchema,
-  getOwnerByEmail,
-  NewPasswordSchema,
-  OwnerExistsError,
-  ownerExists,
-  updateOwnerPassword,
-} from "../app/lib/auth/owner.server";
-import { hashPassword } from "../app/lib/auth/password.server";
-import { revokeOtherSessions } from "../app/lib/auth/session.server";
-import { recordSecurityEvent } from "../app/lib/security/events.server";
+import { createOwnerFromCli } from "../app/lib/auth/owner-setup.server";
+import { EmailSchema, getOwnerByEmail, NewPasswordSchema, ownerExists } from "../app/lib/auth/owner.server";
+import { resetPassword } from "../app/lib/auth/password-change.server";
+import { CliError, type CliIo, type CommandHandler } from "./cli-support";
 import { tokenCommands } from "./token-commands";
 
-/** An error whose message is for the user, printed without a stack. */
-export class CliError extends Error {
-  override name = "CliError";
-}
-
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  /** Reads one line (a password) from standard input. */
-  readLine: (prompt: string) => Promise<string>;
-}
-
-export interface CliContext {
-  opened: OpenedDatabase;
-  io: CliIo;
-  audit: AuditContext;
-}
-
-export type CommandHandler = (args: string[], ctx: CliContext) => Promise<void>;
+export { CliError, type CliContext, type CliIo, type CommandHandler } from "./cli-support";
 
 export const USAGE = `Usage: preqstation <command>
 
@@ -91,48 +64,32 @@ function parseEmail(args: string[]): string {
 const OWNER_EXISTS = "an owner already exists on this instance; use `owner reset-password` instead";
 
 const commands: Record<string, CommandHandler> = {
-  async migrate(args, { opened, io, audit }) {
+  async migrate(args, { opened, io, signer }) {
     if (args.length) throw new CliError(`migrate takes no arguments`);
     const result = await migrate(opened.db);
-    await sealLegacyAuditLog(opened.db, audit.signer);
+    await sealLegacyAuditLog(opened.db, signer);
     const applied = result.results?.filter((r) => r.status === "Success").map((r) => r.migrationName) ?? [];
     io.stdout(applied.length ? `Applied ${applied.length} migration(s):\n${applied.map((m) => `  ${m}`).join("\n")}\n` : "Database is up to date.\n");
   },
 
-  async "owner create"(args, { opened, io, audit }) {
+  async "owner create"(args, { opened, io, ctx }) {
     const email = parseEmail(args);
+    // Checked before the password is asked for; the command checks again (the database enforces it).
     if (await ownerExists(opened.db)) throw new CliError(OWNER_EXISTS);
     const password = await readPassword(io, "Password");
-    try {
-      const owner = await createOwner(opened.db, { email, passwordHash: await hashPassword(password) });
-      await recordSecurityEvent(opened.db, { type: "setup", outcome: "success", ip: audit.ip, userAgent: audit.userAgent, path: "cli", details: { email: owner.email, via: "cli" } });
-      io.stdout(`Owner ${owner.email} created. Sign in at /login.\n`);
-    } catch (error) {
-      if (error instanceof OwnerExistsError) throw new CliError(OWNER_EXISTS);
-      throw error;
-    }
+    const result = await createOwnerFromCli(opened, ctx, { email, password });
+    if (!result.ok) throw new CliError(OWNER_EXISTS);
+    io.stdout(`Owner ${result.owner.email} created. Sign in at /login.\n`);
   },
 
-  async "owner reset-password"(args, { opened, io, audit }) {
+  async "owner reset-password"(args, { opened, io, ctx, signer }) {
     const email = parseEmail(args);
-    const owner = await getOwnerByEmail(opened.db, email);
-    if (!owner) throw new CliError(`no owner with email ${email}`);
+    // Checked before the password is asked for; the command looks the owner up again in its transaction.
+    if (!(await getOwnerByEmail(opened.db, email))) throw new CliError(`no owner with email ${email}`);
     const password = await readPassword(io, "New password");
-    const passwordHash = await hashPassword(password);
-    const ended = await transaction(opened.db, async (trx) => {
-      await updateOwnerPassword(trx, owner.id, passwordHash);
-      const n = await revokeOtherSessions(trx, owner.id, null);
-      await recordSecurityEvent(trx, { type: "password_changed", outcome: "success", ip: audit.ip, userAgent: audit.userAgent, path: "cli", details: { via: "cli", sessions_ended: n } });
-      // Never the password or its hash: only that it changed, and what it ended.
-      await appendAudit(trx, audit, {
-        action: "owner.password_reset",
-        resourceType: "owner",
-        resourceId: owner.id,
-        changes: { password: { before: "[redacted]", after: "[changed]" }, sessions: { before: n, after: 0 } },
-      });
-      return n;
-    });
-    io.stdout(`Password changed for ${owner.email}; ${ended} session(s) ended.\n`);
+    const result = await resetPassword({ db: opened.db, auditSigner: signer }, ctx, { email, newPassword: password });
+    if (!result.ok) throw new CliError(`no owner with email ${email}`);
+    io.stdout(`Password changed for ${result.owner.email}; ${result.sessionsEnded} session(s) ended.\n`);
   },
 
   async backup(args, { opened, io }) {
@@ -345,14 +302,8 @@ export async function main(
         return "unknown";
       }
     })();
-    const audit: AuditContext = {
-      actor: { type: "cli", id: "cli", label: `cli (${user}@${os.hostname()})` },
-      ip: "local",
-      userAgent: "preqstation-cli",
-      requestId: randomUUID(),
-      signer: signer!,
-    };
-    await handler!(rest, { opened, io, audit });
+    const ctx = cliContext({ requestId: randomUUID(), user, host: os.hostname() });
+    await handler!(rest, { opened, io, ctx, signer: signer! });
     return 0;
   } catch (error) {
     if (error instanceof ExitCode) return error.code;

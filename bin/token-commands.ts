@@ -9,7 +9,8 @@ import {
   TokenNameSchema,
   TokenScopeSchema,
 } from "../app/lib/tokens/tokens.server";
-import { CliError, type CliContext, type CommandHandler } from "./cli";
+import { auditContext } from "../app/lib/domain/context";
+import { CliError, type CliContext, type CommandHandler } from "./cli-support";
 
 /** The owner every token belongs to; tokens cannot exist before there is one. */
 async function requireOwnerId({ opened }: CliContext): Promise<string> {
@@ -54,7 +55,7 @@ export const tokenCommands: Record<string, CommandHandler> = {
       name: name.data,
       scope: scope.data,
       expiresInDays,
-      audit: ctx.audit,
+      audit: auditContext(ctx.ctx, ctx.signer),
     });
     // Only the token on stdout, so `TOKEN=$(npx preqstation token create --name x)` works.
     ctx.io.stdout(`${plaintext}\n`);
@@ -89,7 +90,7 @@ export const tokenCommands: Record<string, CommandHandler> = {
     if (raw === undefined || extra.length) throw new CliError("usage: preqstation token revoke <id>");
     if (!/^\d{1,15}$/.test(raw) || Number(raw) < 1) throw new CliError(`"${raw}" is not a token id (see \`token list\`)`);
     const ownerId = await requireOwnerId(ctx);
-    const result = await revokeApiToken(ctx.opened.db, { ownerId, id: Number(raw), audit: ctx.audit });
+    const result = await revokeApiToken(ctx.opened.db, { ownerId, id: Number(raw), audit: auditContext(ctx.ctx, ctx.signer) });
     if (result.outcome === "not_found") throw new CliError(`no token with id ${raw}`);
     if (result.outcome === "already_revoked") {
       ctx.io.stdout(`Token ${raw} (${visibleText(result.summary.name)}) was already revoked at ${result.summary.revoked_at}.\n`);

@@ -42,6 +42,8 @@ export interface Services {
     /** Failed bearer attempts per client IP, before any token is known. */
     apiAuthFailures: RateLimiter;
   };
+  /** Stops the hourly prune and closes the database. The server's shutdown and tests call it; once is enough. */
+  close(): Promise<void>;
 }
 
 /** Per-request facts, computed by the server before Remix runs. */
@@ -60,6 +62,10 @@ declare module "@remix-run/node" {
   interface AppLoadContext {
     services: Services;
     request: RequestInfo;
+  }
+  /** Single fetch is on (remix.config.js): `useLoaderData<typeof loader>()` and `useActionData<typeof action>()` infer what `data()` sends. */
+  interface Future {
+    v3_singleFetch: true;
   }
 }
 
@@ -91,9 +97,17 @@ export async function createServices(
       logger.warn("could not prune old security events", { error }),
     );
   await prune();
-  setInterval(() => void prune(), PRUNE_INTERVAL_MS).unref();
+  const pruneTimer = setInterval(() => void prune(), PRUNE_INTERVAL_MS);
+  pruneTimer.unref();
   const setupCode = new SetupCode();
-  await setupCode.refresh(db, options.announceSetupCode);
+  try {
+    await setupCode.refresh(db, options.announceSetupCode);
+  } catch (error) {
+    clearInterval(pruneTimer);
+    await db.destroy();
+    throw error;
+  }
+  let closed: Promise<void> | null = null;
   return {
     config,
     db,
@@ -111,6 +125,11 @@ export async function createServices(
       api: new RateLimiter(config.apiRateLimit),
       // Generous, but bounded: enough for a misconfigured agent, not for a flood.
       apiAuthFailures: new RateLimiter({ max: Math.max(config.apiRateLimit.max, 100), windowMs: 15 * 60_000 }),
+    },
+    close() {
+      clearInterval(pruneTimer);
+      closed ??= db.destroy();
+      return closed;
     },
   };
 }

@@ -9,19 +9,15 @@ import {
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { Field } from "~/components/field";
-import {
-  checkCredentials,
-  getOwnerSession,
-  recordRequestEvent,
-  requestMeta,
-  safeRedirectPath,
-} from "~/lib/auth/owner-session.server";
 import { guardAttempt, minutesText } from "~/lib/auth/attempt-guard.server";
 import { newDevice, serializeDeviceCookie } from "~/lib/auth/device-cookie.server";
-import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/http/forms.server";
+import { getOwnerSession, safeRedirectPath } from "~/lib/auth/owner-session.server";
 import { ownerExists } from "~/lib/auth/owner.server";
 import { MAX_PASSWORD_LENGTH } from "~/lib/auth/password-policy";
-import { createSession, deleteSession, readSessionId, serializeSessionCookie } from "~/lib/auth/session.server";
+import { readSessionId, serializeSessionCookie } from "~/lib/auth/session.server";
+import { signIn } from "~/lib/auth/sign-in.server";
+import { requestContext } from "~/lib/domain/context";
+import { inputProps, parseForm, readForm, type FieldErrors } from "~/lib/http/forms.server";
 
 const LoginSchema = z.object({
   email: z.string().trim().min(1, "Enter your email address").max(254, "Email is too long"),
@@ -29,22 +25,24 @@ const LoginSchema = z.object({
   redirectTo: z.string().max(2048).optional(),
 });
 
-type ActionData = { fieldErrors?: FieldErrors; formError?: string; email?: string };
-
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const redirectTo = new URL(request.url).searchParams.get("redirectTo");
   if (await getOwnerSession(request, context)) throw redirect(safeRedirectPath(redirectTo));
   if (!(await ownerExists(context.services.db))) throw redirect("/setup");
-  return { redirectTo: safeRedirectPath(redirectTo, "") };
+  return {
+    redirectTo: safeRedirectPath(redirectTo, ""),
+    fields: { email: inputProps(LoginSchema, "email"), password: inputProps(LoginSchema, "password") },
+  };
 }
 
+type Failure = { fieldErrors?: FieldErrors; formError?: string; email?: string };
+
 export async function action({ request, context }: ActionFunctionArgs) {
-  requirePost(request);
   const { services } = context;
-  const meta = requestMeta(request, context);
+  const ctx = requestContext(request, context.request);
   // Counted before any slow work (per IP, and per device or against the shared budget
-  // for unknown browsers); the slots are given back below when the attempt must not count.
-  const guard = await guardAttempt(request, context, { via: "login", account: true });
+  // for unknown browsers); the command gives the slots back when the attempt must not count.
+  const guard = await guardAttempt(services, ctx, { via: "login", account: true, cookieHeader: request.headers.get("cookie") });
   if (!guard.allowed) {
     const wait = minutesText(guard.retryAfter);
     const formError =
@@ -53,43 +51,23 @@ export async function action({ request, context }: ActionFunctionArgs) {
         : guard.scope === "device"
           ? `Too many failed sign-in attempts from this browser. Try again in ${wait}.`
           : `Too many failed sign-in attempts from browsers this account has not signed in from before. Sign in from a browser you have used before, or try again in ${wait}.`;
-    return data<ActionData>({ formError }, { status: 429, headers: { "Retry-After": String(guard.retryAfter) } });
+    return data<Failure>({ formError }, { status: 429, headers: { "Retry-After": String(guard.retryAfter) } });
   }
 
   const form = parseForm(LoginSchema, await readForm(request));
   if (!form.success) {
     guard.release();
-    return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
+    return data<Failure>({ fieldErrors: form.fieldErrors }, { status: 400 });
   }
   const { email, password, redirectTo } = form.data;
 
-  const result = await checkCredentials(context, email, password);
-  if (!result.ok) {
-    const looksLikeEmail = z.email().safeParse(email).success;
-    await recordRequestEvent(request, context, {
-      type: "login",
-      outcome: "failure",
-      details: { reason: result.reason, ...(looksLikeEmail ? { email: email.toLowerCase() } : {}) },
-    });
-    return data<ActionData>({ formError: "Incorrect email or password.", email }, { status: 401 });
-  }
-  guard.release(); // a success never counts
-
   // Sign-in always issues a new session id; a session the browser already had is ended.
-  const previous = await readSessionId(services.sessionCookie, request.headers.get("cookie"));
-  if (previous) await deleteSession(services.db, previous);
-  const session = await createSession(services.db, services.sessionCookie, {
-    ownerId: result.owner.id,
-    ip: meta.ip,
-    userAgent: meta.userAgent,
-  });
-  await recordRequestEvent(request, context, {
-    type: "login",
-    outcome: "success",
-    details: { email: result.owner.email, session: session.row.public_id },
-  });
+  const previousSessionId = await readSessionId(services.sessionCookie, request.headers.get("cookie"));
+  const result = await signIn(services, ctx, { email, password, previousSessionId, attempt: guard });
+  if (!result.ok) return data<Failure>({ formError: "Incorrect email or password.", email }, { status: 401 });
+
   const headers = new Headers();
-  headers.append("Set-Cookie", await serializeSessionCookie(services.sessionCookie, session.id, session.row));
+  headers.append("Set-Cookie", await serializeSessionCookie(services.sessionCookie, result.session.id, result.session.row));
   // This browser is now known: its later attempts draw on its own budget, not the shared one.
   const device = guard.device?.ownerId === result.owner.id ? guard.device : newDevice(result.owner.id);
   headers.append("Set-Cookie", await serializeDeviceCookie(services.deviceCookie, device));
@@ -97,8 +75,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Login() {
-  const { redirectTo } = useLoaderData<typeof loader>();
-  const actionData = useActionData<ActionData>();
+  const { redirectTo, fields } = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   return (
     <main className="narrow">
@@ -113,19 +91,17 @@ export default function Login() {
           {redirectTo ? <input type="hidden" name="redirectTo" value={redirectTo} /> : null}
           <Field
             label="Email"
-            name="email"
+            {...fields.email}
             type="email"
             autoComplete="username"
-            required
             defaultValue={actionData?.email}
             error={actionData?.fieldErrors?.email}
           />
           <Field
             label="Password"
-            name="password"
+            {...fields.password}
             type="password"
             autoComplete="current-password"
-            required
             error={actionData?.fieldErrors?.password}
           />
           <div className="form-actions">

@@ -1,30 +1,20 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/node";
-import { getOwnerSession, recordRequestEvent } from "~/lib/auth/owner-session.server";
-import { clearSessionCookie, deleteSession } from "~/lib/auth/session.server";
+import { getOwnerSession } from "~/lib/auth/owner-session.server";
+import { clearSessionCookie } from "~/lib/auth/session.server";
+import { signOut } from "~/lib/auth/sign-in.server";
 
 /** Sign-out is a POST only: GET (a link, a prefetch, an image tag) never signs anyone out. */
-function postOnly() {
+export function loader() {
   return new Response("Use POST to sign out.", {
     status: 405,
     headers: { Allow: "POST", "Content-Type": "text/plain; charset=utf-8" },
   });
 }
 
-export function loader() {
-  return postOnly();
-}
-
+// Methods other than GET, HEAD and POST never reach a page: the server answers them 405.
 export async function action({ request, context }: ActionFunctionArgs) {
-  if (request.method !== "POST") return postOnly();
   const { services } = context;
   const found = await getOwnerSession(request, context);
-  if (found) {
-    await deleteSession(services.db, found.sessionId);
-    await recordRequestEvent(request, context, {
-      type: "logout",
-      outcome: "success",
-      details: { session: found.session.public_id },
-    });
-  }
+  if (found) await signOut(services, found.ctx, { sessionId: found.sessionId, publicId: found.session.public_id });
   return redirect("/login", { headers: { "Set-Cookie": await clearSessionCookie(services.sessionCookie) } });
 }

@@ -10,8 +10,10 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { z } from "zod";
 import { CopyButton } from "~/components/copy-button";
 import { Field } from "~/components/field";
-import { ownerAuditContext, requireOwner } from "~/lib/auth/owner-session.server";
-import { parseForm, readForm, type FieldErrors } from "~/lib/http/forms.server";
+import { requireOwner } from "~/lib/auth/owner-session.server";
+import { auditContext } from "~/lib/domain/context";
+import { readFlash, setFlash } from "~/lib/http/flash.server";
+import { inputProps, parseForm, readForm, type FieldErrors } from "~/lib/http/forms.server";
 import { createApiToken, listApiTokens, revokeApiToken, TokenNameSchema, type TokenSummary } from "~/lib/tokens/tokens.server";
 
 /** The expiry choices on the form (the CLI accepts any 1–3650 days). */
@@ -51,34 +53,32 @@ const RevokeTokenSchema = z.object({
     .transform(Number),
 });
 
-type ActionData =
-  | { intent: "create"; created: { token: string; name: string; hint: string } }
-  | { intent: "create"; fieldErrors: FieldErrors; values: { name: string; expires_in_days: string; scope: string } }
-  | { intent: "revoke"; formError: string }
-  | { intent: null; formError: string };
-
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { owner } = await requireOwner(request, context);
   const now = Date.now();
   const tokens = await listApiTokens(context.services.db, owner.id, now);
-  const revokedId = Number(new URL(request.url).searchParams.get("revoked"));
-  const revoked = tokens.find((t) => t.id === revokedId && t.status === "revoked");
-  return { tokens, now, revokedName: revoked?.name ?? null };
+  const flash = await readFlash(request, context.services.config);
+  return data({ tokens, now, notice: flash.text, fields: { name: inputProps(CreateTokenSchema, "name") } }, { headers: flash.headers });
 }
 
+type CreateFailure = { intent: "create"; fieldErrors: FieldErrors; values: { name: string; expires_in_days: string; scope: string } };
+
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { owner } = await requireOwner(request, context);
-  const { db } = context.services;
+  const { owner, ctx } = await requireOwner(request, context);
+  const { db, auditSigner, config } = context.services;
   const form = await readForm(request);
   const intent = parseForm(IntentSchema, form);
   if (!intent.success) {
-    return data<ActionData>({ intent: null, formError: "That request could not be understood. Reload the page and try again." }, { status: 400 });
+    return data(
+      { intent: null, formError: "That request could not be understood. Reload the page and try again." },
+      { status: 400 },
+    );
   }
 
   if (intent.data.intent === "create") {
     const parsed = parseForm(CreateTokenSchema, form);
     if (!parsed.success) {
-      return data<ActionData>(
+      return data<CreateFailure>(
         {
           intent: "create",
           fieldErrors: parsed.fieldErrors,
@@ -96,31 +96,28 @@ export async function action({ request, context }: ActionFunctionArgs) {
       name: parsed.data.name,
       scope: parsed.data.scope,
       expiresInDays: parsed.data.expires_in_days,
-      audit: ownerAuditContext(request, context, owner),
+      audit: auditContext(ctx, auditSigner),
     });
     // Shown once, on this response only: never in a URL, never cached.
-    return data<ActionData>(
-      { intent: "create", created: { token: plaintext, name: summary.name, hint: summary.hint } },
+    return data(
+      { intent: "create" as const, created: { token: plaintext, name: summary.name, hint: summary.hint } },
       { headers: { "Cache-Control": "no-store" } },
     );
   }
 
   const parsed = parseForm(RevokeTokenSchema, form);
-  if (!parsed.success) return data<ActionData>({ intent: "revoke", formError: "Choose a token to revoke." }, { status: 400 });
-  const result = await revokeApiToken(db, {
-    ownerId: owner.id,
-    id: parsed.data.token_id,
-    audit: ownerAuditContext(request, context, owner),
-  });
+  if (!parsed.success) return data({ intent: "revoke" as const, formError: "Choose a token to revoke." }, { status: 400 });
+  const result = await revokeApiToken(db, { ownerId: owner.id, id: parsed.data.token_id, audit: auditContext(ctx, auditSigner) });
   if (result.outcome === "not_found") {
-    return data<ActionData>({ intent: "revoke", formError: "That token does not exist." }, { status: 404 });
+    return data({ intent: "revoke" as const, formError: "That token does not exist." }, { status: 404 });
   }
-  throw redirect(`/settings/api-keys?revoked=${result.summary.id}`);
+  const notice = `Token “${result.summary.name}” revoked. Requests with it are refused from now on.`;
+  throw redirect("/settings/api-keys", { headers: { "Set-Cookie": await setFlash(config, notice) } });
 }
 
 export default function ApiKeys() {
-  const { tokens, now, revokedName } = useLoaderData<typeof loader>();
-  const actionData = useActionData<ActionData>();
+  const { tokens, now, notice, fields } = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const creating = navigation.state === "submitting" && navigation.formData?.get("intent") === "create";
   const created = actionData && "created" in actionData ? actionData.created : null;
@@ -148,9 +145,9 @@ export default function ApiKeys() {
           </div>
         </div>
       ) : null}
-      {revokedName && !actionData ? (
+      {notice && !actionData ? (
         <div className="alert success" role="status">
-          Token “{revokedName}” revoked. Requests with it are refused from now on.
+          {notice}
         </div>
       ) : null}
       {formError ? (
@@ -166,9 +163,7 @@ export default function ApiKeys() {
           <input type="hidden" name="intent" value="create" />
           <Field
             label="Name"
-            name="name"
-            required
-            maxLength={64}
+            {...fields.name}
             autoComplete="off"
             hint="What uses it, e.g. local-dev or claude-code-prod."
             defaultValue={createErrors?.values.name}

@@ -2,17 +2,13 @@ import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type Loa
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { Field } from "~/components/field";
-import { appendAudit } from "~/lib/audit/log.server";
-import { ownerAuditContext, recordRequestEvent, requestMeta, requireOwner } from "~/lib/auth/owner-session.server";
-import { transaction } from "~/lib/db.server";
 import { guardAttempt, minutesText } from "~/lib/auth/attempt-guard.server";
-import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/http/forms.server";
-import { NewPasswordSchema, updateOwnerPassword } from "~/lib/auth/owner.server";
+import { requireOwner } from "~/lib/auth/owner-session.server";
+import { NewPasswordSchema } from "~/lib/auth/owner.server";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "~/lib/auth/password-policy";
-import { hashPassword, verifyPassword } from "~/lib/auth/password.server";
-import { recentSuccess } from "~/lib/security/events-query.server";
-import { recordSecurityEvent } from "~/lib/security/events.server";
-import { revokeOtherSessions } from "~/lib/auth/session.server";
+import { changePassword } from "~/lib/auth/password-change.server";
+import { readFlash, setFlash } from "~/lib/http/flash.server";
+import { inputProps, parseForm, readForm, type FieldErrors } from "~/lib/http/forms.server";
 
 const ChangePasswordSchema = z
   .object({
@@ -34,36 +30,34 @@ const ChangePasswordSchema = z
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireOwner(request, context);
-  // `?changed` only asks for the confirmation; what it says comes from the recorded
-  // event, so a crafted link cannot claim a change that did not happen.
-  let changed: { at: string; otherSessionsEnded: number } | null = null;
-  if (new URL(request.url).searchParams.has("changed")) {
-    const event = await recentSuccess(context.services.db, "password_changed");
-    if (event) {
-      const ended = EndedSchema.safeParse(event.details.other_sessions_ended);
-      changed = { at: event.createdAt, otherSessionsEnded: ended.success ? ended.data : 0 };
-    }
-  }
-  return { changed };
+  // The confirmation comes only from the flash the change itself set: a link cannot claim one.
+  const flash = await readFlash(request, context.services.config);
+  return data(
+    {
+      notice: flash.text,
+      fields: {
+        current_password: inputProps(ChangePasswordSchema, "current_password"),
+        new_password: inputProps(ChangePasswordSchema, "new_password"),
+        new_password_confirm: inputProps(ChangePasswordSchema, "new_password_confirm"),
+      },
+    },
+    { headers: flash.headers },
+  );
 }
 
-const EndedSchema = z.number().int().min(0);
-
-type ActionData = { fieldErrors?: FieldErrors; formError?: string };
+type Failure = { fieldErrors?: FieldErrors; formError?: string };
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { owner, session } = await requireOwner(request, context);
-  requirePost(request);
-  const { db } = context.services;
-  const meta = requestMeta(request, context);
+  const { owner, session, ctx } = await requireOwner(request, context);
+  const { services } = context;
 
   // Wrong current passwords count against the same per-IP (per-/64) budget as failed
   // sign-ins, so a stolen session cannot be used to guess the password at full speed.
   // The attempt is counted before the slow check, so parallel guesses cannot all pass,
   // and given back when it must not count (a form error, the right password).
-  const guard = await guardAttempt(request, context, { via: "password_change", account: false });
+  const guard = await guardAttempt(services, ctx, { via: "password_change", account: false, cookieHeader: null });
   if (!guard.allowed) {
-    return data<ActionData>(
+    return data<Failure>(
       { formError: `Too many wrong passwords from your address. Try again in ${minutesText(guard.retryAfter)}.` },
       { status: 429, headers: { "Retry-After": String(guard.retryAfter) } },
     );
@@ -72,59 +66,38 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const form = parseForm(ChangePasswordSchema, await readForm(request));
   if (!form.success) {
     guard.release();
-    return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
+    return data<Failure>({ fieldErrors: form.fieldErrors }, { status: 400 });
   }
-  const { current_password, new_password } = form.data;
 
-  if (!(await verifyPassword(current_password, owner.password_hash))) {
-    await recordRequestEvent(request, context, {
-      type: "password_changed",
-      outcome: "failure",
-      details: { reason: "wrong_current_password" },
-    });
-    return data<ActionData>({ fieldErrors: { current_password: "That is not your current password" } }, { status: 400 });
-  }
-  guard.release();
-
-  const passwordHash = await hashPassword(new_password);
-  await transaction(db, async (trx) => {
-    await updateOwnerPassword(trx, owner.id, passwordHash);
-    // Every other browser is signed out; this one stays signed in.
-    const n = await revokeOtherSessions(trx, owner.id, session.id_hash);
-    await recordSecurityEvent(trx, {
-      type: "password_changed",
-      outcome: "success",
-      ip: meta.ip,
-      userAgent: meta.userAgent,
-      path: meta.path,
-      details: { via: "web", other_sessions_ended: n },
-    });
-    await appendAudit(trx, ownerAuditContext(request, context, owner), {
-      action: "owner.password_change",
-      resourceType: "owner",
-      resourceId: owner.id,
-      // Never the password or its hash: only that it changed, and what it ended.
-      changes: { password: { before: "[redacted]", after: "[changed]" }, other_sessions: { before: n, after: 0 } },
-    });
+  const result = await changePassword(services, ctx, {
+    owner,
+    keepSessionIdHash: session.id_hash,
+    currentPassword: form.data.current_password,
+    newPassword: form.data.new_password,
+    attempt: guard,
   });
-  return redirect("/settings/security?changed=1");
+  if (!result.ok) {
+    return data<Failure>({ fieldErrors: { current_password: "That is not your current password" } }, { status: 400 });
+  }
+  const n = result.otherSessionsEnded;
+  const at = new Date().toISOString().slice(0, 19).replace("T", " ");
+  const notice = `Password changed at ${at} UTC. ${
+    n === 0 ? "No other sessions were signed in." : `${n} other session${n === 1 ? " was" : "s were"} signed out.`
+  }`;
+  return redirect("/settings/security", { headers: { "Set-Cookie": await setFlash(services.config, notice) } });
 }
 
 export default function Security() {
-  const { changed } = useLoaderData<typeof loader>();
-  const actionData = useActionData<ActionData>();
+  const { notice, fields } = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const errors = actionData?.fieldErrors;
   return (
     <>
       <h1>Security</h1>
-      {changed ? (
+      {notice ? (
         <div className="alert success" role="status">
-          {`Password changed at ${changed.at.slice(0, 19).replace("T", " ")} UTC. ${
-            changed.otherSessionsEnded === 0
-              ? "No other sessions were signed in."
-              : `${changed.otherSessionsEnded} other session${changed.otherSessionsEnded === 1 ? " was" : "s were"} signed out.`
-          }`}
+          {notice}
         </div>
       ) : null}
       <section className="card" aria-labelledby="password-heading">
@@ -141,28 +114,24 @@ export default function Security() {
         <Form method="post" noValidate>
           <Field
             label="Current password"
-            name="current_password"
+            {...fields.current_password}
             type="password"
             autoComplete="current-password"
-            required
             error={errors?.current_password}
           />
           <Field
             label="New password"
-            name="new_password"
+            {...fields.new_password}
             type="password"
             autoComplete="new-password"
-            required
-            minLength={MIN_PASSWORD_LENGTH}
             hint={`At least ${MIN_PASSWORD_LENGTH} characters.`}
             error={errors?.new_password}
           />
           <Field
             label="Confirm new password"
-            name="new_password_confirm"
+            {...fields.new_password_confirm}
             type="password"
             autoComplete="new-password"
-            required
             error={errors?.new_password_confirm}
           />
           <div className="form-actions">

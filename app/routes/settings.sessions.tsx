@@ -2,13 +2,11 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { UtcTime } from "~/components/utc-time";
-import { appendAudit } from "~/lib/audit/log.server";
-import { ownerAuditContext, requestMeta, requireOwner } from "~/lib/auth/owner-session.server";
-import { transaction } from "~/lib/db.server";
-import { parseForm, readForm, requirePost } from "~/lib/http/forms.server";
-import { recentSuccess } from "~/lib/security/events-query.server";
-import { recordSecurityEvent } from "~/lib/security/events.server";
-import { clearSessionCookie, listSessions, revokeOtherSessions, revokeSessionByPublicId } from "~/lib/auth/session.server";
+import { requireOwner } from "~/lib/auth/owner-session.server";
+import { revokeAllOtherSessions, revokeSession } from "~/lib/auth/session-revoke.server";
+import { clearSessionCookie, listSessions } from "~/lib/auth/session.server";
+import { readFlash, setFlash } from "~/lib/http/flash.server";
+import { parseForm, readForm } from "~/lib/http/forms.server";
 import { formatDevice } from "~/lib/http/user-agent";
 
 const SessionActionSchema = z.discriminatedUnion(
@@ -23,117 +21,54 @@ const SessionActionSchema = z.discriminatedUnion(
   { error: "Unknown action" },
 );
 
-const CountSchema = z.number().int().min(1);
-
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { owner, session: current } = await requireOwner(request, context);
-  const { db } = context.services;
-  const sessions = await listSessions(db, owner.id);
-  const others = sessions.filter((s) => s.id_hash !== current.id_hash).length;
-  // `?revoked` only asks for a confirmation; what it says comes from the recorded
-  // event (or, for "none", from the list itself), so a crafted link cannot claim
-  // a revocation that did not happen.
-  const param = new URL(request.url).searchParams.get("revoked");
-  let notice: string | null = null;
-  if (param === "0") {
-    if (others === 0) notice = "There were no other sessions to sign out.";
-  } else if (param !== null) {
-    const event = await recentSuccess(db, "session_revoked");
-    if (event) {
-      const count = CountSchema.safeParse(event.details.count);
-      const n = count.success ? count.data : 1;
-      notice = `Signed out ${n} session${n === 1 ? "" : "s"}.`;
-    }
-  }
-  return {
-    notice,
-    sessions: sessions.map((s) => ({
-      id: s.public_id,
-      current: s.id_hash === current.id_hash,
-      device: formatDevice(s.user_agent),
-      userAgent: s.user_agent,
-      ip: s.ip,
-      signedInAt: s.created_at,
-      lastSeenAt: s.last_seen_at,
-      expiresAt: s.idle_expires_at < s.absolute_expires_at ? s.idle_expires_at : s.absolute_expires_at,
-    })),
-  };
+  const sessions = await listSessions(context.services.db, owner.id);
+  // The confirmation comes only from the flash the revocation itself set: a link cannot claim one.
+  const flash = await readFlash(request, context.services.config);
+  return data(
+    {
+      notice: flash.text,
+      sessions: sessions.map((s) => ({
+        id: s.public_id,
+        current: s.id_hash === current.id_hash,
+        device: formatDevice(s.user_agent),
+        userAgent: s.user_agent,
+        ip: s.ip,
+        signedInAt: s.created_at,
+        lastSeenAt: s.last_seen_at,
+        expiresAt: s.idle_expires_at < s.absolute_expires_at ? s.idle_expires_at : s.absolute_expires_at,
+      })),
+    },
+    { headers: flash.headers },
+  );
 }
 
-
-type ActionData = { formError: string };
-
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { owner, session: current } = await requireOwner(request, context);
-  requirePost(request);
-  const { db, sessionCookie } = context.services;
+  const { session: current, ctx } = await requireOwner(request, context);
+  const { services } = context;
   const form = parseForm(SessionActionSchema, await readForm(request));
   if (!form.success) {
-    return data<ActionData>({ formError: Object.values(form.fieldErrors)[0] ?? "That request was not valid." }, { status: 400 });
+    return data({ formError: Object.values(form.fieldErrors)[0] ?? "That request was not valid." }, { status: 400 });
   }
-  const meta = requestMeta(request, context);
-  const audit = ownerAuditContext(request, context, owner);
-  const event = { ip: meta.ip, userAgent: meta.userAgent, path: meta.path };
 
   if (form.data.intent === "revoke") {
-    const publicId = form.data.session_id;
-    // The row is deleted, so the cookie that carries it is refused on its very next request.
-    const revoked = await transaction(db, async (trx) => {
-      const row = await revokeSessionByPublicId(trx, owner.id, publicId);
-      if (!row) return null;
-      const wasCurrent = row.id_hash === current.id_hash;
-      await recordSecurityEvent(trx, {
-        ...event,
-        type: "session_revoked",
-        outcome: "success",
-        details: { session: publicId, current: wasCurrent, via: "sessions_page" },
-      });
-      await appendAudit(trx, audit, {
-        action: "session.revoke",
-        resourceType: "session",
-        resourceId: publicId,
-        changes: { state: { before: "active", after: "revoked" } },
-      });
-      return { wasCurrent };
-    });
-    if (!revoked) return data<ActionData>({ formError: "That session has already ended." }, { status: 404 });
-    if (revoked.wasCurrent) {
-      return redirect("/login", { headers: { "Set-Cookie": await clearSessionCookie(sessionCookie) } });
+    const result = await revokeSession(services, ctx, { current, publicId: form.data.session_id });
+    if (!result.ok) return data({ formError: "That session has already ended." }, { status: 404 });
+    if (result.wasCurrent) {
+      return redirect("/login", { headers: { "Set-Cookie": await clearSessionCookie(services.sessionCookie) } });
     }
-    return redirect("/settings/sessions?revoked=1");
+    return redirect("/settings/sessions", { headers: { "Set-Cookie": await setFlash(services.config, "Signed out 1 session.") } });
   }
 
-  const count = await transaction(db, async (trx) => {
-    const others = await trx
-      .selectFrom("sessions")
-      .select("public_id")
-      .where("owner_id", "=", owner.id)
-      .where("id_hash", "!=", current.id_hash)
-      .orderBy("created_at")
-      .execute();
-    const n = await revokeOtherSessions(trx, owner.id, current.id_hash);
-    if (n === 0) return 0;
-    const ids = others.map((o) => o.public_id);
-    await recordSecurityEvent(trx, {
-      ...event,
-      type: "session_revoked",
-      outcome: "success",
-      details: { sessions: ids, count: n, kept: current.public_id, via: "sessions_page" },
-    });
-    await appendAudit(trx, audit, {
-      action: "session.revoke_others",
-      resourceType: "session",
-      resourceId: current.public_id,
-      changes: { other_sessions: { before: ids, after: [] } },
-    });
-    return n;
-  });
-  return redirect(`/settings/sessions?revoked=${count}`);
+  const n = await revokeAllOtherSessions(services, ctx, { current });
+  const notice = n === 0 ? "There were no other sessions to sign out." : `Signed out ${n} session${n === 1 ? "" : "s"}.`;
+  return redirect("/settings/sessions", { headers: { "Set-Cookie": await setFlash(services.config, notice) } });
 }
 
 export default function Sessions() {
   const { sessions, notice } = useLoaderData<typeof loader>();
-  const actionData = useActionData<ActionData>();
+  const actionData = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const others = sessions.filter((s) => !s.current).length;
   return (

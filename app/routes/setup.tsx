@@ -6,17 +6,17 @@ import {
   type LoaderFunctionArgs,
   type MetaFunction,
 } from "@remix-run/node";
-import { Form, useActionData, useNavigation } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { Field } from "~/components/field";
-import { recordRequestEvent, requestMeta } from "~/lib/auth/owner-session.server";
 import { guardAttempt } from "~/lib/auth/attempt-guard.server";
 import { newDevice, serializeDeviceCookie } from "~/lib/auth/device-cookie.server";
-import { parseForm, readForm, requirePost, type FieldErrors } from "~/lib/http/forms.server";
-import { createOwner, EmailSchema, NewPasswordSchema, OwnerExistsError, ownerExists } from "~/lib/auth/owner.server";
+import { setUpOwner, setupIsOpen } from "~/lib/auth/owner-setup.server";
+import { EmailSchema, NewPasswordSchema, ownerExists } from "~/lib/auth/owner.server";
 import { MIN_PASSWORD_LENGTH } from "~/lib/auth/password-policy";
-import { hashPassword } from "~/lib/auth/password.server";
-import { createSession, serializeSessionCookie } from "~/lib/auth/session.server";
+import { serializeSessionCookie } from "~/lib/auth/session.server";
+import { requestContext } from "~/lib/domain/context";
+import { inputProps, parseForm, readForm, type FieldErrors } from "~/lib/http/forms.server";
 
 const SetupSchema = z
   .object({
@@ -27,7 +27,7 @@ const SetupSchema = z
   })
   .refine((v) => v.password === v.password_confirm, { path: ["password_confirm"], message: "The passwords do not match" });
 
-type ActionData = { fieldErrors?: FieldErrors; formError?: string; email?: string };
+type Failure = { fieldErrors?: FieldErrors; formError?: string; email?: string };
 
 function notFound(): never {
   throw new Response("Not Found", { status: 404 });
@@ -35,21 +35,24 @@ function notFound(): never {
 
 export async function loader({ context }: LoaderFunctionArgs) {
   if (await ownerExists(context.services.db)) notFound();
-  return null;
+  return {
+    fields: {
+      setup_code: inputProps(SetupSchema, "setup_code"),
+      email: inputProps(SetupSchema, "email"),
+      password: inputProps(SetupSchema, "password"),
+      password_confirm: inputProps(SetupSchema, "password_confirm"),
+    },
+  };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  requirePost(request);
   const { services } = context;
-  if (!services.setupCode.active || (await ownerExists(services.db))) {
-    await recordRequestEvent(request, context, { type: "setup", outcome: "blocked", details: { reason: "owner_exists" } }, { coalesce: true });
-    notFound();
-  }
-  const meta = requestMeta(request, context);
+  const ctx = requestContext(request, context.request);
+  if (!(await setupIsOpen(services, ctx))) notFound();
   // Counted before any slow work (see the sign-in page); given back unless the code was wrong.
-  const guard = await guardAttempt(request, context, { via: "setup", account: false });
+  const guard = await guardAttempt(services, ctx, { via: "setup", account: false, cookieHeader: null });
   if (!guard.allowed) {
-    return data<ActionData>(
+    return data<Failure>(
       { formError: "Too many wrong setup codes from your address. Wait and try again." },
       { status: 429, headers: { "Retry-After": String(guard.retryAfter) } },
     );
@@ -58,43 +61,24 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const form = parseForm(SetupSchema, await readForm(request));
   if (!form.success) {
     guard.release();
-    return data<ActionData>({ fieldErrors: form.fieldErrors }, { status: 400 });
+    return data<Failure>({ fieldErrors: form.fieldErrors }, { status: 400 });
   }
   const { setup_code, email, password } = form.data;
 
-  if (!services.setupCode.matches(setup_code)) {
-    // Coalesced per client like other anonymous events: only a code from the log stops a flood of these.
-    await recordRequestEvent(request, context, { type: "setup", outcome: "failure", details: { reason: "wrong_code" } }, { coalesce: true });
-    return data<ActionData>(
-      { fieldErrors: { setup_code: "That is not the setup code shown in the server log" }, email },
-      { status: 400 },
-    );
+  const result = await setUpOwner(services, ctx, { setupCode: setup_code, email, password, attempt: guard });
+  if (!result.ok && result.reason === "wrong_code") {
+    return data<Failure>({ fieldErrors: { setup_code: "That is not the setup code shown in the server log" }, email }, { status: 400 });
   }
-  guard.release();
-
-  let owner;
-  try {
-    owner = await createOwner(services.db, { email, passwordHash: await hashPassword(password) });
-  } catch (error) {
-    if (!(error instanceof OwnerExistsError)) throw error;
-    await recordRequestEvent(request, context, { type: "setup", outcome: "blocked", details: { reason: "owner_exists" } });
-    notFound();
-  }
-  services.setupCode.consume();
-  const session = await createSession(services.db, services.sessionCookie, {
-    ownerId: owner.id,
-    ip: meta.ip,
-    userAgent: meta.userAgent,
-  });
-  await recordRequestEvent(request, context, { type: "setup", outcome: "success", details: { email: owner.email } });
+  if (!result.ok) notFound();
   const headers = new Headers();
-  headers.append("Set-Cookie", await serializeSessionCookie(services.sessionCookie, session.id, session.row));
-  headers.append("Set-Cookie", await serializeDeviceCookie(services.deviceCookie, newDevice(owner.id)));
+  headers.append("Set-Cookie", await serializeSessionCookie(services.sessionCookie, result.session.id, result.session.row));
+  headers.append("Set-Cookie", await serializeDeviceCookie(services.deviceCookie, newDevice(result.owner.id)));
   return redirect("/settings/api-keys", { headers });
 }
 
 export default function Setup() {
-  const actionData = useActionData<ActionData>();
+  const { fields } = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const errors = actionData?.fieldErrors ?? {};
   return (
@@ -111,19 +95,17 @@ export default function Setup() {
           </div>
         ) : null}
         <Form method="post" noValidate>
-          <Field label="Setup code" name="setup_code" autoComplete="off" required error={errors.setup_code} />
-          <Field label="Email" name="email" type="email" autoComplete="username" required defaultValue={actionData?.email} error={errors.email} />
+          <Field label="Setup code" {...fields.setup_code} autoComplete="off" error={errors.setup_code} />
+          <Field label="Email" {...fields.email} type="email" autoComplete="username" defaultValue={actionData?.email} error={errors.email} />
           <Field
             label="Password"
-            name="password"
+            {...fields.password}
             type="password"
             autoComplete="new-password"
-            required
-            minLength={MIN_PASSWORD_LENGTH}
             hint={`At least ${MIN_PASSWORD_LENGTH} characters.`}
             error={errors.password}
           />
-          <Field label="Confirm password" name="password_confirm" type="password" autoComplete="new-password" required error={errors.password_confirm} />
+          <Field label="Confirm password" {...fields.password_confirm} type="password" autoComplete="new-password" error={errors.password_confirm} />
           <div className="form-actions">
             <button type="submit" disabled={busy}>
               {busy ? "Creating…" : "Create owner"}

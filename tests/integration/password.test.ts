@@ -6,6 +6,13 @@ import { openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { getPage, OWNER_EMAIL, OWNER_PASSWORD, postForm, setupOwner, signIn } from "../support/http";
 import { startServer, type TestServer } from "../support/server";
 
+/** The `flash=…` pair a redirect set: the "done" notice the next page shows once. */
+function flashFrom(response: Response): string {
+  const set = response.headers.getSetCookie().find((c) => c.startsWith("flash="));
+  if (!set) throw new Error("the response set no flash cookie");
+  return set.split(";")[0]!;
+}
+
 const NEW_PASSWORD = "a brand new passphrase 42";
 
 describe("Settings > Security: change password", () => {
@@ -57,12 +64,15 @@ describe("Settings > Security: change password", () => {
     const other2 = await signIn(server);
     const res = await change(mine, { current_password: OWNER_PASSWORD, new_password: NEW_PASSWORD, new_password_confirm: NEW_PASSWORD });
     expect(res.status).toBe(302);
-    expect(res.headers.get("location")).toBe("/settings/security?changed=1");
+    expect(res.headers.get("location")).toBe("/settings/security");
 
     for (const c of [other1, other2]) expect((await getPage(server, "/settings/security", c)).status).toBe(302);
-    const after = await getPage(server, "/settings/security?changed=1", mine);
+    // The notice rides on the flash cookie the redirect set, and is shown once.
+    const after = await getPage(server, "/settings/security", `${mine}; ${flashFrom(res)}`);
     expect(after.status).toBe(200);
     expect(await after.text()).toMatch(/Password changed at .* UTC\. \d+ other sessions were signed out\./);
+    expect(after.headers.getSetCookie().some((c) => /^flash=;.*Max-Age=0/i.test(c))).toBe(true);
+    expect(await (await getPage(server, "/settings/security", mine)).text()).not.toContain("Password changed");
 
     expect((await postForm(server, "/login", { email: OWNER_EMAIL, password: OWNER_PASSWORD })).status).toBe(401);
     expect((await postForm(server, "/login", { email: OWNER_EMAIL, password: NEW_PASSWORD })).status).toBe(302);

@@ -8,6 +8,13 @@ import { openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { getPage, postForm, setupOwner } from "../support/http";
 import { startServer, type TestServer } from "../support/server";
 
+/** The `flash=…` pair a redirect set: the "done" notice the next page shows once. */
+function flashFrom(response: Response): string {
+  const set = response.headers.getSetCookie().find((c) => c.startsWith("flash="));
+  if (!set) throw new Error("the response set no flash cookie");
+  return set.split(";")[0]!;
+}
+
 describe("Settings > Sessions", () => {
   let server: TestServer;
   let opened: OpenedDatabase;
@@ -68,7 +75,8 @@ describe("Settings > Sessions", () => {
 
     const res = await postForm(server, "/settings/sessions", { intent: "revoke", session_id: victim.publicId }, { cookie: mine.cookie });
     expect(res.status).toBe(302);
-    expect(res.headers.get("location")).toBe("/settings/sessions?revoked=1");
+    expect(res.headers.get("location")).toBe("/settings/sessions");
+    expect(await (await getPage(server, "/settings/sessions", `${mine.cookie}; ${flashFrom(res)}`)).text()).toContain("Signed out 1 session.");
 
     const replay = await getPage(server, "/settings/sessions", victim.cookie);
     expect(replay.status).toBe(302);
@@ -89,7 +97,7 @@ describe("Settings > Sessions", () => {
     const others = [await newSession("other-1"), await newSession("other-2")];
     const res = await postForm(server, "/settings/sessions", { intent: "revoke-others" }, { cookie: keep.cookie });
     expect(res.status).toBe(302);
-    expect(res.headers.get("location")).toMatch(/^\/settings\/sessions\?revoked=[1-9]\d*$/);
+    expect(res.headers.get("location")).toBe("/settings/sessions");
     for (const o of others) expect(await isSignedIn(o.cookie)).toBe(false);
     expect(await isSignedIn(keep.cookie)).toBe(true);
     const left = await opened.db.selectFrom("sessions").select("public_id").execute();
@@ -101,13 +109,13 @@ describe("Settings > Sessions", () => {
     for (const o of others) expect(revokedIds).toContain(o.publicId);
     expect(revokedIds).not.toContain(keep.publicId);
 
-    const page = await (await getPage(server, res.headers.get("location")!, keep.cookie)).text();
+    const page = await (await getPage(server, res.headers.get("location")!, `${keep.cookie}; ${flashFrom(res)}`)).text();
     expect(page).toContain(`Signed out ${revokedIds.length} sessions.`);
     expect(page).toContain("This is your only session.");
 
     const again = await postForm(server, "/settings/sessions", { intent: "revoke-others" }, { cookie: keep.cookie });
-    expect(again.headers.get("location")).toBe("/settings/sessions?revoked=0");
-    expect(await (await getPage(server, "/settings/sessions?revoked=0", keep.cookie)).text()).toContain("There were no other sessions to sign out.");
+    expect(again.headers.get("location")).toBe("/settings/sessions");
+    expect(await (await getPage(server, "/settings/sessions", `${keep.cookie}; ${flashFrom(again)}`)).text()).toContain("There were no other sessions to sign out.");
     expect(await opened.db.selectFrom("audit_log").where("action", "=", "session.revoke_others").select("seq").execute()).toHaveLength(1);
   });
 

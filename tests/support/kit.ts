@@ -113,8 +113,9 @@ export async function testServices(options: { env?: Record<string, string>; logg
     fs.rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+  const closeServices = services.close.bind(services);
   const close = once(async () => {
-    await services.db.destroy();
+    await closeServices();
     fs.rmSync(dir, { recursive: true, force: true });
   });
   closeAfterTest(close);

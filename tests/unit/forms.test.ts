@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { MAX_FORM_BYTES, parseForm, readForm } from "../../app/lib/http/forms.server";
+import { inputProps, MAX_FORM_BYTES, parseForm, readForm } from "../../app/lib/http/forms.server";
 
 const post = (body: BodyInit, type = "application/x-www-form-urlencoded") =>
   new Request("http://localhost/x", { method: "POST", headers: { "Content-Type": type }, body });
@@ -27,5 +27,34 @@ describe("page forms", () => {
     expect(await readForm(post('{"email":"a@example.com"}', "application/json"))).toBeNull();
     expect(await readForm(post(`name=${"a".repeat(MAX_FORM_BYTES)}`))).toBeNull();
     expect(parseForm(Schema, null)).toMatchObject({ success: false, fieldErrors: { email: expect.any(String), name: expect.any(String) } });
+  });
+});
+
+describe("inputProps: an input's constraints from the form's schema", () => {
+  const FormSchema = z
+    .object({
+      email: z.string().trim().toLowerCase().max(254).pipe(z.email()),
+      password: z.string().min(12).max(1024),
+      nickname: z.string().max(40).optional(),
+      scope: z.enum(["full", "read"]).default("full"),
+      confirm: z.string(),
+    })
+    .refine((v) => v.password === v.confirm, { path: ["confirm"] });
+
+  it("reads required and the length bounds through pipes, optionals, defaults and refinements", () => {
+    expect(inputProps(FormSchema, "email")).toEqual({ name: "email", required: true, maxLength: 254 });
+    expect(inputProps(FormSchema, "password")).toEqual({ name: "password", required: true, minLength: 12, maxLength: 1024 });
+    expect(inputProps(FormSchema, "nickname")).toEqual({ name: "nickname", required: false, maxLength: 40 });
+    expect(inputProps(FormSchema, "scope")).toEqual({ name: "scope", required: false });
+    expect(inputProps(FormSchema, "confirm")).toEqual({ name: "confirm", required: true });
+  });
+
+  it("agrees with what the schema accepts at the bounds", () => {
+    const { minLength, maxLength } = inputProps(FormSchema, "password");
+    const parse = (password: string) => FormSchema.safeParse({ email: "a@example.com", password, confirm: password }).success;
+    expect(parse("x".repeat(minLength!))).toBe(true);
+    expect(parse("x".repeat(minLength! - 1))).toBe(false);
+    expect(parse("x".repeat(maxLength!))).toBe(true);
+    expect(parse("x".repeat(maxLength! + 1))).toBe(false);
   });
 });

@@ -1,10 +1,10 @@
 import type { AppLoadContext } from "@remix-run/node";
 import type { ApiToken } from "../../../db/schema";
 import { apiError } from "./errors.server";
-import { throttleKey } from "../http/client-ip.server";
 import type { AuditContext } from "../audit/log.server";
-import type { RateLimiter, RateLimitState } from "../security/rate-limit.server";
-import { recordSecurityEvent, type SecurityEventInput } from "../security/events.server";
+import { throttleKey, type RateLimiter, type RateLimitState } from "../security/rate-limit.server";
+import { auditContext, requestContext, tokenActor } from "../domain/context";
+import { recordEvent } from "../security/events.server";
 import { hashToken, isWellFormedToken, tokenStatus, touchTokenUsage } from "../tokens/tokens.server";
 
 /*
@@ -68,7 +68,7 @@ export async function requireToken(
   const failures = limiters.apiAuthFailures.peek(throttleKey(ip));
   if (failures.remaining <= 0) {
     if (shouldRecordBlocked(limiters.apiAuthFailures, throttleKey(ip))) {
-      await record(request, context, { type: "rate_limited", outcome: "blocked", details: { limiter: "api_auth_failures" } });
+      await recordEvent(context.services.db, requestContext(request, context.request), { type: "rate_limited", outcome: "blocked", details: { limiter: "api_auth_failures" } }, eventOptions(context));
     }
     throw apiError("RATE_LIMITED", "Too many failed authentication attempts; retry later", {
       headers: { "Retry-After": String(failures.retryAfter) },
@@ -94,11 +94,11 @@ export async function requireToken(
   if (token.expires_at) headers.set("PreqStation-Token-Expiration", token.expires_at);
   if (!limit.allowed) {
     if (shouldRecordBlocked(limiters.api, `token:${token.id}`)) {
-      await record(request, context, {
+      await recordEvent(context.services.db, requestContext(request, context.request), {
         type: "rate_limited",
         outcome: "blocked",
         details: { limiter: "api", token_id: token.id },
-      });
+      }, eventOptions(context));
     }
     headers.set("Retry-After", String(limit.retryAfter));
     throw apiError("RATE_LIMITED", "Rate limit exceeded; retry later", { headers });
@@ -116,18 +116,8 @@ export async function requireToken(
     context.services.logger.warn("could not record token use", { requestId: context.request.id, tokenId: token.id, error });
   }
 
-  const auth: TokenAuth = {
-    token,
-    audit: {
-      actor: { type: "token", id: String(token.id), label: token.name },
-      ip,
-      userAgent: context.request.userAgent,
-      requestId: context.request.id,
-      signer: context.services.auditSigner,
-      channel: "api",
-    },
-    headers,
-  };
+  const ctx = { ...requestContext(request, context.request, tokenActor(token)), channel: "api" as const };
+  const auth: TokenAuth = { token, audit: auditContext(ctx, context.services.auditSigner), headers };
   if (options.write) await requireWriteScope(request, context, auth);
   return auth;
 }
@@ -175,11 +165,11 @@ async function unauthorized(
   tokenId?: number,
 ): Promise<Response> {
   context.services.limiters.apiAuthFailures.hit(throttleKey(context.request.clientIp));
-  await record(request, context, {
+  await recordEvent(context.services.db, requestContext(request, context.request), {
     type: "bearer_auth",
     outcome: "failure",
     details: tokenId === undefined ? { reason } : { reason, token_id: tokenId },
-  });
+  }, eventOptions(context));
   return apiError("UNAUTHORIZED", UNAUTHORIZED_MESSAGE, {
     headers: { "WWW-Authenticate": presented ? `${REALM}, error="invalid_token"` : REALM },
   });
@@ -193,35 +183,18 @@ async function forbidden(
   headers: Headers,
   extra: Record<string, string> = {},
 ): Promise<Response> {
-  await record(request, context, {
+  await recordEvent(context.services.db, requestContext(request, context.request), {
     type: "forbidden",
     outcome: "blocked",
     details: { ...extra, reason, token_id: token.id, method: request.method },
-  });
+  }, eventOptions(context));
   return apiError("FORBIDDEN", FORBIDDEN_MESSAGE, { headers });
 }
 
 /**
- * Records a security event, coalesced per IP so a flood adds to one row. A failure
- * to record is logged and never turns a 401/403/429 into a 500.
+ * How the guard records its events: coalesced per client so a flood adds to one row,
+ * and best effort, so a failure to record is logged and never turns a 401/403/429 into a 500.
  */
-async function record(
-  request: Request,
-  context: AppLoadContext,
-  event: Pick<SecurityEventInput, "type" | "outcome" | "details">,
-): Promise<void> {
-  try {
-    await recordSecurityEvent(
-      context.services.db,
-      {
-        ...event,
-        ip: context.request.clientIp,
-        userAgent: context.request.userAgent,
-        path: new URL(request.url).pathname,
-      },
-      { coalesce: true },
-    );
-  } catch (error) {
-    context.services.logger.error("could not record security event", { requestId: context.request.id, error });
-  }
+function eventOptions(context: AppLoadContext) {
+  return { coalesce: true, bestEffort: context.services.logger };
 }

@@ -24,7 +24,8 @@ import { isStorageUnavailable } from "../db.server";
 import { callTool, isKnownTool, listTools } from "./mcp-tools.server";
 import { checkSameOrigin } from "../http/origin.server";
 import { quoted } from "../projects/projects.server";
-import { recordSecurityEvent } from "../security/events.server";
+import { requestContext } from "../domain/context";
+import { recordEvent } from "../security/events.server";
 import { VERSION } from "../version.server";
 
 const SERVER_INFO = { name: "preqstation", title: "PreqStation", version: VERSION };
@@ -82,22 +83,12 @@ async function refuseForeignOrigin(request: Request, context: AppLoadContext): P
   if (!request.headers.has("origin")) return null;
   const check = checkSameOrigin(request, context.services.config.allowedOrigins);
   if (check.ok) return null;
-  try {
-    await recordSecurityEvent(
-      context.services.db,
-      {
-        type: "csrf_blocked",
-        outcome: "blocked",
-        ip: context.request.clientIp,
-        userAgent: context.request.userAgent,
-        path: new URL(request.url).pathname,
-        details: { reason: check.reason, seen: check.seen, method: request.method },
-      },
-      { coalesce: true },
-    );
-  } catch (error) {
-    context.services.logger.error("could not record security event", { requestId: context.request.id, error });
-  }
+  await recordEvent(
+    context.services.db,
+    requestContext(request, context.request),
+    { type: "csrf_blocked", outcome: "blocked", details: { reason: check.reason, seen: check.seen, method: request.method } },
+    { coalesce: true, bestEffort: context.services.logger },
+  );
   return apiError("FORBIDDEN", "Requests from another origin are not allowed");
 }
 

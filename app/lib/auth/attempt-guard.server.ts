@@ -1,8 +1,9 @@
-import type { AppLoadContext } from "@remix-run/node";
-import { recordRequestEvent } from "./owner-session.server";
-import { throttleKey } from "../http/client-ip.server";
+import type { Cookie } from "@remix-run/node";
+import type { Db } from "../db.server";
+import type { RequestContext } from "../domain/context";
 import { readDevice, type Device } from "./device-cookie.server";
-import type { RateLimiter } from "../security/rate-limit.server";
+import { recordEvent } from "../security/events.server";
+import { throttleKey, type RateLimiter } from "../security/rate-limit.server";
 
 /**
  * The one guard in front of every password (and setup-code) check: sign-in, setup
@@ -32,12 +33,29 @@ export type AttemptGuard =
     }
   | { allowed: false; scope: AttemptScope; retryAfter: number };
 
+/** What the guard needs of the services (`context.services` has all of it). */
+export interface AttemptGuardDeps {
+  db: Db;
+  deviceCookie: Cookie;
+  limiters: { login: RateLimiter; loginDevice: RateLimiter; loginUntrusted: RateLimiter };
+}
+
+/**
+ * Takes the attempt's slots, or refuses it (recording the `login_throttled` event).
+ * The page answers a refusal with 429 and `Retry-After: retryAfter`; the command that
+ * checks the password gives the slots back when the attempt must not count.
+ */
 export async function guardAttempt(
-  request: Request,
-  context: AppLoadContext,
-  options: { via: "login" | "setup" | "password_change"; account: boolean },
+  deps: AttemptGuardDeps,
+  ctx: RequestContext,
+  options: {
+    via: "login" | "setup" | "password_change";
+    account: boolean;
+    /** The request's Cookie header: the device cookie is read from it when `account` is set. */
+    cookieHeader: string | null;
+  },
 ): Promise<AttemptGuard> {
-  const { limiters, db, deviceCookie } = context.services;
+  const { limiters, db, deviceCookie } = deps;
   const taken: Array<[RateLimiter, string]> = [];
   const release = () => {
     for (const [limiter, key] of taken) limiter.release(key);
@@ -50,9 +68,9 @@ export async function guardAttempt(
       return null;
     }
     release(); // a refused attempt is not checked, so it counts nowhere
-    await recordRequestEvent(
-      request,
-      context,
+    await recordEvent(
+      db,
+      ctx,
       {
         type: "login_throttled",
         outcome: "blocked",
@@ -63,12 +81,12 @@ export async function guardAttempt(
     return { allowed: false as const, scope, retryAfter: state.retryAfter };
   };
 
-  const byIp = await take(limiters.login, throttleKey(context.request.clientIp), "ip");
+  const byIp = await take(limiters.login, throttleKey(ctx.ip), "ip");
   if (byIp) return byIp;
 
   let device: Device | null = null;
   if (options.account) {
-    const presented = await readDevice(deviceCookie, request.headers.get("cookie"));
+    const presented = await readDevice(deviceCookie, options.cookieHeader);
     if (presented) {
       // Bound to the owner: a cookie issued to an earlier owner of this instance is none.
       const owner = await db.selectFrom("owners").select("id").executeTakeFirst();

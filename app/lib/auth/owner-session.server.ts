@@ -1,9 +1,6 @@
 import { redirect, type AppLoadContext } from "@remix-run/node";
 import type { Owner, Session } from "../../../db/schema";
-import type { AuditContext } from "../audit/log.server";
-import { getOwnerByEmail, updateOwnerPassword } from "./owner.server";
-import { hashPassword, needsRehash, unmatchableHash, verifyPassword } from "./password.server";
-import { recordSecurityEvent } from "../security/events.server";
+import { ownerActor, requestContext, type ActorContext } from "../domain/context";
 import { readSessionId, serializeSessionCookie, touchSession } from "./session.server";
 
 export interface OwnerSession {
@@ -11,6 +8,8 @@ export interface OwnerSession {
   session: Session;
   /** The secret cookie id of this session (to re-sign the cookie). */
   sessionId: string;
+  /** This request, acted on by the owner: what the owner's commands take. */
+  ctx: ActorContext;
 }
 
 /**
@@ -32,7 +31,7 @@ async function lookupOwnerSession(request: Request, context: AppLoadContext): Pr
   const owner = await db.selectFrom("owners").selectAll().where("id", "=", session.owner_id).executeTakeFirst();
   if (!owner) return null;
   context.request.sessionCookieHeader = await serializeSessionCookie(sessionCookie, sessionId, session);
-  return { owner, session, sessionId };
+  return { owner, session, sessionId, ctx: requestContext(request, context.request, ownerActor(owner)) };
 }
 
 /**
@@ -67,63 +66,4 @@ export function safeRedirectPath(to: unknown, fallback = "/settings/api-keys"): 
   } catch {
     return fallback;
   }
-}
-
-/** The request facts every security event and audit entry records. */
-export function requestMeta(request: Request, context: AppLoadContext) {
-  return {
-    ip: context.request.clientIp,
-    userAgent: context.request.userAgent,
-    path: new URL(request.url).pathname,
-    requestId: context.request.id,
-  };
-}
-
-export function ownerAuditContext(request: Request, context: AppLoadContext, owner: Owner): AuditContext {
-  const meta = requestMeta(request, context);
-  return {
-    actor: { type: "owner", id: owner.id, label: owner.email },
-    ip: meta.ip,
-    userAgent: meta.userAgent,
-    requestId: meta.requestId,
-    signer: context.services.auditSigner,
-  };
-}
-
-export type SignInResult = { ok: true; owner: Owner } | { ok: false; reason: "unknown_email" | "wrong_password" };
-
-/**
- * Checks an email and password. Both failure paths cost one scrypt verification
- * (an unknown email is checked against a hash no password matches), so timing tells nothing.
- * A hash with outdated parameters is upgraded on success.
- */
-export async function checkCredentials(
-  context: AppLoadContext,
-  email: string,
-  password: string,
-): Promise<SignInResult> {
-  const { db } = context.services;
-  const owner = await getOwnerByEmail(db, email);
-  const ok = await verifyPassword(password, owner?.password_hash ?? unmatchableHash());
-  if (!owner) return { ok: false, reason: "unknown_email" };
-  if (!ok) return { ok: false, reason: "wrong_password" };
-  if (needsRehash(owner.password_hash)) {
-    await updateOwnerPassword(db, owner.id, await hashPassword(password));
-  }
-  return { ok: true, owner };
-}
-
-/** Records a security event for this request with its IP, user agent and path. */
-export function recordRequestEvent(
-  request: Request,
-  context: AppLoadContext,
-  event: Omit<Parameters<typeof recordSecurityEvent>[1], "ip" | "userAgent" | "path">,
-  options?: Parameters<typeof recordSecurityEvent>[2],
-) {
-  const meta = requestMeta(request, context);
-  return recordSecurityEvent(
-    context.services.db,
-    { ...event, ip: meta.ip, userAgent: meta.userAgent, path: meta.path },
-    options,
-  );
 }

@@ -45,23 +45,5 @@ function normalize(ip: string): string {
   return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
 }
 
-/**
- * The key per-client throttles (sign-in attempts) count under: an IPv4 address as
- * it is, an IPv6 address by its /64 network. One subscriber usually holds a whole
- * /64, so counting single IPv6 addresses would let one client rotate through
- * billions of them.
- */
-export function throttleKey(ip: string): string {
-  if (!ip.includes(":")) return ip;
-  const address = ip.split("%")[0]!.toLowerCase();
-  const halves = address.split("::");
-  if (halves.length > 2) return ip;
-  const groups = (s: string | undefined) => (s ? s.split(":") : []);
-  const width = (gs: string[]) => gs.reduce((n, g) => n + (g.includes(".") ? 2 : 1), 0);
-  const head = groups(halves[0]);
-  const tail = groups(halves[1]);
-  const all = halves.length === 2 ? [...head, ...Array<string>(Math.max(0, 8 - width(head) - width(tail))).fill("0"), ...tail] : head;
-  const network = all.slice(0, 4);
-  if (network.length < 4 || !network.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return ip;
-  return `${network.map((g) => parseInt(g, 16).toString(16)).join(":")}::/64`;
-}
+/** Defined with the throttles that count under it (a domain module); re-exported for the HTTP layer. */
+export { throttleKey } from "../security/rate-limit.server";

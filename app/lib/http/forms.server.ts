@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { readBodyText } from "./body.server";
 
 /** Page forms are small: anything over this is refused before it is buffered. */
@@ -42,12 +42,39 @@ export function parseForm<S extends z.ZodType>(schema: S, form: URLSearchParams 
   return { success: false, fieldErrors };
 }
 
+/** The HTML constraints of one input, as the schema that parses its form states them. */
+export interface InputConstraints {
+  name: string;
+  required: boolean;
+  minLength?: number;
+  maxLength?: number;
+}
+
 /**
- * Page forms post with POST. Remix runs a route's action for any other method too
- * (PUT, PATCH, DELETE), which no page of ours offers: those are a 405.
+ * The constraints of the input `name` from the form's own zod schema (an object,
+ * refined or not): `required` unless the field is optional or has a default, and
+ * the string length bounds (`min`/`max`) of its input side, before any pipe or
+ * transform. So the page's `<input>` cannot drift from what the action accepts.
+ * Computed in the loader (the schemas live on the server) and spread on the input.
  */
-export function requirePost(request: Request): void {
-  if (request.method !== "POST") {
-    throw new Response("Method not allowed", { status: 405, headers: { Allow: "GET, HEAD, POST" } });
+export function inputProps<S extends z.ZodObject>(schema: S, name: keyof S["shape"] & string): InputConstraints {
+  let field = schema.shape[name] as z.ZodType;
+  let required = true;
+  for (;;) {
+    const def = field._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType };
+    if ((def.type === "optional" || def.type === "default" || def.type === "prefault") && def.innerType) {
+      required = false;
+      field = def.innerType;
+    } else if (def.type === "pipe" && def.in) {
+      field = def.in;
+    } else {
+      break;
+    }
   }
+  const props: InputConstraints = { name, required };
+  if (field instanceof z.ZodString) {
+    if (field.minLength !== null && field.minLength > 0) props.minLength = field.minLength;
+    if (field.maxLength !== null) props.maxLength = field.maxLength;
+  }
+  return props;
 }

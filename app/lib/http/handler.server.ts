@@ -12,7 +12,8 @@ import { createRequestHandler, type AppLoadContext, type ServerBuild } from "@re
 import { createApiDispatcher } from "../api/dispatch.server";
 import { apiError } from "../api/errors.server";
 import type { StaticFiles } from "../runtime/static-files.server";
-import { recordSecurityEvent } from "../security/events.server";
+import { requestContext } from "../domain/context";
+import { recordEvent } from "../security/events.server";
 import type { Services } from "../services.server";
 import { discardUnreadBodyAfterResponse, MAX_BODY_BYTES } from "./body.server";
 import { clientIp } from "./client-ip.server";
@@ -197,18 +198,12 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
     if (!isApi && method !== "GET" && method !== "HEAD") {
       const check = checkSameOrigin(request, config.allowedOrigins);
       if (!check.ok) {
-        await recordSecurityEvent(
+        await recordEvent(
           services.db,
-          {
-            type: "csrf_blocked",
-            outcome: "blocked",
-            ip: info.clientIp,
-            userAgent: info.userAgent,
-            path: url.pathname,
-            details: { reason: check.reason, seen: check.seen, method },
-          },
-          { coalesce: true },
-        ).catch((error) => logger.error("could not record security event", { requestId: info.id, error }));
+          requestContext(request, info),
+          { type: "csrf_blocked", outcome: "blocked", details: { reason: check.reason, seen: check.seen, method } },
+          { coalesce: true, bestEffort: logger },
+        );
         return plainPage(403, "Request blocked", "This form was sent from another site, so it was refused. Reload the page and try again.");
       }
       // The origin is verified. Remix repeats a narrower form of this check on document

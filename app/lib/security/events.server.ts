@@ -1,7 +1,8 @@
 import { sql } from "kysely";
 import type { SecurityEventOutcome } from "../../../db/schema";
-import { throttleKey } from "../http/client-ip.server";
 import { nowIso, type Db } from "../db.server";
+import type { RequestContext } from "../domain/context";
+import { throttleKey } from "./rate-limit.server";
 
 /** Every kind of security event, so a typo is a type error and the filter can list them. */
 export const SECURITY_EVENT_TYPES = [
@@ -116,6 +117,41 @@ export async function recordSecurityEvent(
       details: JSON.stringify({ overflow: "anonymous event budget spent; counted here, not stored one by one" }),
     })
     .execute();
+}
+
+/** What a caller says about an event; where it came from is the request context's. */
+export type SecurityEvent = Pick<SecurityEventInput, "type" | "outcome" | "details">;
+
+export interface RecordOptions {
+  /** Anything an anonymous client can cause: counted on one row per client and type (see recordSecurityEvent). */
+  coalesce?: boolean;
+  now?: number;
+  /**
+   * Best effort: a failure to record is logged here (with the request id) and swallowed,
+   * so a refusal (401, 403, 429) never turns into a 500. Without it the error propagates,
+   * which a command relies on to roll back the change the event belongs to.
+   */
+  bestEffort?: { error(message: string, fields: Record<string, unknown>): void };
+}
+
+/**
+ * Records a security event for a request: the one function every caller uses (the
+ * sign-in, setup and password commands, the attempt guard, the bearer guard, the MCP
+ * endpoint and the same-origin check). The client IP, user agent and path come from
+ * the request context. Pass the transaction of the change it belongs to as `db`, so
+ * the event commits or rolls back with it.
+ */
+export async function recordEvent(db: Db, ctx: RequestContext, event: SecurityEvent, options: RecordOptions = {}): Promise<void> {
+  try {
+    await recordSecurityEvent(
+      db,
+      { ...event, ip: ctx.ip, userAgent: ctx.userAgent, path: ctx.path },
+      { coalesce: options.coalesce, now: options.now },
+    );
+  } catch (error) {
+    if (!options.bestEffort) throw error;
+    options.bestEffort.error("could not record security event", { requestId: ctx.requestId, error });
+  }
 }
 
 /**

@@ -1,0 +1,83 @@
+import type { Owner } from "../../../db/schema";
+import { appendAudit } from "../audit/log.server";
+import type { AuditSigner } from "../audit/signing.server";
+import { transaction, type Db } from "../db.server";
+import { auditContext, type ActorContext } from "../domain/context";
+import { recordEvent } from "../security/events.server";
+import { getOwnerByEmail, updateOwnerPassword } from "./owner.server";
+import { hashPassword, verifyPassword } from "./password.server";
+import { revokeOtherSessions } from "./session.server";
+import type { AttemptSlots } from "./sign-in.server";
+
+type Deps = { db: Db; auditSigner: AuditSigner };
+
+/** Never the password or its hash in an audit entry: only that it changed. */
+const PASSWORD_CHANGED = { before: "[redacted]", after: "[changed]" } as const;
+
+export type PasswordChangeResult = { ok: true; otherSessionsEnded: number } | { ok: false; reason: "wrong_current_password" };
+
+/**
+ * The signed-in owner changes their password. The attempt was counted by the attempt
+ * guard (a stolen session cannot guess the current password at full speed); a wrong
+ * current password is a `password_changed` failure event and keeps counting. On
+ * success, in one transaction: the new hash, every other session ended (this one,
+ * `keepSessionIdHash`, stays), the success event and the `owner.password_change`
+ * audit entry.
+ */
+export async function changePassword(
+  deps: Deps,
+  ctx: ActorContext,
+  input: { owner: Owner; keepSessionIdHash: string; currentPassword: string; newPassword: string; attempt: AttemptSlots },
+): Promise<PasswordChangeResult> {
+  const { db } = deps;
+  const { owner } = input;
+  if (!(await verifyPassword(input.currentPassword, owner.password_hash))) {
+    await recordEvent(db, ctx, { type: "password_changed", outcome: "failure", details: { reason: "wrong_current_password" } });
+    return { ok: false, reason: "wrong_current_password" };
+  }
+  input.attempt.release();
+  const passwordHash = await hashPassword(input.newPassword);
+  const ended = await transaction(db, async (trx) => {
+    await updateOwnerPassword(trx, owner.id, passwordHash);
+    const n = await revokeOtherSessions(trx, owner.id, input.keepSessionIdHash);
+    await recordEvent(trx, ctx, { type: "password_changed", outcome: "success", details: { via: "web", other_sessions_ended: n } });
+    await appendAudit(trx, auditContext(ctx, deps.auditSigner), {
+      action: "owner.password_change",
+      resourceType: "owner",
+      resourceId: owner.id,
+      changes: { password: PASSWORD_CHANGED, other_sessions: { before: n, after: 0 } },
+    });
+    return n;
+  });
+  return { ok: true, otherSessionsEnded: ended };
+}
+
+export type PasswordResetResult = { ok: true; owner: Owner; sessionsEnded: number } | { ok: false; reason: "no_owner" };
+
+/**
+ * `owner reset-password` on the CLI (for an owner locked out): in one transaction the
+ * new hash, every session ended, the `password_changed` event (`via: cli`) and the
+ * `owner.password_reset` audit entry.
+ */
+export async function resetPassword(
+  deps: Deps,
+  ctx: ActorContext,
+  input: { email: string; newPassword: string },
+): Promise<PasswordResetResult> {
+  // Hashed before the write lock is taken: scrypt is slow, and no one else should wait for it.
+  const passwordHash = await hashPassword(input.newPassword);
+  return transaction(deps.db, async (trx) => {
+    const owner = await getOwnerByEmail(trx, input.email);
+    if (!owner) return { ok: false, reason: "no_owner" } as const;
+    await updateOwnerPassword(trx, owner.id, passwordHash);
+    const n = await revokeOtherSessions(trx, owner.id, null);
+    await recordEvent(trx, ctx, { type: "password_changed", outcome: "success", details: { via: "cli", sessions_ended: n } });
+    await appendAudit(trx, auditContext(ctx, deps.auditSigner), {
+      action: "owner.password_reset",
+      resourceType: "owner",
+      resourceId: owner.id,
+      changes: { password: PASSWORD_CHANGED, sessions: { before: n, after: 0 } },
+    });
+    return { ok: true, owner, sessionsEnded: n } as const;
+  });
+}
