@@ -124,8 +124,7 @@ async function run(argv: string[]): Promise<void> {
   }
   let sources: Sources;
   try {
-    // node:sea's isSea/getAsset arrived in Node 20.12; `npm start` still runs on 20.11 (package.json engines).
-    const isSea = typeof sea.isSea === "function" && sea.isSea();
+    const isSea = sea.isSea();
     sources = isSea ? seaSources(process.env) : diskSources();
   } catch (error) {
     process.stderr.write(`preqstation: ${error instanceof Error ? error.message : String(error)}\n`);
