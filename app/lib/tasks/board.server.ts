@@ -1,0 +1,57 @@
+import type { ListTasksQuery, TaskView } from "../api/schemas";
+import type { Db } from "../db.server";
+import { labelColor, type LabelView } from "./labels.server";
+import type { TaskStatus } from "./lifecycle";
+import { listTasks } from "./tasks.server";
+
+/** The board's columns, in order; archived tasks show only when asked for with `status=archived`. */
+export const BOARD_COLUMNS = ["inbox", "todo", "hold", "ready", "done"] as const satisfies readonly TaskStatus[];
+
+/** Cards per column: the newest by `updated_at`; the rest are a click away in the list view. */
+export const CARDS_PER_COLUMN = 50;
+
+/** What the board filters by (the GET form's fields), already validated. */
+export type BoardFilters = Pick<ListTasksQuery, "project_key" | "label" | "engine" | "q" | "status">;
+
+export interface BoardColumn {
+  status: TaskStatus;
+  tasks: TaskView[];
+  /** True when the column has more tasks than it shows. */
+  more: boolean;
+}
+
+export interface Board {
+  columns: BoardColumn[];
+  /** Every label name's color, for the cards' label chips. */
+  labelColors: Record<string, string>;
+  labels: LabelView[];
+}
+
+/**
+ * The board: one column per status (or only the asked-for one), each the first
+ * page of the task list (`listTasks`, the API's keyset-paged query) for that status.
+ */
+export async function loadBoard(db: Db, filters: BoardFilters): Promise<Board> {
+  const statuses: readonly TaskStatus[] = filters.status ? [filters.status] : BOARD_COLUMNS;
+  const columns: BoardColumn[] = [];
+  let labels: LabelView[] = [];
+  for (const status of statuses) {
+    const page = await listTasks(db, { ...filters, status, limit: CARDS_PER_COLUMN });
+    columns.push({ status, tasks: page.tasks, more: page.next_cursor !== null });
+    labels = page.available_labels;
+  }
+  return { columns, labels, labelColors: colorsOf(labels, columns.flatMap((c) => c.tasks)) };
+}
+
+/** One page of the list view: the API's task list with the board's filters and a cursor. */
+export async function loadTaskListPage(db: Db, filters: BoardFilters, cursor: string | undefined, limit = CARDS_PER_COLUMN) {
+  const page = await listTasks(db, { ...filters, cursor, limit });
+  return { ...page, labelColors: colorsOf(page.available_labels, page.tasks) };
+}
+
+function colorsOf(labels: readonly LabelView[], tasks: readonly TaskView[]): Record<string, string> {
+  const colors: Record<string, string> = {};
+  for (const label of labels) colors[label.name.toLowerCase()] = label.color;
+  for (const task of tasks) for (const name of task.labels) colors[name.toLowerCase()] ??= labelColor(name);
+  return colors;
+}
