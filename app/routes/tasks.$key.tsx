@@ -299,11 +299,11 @@ export default function TaskPage() {
               <Form method="post">
                 <input type="hidden" name="intent" value="delete" />
                 <p role="alert">
-                  Delete {task.task_key} for good? Its key is never given out again; its history stays in the audit log.
+                  {`Delete ${task.task_key} for good? Its key is never given out again; its history stays in the audit log.`}
                 </p>
                 <div className="form-actions">
                   <button type="submit" className="danger">
-                    Yes, delete {task.task_key}
+                    {`Yes, delete ${task.task_key}`}
                   </button>
                   <Link to={`/tasks/${task.task_key}`}>Cancel</Link>
                 </div>

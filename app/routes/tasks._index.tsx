@@ -121,7 +121,7 @@ export default function TaskBoard() {
               ))}
               {column.more ? (
                 <Link to={`/tasks${queryString({ ...filterValues, status: column.status, view: "list" })}`}>
-                  All {column.status} tasks
+                  {`All ${column.status} tasks`}
                 </Link>
               ) : null}
             </section>

@@ -27,7 +27,14 @@ async function sessionAlive(db: Db, idHash: string, now = Date.now()): Promise<b
  * stream ends); the stream also ends when the session would expire, at server shutdown
  * (`hub.close()`), and when the client goes away.
  */
-export function changeStream(options: { db: Db; hub: ChangeHub; session: Session; signal: AbortSignal; now?: number }): Response {
+export function changeStream(options: {
+  db: Db;
+  hub: ChangeHub;
+  session: Session;
+  signal: AbortSignal;
+  now?: number;
+  heartbeatMs?: number;
+}): Response {
   const { db, hub, session, signal } = options;
   const now = options.now ?? Date.now();
   const encoder = new TextEncoder();
@@ -56,7 +63,7 @@ export function changeStream(options: { db: Db; hub: ChangeHub; session: Session
         );
       };
       const unsubscribe = hub.subscribe(onChange);
-      const heartbeat = setInterval(() => send(": keep-alive\n\n"), HEARTBEAT_MS);
+      const heartbeat = setInterval(() => send(": keep-alive\n\n"), options.heartbeatMs ?? HEARTBEAT_MS);
       const expiry = setTimeout(() => stop(), Math.max(0, lifetime));
       const offClose = hub.onClose(() => stop());
       const onAbort = () => stop();
