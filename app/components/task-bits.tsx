@@ -1,5 +1,5 @@
 import { Link } from "@remix-run/react";
-import type { TaskView } from "~/lib/api/schemas";
+import type { TaskCardView } from "~/lib/tasks/board.server";
 
 const PALETTE = new Set(["gray", "red", "orange", "amber", "green", "teal", "cyan", "blue", "indigo", "purple", "pink", "brown"]);
 
@@ -54,7 +54,7 @@ export function Age({ iso, now }: { iso: string; now: number }) {
   );
 }
 
-export function TaskCard({ task, colors, now }: { task: TaskView; colors: Record<string, string>; now: number }) {
+export function TaskCard({ task, colors, now }: { task: TaskCardView; colors: Record<string, string>; now: number }) {
   return (
     <article className="task-card" aria-labelledby={`card-${task.task_key}`}>
       <h3 id={`card-${task.task_key}`} className="task-card-title">

@@ -13,18 +13,25 @@ export const CARDS_PER_COLUMN = 50;
 /** What the board filters by (the GET form's fields), already validated. */
 export type BoardFilters = Pick<ListTasksQuery, "project_key" | "label" | "engine" | "q" | "status">;
 
+/** What a card (or a list row) shows of a task: only these fields go to the page. */
+export type TaskCardView = Pick<TaskView, "uuid" | "task_key" | "title" | "status" | "priority" | "labels" | "engine" | "run_state" | "updated_at">;
+
+export function cardView(task: TaskView): TaskCardView {
+  const { uuid, task_key, title, status, priority, labels, engine, run_state, updated_at } = task;
+  return { uuid, task_key, title, status, priority, labels, engine, run_state, updated_at };
+}
+
 export interface BoardColumn {
   status: TaskStatus;
-  tasks: TaskView[];
+  tasks: TaskCardView[];
   /** True when the column has more tasks than it shows. */
   more: boolean;
 }
 
 export interface Board {
   columns: BoardColumn[];
-  /** Every label name's color, for the cards' label chips. */
+  /** Every label name's color (by lower-case name), for the cards' label chips. */
   labelColors: Record<string, string>;
-  labels: LabelView[];
 }
 
 /**
@@ -37,19 +44,20 @@ export async function loadBoard(db: Db, filters: BoardFilters): Promise<Board> {
   let labels: LabelView[] = [];
   for (const status of statuses) {
     const page = await listTasks(db, { ...filters, status, limit: CARDS_PER_COLUMN });
-    columns.push({ status, tasks: page.tasks, more: page.next_cursor !== null });
+    columns.push({ status, tasks: page.tasks.map(cardView), more: page.next_cursor !== null });
     labels = page.available_labels;
   }
-  return { columns, labels, labelColors: colorsOf(labels, columns.flatMap((c) => c.tasks)) };
+  return { columns, labelColors: colorsOf(labels, columns.flatMap((c) => c.tasks)) };
 }
 
 /** One page of the list view: the API's task list with the board's filters and a cursor. */
 export async function loadTaskListPage(db: Db, filters: BoardFilters, cursor: string | undefined, limit = CARDS_PER_COLUMN) {
   const page = await listTasks(db, { ...filters, cursor, limit });
-  return { ...page, labelColors: colorsOf(page.available_labels, page.tasks) };
+  const tasks = page.tasks.map(cardView);
+  return { tasks, next_cursor: page.next_cursor, labelColors: colorsOf(page.available_labels, tasks) };
 }
 
-function colorsOf(labels: readonly LabelView[], tasks: readonly TaskView[]): Record<string, string> {
+function colorsOf(labels: readonly LabelView[], tasks: readonly Pick<TaskView, "labels">[]): Record<string, string> {
   const colors: Record<string, string> = {};
   for (const label of labels) colors[label.name.toLowerCase()] = label.color;
   for (const task of tasks) for (const name of task.labels) colors[name.toLowerCase()] ??= labelColor(name);
