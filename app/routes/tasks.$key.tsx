@@ -8,7 +8,7 @@ import { Age, LabelChips, PriorityBadge, RunBadge } from "~/components/task-bits
 import { TaskFields, type TaskFieldValues } from "~/components/task-form";
 import { ChangeTable, TaskHistory, actorText } from "~/components/task-history";
 import { UtcTime } from "~/components/utc-time";
-import { PatchTaskBodySchema, TaskStatusBodySchema, type PatchTaskBody, type TaskView } from "~/lib/api/schemas";
+import { PatchTaskBodySchema, TaskStatusBodySchema, type TaskView } from "~/lib/api/schemas";
 import { changesSince, resourceHistory, type HistoryEntry } from "~/lib/audit/history.server";
 import { ownerAuditContext, requireOwner } from "~/lib/auth/owner-session.server";
 import { singleLineText } from "~/lib/domain/text";
@@ -100,9 +100,12 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
         await setTaskStatus(db, audit, key, parsed.data);
         break;
       }
-      case "review":
-        await updateTask(db, audit, key, { lifecycle_action: "review" } as PatchTaskBody);
+      case "review": {
+        const parsed = PatchTaskBodySchema.safeParse({ lifecycle_action: "review" });
+        if (!parsed.success) return fail(400, "That request could not be understood.");
+        await updateTask(db, audit, key, parsed.data);
         break;
+      }
       case "block": {
         const reasonText = (form.get("reason") ?? "").trim();
         const reason = BlockReasonSchema.safeParse(reasonText);
