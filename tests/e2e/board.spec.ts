@@ -56,6 +56,8 @@ test.describe("with JavaScript", () => {
     expect((await taskStream).status()).toBe(200);
     await api(server, token, "PATCH", "/api/tasks/LIVE-1", { lifecycle_action: "start", engine: "codex" });
     await expect(page.locator(".task-badges").getByText("working")).toBeVisible({ timeout: 2_000 });
+    // The open edit form keeps the version it was opened with, and says the task moved on.
+    await expect(page.getByText("This task has changed since this form was opened")).toBeVisible();
     await expect(page.getByText("token “live-agent”").first()).toBeVisible();
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
   });

@@ -136,6 +136,17 @@ describe("the live stream", () => {
     expect(hub.size).toBe(0);
   });
 
+  it("answers 503 instead of a stream once the hub is full", async () => {
+    const hub = createChangeHub({ maxListeners: 1 });
+    const first = changeStream({ db: counted, hub, session: session("live"), signal: new AbortController().signal });
+    expect(first.status).toBe(200);
+    collect(first);
+    const second = changeStream({ db: counted, hub, session: session("live"), signal: new AbortController().signal });
+    expect(second.status).toBe(503);
+    expect(second.headers.get("retry-after")).toBe("30");
+    hub.close();
+  });
+
   it("ends when the session would expire", async () => {
     const hub = createChangeHub();
     const seen = collect(changeStream({ db: counted, hub, session: session("live", 50), signal: new AbortController().signal }));

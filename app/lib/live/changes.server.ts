@@ -18,6 +18,8 @@ export interface ChangeHub {
   close(): void;
   /** How many listeners there are now (for tests and the log). */
   readonly size: number;
+  /** How many listeners it takes at most; `subscribe` throws beyond that. */
+  readonly capacity: number;
 }
 
 export function createChangeHub(options: { coalesceMs?: number; maxListeners?: number } = {}): ChangeHub {
@@ -77,5 +79,6 @@ export function createChangeHub(options: { coalesceMs?: number; maxListeners?: n
     get size() {
       return listeners.size;
     },
+    capacity: maxListeners,
   };
 }

@@ -36,6 +36,10 @@ export function changeStream(options: {
   heartbeatMs?: number;
 }): Response {
   const { db, hub, session, signal } = options;
+  if (hub.size >= hub.capacity) {
+    // Owner-only, but bounded all the same: the browser's EventSource retries after `retry`.
+    return new Response("retry: 30000\n\n", { status: 503, headers: { "Retry-After": "30", "Cache-Control": "no-store" } });
+  }
   const now = options.now ?? Date.now();
   const encoder = new TextEncoder();
   const lifetime = Math.min(
