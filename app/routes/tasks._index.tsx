@@ -1,16 +1,44 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
 import { FilterField } from "~/components/filter-field";
 import { useLiveUpdates } from "~/components/live-updates";
 import { queryString } from "~/components/pager";
 import { Age, LabelChips, PriorityBadge, RunBadge, TaskCard } from "~/components/task-bits";
+import { ListTasksQuerySchema } from "~/lib/api/schemas";
 import { requireOwner } from "~/lib/auth/owner-session.server";
 import { fieldErrorsFromZod, formErrorFrom } from "~/lib/http/form-errors.server";
 import type { FieldErrors } from "~/lib/http/forms.server";
 import { listProjects } from "~/lib/projects/projects.server";
-import { BoardQuerySchema, rawBoardParams } from "~/lib/tasks/board-filters";
 import { loadBoard, loadTaskListPage, type BoardFilters } from "~/lib/tasks/board.server";
 import { TASK_STATUSES } from "~/lib/tasks/lifecycle";
+
+/**
+ * The board's GET filters, validated by the task list's own schema (the API's
+ * `GET /api/tasks` query): `project` is its `project_key`. Empty fields mean "any".
+ */
+const BoardQuerySchema = z.object({
+  project: ListTasksQuerySchema.shape.project_key,
+  label: ListTasksQuerySchema.shape.label,
+  engine: ListTasksQuerySchema.shape.engine,
+  q: ListTasksQuerySchema.shape.q,
+  status: ListTasksQuerySchema.shape.status,
+  view: z.enum(["board", "list"], { message: "Choose board or list" }).optional(),
+  cursor: ListTasksQuerySchema.shape.cursor,
+});
+
+const BOARD_PARAMS = ["project", "label", "engine", "q", "status", "view", "cursor"] as const;
+type BoardParam = (typeof BOARD_PARAMS)[number];
+
+/** The raw values of the filter form (first of each name, empty ones dropped, at most 500 characters shown back). */
+function rawBoardParams(search: URLSearchParams): Partial<Record<BoardParam, string>> {
+  const out: Partial<Record<BoardParam, string>> = {};
+  for (const name of BOARD_PARAMS) {
+    const value = search.get(name);
+    if (value !== null && value.trim() !== "") out[name] = value.slice(0, 500);
+  }
+  return out;
+}
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireOwner(request, context);

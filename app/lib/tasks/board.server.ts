@@ -1,4 +1,3 @@
-import type { ListTasksQuery, TaskView } from "../api/schemas";
 import type { Db } from "../db.server";
 import { labelColor, type LabelView } from "./labels.server";
 import type { TaskStatus } from "./lifecycle";
@@ -10,8 +9,12 @@ export const BOARD_COLUMNS = ["inbox", "todo", "hold", "ready", "done"] as const
 /** Cards per column: the newest by `updated_at`; the rest are a click away in the list view. */
 export const CARDS_PER_COLUMN = 50;
 
+// The task list's own types (the API's list query and task view), taken from listTasks.
+type ListQuery = Parameters<typeof listTasks>[1];
+type TaskView = Awaited<ReturnType<typeof listTasks>>["tasks"][number];
+
 /** What the board filters by (the GET form's fields), already validated. */
-export type BoardFilters = Pick<ListTasksQuery, "project_key" | "label" | "engine" | "q" | "status">;
+export type BoardFilters = Pick<ListQuery, "project_key" | "label" | "engine" | "q" | "status">;
 
 /** What a card (or a list row) shows of a task: only these fields go to the page. */
 export type TaskCardView = Pick<TaskView, "uuid" | "task_key" | "title" | "status" | "priority" | "labels" | "engine" | "run_state" | "updated_at">;
