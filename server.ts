@@ -56,6 +56,7 @@ export async function startServer(config: Config, runtime: ServerRuntime): Promi
     if (shuttingDown) return;
     shuttingDown = true;
     services.logger.info("shutting down", { signal });
+    services.changes.close(); // ends the live streams (/tasks/events), so their connections can drain
     const force = setTimeout(() => {
       services.logger.warn("forcing shutdown with requests still open");
       server.closeAllConnections();

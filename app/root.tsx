@@ -13,6 +13,7 @@ import {
 } from "@remix-run/react";
 import type { ReactNode } from "react";
 import { getOwnerSession } from "./lib/auth/owner-session.server";
+import { MainNav } from "./components/main-nav";
 import { useNonce } from "./components/nonce";
 import styles from "./styles.css?url";
 
@@ -44,6 +45,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <Link to="/" className="brand">
             PreqStation
           </Link>
+          {data?.owner ? <MainNav /> : null}
           {data?.owner ? (
             <div className="whoami">
               <span>{data.owner.email}</span>

@@ -6,6 +6,7 @@ import type { Cookie } from "@remix-run/node";
 import { createDeviceCookie } from "./auth/device-cookie.server";
 import { migrate, openDatabase, type Db, type DatabaseOptions } from "./db.server";
 import { createLogger, type Logger } from "./logger.server";
+import { createChangeHub, type ChangeHub } from "./live/changes.server";
 import { RateLimiter } from "./security/rate-limit.server";
 import { pruneSecurityEvents } from "./security/events.server";
 import { createSessionCookie, type SessionCookie } from "./auth/session.server";
@@ -30,6 +31,8 @@ export interface Services {
   auditSigner: AuditSigner;
   /** Encrypts second-factor secrets at rest and keys the recovery-code hashes. Never in the database. */
   dataKey: DataKey;
+  /** Tells the owner's open live pages that tasks or projects changed (app/lib/live/changes.server.ts). */
+  changes: ChangeHub;
   limiters: {
     /** Failed sign-in (and setup-code, and current-password) attempts per client IP. */
     login: RateLimiter;
@@ -118,6 +121,7 @@ export async function createServices(
     setupCode,
     auditSigner,
     dataKey,
+    changes: createChangeHub(),
     limiters: {
       login: new RateLimiter(config.loginRateLimit),
       loginDevice: new RateLimiter(config.loginRateLimit),

@@ -3,7 +3,7 @@ import { getOwnerSession } from "~/lib/auth/owner-session.server";
 import { ownerExists } from "~/lib/auth/owner.server";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  if (await getOwnerSession(request, context)) throw redirect("/settings/api-keys");
+  if (await getOwnerSession(request, context)) throw redirect("/tasks");
   if (!(await ownerExists(context.services.db))) throw redirect("/setup");
   throw redirect("/login");
 }

@@ -13,7 +13,8 @@ async function signIn(page: Page) {
   await page.getByLabel("Email").fill(OWNER_EMAIL);
   await page.getByLabel("Password").fill(OWNER_PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/settings\/api-keys$/);
+  await expect(page).toHaveURL(/\/tasks$/);
+  await page.goto("/settings/api-keys");
   await expect(page.getByRole("heading", { name: "API Keys", level: 1 })).toBeVisible();
 }
 

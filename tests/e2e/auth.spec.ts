@@ -43,7 +43,7 @@ test("signing in sets the session cookie with the contract's flags, and a later 
   expect(attributes).toEqual(["HttpOnly", "Max-Age=86400", "Path=/", "SameSite=Strict", "Secure"]);
   expect(sets.find((c) => c.startsWith("device="))).toContain("Max-Age=31536000");
   expect((await context.cookies()).find((c) => c.name === "device")).toMatchObject({ httpOnly: true, secure: true, sameSite: "Strict", path: "/" });
-  await expect(page).toHaveURL(/\/settings\/api-keys$/);
+  await expect(page).toHaveURL(/\/tasks$/);
   await expect(page.getByText(OWNER_EMAIL)).toBeVisible();
 
   const first = (await sessionCookie(context))!;
@@ -59,7 +59,7 @@ test("signing in sets the session cookie with the contract's flags, and a later 
     if (set?.startsWith("session=")) resent.push(set);
   });
   await page.goto(`${server.url}/`);
-  await expect(page).toHaveURL(/\/settings\/api-keys$/);
+  await expect(page).toHaveURL(/\/tasks$/);
   expect(resent.length).toBeGreaterThan(0);
   expect(resent[0]).toContain("Max-Age=86400");
   const later = (await sessionCookie(context))!;
@@ -69,7 +69,7 @@ test("signing in sets the session cookie with the contract's flags, and a later 
 
 test("after signing out, the old cookie value replayed gets the sign-in page", async ({ page, context, server }) => {
   await submitSignIn(page, server, OWNER_PASSWORD);
-  await expect(page).toHaveURL(/\/settings\/api-keys$/);
+  await expect(page).toHaveURL(/\/tasks$/);
   const old = (await sessionCookie(context))!;
 
   await page.getByRole("button", { name: "Sign out" }).click();

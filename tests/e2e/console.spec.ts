@@ -16,7 +16,9 @@ async function signIn(page: Page, server: TestServer, password = OWNER_PASSWORD)
   await page.getByLabel("Email").fill(OWNER_EMAIL);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/settings\/api-keys$/);
+  await expect(page).toHaveURL(/\/tasks$/);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+  await expect(page).toHaveURL(/\/settings$/);
 }
 
 async function createToken(server: TestServer, name: string): Promise<string> {

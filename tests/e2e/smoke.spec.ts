@@ -26,7 +26,7 @@ test("with JavaScript, the sign-in page hydrates under the CSP without a single 
   await page.getByLabel("Password").fill(OWNER_PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await dataRequest;
-  await expect(page).toHaveURL(/\/settings\/api-keys$/);
+  await expect(page).toHaveURL(/\/tasks$/);
   await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
 
   // Signing out with JavaScript ends the session too.

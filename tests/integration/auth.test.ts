@@ -56,7 +56,7 @@ describe("sign-in and sessions", () => {
   it("sets the session cookie exactly as the contract says", async () => {
     const res = await postForm(server, "/login", { email: "owner@example.com", password: OWNER_PASSWORD });
     expect(res.status).toBe(302);
-    expect(res.headers.get("location")).toBe("/settings/api-keys");
+    expect(res.headers.get("location")).toBe("/tasks");
     const set = setCookieFor(res)!;
     expect(set).toMatch(/^session=[^;]+\.[^;]+;/);
     expect(attributes(set)).toEqual(["HttpOnly", "Max-Age=86400", "Path=/", "SameSite=Strict", "Secure"]);
@@ -154,7 +154,7 @@ describe("sign-in and sessions", () => {
     expect(back.headers.get("location")).toBe("/settings?x=1");
     for (const evil of ["//evil.example", "/\\evil.example", "https://evil.example/", "/a/..//evil.example"]) {
       const res = await postForm(server, "/login", { email: "owner@example.com", password: OWNER_PASSWORD, redirectTo: evil });
-      expect(res.headers.get("location"), evil).toBe("/settings/api-keys");
+      expect(res.headers.get("location"), evil).toBe("/tasks");
     }
     const page = await (await getPage(server, "/login?redirectTo=%2F%2Fevil.example")).text();
     expect(page).not.toMatch(/name="redirectTo"/); // no hidden field carries it into the form
@@ -307,7 +307,7 @@ describe("secret rotation", () => {
     let resigned: string;
     try {
       const res = await getPage(rotated, "/login", cookie);
-      expect(res.headers.get("location")).toBe("/settings/api-keys"); // signed in: sent away from the sign-in page
+      expect(res.headers.get("location")).toBe("/tasks"); // signed in: sent away from the sign-in page
       resigned = setCookieFor(res)!.split(";")[0]!;
       expect(resigned).not.toBe(cookie);
     } finally {

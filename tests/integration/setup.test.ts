@@ -74,7 +74,7 @@ describe("/setup", () => {
       expect(created.status).toBe(302);
       expect(created.headers.get("location")).toBe("/settings/api-keys");
       const cookie = sessionCookieFrom(created)!;
-      expect((await getPage(server, "/", cookie)).headers.get("location")).toBe("/settings/api-keys");
+      expect((await getPage(server, "/", cookie)).headers.get("location")).toBe("/tasks");
       expect((await getPage(server, "/")).headers.get("location")).toBe("/login");
       const db = new Database(server.dbPath, { readonly: true });
       const owner = db.prepare("select email, password_hash from owners").get() as { email: string; password_hash: string };

@@ -53,7 +53,7 @@ describe("SIGTERM", () => {
     expect(created.received).toMatch(/"title":"Created while the server shut down"/);
     const { received, byServer } = await slow.closed;
     expect(received.slice(0, 13)).toBe("HTTP/1.1 302 ");
-    expect(received).toMatch(/^location: \/settings/im);
+    expect(received).toMatch(/^location: \/tasks$/im);
     expect(received).toMatch(/^set-cookie: session=/im);
     expect(byServer).toBe(true);
 

@@ -60,7 +60,7 @@ describe("the sign-in redirect target", () => {
     "evil.example",
     "",
   ])("sends %j to the fallback instead", (target) => {
-    expect(safeRedirectPath(target)).toBe("/settings/api-keys");
+    expect(safeRedirectPath(target)).toBe("/tasks");
   });
 
   it("never targets the sign-in, sign-out or setup pages", () => {
@@ -68,8 +68,8 @@ describe("the sign-in redirect target", () => {
   });
 
   it("ignores anything that is not a string", () => {
-    expect(safeRedirectPath(undefined)).toBe("/settings/api-keys");
-    expect(safeRedirectPath(["/a"])).toBe("/settings/api-keys");
+    expect(safeRedirectPath(undefined)).toBe("/tasks");
+    expect(safeRedirectPath(["/a"])).toBe("/tasks");
   });
 });
 

@@ -47,7 +47,13 @@ export function createApiDispatcher(build: ServerBuild): ApiDispatcher {
     const isRead = request.method === "GET" || request.method === "HEAD";
     const fn = isRead ? route?.loader : route?.action;
     if (!fn) return null; // let Remix answer (it knows how to say 405)
-    return invoke(fn, request, match.params, context);
+    const response = invoke(fn, request, match.params, context);
+    // A successful write may have changed tasks or projects: tell the owner's open live pages.
+    if (isRead) return response;
+    return response.then((r) => {
+      if (r.ok) context.services.changes.publish();
+      return r;
+    });
   };
 }
 

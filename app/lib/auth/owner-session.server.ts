@@ -52,7 +52,7 @@ export async function requireOwner(request: Request, context: AppLoadContext): P
  * drop or turn into `/`), and paths that only normalize into `//host`
  * (`/a/..//evil.example`). The sign-in, sign-out and setup pages are never targets.
  */
-export function safeRedirectPath(to: unknown, fallback = "/settings/api-keys"): string {
+export function safeRedirectPath(to: unknown, fallback = "/tasks"): string {
   if (typeof to !== "string" || to.length > 2048 || !to.startsWith("/") || to.startsWith("//")) return fallback;
   // eslint-disable-next-line no-control-regex
   if (/[\\\u0000-\u001f\u007f]/.test(to)) return fallback;

@@ -1,0 +1,75 @@
+import type { Db } from "../db.server";
+
+/** One audit entry about a resource, as its page shows it. */
+export interface HistoryEntry {
+  seq: number;
+  at: string;
+  action: string;
+  /** "owner", "token", "cli" … */
+  actorType: string;
+  /** Who: the owner's email, the token's name, or the CLI. */
+  actor: string;
+  channel: string | null;
+  changes: { field: string; before?: unknown; after?: unknown }[];
+}
+
+/** The newest entries shown on a page; older ones are in the audit log console. */
+export const HISTORY_LIMIT = 100;
+
+function parseChanges(text: string): HistoryEntry["changes"] {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!value || typeof value !== "object" || Array.isArray(value)) return [];
+    return Object.entries(value as Record<string, { before?: unknown; after?: unknown } | null>).map(([field, c]) => ({
+      field,
+      before: c?.before ?? null,
+      after: c?.after ?? null,
+    }));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A resource's story from the audit log, newest first (at most `limit` entries):
+ * who did what, with each changed field's before and after. Task keys are never
+ * given out twice, so a task key names one task's whole history.
+ */
+export async function resourceHistory(
+  db: Db,
+  resourceType: "task" | "project",
+  resourceId: string,
+  limit = HISTORY_LIMIT,
+): Promise<HistoryEntry[]> {
+  const rows = await db
+    .selectFrom("audit_log")
+    .select(["seq", "created_at", "action", "actor_type", "actor_label", "channel", "changes"])
+    .where("resource_type", "=", resourceType)
+    .where("resource_id", "=", resourceId)
+    .orderBy("seq", "desc")
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({
+    seq: row.seq,
+    at: row.created_at,
+    action: row.action,
+    actorType: row.actor_type,
+    actor: row.actor_label,
+    channel: row.channel,
+    changes: parseChanges(row.changes),
+  }));
+}
+
+/**
+ * The changes made to a task since version `since`: a task's version goes up by one
+ * exactly when an update or status change changed something, so these are its newest
+ * `current - since` entries that changed something. Used to tell an owner whose form
+ * was stale what happened meanwhile.
+ */
+export function changesSince(history: readonly HistoryEntry[], since: number, current: number): HistoryEntry[] {
+  const wanted = current - since;
+  if (wanted <= 0) return [];
+  return history
+    .filter((e) => (e.action === "task.update" || e.action === "task.status") && e.changes.length > 0)
+    .slice(0, wanted);
+}
