@@ -1,4 +1,5 @@
 import type { HistoryEntry } from "~/lib/audit/history.server";
+import { ChangesTable } from "./changes-table";
 import { UtcTime } from "./utc-time";
 
 /** A before/after value, as short text (long values are cut; everything is rendered as text). */
@@ -15,27 +16,13 @@ export function actorText(entry: Pick<HistoryEntry, "actorType" | "actor">): str
   return entry.actor;
 }
 
-export function ChangeTable({ entry }: { entry: HistoryEntry }) {
-  if (entry.changes.length === 0) return <p className="muted">No field changed.</p>;
+/** An entry's changed fields, as the shared changes table shows them. */
+export function EntryChanges({ entry }: { entry: HistoryEntry }) {
   return (
-    <table className="changes">
-      <thead>
-        <tr>
-          <th scope="col">Field</th>
-          <th scope="col">Before</th>
-          <th scope="col">After</th>
-        </tr>
-      </thead>
-      <tbody>
-        {entry.changes.map((c) => (
-          <tr key={c.field}>
-            <th scope="row">{c.field}</th>
-            <td className="value">{shownValue(c.before)}</td>
-            <td className="value">{shownValue(c.after)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <ChangesTable
+      changes={entry.changes.map((c) => ({ field: c.field, before: shownValue(c.before), after: shownValue(c.after) }))}
+      empty="No field changed."
+    />
   );
 }
 
@@ -49,7 +36,7 @@ export function TaskHistory({ entries }: { entries: HistoryEntry[] }) {
             <strong>{entry.action}</strong> by {actorText(entry)}
             {entry.channel ? <span className="muted"> via {entry.channel}</span> : null}, <UtcTime iso={entry.at} />
           </p>
-          <ChangeTable entry={entry} />
+          <EntryChanges entry={entry} />
         </li>
       ))}
     </ol>

@@ -1,5 +1,6 @@
 import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
+import { ChangesTable } from "~/components/changes-table";
 import { dateInputType, FilterField } from "~/components/filter-field";
 import { Pager, queryString } from "~/components/pager";
 import { UtcTime } from "~/components/utc-time";
@@ -320,28 +321,8 @@ function EntryDetails({ entry }: { entry: Entry }) {
         <p>
           Changes: <code>{entry.rawChanges}</code>
         </p>
-      ) : entry.changes.length === 0 ? (
-        <p className="muted">No field changes recorded.</p>
       ) : (
-        <table>
-          <caption className="visually-hidden">{`Changes in entry ${entry.seq}`}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Field</th>
-              <th scope="col">Before</th>
-              <th scope="col">After</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entry.changes.map((c) => (
-              <tr key={c.field}>
-                <td className="mono">{c.field}</td>
-                <td className="mono">{c.before}</td>
-                <td className="mono">{c.after}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <ChangesTable changes={entry.changes} empty="No field changes recorded." caption={`Changes in entry ${entry.seq}`} />
       )}
       <dl>
         <dt>Actor</dt>

@@ -6,7 +6,7 @@ import { useLiveUpdates } from "~/components/live-updates";
 import { MarkdownText, safeUrl } from "~/components/markdown";
 import { Age, LabelChips, PriorityBadge, RunBadge } from "~/components/task-bits";
 import { TaskFields, type TaskFieldValues } from "~/components/task-form";
-import { ChangeTable, TaskHistory, actorText } from "~/components/task-history";
+import { EntryChanges, TaskHistory, actorText } from "~/components/task-history";
 import { UtcTime } from "~/components/utc-time";
 import { PatchTaskBodySchema, TaskStatusBodySchema, type TaskView } from "~/lib/api/schemas";
 import { changesSince, resourceHistory, type HistoryEntry } from "~/lib/audit/history.server";
@@ -359,7 +359,7 @@ function EditForm({ task, actionData }: { task: TaskView; actionData: ActionData
                 {actionData.conflict.changes.map((entry) => (
                   <li key={entry.seq}>
                     {entry.action} by {actorText(entry)}, <UtcTime iso={entry.at} />
-                    <ChangeTable entry={entry} />
+                    <EntryChanges entry={entry} />
                   </li>
                 ))}
               </ul>
