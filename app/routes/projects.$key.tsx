@@ -2,6 +2,7 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field } from "~/components/field";
+import { ProjectFields } from "~/components/project-form";
 import { TaskHistory } from "~/components/task-history";
 import { PatchProjectBodySchema } from "~/lib/api/schemas";
 import { resourceHistory } from "~/lib/audit/history.server";
@@ -122,31 +123,7 @@ export default function ProjectPage() {
         ) : null}
         <Form method="post" noValidate key={actionData ? "answered" : "fresh"}>
           <input type="hidden" name="intent" value="update" />
-          <Field label="Name" name="name" required maxLength={100} defaultValue={values.name} error={errors.name} autoComplete="off" />
-          <Field
-            label="Repository URL"
-            name="repo_url"
-            defaultValue={values.repo_url}
-            error={errors.repo_url}
-            hint="Empty clears it."
-            autoComplete="off"
-          />
-          <div>
-            <label htmlFor="field-description">Description</label>
-            <textarea
-              id="field-description"
-              name="description"
-              rows={3}
-              defaultValue={values.description}
-              aria-invalid={errors.description ? true : undefined}
-              aria-describedby={errors.description ? "field-description-error" : undefined}
-            />
-            {errors.description ? (
-              <p className="field-error" id="field-description-error">
-                {errors.description}
-              </p>
-            ) : null}
-          </div>
+          <ProjectFields mode="edit" values={values} errors={errors} />
           <fieldset>
             <legend>Deployment</legend>
             <div className="inline-fields">

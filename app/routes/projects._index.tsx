@@ -1,7 +1,7 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
-import { Field } from "~/components/field";
+import { ProjectFields } from "~/components/project-form";
 import { CreateProjectBodySchema } from "~/lib/api/schemas";
 import { requireOwner } from "~/lib/auth/owner-session.server";
 import { auditContext } from "~/lib/domain/context";
@@ -113,40 +113,7 @@ export default function Projects() {
         ) : null}
         <Form method="post" noValidate>
           <input type="hidden" name="intent" value="create" />
-          <Field label="Name" name="name" required maxLength={100} defaultValue={values?.name} error={errors.name} autoComplete="off" />
-          <Field
-            label="Project key"
-            name="project_key"
-            maxLength={10}
-            defaultValue={values?.project_key}
-            error={errors.project_key}
-            hint="2–10 letters or digits, e.g. WEB. Left empty, it is derived from the name."
-            autoComplete="off"
-          />
-          <Field
-            label="Repository URL"
-            name="repo_url"
-            defaultValue={values?.repo_url}
-            error={errors.repo_url}
-            hint="Optional: https://github.com/owner/repo, an SSH URL or owner/repo."
-            autoComplete="off"
-          />
-          <div>
-            <label htmlFor="field-description">Description</label>
-            <textarea
-              id="field-description"
-              name="description"
-              rows={3}
-              defaultValue={values?.description}
-              aria-invalid={errors.description ? true : undefined}
-              aria-describedby={errors.description ? "field-description-error" : undefined}
-            />
-            {errors.description ? (
-              <p className="field-error" id="field-description-error">
-                {errors.description}
-              </p>
-            ) : null}
-          </div>
+          <ProjectFields mode="create" values={values} errors={errors} />
           <div className="form-actions">
             <button type="submit">Create project</button>
           </div>
