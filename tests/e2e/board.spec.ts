@@ -4,39 +4,13 @@
  * of every board page with axe, and the whole create → edit → review flow without JavaScript.
  */
 import AxeBuilder from "@axe-core/playwright";
-import type { Page } from "@playwright/test";
-import { OWNER_EMAIL, OWNER_PASSWORD, setupOwner } from "../support/http";
-import { runCli, type TestServer } from "../support/server";
-import { expect, test } from "./fixtures";
-
-async function signIn(page: Page, server: TestServer) {
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel("Email").fill(OWNER_EMAIL);
-  await page.getByLabel("Password").fill(OWNER_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/tasks$/);
-}
-
-async function agentToken(server: TestServer, name: string): Promise<string> {
-  const created = await runCli(["token", "create", "--name", name], { dbPath: server.dbPath });
-  expect(created.code, created.stderr).toBe(0);
-  return created.stdout.trim();
-}
-
-async function api(server: TestServer, token: string, method: string, path: string, body: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(res.status, `${method} ${path}`).toBeLessThan(300);
-  return res.json();
-}
+import { OWNER_EMAIL, setupOwner } from "../support/http";
+import { api, createToken, expect, signIn, test } from "./fixtures";
 
 test.describe("with JavaScript", () => {
   test("an agent's change shows up on the open board and task page within 2 seconds, without a reload", async ({ page, freshServer: server }) => {
     await setupOwner(server);
-    const token = await agentToken(server, "live-agent");
+    const token = await createToken(server, "live-agent");
     await api(server, token, "POST", "/api/projects", { name: "Live", project_key: "LIVE" });
     const boardStream = page.waitForResponse((r) => r.url().endsWith("/tasks/events"));
     await signIn(page, server);
@@ -64,7 +38,7 @@ test.describe("with JavaScript", () => {
 
   test("axe finds no serious or critical violations on the board pages", async ({ page, freshServer: server }) => {
     await setupOwner(server);
-    const token = await agentToken(server, "axe-agent");
+    const token = await createToken(server, "axe-agent");
     await api(server, token, "POST", "/api/projects", { name: "Axe", project_key: "AXE", repo_url: "acme/axe" });
     await api(server, token, "POST", "/api/tasks", {
       project_key: "AXE",

@@ -6,35 +6,16 @@
  */
 import type { Page } from "@playwright/test";
 import { getPage, OWNER_EMAIL, OWNER_PASSWORD, setupOwner } from "../support/http";
-import { runCli, type TestServer } from "../support/server";
-import { expect, test } from "./fixtures";
+import type { TestServer } from "../support/server";
+import { api, createToken, expect, signIn, test } from "./fixtures";
 
 const NEW_PASSWORD = "a fresh passphrase for e2e";
 
-async function signIn(page: Page, server: TestServer, password = OWNER_PASSWORD) {
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel("Email").fill(OWNER_EMAIL);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/tasks$/);
+/** Signs in, then opens Settings from the main navigation, where every test here starts. */
+async function signInToSettings(page: Page, server: TestServer, password?: string) {
+  await signIn(page, server, password);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
   await expect(page).toHaveURL(/\/settings$/);
-}
-
-async function createToken(server: TestServer, name: string): Promise<string> {
-  const created = await runCli(["token", "create", "--name", name], { dbPath: server.dbPath });
-  expect(created.code, created.stderr).toBe(0);
-  return created.stdout.trim();
-}
-
-async function api(server: TestServer, token: string, method: string, path: string, body: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(res.status, `${method} ${path}`).toBeLessThan(300);
-  return res.json();
 }
 
 for (const javaScriptEnabled of [true, false]) {
@@ -49,7 +30,7 @@ for (const javaScriptEnabled of [true, false]) {
       await api(server, suspect, "POST", "/api/tasks", { project_key: "ALPHA", title: "Rotate the keys" });
       await api(server, bystander, "POST", "/api/projects", { name: "Docs", project_key: "DOCS" });
 
-      await signIn(page, server);
+      await signInToSettings(page, server);
       await page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Audit Logs" }).click();
       await expect(page.getByRole("heading", { name: "Audit Logs", level: 1 })).toBeVisible();
       await expect(page.getByRole("cell", { name: "project.create" })).toHaveCount(2);
@@ -80,7 +61,7 @@ for (const javaScriptEnabled of [true, false]) {
 
     test("revokes another session, whose cookie then stops working", async ({ page, freshServer: server }) => {
       const otherCookie = await setupOwner(server); // the "other" browser: the session setup left signed in
-      await signIn(page, server);
+      await signInToSettings(page, server);
       await page.goto(`${server.url}/settings/sessions`);
       await expect(page.getByRole("heading", { name: "Sessions", level: 1 })).toBeVisible();
       const table = page.getByRole("table", { name: "Active sessions" });
@@ -99,7 +80,7 @@ for (const javaScriptEnabled of [true, false]) {
 
     test("changes the password, then signs in again with the new one", async ({ page, freshServer: server }) => {
       await setupOwner(server);
-      await signIn(page, server);
+      await signInToSettings(page, server);
       await page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Security", exact: true }).click();
       await expect(page.getByRole("heading", { name: "Change password" })).toBeVisible();
 
@@ -122,7 +103,7 @@ for (const javaScriptEnabled of [true, false]) {
       await page.getByLabel("Password").fill(OWNER_PASSWORD);
       await page.getByRole("button", { name: "Sign in" }).click();
       await expect(page.getByRole("alert")).toHaveText("Incorrect email or password.");
-      await signIn(page, server, NEW_PASSWORD);
+      await signInToSettings(page, server, NEW_PASSWORD);
       await expect(page.getByText(OWNER_EMAIL)).toBeVisible();
     });
   });

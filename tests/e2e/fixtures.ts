@@ -2,10 +2,12 @@
  * Playwright fixtures: `server` is a real production server on a fresh database,
  * started once per worker (so specs in one worker share it: create the owner only
  * when it does not exist yet). `freshServer` is a server of the test's own, started
- * for that test alone, for specs that need a "no owner yet" instance.
+ * for that test alone, for specs that need a "no owner yet" instance. Below them,
+ * the steps several specs take the same way: signing in, minting a token, calling the API.
  */
-import { test as base } from "@playwright/test";
-import { startServer, type TestServer } from "../support/server";
+import { expect, test as base, type Page } from "@playwright/test";
+import { OWNER_EMAIL, OWNER_PASSWORD } from "../support/http";
+import { runCli, startServer, type TestServer } from "../support/server";
 
 export const test = base.extend<{ baseURL: string; freshServer: TestServer }, { server: TestServer }>({
   server: [
@@ -28,4 +30,31 @@ export const test = base.extend<{ baseURL: string; freshServer: TestServer }, { 
   },
 });
 
-export { expect } from "@playwright/test";
+export { expect };
+
+/** Signs the owner in through the login form and waits for the board it lands on. */
+export async function signIn(page: Page, server: TestServer, password = OWNER_PASSWORD) {
+  await page.goto(`${server.url}/login`);
+  await page.getByLabel("Email").fill(OWNER_EMAIL);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/tasks$/);
+}
+
+/** Creates an API token with the admin CLI and returns its plaintext. */
+export async function createToken(server: TestServer, name: string): Promise<string> {
+  const created = await runCli(["token", "create", "--name", name], { dbPath: server.dbPath });
+  expect(created.code, created.stderr).toBe(0);
+  return created.stdout.trim();
+}
+
+/** Calls the API as an agent with `token`; fails the test unless the answer is a success. */
+export async function api(server: TestServer, token: string, method: string, path: string, body: unknown) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  expect(res.status, `${method} ${path}`).toBeLessThan(300);
+  return res.json();
+}
