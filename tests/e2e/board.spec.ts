@@ -37,6 +37,8 @@ test.describe("with JavaScript", () => {
   });
 
   test("axe finds no serious or critical violations on the board pages", async ({ page, freshServer: server }) => {
+    // Seven pages, a full axe run on each: ~18 s on a quiet 2-core machine, more when it is shared.
+    test.setTimeout(90_000);
     await setupOwner(server);
     const token = await createToken(server, "axe-agent");
     await api(server, token, "POST", "/api/projects", { name: "Axe", project_key: "AXE", repo_url: "acme/axe" });
