@@ -170,6 +170,15 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/*
+ * The committer and the batch marker are recognised by a registered symbol, not by
+ * `instanceof`: the server bundle holds this module twice (once in main.ts's bundle,
+ * once inside the Remix server build), so a Db opened by one copy reaches
+ * transaction() of the other.
+ */
+const GROUP_COMMITTER = Symbol.for("preqstation.db.groupCommitter");
+const OPEN_BATCH = Symbol.for("preqstation.db.openBatch");
+
 type Outcome = { member: Pending; ok: true; value: unknown } | { member: Pending; ok: false; error: unknown };
 
 /** The whole batch is lost (SQLite rolled the transaction back, or COMMIT failed): every member gets `error`. */
@@ -182,6 +191,7 @@ class BatchLost {
  * the batch (a nested call) instead of queueing behind it.
  */
 class OpenBatch implements KyselyPlugin {
+  readonly [OPEN_BATCH] = true;
   open = true;
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
     return args.node;
@@ -192,6 +202,7 @@ class OpenBatch implements KyselyPlugin {
 }
 
 export class GroupCommitter implements KyselyPlugin {
+  readonly [GROUP_COMMITTER] = true;
   readonly stats: GroupCommitStats = { batches: 0, commits: 0, failedBatches: 0, committed: 0, rolledBack: 0, largestBatch: 0 };
   readonly #sqlite: SQLite.Database;
   readonly #options: Required<GroupCommitOptions>;
@@ -325,7 +336,7 @@ export class GroupCommitter implements KyselyPlugin {
 
 /** The committer of a database opened with openDatabase(), or null. */
 export function committerOf(db: Db): GroupCommitter | null {
-  for (const plugin of db.getExecutor().plugins) if (plugin instanceof GroupCommitter) return plugin;
+  for (const plugin of db.getExecutor().plugins) if (GROUP_COMMITTER in plugin) return plugin as GroupCommitter;
   return null;
 }
 
@@ -341,8 +352,8 @@ export function committerOf(db: Db): GroupCommitter | null {
 export async function transaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
   const plugins = db.getExecutor().plugins;
   for (const plugin of plugins) {
-    if (plugin instanceof OpenBatch) {
-      if (!plugin.open) throw new Error("transaction: this transaction has already ended");
+    if (OPEN_BATCH in plugin) {
+      if (!(plugin as OpenBatch).open) throw new Error("transaction: this transaction has already ended");
       return fn(db);
     }
   }
