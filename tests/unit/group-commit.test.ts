@@ -3,7 +3,7 @@ import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { appendAudit, verifyAuditChain } from "../../app/lib/audit/log.server";
 import type { AuditEntry } from "../../db/schema";
-import { committerOf, DEFAULT_GROUP_COMMIT, nowIso, openDatabase, transaction, type Db, type GroupCommitOptions } from "~/lib/db.server";
+import { committerOf, DEFAULT_GROUP_COMMIT, nowIso, openDatabase, transaction, type Db, type GroupCommitOptions, type OpenedDatabase } from "~/lib/db.server";
 import { testAudit, testAuditSigner, testDatabase, type TestDatabase } from "../support/kit";
 
 // Group commit (app/lib/db.server.ts): concurrent transaction() calls share one
@@ -11,13 +11,20 @@ import { testAudit, testAuditSigner, testDatabase, type TestDatabase } from "../
 // file, and a second connection to it to see what is really committed.
 
 let opened: TestDatabase;
+/**
+ * The handle most tests write through: the same file, with the 20 ms time cap lifted so
+ * that a loaded test machine cannot split a batch the test counts on (the cap has its own test).
+ */
+let gc: OpenedDatabase;
 let reader: SQLite.Database;
 beforeEach(async () => {
   opened = await testDatabase({ file: true });
+  gc = openDatabase(opened.dbPath, { groupCommit: { maxBatchMs: 60_000 } });
   reader = new SQLite(opened.dbPath, { readonly: true });
 });
-afterEach(() => {
+afterEach(async () => {
   reader.close();
+  await gc.db.destroy();
   vi.useRealTimers();
 });
 
@@ -59,35 +66,35 @@ describe("group commit", () => {
     const seenCommitted: boolean[] = [];
     await Promise.all(
       keys.map((key, i) =>
-        createProject(opened.db, key).then(() => {
+        createProject(gc.db, key).then(() => {
           // Checked the moment this caller hears back: its row is already on disk for others.
           seenCommitted[i] = committedProjectKeys().includes(key) && committedAuditIds().includes(key);
         }),
       ),
     );
     expect(seenCommitted).toEqual(keys.map(() => true));
-    expect(opened.committer.stats).toMatchObject({ batches: 1, commits: 1, committed: 20, rolledBack: 0, failedBatches: 0, largestBatch: 20 });
-    expect(committerOf(opened.db)).toBe(opened.committer);
+    expect(gc.committer.stats).toMatchObject({ batches: 1, commits: 1, committed: 20, rolledBack: 0, failedBatches: 0, largestBatch: 20 });
+    expect(committerOf(gc.db)).toBe(gc.committer);
   });
 
   it("rolls back a failing mutation alone: its caller gets its error, its neighbours commit, the audit chain verifies", async () => {
-    await createProject(opened.db, "TAKEN");
-    const before = opened.committer.stats.commits;
+    await createProject(gc.db, "TAKEN");
+    const before = gc.committer.stats.commits;
     const ownError = new Error("rejected by the domain after writing");
     const calls = [
-      createProject(opened.db, "GOOD1"),
-      createProject(opened.db, "BAD1", ownError), // wrote a project and an audit entry, then threw
-      createProject(opened.db, "GOOD2"),
-      createProject(opened.db, "TAKEN"), // UNIQUE constraint: SQLite refuses the insert
-      createProject(opened.db, "GOOD3"),
+      createProject(gc.db, "GOOD1"),
+      createProject(gc.db, "BAD1", ownError), // wrote a project and an audit entry, then threw
+      createProject(gc.db, "GOOD2"),
+      createProject(gc.db, "TAKEN"), // UNIQUE constraint: SQLite refuses the insert
+      createProject(gc.db, "GOOD3"),
     ];
     const results = await Promise.allSettled(calls);
 
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "rejected", "fulfilled"]);
     expect((results[1] as PromiseRejectedResult).reason).toBe(ownError);
     expect((results[3] as PromiseRejectedResult).reason).toMatchObject({ code: "SQLITE_CONSTRAINT_UNIQUE" });
-    expect(opened.committer.stats.commits - before).toBe(1); // all five were one batch
-    expect(opened.committer.stats).toMatchObject({ rolledBack: 2, largestBatch: 5 });
+    expect(gc.committer.stats.commits - before).toBe(1); // all five were one batch
+    expect(gc.committer.stats).toMatchObject({ rolledBack: 2, largestBatch: 5 });
 
     expect(committedProjectKeys()).toEqual(["GOOD1", "GOOD2", "GOOD3", "TAKEN"]);
     // Gapless: the failed ones' entries are gone and the next one took their place in the chain.
@@ -98,12 +105,12 @@ describe("group commit", () => {
       { seq: 3, resource_id: "GOOD2" },
       { seq: 4, resource_id: "GOOD3" },
     ]);
-    expect(await verifyAuditChain(opened.db, testAuditSigner)).toMatchObject({ ok: true, count: 4, lastSeq: 4 });
+    expect(await verifyAuditChain(gc.db, testAuditSigner)).toMatchObject({ ok: true, count: 4, lastSeq: 4 });
   });
 
   it("keeps the audit chain gapless and in call order under many concurrent appendAudit calls", async () => {
-    // No time cap here (a loaded test machine would otherwise decide the batch sizes): only the size cap.
-    const db = reopen({ maxBatchMs: 60_000 });
+    // Only the size cap applies here (no time cap: see gc above).
+    const db = gc;
     const n = 300;
     await Promise.all(Array.from({ length: n }, (_, i) => audit(db.db, `R-${i}`)));
     expect(committedAuditIds()).toEqual(Array.from({ length: n }, (_, i) => `R-${i}`));
@@ -121,7 +128,7 @@ describe("group commit", () => {
   });
 
   it("caps a batch at maxBatchSize calls: the rest commit in the next batch", async () => {
-    const capped = reopen({ maxBatchSize: 3 });
+    const capped = reopen({ maxBatchSize: 3, maxBatchMs: 60_000 });
     await Promise.all(Array.from({ length: 7 }, (_, i) => createProject(capped.db, `CAP${i}`)));
     expect(capped.committer.stats).toMatchObject({ batches: 3, commits: 3, committed: 7, largestBatch: 3 });
     expect(await verifyAuditChain(capped.db, testAuditSigner)).toMatchObject({ ok: true, count: 7 });
@@ -136,36 +143,36 @@ describe("group commit", () => {
 
   it("rejects every member of a batch whose COMMIT fails, and commits nothing of it", async () => {
     // A deferred foreign key is checked at COMMIT: one member's dangling row makes COMMIT fail.
-    await sql`create table gc_parent (id integer primary key)`.execute(opened.db);
+    await sql`create table gc_parent (id integer primary key)`.execute(gc.db);
     await sql`create table gc_child (id integer primary key, parent integer references gc_parent(id) deferrable initially deferred)`.execute(
-      opened.db,
+      gc.db,
     );
-    const before = { ...opened.committer.stats };
+    const before = { ...gc.committer.stats };
     const results = await Promise.allSettled([
-      createProject(opened.db, "LOST1"),
-      transaction(opened.db, async (trx) => {
+      createProject(gc.db, "LOST1"),
+      transaction(gc.db, async (trx) => {
         await sql`insert into gc_child (id, parent) values (1, 42)`.execute(trx);
         await audit(trx, "DANGLING");
       }),
-      createProject(opened.db, "LOST2"),
+      createProject(gc.db, "LOST2"),
     ]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
     for (const r of results) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: "SQLITE_CONSTRAINT_FOREIGNKEY" });
-    expect(opened.committer.stats.failedBatches - before.failedBatches).toBe(1);
-    expect(opened.committer.stats.commits).toBe(before.commits);
+    expect(gc.committer.stats.failedBatches - before.failedBatches).toBe(1);
+    expect(gc.committer.stats.commits).toBe(before.commits);
     expect(committedProjectKeys()).toEqual([]);
     expect(committedAuditIds()).toEqual([]);
     // The connection is usable again: the next batch starts clean.
-    await createProject(opened.db, "AFTER");
+    await createProject(gc.db, "AFTER");
     expect(committedProjectKeys()).toEqual(["AFTER"]);
-    expect(await verifyAuditChain(opened.db, testAuditSigner)).toMatchObject({ ok: true, count: 1 });
+    expect(await verifyAuditChain(gc.db, testAuditSigner)).toMatchObject({ ok: true, count: 1 });
   });
 
   it("does not acknowledge a failed mutation before its batch's fate is known", async () => {
     const order: string[] = [];
     await Promise.allSettled([
-      createProject(opened.db, "FIRST").then(() => order.push("FIRST resolved")),
-      createProject(opened.db, "SECOND", new Error("no")).catch(() => {
+      createProject(gc.db, "FIRST").then(() => order.push("FIRST resolved")),
+      createProject(gc.db, "SECOND", new Error("no")).catch(() => {
         order.push(`SECOND rejected, FIRST committed: ${committedProjectKeys().includes("FIRST")}`);
       }),
     ]);
@@ -174,7 +181,7 @@ describe("group commit", () => {
 
   it("lets a nested transaction() join the running batch, and refuses a transaction handle used after its batch ended", async () => {
     let leaked: Db | null = null;
-    const value = await transaction(opened.db, async (trx) => {
+    const value = await transaction(gc.db, async (trx) => {
       leaked = trx;
       await insertProject(trx, "OUTER");
       // Joins (no new batch, no deadlock waiting for the connection this batch holds).
@@ -184,7 +191,7 @@ describe("group commit", () => {
       });
     });
     expect(value).toBe("nested");
-    expect(opened.committer.stats).toMatchObject({ batches: 1, commits: 1, committed: 1 });
+    expect(gc.committer.stats).toMatchObject({ batches: 1, commits: 1, committed: 1 });
     await expect(transaction(leaked!, async () => "late")).rejects.toThrow(/already ended/);
   });
 
