@@ -15,6 +15,10 @@
  *   --analyze      BENCH_ANALYZE=1    run ANALYZE on the seeded databases (the app never does; shows plan sensitivity)
  *                  BENCH_SERVER_ENV   JSON object of extra environment for the PreqStation server, for experiments
  *                                     (e.g. '{"NODE_OPTIONS":"--max-old-space-size=128"}'); recorded in the results
+ *   --fsync-delay MS BENCH_FSYNC_DELAY slow-disk mode: every fsync/fdatasync of both servers takes MS ms longer, through
+ *                                     an LD_PRELOAD shim compiled at run time with the machine's cc (bench/lib/fsync-delay.ts);
+ *                                     skipped, saying so, where there is no C compiler. The baseline commits every write on
+ *                                     its own, so with the delay it is the per-request-commit "speed of light".
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -22,6 +26,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { runLoad, type LoadRequest, type LoadResult } from "./lib/load";
 import { runSequential } from "./lib/sequential";
+import { prepareFsyncDelay } from "./lib/fsync-delay";
 import { readMemory, ROOT, sampleMemory, spawnServer, type ServerProcess } from "./lib/proc";
 import { markdownTable, mb, median, minMax, quantile, round } from "./lib/stats";
 import { LABELS, PROJECT_KEYS, seedBenchDatabase, type SeededDatabase } from "./seed";
@@ -37,6 +42,7 @@ const { values: flags } = parseArgs({
     out: { type: "string" },
     analyze: { type: "boolean", default: false },
     binary: { type: "string" },
+    "fsync-delay": { type: "string" },
   },
   strict: true,
 });
@@ -46,6 +52,13 @@ const ROUNDS = Number(flags.rounds ?? process.env.BENCH_ROUNDS ?? (quick ? 1 : 3
 const ONLY = new Set((flags.only ?? process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean));
 const ANALYZE = (flags.analyze ?? false) || process.env.BENCH_ANALYZE === "1";
 const SERVER_ENV = parseServerEnv(process.env.BENCH_SERVER_ENV);
+const FSYNC_DELAY_MS = Number(flags["fsync-delay"] ?? process.env.BENCH_FSYNC_DELAY ?? 0);
+if (!Number.isFinite(FSYNC_DELAY_MS) || FSYNC_DELAY_MS < 0 || FSYNC_DELAY_MS > 1000) {
+  process.stderr.write("--fsync-delay must be a number of milliseconds from 0 to 1000\n");
+  process.exit(2);
+}
+/** Extra environment for both servers in the slow-disk mode (LD_PRELOAD of the shim); set in main(). */
+let slowDiskEnv: Record<string, string> = {};
 const BINARY_FLAG = flags.binary ?? process.env.BENCH_BINARY;
 const BINARY = BINARY_FLAG ? path.resolve(BINARY_FLAG) : null;
 if (BINARY && !fs.existsSync(BINARY)) {
@@ -89,6 +102,7 @@ function projectEnv(dbPath: string): Record<string, string> {
     // Far above anything the benchmark sends: the limiter stays on the request path but never trips.
     API_RATE_LIMIT: "9999999/1m",
     LOGIN_RATE_LIMIT: "9999999/1m",
+    ...slowDiskEnv,
     ...SERVER_ENV,
   };
 }
@@ -100,7 +114,7 @@ function startProject(dbPath: string) {
 }
 
 function startBaseline(dbPath: string) {
-  return spawnServer("baseline", ["--import", "tsx", path.join(ROOT, "bench/baseline.ts")], { DATABASE_PATH: dbPath });
+  return spawnServer("baseline", ["--import", "tsx", path.join(ROOT, "bench/baseline.ts")], { DATABASE_PATH: dbPath, ...slowDiskEnv });
 }
 
 /** Signs in through /login as a browser would (same-origin form post); returns the `session=…` cookie. */
@@ -448,6 +462,18 @@ async function main() {
   const started = new Date();
   const loadAtStart = os.loadavg()[0]!;
   log(`PreqStation benchmark — ${DURATION} s × ${ROUNDS} round(s) per side, temp dir ${dir}`);
+  let fsyncShimMs: number | null = null;
+  if (FSYNC_DELAY_MS > 0) {
+    const shim = prepareFsyncDelay(dir, FSYNC_DELAY_MS);
+    if (!shim.ok) {
+      log(`--fsync-delay ${FSYNC_DELAY_MS}: slow-disk mode skipped, nothing measured: ${shim.reason}`);
+      fs.rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    slowDiskEnv = shim.env;
+    fsyncShimMs = round(shim.measuredMsPerSync, 2);
+    log(`slow disk: every fsync/fdatasync of both servers +${FSYNC_DELAY_MS} ms (LD_PRELOAD ${shim.library}; checked: ${fsyncShimMs} ms per sync)`);
+  }
   const results: ScenarioResult[] = [];
   let deep: DeepAuditResult | null = null;
   let mainPeakRssMb = 0;
@@ -560,7 +586,7 @@ async function main() {
       /** 1-minute load average before and after: other work on the machine skews the numbers. */
       loadAverage: { start: round(loadAtStart, 2), end: round(os.loadavg()[0]!, 2) },
     },
-    settings: { durationSec: DURATION, rounds: ROUNDS, quick, analyze: ANALYZE, serverEnv: SERVER_ENV, binary: BINARY, seed: MAIN, seedMs, scale: SCALE, deepAudit: DEEP },
+    settings: { durationSec: DURATION, rounds: ROUNDS, fsyncDelayMs: FSYNC_DELAY_MS, fsyncShimMsPerSync: fsyncShimMs, quick, analyze: ANALYZE, serverEnv: SERVER_ENV, binary: BINARY, seed: MAIN, seedMs, scale: SCALE, deepAudit: DEEP },
     scenarios: results,
     deepAudit: deep,
     peakRssMb: { preqstation: peakRss, baseline: baselinePeakRssMb },
@@ -593,7 +619,14 @@ function targets(results: ScenarioResult[], deep: DeepAuditResult | null, peakRs
     rows.push({ target: "GET /api/tasks?limit=50, 32 connections: p99", goal: "≤ 50 ms", measured: `${list32.summary.a.p99} ms`, met: list32.summary.a.p99 <= 50 });
   }
   const post32 = find("post", 32);
-  if (post32) {
+  if (post32 && FSYNC_DELAY_MS > 0) {
+    rows.push({
+      target: `POST /api/tasks, 32 connections, every fsync +${FSYNC_DELAY_MS} ms: req/s vs the per-request-commit baseline`,
+      goal: "≥ 5×",
+      measured: `${post32.summary.rpsRatio.median}× (${post32.summary.rpsRatio.min}–${post32.summary.rpsRatio.max})`,
+      met: post32.summary.rpsRatio.median >= 5,
+    });
+  } else if (post32) {
     rows.push({
       target: "POST /api/tasks, 32 connections: req/s vs baseline",
       goal: "≥ 0.5×",
@@ -645,12 +678,12 @@ function targets(results: ScenarioResult[], deep: DeepAuditResult | null, peakRs
 function renderMarkdown(report: {
   date: string;
   machine: { cpu: string; cores: number; memoryGb: number; node: string; loadAverage: { start: number; end: number } };
-  settings: { durationSec: number; rounds: number };
+  settings: { durationSec: number; rounds: number; fsyncDelayMs: number };
   scenarios: ScenarioResult[];
   targets: TargetRow[];
   peakRssMb: { preqstation: number; baseline: number };
 }): string {
-  const head = `Machine: ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memoryGb} GB, Node ${report.machine.node} (load average ${report.machine.loadAverage.start} at start) — ${report.date.slice(0, 16).replace("T", " ")} UTC, ${report.settings.rounds} × ${report.settings.durationSec} s per side, A/B alternating.`;
+  const head = `Machine: ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memoryGb} GB, Node ${report.machine.node} (load average ${report.machine.loadAverage.start} at start) — ${report.date.slice(0, 16).replace("T", " ")} UTC, ${report.settings.rounds} × ${report.settings.durationSec} s per side, A/B alternating.${report.settings.fsyncDelayMs > 0 ? ` Slow disk: every fsync/fdatasync of both servers +${report.settings.fsyncDelayMs} ms.` : ""}`;
   const api = report.scenarios.filter((s) => ["list", "get", "post", "patch"].includes(s.id));
   const apiTable = markdownTable(
     ["scenario", "conns", "PreqStation req/s", "baseline req/s", "ratio (min–max)", "PreqStation p50 / p99 ms", "baseline p50 / p99 ms", "peak RSS MB (P / B)"],
