@@ -15,7 +15,7 @@ async function signIn(page: Page, server: TestServer, password = OWNER_PASSWORD)
   await page.goto(`${server.url}/login`);
   await page.getByLabel("Email").fill(OWNER_EMAIL);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/settings\/api-keys$/);
 }
 
@@ -118,7 +118,7 @@ for (const javaScriptEnabled of [true, false]) {
       await expect(page).toHaveURL(/\/login$/);
       await page.getByLabel("Email").fill(OWNER_EMAIL);
       await page.getByLabel("Password").fill(OWNER_PASSWORD);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(page.getByRole("alert")).toHaveText("Incorrect email or password.");
       await signIn(page, server, NEW_PASSWORD);
       await expect(page.getByText(OWNER_EMAIL)).toBeVisible();

@@ -33,7 +33,7 @@ test.describe("without JavaScript", () => {
     await page.goto(`${server.url}/login?redirectTo=%2Fsettings%2Ftwo-factor`);
     await page.getByLabel("Email").fill(OWNER_EMAIL);
     await page.getByLabel("Password").fill(OWNER_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByRole("heading", { name: "Two-factor authentication" })).toBeVisible();
     expect((await context.cookies()).some((c) => c.name === "session")).toBe(false);
     expect((await context.cookies()).find((c) => c.name === "login_challenge")).toMatchObject({
