@@ -13,7 +13,7 @@ import { Field } from "~/components/field";
 import { PasskeyRegister } from "~/components/passkey";
 import { UtcTime } from "~/components/utc-time";
 import { inSudoMode, requireOwner, requireSudo } from "~/lib/auth/owner-session.server";
-import { SealedDataError } from "~/lib/auth/two-factor/data-key.server";
+import { isSealedDataError } from "~/lib/auth/two-factor/data-key.server";
 import { listPasskeys, PASSKEY_NAME_MAX, removePasskey } from "~/lib/auth/two-factor/passkeys.server";
 import {
   confirmTotp,
@@ -67,7 +67,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     const found = status.enrolmentPending ? await getPendingTotpEnrolment(db, dataKey, { owner: owner.owner }) : null;
     pending = found ? enrolmentView(found) : null;
   } catch (error) {
-    if (!(error instanceof SealedDataError)) throw error;
+    if (!isSealedDataError(error)) throw error;
     unreadable = true;
   }
   const flash = await readFlash(request, config);
@@ -205,7 +205,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       }
     }
   } catch (error) {
-    if (!(error instanceof SealedDataError)) throw error;
+    if (!isSealedDataError(error)) throw error;
     return data<ActionResult>({ kind: "error", intent: intent.data.intent, formError: UNREADABLE }, { status: 409 });
   }
 }

@@ -6,6 +6,7 @@
  * that works once, sudo mode in front of token creation and of ending the other
  * sessions, and the CLI's lockout reset.
  */
+import { randomBytes } from "node:crypto";
 import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type OpenedDatabase } from "~/lib/db.server";
@@ -345,6 +346,36 @@ describe("owner 2fa reset (CLI)", () => {
       expect(res.status).toBe(302);
     } finally {
       await opened.db.destroy();
+      await server.stop();
+    }
+  });
+});
+
+describe("a DATA_KEY that cannot open the stored secret", () => {
+  it("the code step says so clearly (409, never a 500) and owner 2fa reset is the way out", async () => {
+    const keyA = randomBytes(32).toString("base64url");
+    const keyB = randomBytes(32).toString("base64url");
+    const first = await startServer({ env: { COOKIE_SECURE: "false", DATA_KEY: keyA } });
+    try {
+      await enrol(await signedIn(first));
+    } finally {
+      await first.stop();
+    }
+    const server = await startServer({ dir: first.dir, env: { COOKIE_SECURE: "false", DATA_KEY: keyB } });
+    try {
+      const step = await postForm(server, "/login", { email: OWNER_EMAIL, password: OWNER_PASSWORD });
+      expect(step.status).toBe(200);
+      const refused = await postForm(server, "/login", { code: "123456" }, { cookie: challengeCookieFrom(step)!.pair });
+      expect(refused.status).toBe(409);
+      expect(sessionCookieFrom(refused)).toBeNull();
+      expect(await refused.text()).toContain("owner 2fa reset");
+      const reset = await runCli(["owner", "2fa", "reset", "--email", OWNER_EMAIL], {
+        dbPath: server.dbPath,
+        env: { DATA_KEY: keyB },
+      });
+      expect(reset.code).toBe(0);
+      expect((await postForm(server, "/login", { email: OWNER_EMAIL, password: OWNER_PASSWORD })).status).toBe(302);
+    } finally {
       await server.stop();
     }
   });

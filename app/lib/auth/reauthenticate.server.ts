@@ -4,7 +4,7 @@ import type { RequestContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import { verifyPassword } from "./password.server";
 import type { AttemptSlots } from "./sign-in.server";
-import { SealedDataError, type DataKey } from "./two-factor/data-key.server";
+import { isSealedDataError, type DataKey } from "./two-factor/data-key.server";
 import { finishPasskeyAuthentication, type RelyingParty } from "./two-factor/passkeys.server";
 import { markReauthenticated } from "./two-factor/sudo.server";
 import { isTotpEnabled, verifySecondFactor } from "./two-factor/totp-factor.server";
@@ -52,7 +52,7 @@ export async function reauthenticate(
     try {
       checked = await verifySecondFactor(db, deps.dataKey, { ownerId: input.owner.id, code: input.code, source: ctx });
     } catch (error) {
-      if (!(error instanceof SealedDataError)) throw error;
+      if (!isSealedDataError(error)) throw error;
       input.attempt.release();
       return fail("unreadable_secret");
     }

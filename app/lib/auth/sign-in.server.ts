@@ -6,7 +6,7 @@ import { recordEvent } from "../security/events.server";
 import { getOwnerByEmail, updateOwnerPassword } from "./owner.server";
 import { hashPassword, needsRehash, unmatchableHash, verifyPassword } from "./password.server";
 import { createSession, deleteSession, type NewSession, type SessionCookie } from "./session.server";
-import { SealedDataError, type DataKey } from "./two-factor/data-key.server";
+import { isSealedDataError, type DataKey } from "./two-factor/data-key.server";
 import { completeLoginChallenge, createLoginChallenge, findLoginChallenge } from "./two-factor/login-challenge.server";
 import { finishPasskeyAuthentication, type FinishAuthenticationResult, type RelyingParty } from "./two-factor/passkeys.server";
 import { isTotpEnabled, type SecondFactorFailure } from "./two-factor/totp-factor.server";
@@ -125,7 +125,7 @@ export async function completeSignIn(
   try {
     result = await completeLoginChallenge(db, deps.dataKey, { id: input.challengeId, code: input.code, source: ctx });
   } catch (error) {
-    if (!(error instanceof SealedDataError)) throw error;
+    if (!isSealedDataError(error)) throw error;
     input.attempt.release();
     await recordEvent(db, ctx, { type: "second_factor", outcome: "failure", details: { reason: "unreadable_secret" } });
     return { ok: false, reason: "unreadable_secret" };
