@@ -25,6 +25,8 @@ import { loadAuditSignerOrFail } from "../app/lib/services.server";
 import { createOwnerFromCli } from "../app/lib/auth/owner-setup.server";
 import { EmailSchema, getOwnerByEmail, NewPasswordSchema, ownerExists } from "../app/lib/auth/owner.server";
 import { resetPassword } from "../app/lib/auth/password-change.server";
+import { resetTwoFactor } from "../app/lib/auth/two-factor/totp-factor.server";
+import { auditContext } from "../app/lib/domain/context";
 import { CliError, type CliIo, type CommandHandler } from "./cli-support";
 import { tokenCommands } from "./token-commands";
 
@@ -35,6 +37,8 @@ export const USAGE = `Usage: preqstation <command>
   migrate                                   apply pending database migrations
   owner create --email E                    create the owner (password read from standard input)
   owner reset-password --email E            set a new password (from standard input); ends every session
+  owner 2fa reset --email E                 remove the owner's TOTP, recovery codes and passkeys (lost phone);
+                                            ends every session; the password is unchanged
   token create --name N [--expires-in-days D] [--scope full|read]
                                             create an API token; prints it alone on standard output
   token list                                list API tokens (never the tokens themselves)
@@ -69,7 +73,11 @@ const commands: Record<string, CommandHandler> = {
     const result = await migrate(opened.db);
     await sealLegacyAuditLog(opened.db, signer);
     const applied = result.results?.filter((r) => r.status === "Success").map((r) => r.migrationName) ?? [];
-    io.stdout(applied.length ? `Applied ${applied.length} migration(s):\n${applied.map((m) => `  ${m}`).join("\n")}\n` : "Database is up to date.\n");
+    io.stdout(
+      applied.length
+        ? `Applied ${applied.length} migration(s):\n${applied.map((m) => `  ${m}`).join("\n")}\n`
+        : "Database is up to date.\n",
+    );
   },
 
   async "owner create"(args, { opened, io, ctx }) {
@@ -90,6 +98,19 @@ const commands: Record<string, CommandHandler> = {
     const result = await resetPassword({ db: opened.db, auditSigner: signer }, ctx, { email, newPassword: password });
     if (!result.ok) throw new CliError(`no owner with email ${email}`);
     io.stdout(`Password changed for ${result.owner.email}; ${result.sessionsEnded} session(s) ended.\n`);
+  },
+
+  async "owner 2fa"(args, { opened, io, ctx, signer }) {
+    if (args[0] !== "reset") throw new CliError("usage: preqstation owner 2fa reset --email E");
+    const email = parseEmail(args.slice(1));
+    const owner = await getOwnerByEmail(opened.db, email);
+    if (!owner) throw new CliError(`no owner with email ${email}`);
+    const result = await resetTwoFactor(opened.db, { ownerId: owner.id, audit: auditContext(ctx, signer) });
+    io.stdout(
+      `Second factor reset for ${owner.email}: TOTP ${result.totpRemoved ? "removed" : "was off"}, ` +
+        `${result.recoveryCodesRemoved} recovery code(s) and ${result.passkeysRemoved} passkey(s) removed; ` +
+        `${result.sessionsEnded} session(s) ended. Sign in with the password and enrol again.\n`,
+    );
   },
 
   async backup(args, { opened, io }) {
@@ -127,13 +148,18 @@ async function writeBackup(opened: OpenedDatabase, target: string): Promise<void
   try {
     fs.chmodSync(work, 0o700);
     const temp = path.join(work, "backup.db");
-    const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    const fd = fs.openSync(
+      temp,
+      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+      0o600,
+    );
     try {
       await opened.sqlite.backup(temp);
       // Still the file created above (same inode), now complete on disk.
       const held = fs.fstatSync(fd);
       const named = fs.lstatSync(temp);
-      if (!named.isFile() || named.ino !== held.ino || named.dev !== held.dev) throw new CliError("the backup file was replaced while it was written");
+      if (!named.isFile() || named.ino !== held.ino || named.dev !== held.dev)
+        throw new CliError("the backup file was replaced while it was written");
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -164,7 +190,10 @@ function fsyncFolder(dir: string): void {
  * it checks the signatures against a key recorded elsewhere (so a replaced key file
  * is caught); otherwise against the configured key (AUDIT_SIGNING_KEY or the key file).
  */
-async function auditVerify(args: string[], { opened, io, config }: { opened: OpenedDatabase; io: CliIo; config: Config }): Promise<void> {
+async function auditVerify(
+  args: string[],
+  { opened, io, config }: { opened: OpenedDatabase; io: CliIo; config: Config },
+): Promise<void> {
   const { values } = parseArgs({ args, options: { head: { type: "string" }, "public-key": { type: "string" } }, strict: true });
   const recorded = values.head === undefined ? null : parseRecordedHead(values.head);
   if (values.head !== undefined && !recorded) {
@@ -173,19 +202,24 @@ async function auditVerify(args: string[], { opened, io, config }: { opened: Ope
   let verifier: AuditVerifier;
   if (values["public-key"] !== undefined) {
     const fromText = auditVerifierFromPublicKey(values["public-key"]);
-    if (!fromText) throw new CliError("--public-key: not an Ed25519 public key (32 bytes as base64url, as `audit verify` prints it)");
+    if (!fromText)
+      throw new CliError("--public-key: not an Ed25519 public key (32 bytes as base64url, as `audit verify` prints it)");
     verifier = fromText;
   } else {
     const signer = loadAuditSigner(config, { create: false });
     if (!signer) {
-      throw new CliError(`no audit signing key: ${config.auditKeyFile ?? "the key file"} does not exist and AUDIT_SIGNING_KEY is not set; pass --public-key K`);
+      throw new CliError(
+        `no audit signing key: ${config.auditKeyFile ?? "the key file"} does not exist and AUDIT_SIGNING_KEY is not set; pass --public-key K`,
+      );
     }
     verifier = signer;
   }
   const result = await verifyAuditChain(opened.db, verifier);
   if (!result.ok) {
     const label = result.problem === "unsealed" ? "NOT VERIFIED" : "TAMPERED";
-    io.stderr(`Audit log ${label}: ${result.reason}. First bad entry: ${result.badSeq} (${result.count} entries verified before it).\nPublic key used: ${verifier.publicKey}\n`);
+    io.stderr(
+      `Audit log ${label}: ${result.reason}. First bad entry: ${result.badSeq} (${result.count} entries verified before it).\nPublic key used: ${verifier.publicKey}\n`,
+    );
     throw new ExitCode(1);
   }
   if (recorded) {
@@ -203,7 +237,9 @@ async function auditVerify(args: string[], { opened, io, config }: { opened: Ope
     "  Keep a copy elsewhere: `audit verify --public-key <key>` then also catches a log re-signed with a replaced key.",
   ];
   if (result.legacyThroughSeq > 0) {
-    lines.push(`Entries 1–${result.legacyThroughSeq} were written before signing began; one signature made ${result.sealedAt ?? "at upgrade"} covers them.`);
+    lines.push(
+      `Entries 1–${result.legacyThroughSeq} were written before signing began; one signature made ${result.sealedAt ?? "at upgrade"} covers them.`,
+    );
   }
   lines.push(
     `Head: ${formatHead(result.lastSeq, result.headHash)}`,
@@ -321,4 +357,3 @@ export async function main(
     await opened?.db.destroy();
   }
 }
-

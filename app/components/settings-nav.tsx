@@ -8,6 +8,7 @@ export const SETTINGS_PAGES = [
   { to: "/settings/security-events", label: "Security Events" },
   { to: "/settings/sessions", label: "Sessions" },
   { to: "/settings/security", label: "Security" },
+  { to: "/settings/two-factor", label: "Two-factor" },
 ] as const;
 
 export function SettingsNav() {

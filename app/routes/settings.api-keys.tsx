@@ -10,7 +10,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { z } from "zod";
 import { CopyButton } from "~/components/copy-button";
 import { Field } from "~/components/field";
-import { requireOwner } from "~/lib/auth/owner-session.server";
+import { requireOwner, requireSudo } from "~/lib/auth/owner-session.server";
 import { auditContext } from "~/lib/domain/context";
 import { readFlash, setFlash } from "~/lib/http/flash.server";
 import { inputProps, parseForm, readForm, type FieldErrors } from "~/lib/http/forms.server";
@@ -58,13 +58,21 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const now = Date.now();
   const tokens = await listApiTokens(context.services.db, owner.id, now);
   const flash = await readFlash(request, context.services.config);
-  return data({ tokens, now, notice: flash.text, fields: { name: inputProps(CreateTokenSchema, "name") } }, { headers: flash.headers });
+  return data(
+    { tokens, now, notice: flash.text, fields: { name: inputProps(CreateTokenSchema, "name") } },
+    { headers: flash.headers },
+  );
 }
 
-type CreateFailure = { intent: "create"; fieldErrors: FieldErrors; values: { name: string; expires_in_days: string; scope: string } };
+type CreateFailure = {
+  intent: "create";
+  fieldErrors: FieldErrors;
+  values: { name: string; expires_in_days: string; scope: string };
+};
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { owner, ctx } = await requireOwner(request, context);
+  const signedIn = await requireOwner(request, context);
+  const { owner, ctx } = signedIn;
   const { db, auditSigner, config } = context.services;
   const form = await readForm(request);
   const intent = parseForm(IntentSchema, form);
@@ -76,6 +84,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
 
   if (intent.data.intent === "create") {
+    // A new token outlives the session: minting one needs sudo mode (contract §6).
+    requireSudo(request, context, signedIn);
     const parsed = parseForm(CreateTokenSchema, form);
     if (!parsed.success) {
       return data<CreateFailure>(

@@ -2,7 +2,7 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { UtcTime } from "~/components/utc-time";
-import { requireOwner } from "~/lib/auth/owner-session.server";
+import { requireOwner, requireSudo } from "~/lib/auth/owner-session.server";
 import { revokeAllOtherSessions, revokeSession } from "~/lib/auth/session-revoke.server";
 import { clearSessionCookie, listSessions } from "~/lib/auth/session.server";
 import { readFlash, setFlash } from "~/lib/http/flash.server";
@@ -45,7 +45,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { session: current, ctx } = await requireOwner(request, context);
+  const signedIn = await requireOwner(request, context);
+  const { session: current, ctx } = signedIn;
   const { services } = context;
   const form = parseForm(SessionActionSchema, await readForm(request));
   if (!form.success) {
@@ -58,9 +59,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (result.wasCurrent) {
       return redirect("/login", { headers: { "Set-Cookie": await clearSessionCookie(services.sessionCookie) } });
     }
-    return redirect("/settings/sessions", { headers: { "Set-Cookie": await setFlash(services.config, "Signed out 1 session.") } });
+    return redirect("/settings/sessions", {
+      headers: { "Set-Cookie": await setFlash(services.config, "Signed out 1 session.") },
+    });
   }
 
+  // Ending every other session at once needs sudo mode (contract §6).
+  requireSudo(request, context, signedIn);
   const n = await revokeAllOtherSessions(services, ctx, { current });
   const notice = n === 0 ? "There were no other sessions to sign out." : `Signed out ${n} session${n === 1 ? "" : "s"}.`;
   return redirect("/settings/sessions", { headers: { "Set-Cookie": await setFlash(services.config, notice) } });
@@ -75,8 +80,8 @@ export default function Sessions() {
     <>
       <h1>Sessions</h1>
       <p className="muted">
-        Every browser signed in as you. Revoking a session signs that browser out at once. If you see one you do not
-        recognise, revoke it and change your password.
+        Every browser signed in as you. Revoking a session signs that browser out at once. If you see one you do not recognise,
+        revoke it and change your password.
       </p>
       {actionData?.formError ? (
         <div className="alert error" role="alert">

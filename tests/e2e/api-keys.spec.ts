@@ -12,7 +12,7 @@ async function signIn(page: Page) {
   await page.goto("/login");
   await page.getByLabel("Email").fill(OWNER_EMAIL);
   await page.getByLabel("Password").fill(OWNER_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/tasks$/);
   await page.goto("/settings/api-keys");
   await expect(page.getByRole("heading", { name: "API Keys", level: 1 })).toBeVisible();

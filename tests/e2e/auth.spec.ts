@@ -15,7 +15,7 @@ async function submitSignIn(page: Page, server: TestServer, password: string): P
   await page.getByLabel("Email").fill(OWNER_EMAIL);
   await page.getByLabel("Password").fill(password);
   const post = page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/login");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   return post;
 }
 

@@ -101,7 +101,7 @@ for (const javaScriptEnabled of [true, false]) {
       await expect(page).toHaveURL(/\/login$/);
       await page.getByLabel("Email").fill(OWNER_EMAIL);
       await page.getByLabel("Password").fill(OWNER_PASSWORD);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await expect(page.getByRole("alert")).toHaveText("Incorrect email or password.");
       await signInToSettings(page, server, NEW_PASSWORD);
       await expect(page.getByText(OWNER_EMAIL)).toBeVisible();

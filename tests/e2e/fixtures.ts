@@ -37,7 +37,7 @@ export async function signIn(page: Page, server: TestServer, password = OWNER_PA
   await page.goto(`${server.url}/login`);
   await page.getByLabel("Email").fill(OWNER_EMAIL);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/tasks$/);
 }
 

@@ -24,7 +24,7 @@ test("with JavaScript, the sign-in page hydrates under the CSP without a single 
   const dataRequest = page.waitForRequest((r) => r.method() === "POST" && new URL(r.url()).pathname === "/login.data");
   await page.getByLabel("Email").fill(OWNER_EMAIL);
   await page.getByLabel("Password").fill(OWNER_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await dataRequest;
   await expect(page).toHaveURL(/\/tasks$/);
   await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();

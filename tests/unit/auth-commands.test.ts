@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { AuditSigner } from "../../app/lib/audit/signing.server";
 import { guardAttempt } from "../../app/lib/auth/attempt-guard.server";
@@ -11,6 +11,7 @@ import { revokeAllOtherSessions, revokeSession } from "../../app/lib/auth/sessio
 import { createSession, createSessionCookie, hashSessionId } from "../../app/lib/auth/session.server";
 import { SetupCode } from "../../app/lib/auth/setup.server";
 import { signIn, signOut } from "../../app/lib/auth/sign-in.server";
+import { dataKeyFromBytes } from "../../app/lib/auth/two-factor/data-key.server";
 import { migrate, openDatabase, type OpenedDatabase } from "../../app/lib/db.server";
 import { cliContext, ownerActor, requestContext, type ActorContext, type RequestContext } from "../../app/lib/domain/context";
 import { loadConfig } from "../../app/lib/env.server";
@@ -34,15 +35,23 @@ const brokenSigner: AuditSigner = {
   },
 };
 
-const anonymous: RequestContext = requestContext(
-  new Request("http://localhost/login"),
-  { id: "req-1", clientIp: "198.51.100.7", userAgent: "unit-test/1" },
-);
+const anonymous: RequestContext = requestContext(new Request("http://localhost/login"), {
+  id: "req-1",
+  clientIp: "198.51.100.7",
+  userAgent: "unit-test/1",
+});
 
 let opened: OpenedDatabase;
 const db = () => opened.db;
-const deps = () => ({ db: opened.db, sessionCookie, auditSigner: testAuditSigner });
-const events = (type: string) => db().selectFrom("security_events").selectAll().where("type", "=", type as never).orderBy("id").execute();
+const dataKey = dataKeyFromBytes(randomBytes(32));
+const deps = () => ({ db: opened.db, sessionCookie, auditSigner: testAuditSigner, dataKey });
+const events = (type: string) =>
+  db()
+    .selectFrom("security_events")
+    .selectAll()
+    .where("type", "=", type as never)
+    .orderBy("id")
+    .execute();
 const audits = () => db().selectFrom("audit_log").selectAll().orderBy("seq").execute();
 const sessionCount = async () => (await db().selectFrom("sessions").select("id_hash").execute()).length;
 
@@ -55,7 +64,11 @@ async function newOwner(): Promise<Owner> {
 }
 
 function ownerContext(owner: Owner, path = "/settings/security"): ActorContext {
-  return requestContext(new Request(`http://localhost${path}`), { id: randomUUID(), clientIp: "192.0.2.10", userAgent: "browser/1" }, ownerActor(owner));
+  return requestContext(
+    new Request(`http://localhost${path}`),
+    { id: randomUUID(), clientIp: "192.0.2.10", userAgent: "browser/1" },
+    ownerActor(owner),
+  );
 }
 
 beforeEach(async () => {
@@ -75,7 +88,8 @@ describe("recordEvent: the one security-event recorder", () => {
   });
 
   it("coalesces when asked, like recordSecurityEvent", async () => {
-    for (let i = 0; i < 5; i++) await recordEvent(db(), anonymous, { type: "csrf_blocked", outcome: "blocked" }, { coalesce: true });
+    for (let i = 0; i < 5; i++)
+      await recordEvent(db(), anonymous, { type: "csrf_blocked", outcome: "blocked" }, { coalesce: true });
     const rows = await events("csrf_blocked");
     expect(rows).toHaveLength(1);
     expect(rows[0]!.count).toBe(5);
@@ -85,7 +99,9 @@ describe("recordEvent: the one security-event recorder", () => {
     await opened.db.destroy();
     const error = vi.fn();
     await expect(recordEvent(db(), anonymous, { type: "login", outcome: "failure" })).rejects.toThrow();
-    await expect(recordEvent(db(), anonymous, { type: "login", outcome: "failure" }, { bestEffort: { error } })).resolves.toBeUndefined();
+    await expect(
+      recordEvent(db(), anonymous, { type: "login", outcome: "failure" }, { bestEffort: { error } }),
+    ).resolves.toBeUndefined();
     expect(error).toHaveBeenCalledWith("could not record security event", expect.objectContaining({ requestId: "req-1" }));
     opened = openDatabase(":memory:"); // for afterEach
   });
@@ -115,7 +131,12 @@ describe("signIn / signOut", () => {
   it("a wrong password is a login failure event and keeps counting; no session", async () => {
     await newOwner();
     const attempt = slots();
-    const result = await signIn(deps(), anonymous, { email: EMAIL, password: "wrong password here", previousSessionId: null, attempt });
+    const result = await signIn(deps(), anonymous, {
+      email: EMAIL,
+      password: "wrong password here",
+      previousSessionId: null,
+      attempt,
+    });
     expect(result).toEqual({ ok: false, reason: "wrong_password" });
     expect(attempt.release).not.toHaveBeenCalled();
     expect(await sessionCount()).toBe(0);
@@ -126,7 +147,12 @@ describe("signIn / signOut", () => {
 
   it("an unknown email fails the same way", async () => {
     await newOwner();
-    const result = await signIn(deps(), anonymous, { email: "nobody@example.com", password: PASSWORD, previousSessionId: null, attempt: slots() });
+    const result = await signIn(deps(), anonymous, {
+      email: "nobody@example.com",
+      password: PASSWORD,
+      previousSessionId: null,
+      attempt: slots(),
+    });
     expect(result).toEqual({ ok: false, reason: "unknown_email" });
   });
 
@@ -143,7 +169,7 @@ describe("signIn / signOut", () => {
     expect(rows[0]).toMatchObject({ ip: "198.51.100.7", user_agent: "unit-test/1" });
     const [event] = await events("login");
     expect(event!.outcome).toBe("success");
-    expect(JSON.parse(event!.details)).toEqual({ email: EMAIL, session: result.session.row.public_id });
+    expect(JSON.parse(event!.details)).toEqual({ email: EMAIL, session: result.session.row.public_id, method: "password" });
   });
 
   it("sign-out deletes the session with its logout event", async () => {
@@ -178,7 +204,12 @@ describe("setup", () => {
     const { code } = await openCode();
     const attempt = slots();
     for (let i = 0; i < 3; i++) {
-      const r = await setUpOwner({ ...deps(), setupCode: code }, anonymous, { setupCode: "AAAAA-BBBBB-CCCCC", email: EMAIL, password: PASSWORD, attempt });
+      const r = await setUpOwner({ ...deps(), setupCode: code }, anonymous, {
+        setupCode: "AAAAA-BBBBB-CCCCC",
+        email: EMAIL,
+        password: PASSWORD,
+        attempt,
+      });
       expect(r).toEqual({ ok: false, reason: "wrong_code" });
     }
     expect(attempt.release).not.toHaveBeenCalled();
@@ -191,7 +222,12 @@ describe("setup", () => {
   it("the right code creates the owner, a session and the event, and is never valid again", async () => {
     const { code, shown } = await openCode();
     const attempt = slots();
-    const r = await setUpOwner({ ...deps(), setupCode: code }, anonymous, { setupCode: shown.toLowerCase(), email: EMAIL, password: PASSWORD, attempt });
+    const r = await setUpOwner({ ...deps(), setupCode: code }, anonymous, {
+      setupCode: shown.toLowerCase(),
+      email: EMAIL,
+      password: PASSWORD,
+      attempt,
+    });
     expect(r.ok).toBe(true);
     expect(attempt.release).toHaveBeenCalledOnce();
     expect(code.active).toBe(false);
@@ -203,7 +239,12 @@ describe("setup", () => {
   it("losing the race to another owner is owner_exists, recorded as blocked, with nothing written", async () => {
     const { code, shown } = await openCode();
     await newOwner(); // created behind the code's back (the CLI)
-    const r = await setUpOwner({ ...deps(), setupCode: code }, anonymous, { setupCode: shown, email: "second@example.com", password: PASSWORD, attempt: slots() });
+    const r = await setUpOwner({ ...deps(), setupCode: code }, anonymous, {
+      setupCode: shown,
+      email: "second@example.com",
+      password: PASSWORD,
+      attempt: slots(),
+    });
     expect(r).toEqual({ ok: false, reason: "owner_exists" });
     expect(await sessionCount()).toBe(0);
     expect((await events("setup")).map((e) => e.outcome)).toEqual(["blocked"]);
@@ -216,7 +257,10 @@ describe("setup", () => {
     const [event] = await events("setup");
     expect(event).toMatchObject({ outcome: "success", ip: "local", path: "cli", user_agent: "preqstation-cli" });
     expect(JSON.parse(event!.details)).toEqual({ email: EMAIL, via: "cli" });
-    expect(await createOwnerFromCli({ db: db() }, ctx, { email: "b@example.com", password: PASSWORD })).toEqual({ ok: false, reason: "owner_exists" });
+    expect(await createOwnerFromCli({ db: db() }, ctx, { email: "b@example.com", password: PASSWORD })).toEqual({
+      ok: false,
+      reason: "owner_exists",
+    });
     expect(await events("setup")).toHaveLength(1);
   });
 });
@@ -233,7 +277,13 @@ describe("changePassword", () => {
   it("a wrong current password is a failure event, no change, no audit entry", async () => {
     const { owner, mine } = await signedIn();
     const attempt = slots();
-    const r = await changePassword(deps(), ownerContext(owner), { owner, keepSessionIdHash: mine.row.id_hash, currentPassword: "nope nope nope", newPassword: NEW_PASSWORD, attempt });
+    const r = await changePassword(deps(), ownerContext(owner), {
+      owner,
+      keepSessionIdHash: mine.row.id_hash,
+      currentPassword: "nope nope nope",
+      newPassword: NEW_PASSWORD,
+      attempt,
+    });
     expect(r).toEqual({ ok: false, reason: "wrong_current_password" });
     expect(attempt.release).not.toHaveBeenCalled();
     expect((await events("password_changed")).map((e) => e.outcome)).toEqual(["failure"]);
@@ -244,7 +294,13 @@ describe("changePassword", () => {
   it("changes the hash, ends the other sessions, with one event and one audit entry", async () => {
     const { owner, mine } = await signedIn();
     const ctx = ownerContext(owner);
-    const r = await changePassword(deps(), ctx, { owner, keepSessionIdHash: mine.row.id_hash, currentPassword: PASSWORD, newPassword: NEW_PASSWORD, attempt: slots() });
+    const r = await changePassword(deps(), ctx, {
+      owner,
+      keepSessionIdHash: mine.row.id_hash,
+      currentPassword: PASSWORD,
+      newPassword: NEW_PASSWORD,
+      attempt: slots(),
+    });
     expect(r).toEqual({ ok: true, otherSessionsEnded: 2 });
     expect(await verifyPassword(NEW_PASSWORD, (await getOwner(db()))!.password_hash)).toBe(true);
     expect((await db().selectFrom("sessions").select("id_hash").execute()).map((s) => s.id_hash)).toEqual([mine.row.id_hash]);
@@ -296,19 +352,30 @@ describe("resetPassword (CLI)", () => {
     expect(JSON.parse((await events("password_changed"))[0]!.details)).toEqual({ via: "cli", sessions_ended: 1 });
     const entries = await audits();
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ action: "owner.password_reset", actor_type: "cli", actor_label: "cli (root@box)", channel: "cli", request_id: "cli-run" });
+    expect(entries[0]).toMatchObject({
+      action: "owner.password_reset",
+      actor_type: "cli",
+      actor_label: "cli (root@box)",
+      channel: "cli",
+      request_id: "cli-run",
+    });
   });
 
   it("an unknown email changes nothing", async () => {
     await newOwner();
-    expect(await resetPassword(deps(), ctx, { email: "other@example.com", newPassword: NEW_PASSWORD })).toEqual({ ok: false, reason: "no_owner" });
+    expect(await resetPassword(deps(), ctx, { email: "other@example.com", newPassword: NEW_PASSWORD })).toEqual({
+      ok: false,
+      reason: "no_owner",
+    });
     expect(await audits()).toEqual([]);
   });
 
   it("a failing audit write rolls the reset back", async () => {
     const owner = await newOwner();
     await createSession(db(), sessionCookie, { ownerId: owner.id, ip: "x", userAgent: "a" });
-    await expect(resetPassword({ ...deps(), auditSigner: brokenSigner }, ctx, { email: EMAIL, newPassword: NEW_PASSWORD })).rejects.toThrow();
+    await expect(
+      resetPassword({ ...deps(), auditSigner: brokenSigner }, ctx, { email: EMAIL, newPassword: NEW_PASSWORD }),
+    ).rejects.toThrow();
     expect(await verifyPassword(PASSWORD, (await getOwner(db()))!.password_hash)).toBe(true);
     expect(await sessionCount()).toBe(1);
     expect(await events("password_changed")).toEqual([]);
@@ -325,18 +392,36 @@ describe("revokeSession / revokeAllOtherSessions", () => {
   it("revokes one session with its event and one session.revoke entry; an unknown one is not_found", async () => {
     const { owner, mine, a } = await three();
     const ctx = ownerContext(owner, "/settings/sessions");
-    expect(await revokeSession(deps(), ctx, { current: mine.row, publicId: a.row.public_id })).toEqual({ ok: true, wasCurrent: false });
-    expect(await revokeSession(deps(), ctx, { current: mine.row, publicId: a.row.public_id })).toEqual({ ok: false, reason: "not_found" });
+    expect(await revokeSession(deps(), ctx, { current: mine.row, publicId: a.row.public_id })).toEqual({
+      ok: true,
+      wasCurrent: false,
+    });
+    expect(await revokeSession(deps(), ctx, { current: mine.row, publicId: a.row.public_id })).toEqual({
+      ok: false,
+      reason: "not_found",
+    });
     expect(await sessionCount()).toBe(2);
     const entries = await audits();
     expect(entries.map((e) => [e.action, e.resource_id])).toEqual([["session.revoke", a.row.public_id]]);
-    expect(JSON.parse((await events("session_revoked"))[0]!.details)).toEqual({ session: a.row.public_id, current: false, via: "sessions_page" });
-    expect(await revokeSession(deps(), ctx, { current: mine.row, publicId: mine.row.public_id })).toEqual({ ok: true, wasCurrent: true });
+    expect(JSON.parse((await events("session_revoked"))[0]!.details)).toEqual({
+      session: a.row.public_id,
+      current: false,
+      via: "sessions_page",
+    });
+    expect(await revokeSession(deps(), ctx, { current: mine.row, publicId: mine.row.public_id })).toEqual({
+      ok: true,
+      wasCurrent: true,
+    });
   });
 
   it("a failing audit write leaves the session alive", async () => {
     const { owner, mine, a } = await three();
-    await expect(revokeSession({ ...deps(), auditSigner: brokenSigner }, ownerContext(owner), { current: mine.row, publicId: a.row.public_id })).rejects.toThrow();
+    await expect(
+      revokeSession({ ...deps(), auditSigner: brokenSigner }, ownerContext(owner), {
+        current: mine.row,
+        publicId: a.row.public_id,
+      }),
+    ).rejects.toThrow();
     expect(await sessionCount()).toBe(3);
     expect(await events("session_revoked")).toEqual([]);
   });
@@ -355,7 +440,9 @@ describe("revokeSession / revokeAllOtherSessions", () => {
 
   it("a failing audit write keeps every other session", async () => {
     const { owner, mine } = await three();
-    await expect(revokeAllOtherSessions({ ...deps(), auditSigner: brokenSigner }, ownerContext(owner), { current: mine.row })).rejects.toThrow();
+    await expect(
+      revokeAllOtherSessions({ ...deps(), auditSigner: brokenSigner }, ownerContext(owner), { current: mine.row }),
+    ).rejects.toThrow();
     expect(await sessionCount()).toBe(3);
   });
 });

@@ -49,7 +49,7 @@ export async function guardAttempt(
   deps: AttemptGuardDeps,
   ctx: RequestContext,
   options: {
-    via: "login" | "setup" | "password_change";
+    via: "login" | "setup" | "password_change" | "sudo";
     account: boolean;
     /** The request's Cookie header: the device cookie is read from it when `account` is set. */
     cookieHeader: string | null;

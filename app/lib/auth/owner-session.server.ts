@@ -2,6 +2,7 @@ import { redirect, type AppLoadContext } from "@remix-run/node";
 import type { Owner, Session } from "../../../db/schema";
 import { ownerActor, requestContext, type ActorContext } from "../domain/context";
 import { readSessionId, serializeSessionCookie, touchSession } from "./session.server";
+import { isSudo } from "./two-factor/sudo.server";
 
 export interface OwnerSession {
   owner: Owner;
@@ -66,4 +67,23 @@ export function safeRedirectPath(to: unknown, fallback = "/tasks"): string {
   } catch {
     return fallback;
   }
+}
+
+/**
+ * Sudo mode in front of a sensitive action (contract §6: creating an API token, every
+ * change under `/settings/two-factor`, ending the other sessions). Call it right after
+ * `requireOwner`, before the form is read: without a sign-in or a `/sudo`
+ * re-authentication within SUDO_MAX_AGE seconds it throws a `303` to
+ * `/sudo?redirectTo=<page>` and nothing changes. `page` is where `/sudo` sends the owner
+ * back to; by default the path of this request.
+ */
+export function requireSudo(request: Request, context: AppLoadContext, owner: OwnerSession, page?: string): void {
+  if (isSudo(owner.session, Date.now(), context.services.config.sudoMaxAgeSeconds)) return;
+  const back = safeRedirectPath(page ?? new URL(request.url).pathname);
+  throw redirect(`/sudo?redirectTo=${encodeURIComponent(back)}`, 303);
+}
+
+/** Whether this owner's session is in sudo mode now (for a page to say so). */
+export function inSudoMode(context: AppLoadContext, owner: OwnerSession): boolean {
+  return isSudo(owner.session, Date.now(), context.services.config.sudoMaxAgeSeconds);
 }

@@ -42,6 +42,15 @@ export class SealedDataError extends Error {
   }
 }
 
+/**
+ * Whether `error` is a SealedDataError. By name, not `instanceof`: the server bundle holds
+ * two copies of this module (the Remix build's, and the one the services that create the
+ * data key were bundled with), so the class a route sees is not always the one thrown.
+ */
+export function isSealedDataError(error: unknown): boolean {
+  return error instanceof Error && error.name === "SealedDataError";
+}
+
 /** The data key file (or DATA_KEY) is unusable. */
 export class DataKeyError extends Error {
   override name = "DataKeyError";
@@ -75,12 +84,9 @@ export function dataKeyFromBytes(key: Buffer): DataKey {
       const bytes = Buffer.from(text, "base64url");
       if (bytes.length < NONCE_BYTES + TAG_BYTES) throw new SealedDataError();
       try {
-        const decipher = createDecipheriv(
-          "aes-256-gcm",
-          encryptionKey,
-          bytes.subarray(0, NONCE_BYTES),
-          { authTagLength: TAG_BYTES },
-        );
+        const decipher = createDecipheriv("aes-256-gcm", encryptionKey, bytes.subarray(0, NONCE_BYTES), {
+          authTagLength: TAG_BYTES,
+        });
         decipher.setAAD(associatedData(purpose, ownerId));
         decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
         return Buffer.concat([decipher.update(bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);

@@ -1,0 +1,61 @@
+import { createHmac } from "node:crypto";
+import { createCookie, type Cookie } from "@remix-run/node";
+import type { Config } from "../../env.server";
+import { LOGIN_CHALLENGE_ID_PATTERN, LOGIN_CHALLENGE_TTL_MS } from "./login-challenge.server";
+
+/**
+ * The `login_challenge` cookie (contract §6): it names the server-side challenge a
+ * correct password opened, for the `code` step of `/login` only (Path=/login,
+ * Max-Age=300, HttpOnly, SameSite=Strict, Secure per COOKIE_SECURE). It is never a
+ * session (pitfall 29): its own name, its own HMAC key derived from SESSION_SECRET for
+ * this purpose alone, its own value format (`lc1_` + 256 random bits), looked up in its
+ * own table by a differently labelled hash. A missing, tampered or malformed value is
+ * no challenge.
+ */
+export const LOGIN_CHALLENGE_COOKIE = "login_challenge";
+
+/** The challenge cookie's HMAC key for one SESSION_SECRET (not the session, device or flash key). */
+export function deriveLoginChallengeKey(secret: string): string {
+  return createHmac("sha256", secret).update("preqstation/login-challenge-cookie/v1").digest("base64url");
+}
+
+const cookies = new WeakMap<object, Cookie>();
+
+export function loginChallengeCookie(config: Pick<Config, "sessionSecrets" | "cookieSecure">): Cookie {
+  let cookie = cookies.get(config);
+  if (!cookie) {
+    cookie = createCookie(LOGIN_CHALLENGE_COOKIE, {
+      secrets: config.sessionSecrets.map(deriveLoginChallengeKey),
+      httpOnly: true,
+      secure: config.cookieSecure,
+      sameSite: "strict",
+      path: "/login",
+      maxAge: LOGIN_CHALLENGE_TTL_MS / 1000,
+    });
+    cookies.set(config, cookie);
+  }
+  return cookie;
+}
+
+/** The challenge id the request's cookie carries, or null. */
+export async function readLoginChallengeId(
+  config: Pick<Config, "sessionSecrets" | "cookieSecure">,
+  cookieHeader: string | null,
+): Promise<string | null> {
+  if (!cookieHeader || !cookieHeader.includes(`${LOGIN_CHALLENGE_COOKIE}=`)) return null;
+  let value: unknown;
+  try {
+    value = await loginChallengeCookie(config).parse(cookieHeader);
+  } catch {
+    return null;
+  }
+  return typeof value === "string" && LOGIN_CHALLENGE_ID_PATTERN.test(value) ? value : null;
+}
+
+export function setLoginChallengeCookie(config: Pick<Config, "sessionSecrets" | "cookieSecure">, id: string): Promise<string> {
+  return loginChallengeCookie(config).serialize(id);
+}
+
+export function clearLoginChallengeCookie(config: Pick<Config, "sessionSecrets" | "cookieSecure">): Promise<string> {
+  return loginChallengeCookie(config).serialize("", { maxAge: 0, expires: new Date(0) });
+}

@@ -1,0 +1,14 @@
+import type { ActionFunctionArgs } from "@remix-run/node";
+import { requireOwner } from "~/lib/auth/owner-session.server";
+import { startPasskeyAuthentication } from "~/lib/auth/two-factor/passkeys.server";
+import { jsonNoStore, relyingParty } from "~/lib/http/webauthn.server";
+
+/** `POST /sudo/passkey/options`: starts a passkey re-authentication for the signed-in owner. */
+export async function action({ request, context }: ActionFunctionArgs) {
+  await requireOwner(request, context);
+  return jsonNoStore(await startPasskeyAuthentication(context.services.db, { rp: relyingParty(request) }));
+}
+
+export function loader() {
+  return new Response("Method Not Allowed", { status: 405, headers: { Allow: "POST" } });
+}
