@@ -9,10 +9,22 @@ import tseslint from "typescript-eslint";
  * replaces an earlier one, so each group lists everything it may not reach.
  */
 const UP = {
-  api: { regex: "^(~/lib/|(\\.{1,2}/)+(lib/)?)api(/|$)", message: "The domain and the foundations never import the API layer (app/lib/api): map domain errors there instead." },
-  http: { regex: "^(~/lib/|(\\.{1,2}/)+(lib/)?)http(/|$)", message: "The domain and the foundations never import the HTTP layer (app/lib/http)." },
-  routes: { regex: "^(~/|(\\.{1,2}/)+(app/)?)routes(/|$)", message: "Only Remix imports route modules: move the shared code into app/lib." },
-  bin: { regex: "^(\\.{1,2}/)+bin(/|$)", message: "app/ never imports the CLI (bin/): the CLI calls the app's domain commands, not the other way." },
+  api: {
+    regex: "^(~/lib/|(\\.{1,2}/)+(lib/)?)api(/|$)",
+    message: "The domain and the foundations never import the API layer (app/lib/api): map domain errors there instead.",
+  },
+  http: {
+    regex: "^(~/lib/|(\\.{1,2}/)+(lib/)?)http(/|$)",
+    message: "The domain and the foundations never import the HTTP layer (app/lib/http).",
+  },
+  routes: {
+    regex: "^(~/|(\\.{1,2}/)+(app/)?)routes(/|$)",
+    message: "Only Remix imports route modules: move the shared code into app/lib.",
+  },
+  bin: {
+    regex: "^(\\.{1,2}/)+bin(/|$)",
+    message: "app/ never imports the CLI (bin/): the CLI calls the app's domain commands, not the other way.",
+  },
   tests: { regex: "^(\\.{1,2}/)+tests(/|$)", message: "app/ never imports test code." },
   app: { regex: "^(~/|(\\.{1,2}/)+app(/|$))", message: "db/ (schema, frozen migrations) never imports app code." },
 };
@@ -23,15 +35,40 @@ const DOMAIN_AND_FOUNDATIONS = [
 ];
 
 export default tseslint.config(
-  { ignores: [".cache/**", "build/**", "dist/**", "node_modules/**", "test-results/**", "playwright-report/**", "bench/results/**"] },
+  {
+    ignores: [
+      ".cache/**",
+      "build/**",
+      "dist/**",
+      "node_modules/**",
+      "test-results/**",
+      "playwright-report/**",
+      "bench/results/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     languageOptions: {
-      globals: { process: "readonly", console: "readonly", Buffer: "readonly", URL: "readonly", setTimeout: "readonly", clearTimeout: "readonly", performance: "readonly", fetch: "readonly", Response: "readonly", Request: "readonly", Headers: "readonly" },
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        Buffer: "readonly",
+        URL: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        performance: "readonly",
+        fetch: "readonly",
+        Response: "readonly",
+        Request: "readonly",
+        Headers: "readonly",
+      },
     },
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+      ],
       "@typescript-eslint/no-explicit-any": ["error", { ignoreRestArgs: true }],
       "no-empty": ["error", { allowEmptyCatch: false }],
       eqeqeq: ["error", "always"],

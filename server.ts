@@ -88,7 +88,11 @@ export async function startServer(config: Config, runtime: ServerRuntime): Promi
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
-  services.logger.info("listening", { url: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`, host: config.host, port, database: config.databasePath });
+  services.logger.info("listening", {
+    url: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}`,
+    host: config.host,
+    port,
+    database: config.databasePath,
+  });
   return server;
 }
-

@@ -26,17 +26,31 @@ function check(condition: boolean, what: string): void {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-bench-auth-"));
 const services = await createServices(
-  loadConfig({ DATABASE_PATH: path.join(dir, "bench.db"), SESSION_SECRET: "bench-session-secret-0123456789abcdef-0123", API_RATE_LIMIT: "1000000/15m" }),
+  loadConfig({
+    DATABASE_PATH: path.join(dir, "bench.db"),
+    SESSION_SECRET: "bench-session-secret-0123456789abcdef-0123",
+    API_RATE_LIMIT: "1000000/15m",
+  }),
   { logger: createLogger("error", () => undefined) },
 );
-const audit: AuditContext = { actor: { type: "cli", id: "cli", label: "bench" }, ip: "local", userAgent: "bench", requestId: "bench", signer: services.auditSigner };
+const audit: AuditContext = {
+  actor: { type: "cli", id: "cli", label: "bench" },
+  ip: "local",
+  userAgent: "bench",
+  requestId: "bench",
+  signer: services.auditSigner,
+};
 const ownerId = (await createOwner(services.db, { email: "owner@example.com", passwordHash: "not-used" })).id;
-const context = (clientIp = "192.0.2.1"): AppLoadContext => ({ services, request: { id: "bench", clientIp, userAgent: "bench", cspNonce: "n" } });
+const context = (clientIp = "192.0.2.1"): AppLoadContext => ({
+  services,
+  request: { id: "bench", clientIp, userAgent: "bench", cspNonce: "n" },
+});
 const us = (ms: number) => ms * 1000;
 
 try {
   // One successful requireToken call, among 100 other tokens.
-  for (let i = 0; i < 100; i++) await createApiToken(services.db, { ownerId, name: `other-${i}`, scope: "full", expiresInDays: 30, audit });
+  for (let i = 0; i < 100; i++)
+    await createApiToken(services.db, { ownerId, name: `other-${i}`, scope: "full", expiresInDays: 30, audit });
   const { plaintext } = await createApiToken(services.db, { ownerId, name: "bench", scope: "full", expiresInDays: 30, audit });
   const valid = new Request("http://localhost/api/me", { headers: { Authorization: `Bearer ${plaintext}` } });
   const accepted: number[] = [];
@@ -49,7 +63,9 @@ try {
     if (i >= 200) accepted.push(us(t1 - t0)); // after warm-up
   }
   check(ok === 3_200, "every call authenticated the bench token");
-  console.log(`requireToken (valid token): median ${median(accepted).toFixed(1)} µs, p90 ${quantile(accepted, 0.9).toFixed(1)} µs over ${accepted.length} calls`);
+  console.log(
+    `requireToken (valid token): median ${median(accepted).toFixed(1)} µs, p90 ${quantile(accepted, 0.9).toFixed(1)} µs over ${accepted.length} calls`,
+  );
 
   // A rejected (unknown) token, security event included. Fresh IPs, so the per-IP failure limiter never short-circuits it.
   const unknown = new Request("http://localhost/api/me", { headers: { Authorization: `Bearer ${generateToken()}` } });
@@ -61,12 +77,25 @@ try {
     check(thrown instanceof Response && thrown.status === 401, "an unknown token is a 401");
     if (i >= 50) rejected.push(us(t1 - t0));
   }
-  console.log(`requireToken (unknown token → 401 + event): median ${median(rejected).toFixed(1)} µs over ${rejected.length} calls`);
+  console.log(
+    `requireToken (unknown token → 401 + event): median ${median(rejected).toFixed(1)} µs over ${rejected.length} calls`,
+  );
 
   // What the audit entry adds to a mutation: a token insert with and without appendAudit, interleaved.
   const row = () => {
     const t = generateToken();
-    return { owner_id: ownerId, name: "m", token_hash: hashToken(t), hint: tokenHint(t), scope: "full" as const, created_at: nowIso(), expires_at: null, revoked_at: null, last_used_at: null, last_used_ip: null };
+    return {
+      owner_id: ownerId,
+      name: "m",
+      token_hash: hashToken(t),
+      hint: tokenHint(t),
+      scope: "full" as const,
+      created_at: nowIso(),
+      expires_at: null,
+      revoked_at: null,
+      last_used_at: null,
+      last_used_ip: null,
+    };
   };
   const mutate = async (db: Db, withAudit: boolean) => {
     const values = row();
@@ -74,7 +103,12 @@ try {
     await transaction(db, async (trx) => {
       const inserted = await trx.insertInto("api_tokens").values(values).returning("id").executeTakeFirstOrThrow();
       if (withAudit) {
-        await appendAudit(trx, audit, { action: "api_token.create", resourceType: "api_token", resourceId: String(inserted.id), changes: { name: { before: null, after: "m" } } });
+        await appendAudit(trx, audit, {
+          action: "api_token.create",
+          resourceType: "api_token",
+          resourceId: String(inserted.id),
+          changes: { name: { before: null, after: "m" } },
+        });
       }
     });
     return us(performance.now() - t0);
@@ -88,7 +122,13 @@ try {
     }
     return { without: median(without), withAudit: median(withAudit) };
   };
-  const count = async (db: Db) => (await db.selectFrom("audit_log").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n;
+  const count = async (db: Db) =>
+    (
+      await db
+        .selectFrom("audit_log")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow()
+    ).n;
 
   // CPU and SQLite work alone, in memory.
   const memory = openDatabase(":memory:");
@@ -103,8 +143,12 @@ try {
   const disk = await measure(services.db, 250);
   check((await count(services.db)) - before === 250, "one audit entry per audited mutation (disk)");
   check((await verifyAuditChain(services.db, services.auditSigner)).ok, "the audit chain verifies");
-  console.log(`mutation median in memory: ${cpu.without.toFixed(0)} µs without audit, ${cpu.withAudit.toFixed(0)} µs with (+${(cpu.withAudit - cpu.without).toFixed(0)} µs)`);
-  console.log(`mutation median on disk (fsync): ${disk.without.toFixed(0)} µs without audit, ${disk.withAudit.toFixed(0)} µs with (+${(disk.withAudit - disk.without).toFixed(0)} µs)`);
+  console.log(
+    `mutation median in memory: ${cpu.without.toFixed(0)} µs without audit, ${cpu.withAudit.toFixed(0)} µs with (+${(cpu.withAudit - cpu.without).toFixed(0)} µs)`,
+  );
+  console.log(
+    `mutation median on disk (fsync): ${disk.without.toFixed(0)} µs without audit, ${disk.withAudit.toFixed(0)} µs with (+${(disk.withAudit - disk.without).toFixed(0)} µs)`,
+  );
 } finally {
   await services.db.destroy();
   fs.rmSync(dir, { recursive: true, force: true });

@@ -23,7 +23,10 @@ import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit/signing.serve
 import { setupOwner } from "../tests/support/http";
 import { runCli, startServer, tempDir } from "../tests/support/server";
 
-const { values } = parseArgs({ options: { duration: { type: "string", default: "10" }, tasks: { type: "string", default: "10000" } }, strict: true });
+const { values } = parseArgs({
+  options: { duration: { type: "string", default: "10" }, tasks: { type: "string", default: "10000" } },
+  strict: true,
+});
 const DURATION = Number(values.duration);
 const TASKS = Number(values.tasks);
 
@@ -43,7 +46,14 @@ function quantile(sorted: number[], q: number): number {
 }
 
 /** `connections` keep-alive loops for `seconds`, each request timed on its own. */
-async function timedLoop(url: string, connections: number, seconds: number, method: string, headers: Record<string, string>, body?: string) {
+async function timedLoop(
+  url: string,
+  connections: number,
+  seconds: number,
+  method: string,
+  headers: Record<string, string>,
+  body?: string,
+) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const latencies: number[] = [];
   let failures = 0;
@@ -61,18 +71,28 @@ async function timedLoop(url: string, connections: number, seconds: number, meth
       req.on("error", reject);
       req.end(body);
     });
-  await Promise.all(Array.from({ length: connections }, async () => {
-    while (performance.now() < deadline) await one();
-  }));
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < deadline) await one();
+    }),
+  );
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 100) / 100;
-  return { requests: latencies.length, rps: Math.round(latencies.length / seconds), p50: round(quantile(latencies, 0.5)), p99: round(quantile(latencies, 0.99)), failures };
+  return {
+    requests: latencies.length,
+    rps: Math.round(latencies.length / seconds),
+    p50: round(quantile(latencies, 0.5)),
+    p99: round(quantile(latencies, 0.99)),
+    failures,
+  };
 }
 
 function runAutocannon(url: string, connections: number, method: string, headers: Record<string, string>, body?: string) {
   return new Promise<AutocannonResult>((resolve, reject) =>
-    autocannon({ url, connections, duration: DURATION, method, headers, body }, (error, result) => (error ? reject(error) : resolve(result))),
+    autocannon({ url, connections, duration: DURATION, method, headers, body }, (error, result) =>
+      error ? reject(error) : resolve(result),
+    ),
   );
 }
 
@@ -82,7 +102,13 @@ const dbPath = path.join(dir, "preqstation.db");
   const { db } = openDatabase(dbPath);
   await migrate(db);
   const signer = loadAuditSigner({ auditSigningKey: null, auditKeyFile: auditKeyFileFor(dbPath) }, { create: true })!;
-  const audit: AuditContext = { actor: { type: "cli", id: "bench", label: "bench seed" }, ip: "local", userAgent: "bench", requestId: "bench-seed", signer };
+  const audit: AuditContext = {
+    actor: { type: "cli", id: "bench", label: "bench seed" },
+    ip: "local",
+    userAgent: "bench",
+    requestId: "bench-seed",
+    signer,
+  };
   const started = Date.now();
   await transaction(db, async (trx) => {
     const projects = [];
@@ -104,7 +130,7 @@ const dbPath = path.join(dir, "preqstation.db");
   process.stdout.write(`seeded ${TASKS} tasks in ${Date.now() - started} ms\n`);
 }
 
-const server = await startServer({ dir, env: { API_RATE_LIMIT: "9999999/1m"} });
+const server = await startServer({ dir, env: { API_RATE_LIMIT: "9999999/1m" } });
 try {
   await setupOwner(server);
   const created = await runCli(["token", "create", "--name", "bench"], { dbPath });

@@ -54,7 +54,10 @@ try {
   const cookie = await setupOwner(server);
   const maxSeq = await (async () => {
     const { db } = openDatabase(dbPath);
-    const row = await db.selectFrom("audit_log").select((eb) => eb.fn.max("seq").as("m")).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom("audit_log")
+      .select((eb) => eb.fn.max("seq").as("m"))
+      .executeTakeFirstOrThrow();
     await db.destroy();
     return Number(row.m);
   })();
@@ -85,7 +88,9 @@ try {
     }
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     rows.push({ label, url, status, server: med(serverTimes), client: med(clientTimes), bytes });
-    process.stderr.write(`${label}: ${status} server ${med(serverTimes).toFixed(1)} ms, client ${med(clientTimes).toFixed(1)} ms\n`);
+    process.stderr.write(
+      `${label}: ${status} server ${med(serverTimes).toFixed(1)} ms, client ${med(clientTimes).toFixed(1)} ms\n`,
+    );
   }
   const rows: { label: string; url: string; status: number; server: number; client: number; bytes: number }[] = [];
 
@@ -115,9 +120,13 @@ try {
   await time("verify chain", "/settings/audit-logs?verify=1");
 
   process.stdout.write(`\n${maxSeq.toLocaleString("en")} audit entries, median of ${runs} runs\n\n`);
-  process.stdout.write("| request | status | server (ms) | client, last byte (ms) | body |\n| --- | --- | ---: | ---: | ---: |\n");
+  process.stdout.write(
+    "| request | status | server (ms) | client, last byte (ms) | body |\n| --- | --- | ---: | ---: | ---: |\n",
+  );
   for (const r of rows) {
-    process.stdout.write(`| ${r.label} | ${r.status} | ${r.server.toFixed(1)} | ${r.client.toFixed(1)} | ${(r.bytes / 1024).toFixed(0)} KiB |\n`);
+    process.stdout.write(
+      `| ${r.label} | ${r.status} | ${r.server.toFixed(1)} | ${r.client.toFixed(1)} | ${(r.bytes / 1024).toFixed(0)} KiB |\n`,
+    );
   }
   if (beforeExport && afterExport) {
     process.stdout.write(

@@ -75,8 +75,10 @@ const stmt = {
     `select ${TASK_COLUMNS} from tasks inner join projects on projects.id = tasks.project_id
      order by tasks.updated_at desc, tasks.id desc limit ?`,
   ),
-  available: sqlite.prepare('select name, name_key, color from labels order by name_key, id'),
-  byKey: sqlite.prepare(`select ${TASK_COLUMNS} from tasks inner join projects on projects.id = tasks.project_id where tasks.task_key = ?`),
+  available: sqlite.prepare("select name, name_key, color from labels order by name_key, id"),
+  byKey: sqlite.prepare(
+    `select ${TASK_COLUMNS} from tasks inner join projects on projects.id = tasks.project_id where tasks.task_key = ?`,
+  ),
   project: sqlite.prepare("select id, project_key, repo_url from projects where project_key = ?"),
   bump: sqlite.prepare("update projects set next_task_number = next_task_number + 1 where id = ? returning next_task_number"),
   insertTask: sqlite.prepare(
@@ -117,7 +119,9 @@ const labelsByKeyStmts = new Map<number, SQLite.Statement>();
 function labelsByKeys(projectId: string, keys: string[]): { id: number; name: string; name_key: string }[] {
   let s = labelsByKeyStmts.get(keys.length);
   if (!s) {
-    s = sqlite.prepare(`select id, name, name_key from labels where project_id = ? and name_key in (${keys.map(() => "?").join(", ")})`);
+    s = sqlite.prepare(
+      `select id, name, name_key from labels where project_id = ? and name_key in (${keys.map(() => "?").join(", ")})`,
+    );
     labelsByKeyStmts.set(keys.length, s);
   }
   return s.all(projectId, ...keys) as { id: number; name: string; name_key: string }[];
@@ -177,7 +181,15 @@ function authenticate(req: http.IncomingMessage, ip: string): TokenRow | null {
   return token;
 }
 
-function appendAudit(token: TokenRow, req: http.IncomingMessage, ip: string, action: string, resourceId: string, changes: unknown, at: string) {
+function appendAudit(
+  token: TokenRow,
+  req: http.IncomingMessage,
+  ip: string,
+  action: string,
+  resourceId: string,
+  changes: unknown,
+  at: string,
+) {
   const head = stmt.auditHead.get() as { seq: number; hash: string } | undefined;
   const base = {
     seq: (head?.seq ?? 0) + 1,
@@ -196,8 +208,20 @@ function appendAudit(token: TokenRow, req: http.IncomingMessage, ip: string, act
   const prev = head?.hash ?? GENESIS_HASH;
   const hash = chainHash(prev, canonicalEntry(base));
   stmt.insertAudit.run(
-    base.seq, base.created_at, base.actor_type, base.actor_id, base.actor_label, base.action, base.resource_type,
-    base.resource_id, base.changes, base.ip, base.user_agent, base.request_id, prev, hash,
+    base.seq,
+    base.created_at,
+    base.actor_type,
+    base.actor_id,
+    base.actor_label,
+    base.action,
+    base.resource_type,
+    base.resource_id,
+    base.changes,
+    base.ip,
+    base.user_agent,
+    base.request_id,
+    prev,
+    hash,
   );
 }
 
@@ -223,62 +247,108 @@ const listTasks = (limit: number) => {
   };
 };
 
-const createTask = sqlite.transaction((token: TokenRow, req: http.IncomingMessage, ip: string, body: { title: string; project_key: string; labels: string[]; priority?: string }) => {
-  const project = stmt.project.get(body.project_key.toUpperCase()) as { id: string; project_key: string; repo_url: string | null } | undefined;
-  if (!project) return null;
-  const number = (stmt.bump.get(project.id) as { next_task_number: number }).next_task_number - 1;
-  const at = new Date().toISOString();
-  const id = randomUUID();
-  const key = `${project.project_key}-${number}`;
-  const row: TaskRow = {
-    id, task_key: key, project_id: project.id, number, title: body.title, description: "", status: "inbox",
-    priority: body.priority ?? "none", acceptance_criteria: "[]", plan_markdown: null, engine: null, branch: null,
-    run_state: null, run_state_updated_at: null, result: null, version: 1, created_at: at, updated_at: at, archived_at: null,
-    project_key: project.project_key, repo_url: project.repo_url,
-  };
-  stmt.insertTask.run(id, key, project.id, number, row.title, "", "inbox", row.priority, "[]", null, null, at, at);
-  const wanted = [...new Set(body.labels.map((l) => l.trim().toLowerCase()))];
-  const found = wanted.length ? labelsByKeys(project.id, wanted) : [];
-  const byKey = new Map(found.map((l) => [l.name_key, l]));
-  const labels = wanted.map((k) => byKey.get(k)).filter((l) => l !== undefined);
-  labels.forEach((l, i) => stmt.insertTaskLabel.run(id, l.id, i));
-  const v = view(row, labels.map((l) => l.name));
-  const changes: Record<string, { before: unknown; after: unknown }> = {};
-  for (const f of ["title", "description", "status", "priority", "labels", "acceptance_criteria", "engine", "branch"] as const) {
-    changes[f] = { before: null, after: v[f] };
-  }
-  appendAudit(token, req, ip, "task.create", key, changes, at);
-  return v;
-});
+const createTask = sqlite.transaction(
+  (
+    token: TokenRow,
+    req: http.IncomingMessage,
+    ip: string,
+    body: { title: string; project_key: string; labels: string[]; priority?: string },
+  ) => {
+    const project = stmt.project.get(body.project_key.toUpperCase()) as
+      { id: string; project_key: string; repo_url: string | null } | undefined;
+    if (!project) return null;
+    const number = (stmt.bump.get(project.id) as { next_task_number: number }).next_task_number - 1;
+    const at = new Date().toISOString();
+    const id = randomUUID();
+    const key = `${project.project_key}-${number}`;
+    const row: TaskRow = {
+      id,
+      task_key: key,
+      project_id: project.id,
+      number,
+      title: body.title,
+      description: "",
+      status: "inbox",
+      priority: body.priority ?? "none",
+      acceptance_criteria: "[]",
+      plan_markdown: null,
+      engine: null,
+      branch: null,
+      run_state: null,
+      run_state_updated_at: null,
+      result: null,
+      version: 1,
+      created_at: at,
+      updated_at: at,
+      archived_at: null,
+      project_key: project.project_key,
+      repo_url: project.repo_url,
+    };
+    stmt.insertTask.run(id, key, project.id, number, row.title, "", "inbox", row.priority, "[]", null, null, at, at);
+    const wanted = [...new Set(body.labels.map((l) => l.trim().toLowerCase()))];
+    const found = wanted.length ? labelsByKeys(project.id, wanted) : [];
+    const byKey = new Map(found.map((l) => [l.name_key, l]));
+    const labels = wanted.map((k) => byKey.get(k)).filter((l) => l !== undefined);
+    labels.forEach((l, i) => stmt.insertTaskLabel.run(id, l.id, i));
+    const v = view(
+      row,
+      labels.map((l) => l.name),
+    );
+    const changes: Record<string, { before: unknown; after: unknown }> = {};
+    for (const f of [
+      "title",
+      "description",
+      "status",
+      "priority",
+      "labels",
+      "acceptance_criteria",
+      "engine",
+      "branch",
+    ] as const) {
+      changes[f] = { before: null, after: v[f] };
+    }
+    appendAudit(token, req, ip, "task.create", key, changes, at);
+    return v;
+  },
+);
 
 const START_BLOCK_FROM = new Set(["inbox", "todo", "hold", "ready"]);
-const patchTask = sqlite.transaction((token: TokenRow, req: http.IncomingMessage, ip: string, key: string, body: { lifecycle_action?: string; title?: string }) => {
-  const task = stmt.byKey.get(key.toUpperCase()) as TaskRow | undefined;
-  if (!task) return { status: 404 as const };
-  const at = new Date().toISOString();
-  const changes: Record<string, { before: unknown; after: unknown }> = {};
-  let next: TaskRow = task;
-  if (body.lifecycle_action === "start" || body.lifecycle_action === "block") {
-    if (!START_BLOCK_FROM.has(task.status)) return { status: 409 as const };
-    const status = body.lifecycle_action === "block" ? "hold" : task.status;
-    const runState = body.lifecycle_action === "start" ? "working" : null;
-    if (status !== task.status) changes.status = { before: task.status, after: status };
-    if (runState !== task.run_state) {
-      changes.run_state = { before: task.run_state, after: runState };
-      changes.run_state_updated_at = { before: task.run_state_updated_at, after: at };
+const patchTask = sqlite.transaction(
+  (token: TokenRow, req: http.IncomingMessage, ip: string, key: string, body: { lifecycle_action?: string; title?: string }) => {
+    const task = stmt.byKey.get(key.toUpperCase()) as TaskRow | undefined;
+    if (!task) return { status: 404 as const };
+    const at = new Date().toISOString();
+    const changes: Record<string, { before: unknown; after: unknown }> = {};
+    let next: TaskRow = task;
+    if (body.lifecycle_action === "start" || body.lifecycle_action === "block") {
+      if (!START_BLOCK_FROM.has(task.status)) return { status: 409 as const };
+      const status = body.lifecycle_action === "block" ? "hold" : task.status;
+      const runState = body.lifecycle_action === "start" ? "working" : null;
+      if (status !== task.status) changes.status = { before: task.status, after: status };
+      if (runState !== task.run_state) {
+        changes.run_state = { before: task.run_state, after: runState };
+        changes.run_state_updated_at = { before: task.run_state_updated_at, after: at };
+      }
+      if (Object.keys(changes).length) {
+        next = {
+          ...task,
+          status,
+          run_state: runState,
+          run_state_updated_at: runState !== task.run_state ? at : task.run_state_updated_at,
+          version: task.version + 1,
+          updated_at: at,
+        };
+        stmt.updateLifecycle.run(next.status, next.run_state, next.run_state_updated_at, next.version, at, task.id);
+      }
+    } else if (typeof body.title === "string" && body.title !== task.title) {
+      changes.title = { before: task.title, after: body.title };
+      next = { ...task, title: body.title, version: task.version + 1, updated_at: at };
+      stmt.updateTitle.run(next.title, next.version, at, task.id);
     }
-    if (Object.keys(changes).length) {
-      next = { ...task, status, run_state: runState, run_state_updated_at: runState !== task.run_state ? at : task.run_state_updated_at, version: task.version + 1, updated_at: at };
-      stmt.updateLifecycle.run(next.status, next.run_state, next.run_state_updated_at, next.version, at, task.id);
-    }
-  } else if (typeof body.title === "string" && body.title !== task.title) {
-    changes.title = { before: task.title, after: body.title };
-    next = { ...task, title: body.title, version: task.version + 1, updated_at: at };
-    stmt.updateTitle.run(next.title, next.version, at, task.id);
-  }
-  appendAudit(token, req, ip, "task.update", task.task_key, changes, at);
-  return { status: 200 as const, task: view(next, labelsOf([task.id]).get(task.id) ?? []) };
-});
+    appendAudit(token, req, ip, "task.update", task.task_key, changes, at);
+    return { status: 200 as const, task: view(next, labelsOf([task.id]).get(task.id) ?? []) };
+  },
+);
 
 function readBody(req: http.IncomingMessage): Promise<unknown> {
   return new Promise((resolve) => {
@@ -316,12 +386,24 @@ const server = http.createServer({ keepAliveTimeout: 5_000 }, async (req, res) =
       return send(res, 200, listTasks(limit));
     }
     if (req.method === "POST") {
-      const body = (await readBody(req)) as { title?: unknown; project_key?: unknown; labels?: unknown; priority?: unknown } | undefined;
-      if (!body || typeof body.title !== "string" || body.title.length < 1 || body.title.length > 180 || typeof body.project_key !== "string") {
+      const body = (await readBody(req)) as
+        { title?: unknown; project_key?: unknown; labels?: unknown; priority?: unknown } | undefined;
+      if (
+        !body ||
+        typeof body.title !== "string" ||
+        body.title.length < 1 ||
+        body.title.length > 180 ||
+        typeof body.project_key !== "string"
+      ) {
         return send(res, 400, { error: { code: "VALIDATION_ERROR", message: "Invalid body" } });
       }
       const labels = Array.isArray(body.labels) ? body.labels.filter((l): l is string => typeof l === "string") : [];
-      const task = createTask.immediate(token, req, ip, { title: body.title, project_key: body.project_key, labels, priority: typeof body.priority === "string" ? body.priority : undefined });
+      const task = createTask.immediate(token, req, ip, {
+        title: body.title,
+        project_key: body.project_key,
+        labels,
+        priority: typeof body.priority === "string" ? body.priority : undefined,
+      });
       if (!task) return send(res, 404, { error: { code: "NOT_FOUND", message: "No such project" } });
       return send(res, 201, { task }, { Location: `/api/tasks/${task.task_key}`, ETag: `"${task.version}"` });
     }
@@ -339,7 +421,8 @@ const server = http.createServer({ keepAliveTimeout: 5_000 }, async (req, res) =
       const body = (await readBody(req)) as { lifecycle_action?: string; title?: string } | undefined;
       if (!body || typeof body !== "object") return send(res, 400, { error: { code: "INVALID_JSON", message: "Invalid JSON" } });
       const out = patchTask.immediate(token, req, ip, key, body);
-      if (out.status !== 200) return send(res, out.status, { error: { code: out.status === 404 ? "NOT_FOUND" : "CONFLICT", message: "No" } });
+      if (out.status !== 200)
+        return send(res, out.status, { error: { code: out.status === 404 ? "NOT_FOUND" : "CONFLICT", message: "No" } });
       return send(res, 200, { task: out.task }, { ETag: `"${out.task.version}"` });
     }
   }
@@ -350,9 +433,10 @@ server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? "127.0.0.1", ()
   const address = server.address();
   process.stdout.write(`baseline listening on ${typeof address === "object" && address ? address.port : "?"}\n`);
 });
-const stop = () => server.close(() => {
-  sqlite.close();
-  process.exit(0);
-});
+const stop = () =>
+  server.close(() => {
+    sqlite.close();
+    process.exit(0);
+  });
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

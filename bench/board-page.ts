@@ -15,7 +15,9 @@ import { getPage, postForm, sessionCookieFrom } from "../tests/support/http";
 import { startServer, tempDir } from "../tests/support/server";
 import { seedBenchDatabase } from "./seed";
 
-const { values } = parseArgs({ options: { tasks: { type: "string", default: "10000" }, runs: { type: "string", default: "30" } } });
+const { values } = parseArgs({
+  options: { tasks: { type: "string", default: "10000" }, runs: { type: "string", default: "30" } },
+});
 const tasks = Number(values.tasks);
 const runs = Number(values.runs);
 
@@ -52,7 +54,9 @@ try {
     const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
     rows.push(`| ${label} | \`${url}\` | ${times[0]!.toFixed(1)} | ${at(0.5).toFixed(1)} | ${at(0.95).toFixed(1)} |`);
   }
-  process.stdout.write(`\n${tasks} tasks, ${runs} runs each, server time (ms), load average ${os.loadavg()[0]!.toFixed(1)} at the end:\n\n| page | path | min | p50 | p95 |\n| --- | --- | --- | --- | --- |\n${rows.join("\n")}\n`);
+  process.stdout.write(
+    `\n${tasks} tasks, ${runs} runs each, server time (ms), load average ${os.loadavg()[0]!.toFixed(1)} at the end:\n\n| page | path | min | p50 | p95 |\n| --- | --- | --- | --- | --- |\n${rows.join("\n")}\n`,
+  );
 } finally {
   await server.stop();
 }

@@ -49,7 +49,12 @@ const { values: flags } = parseArgs({
 const quick = flags.quick ?? false;
 const DURATION = Number(flags.duration ?? process.env.BENCH_DURATION ?? (quick ? 3 : 10));
 const ROUNDS = Number(flags.rounds ?? process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
-const ONLY = new Set((flags.only ?? process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+const ONLY = new Set(
+  (flags.only ?? process.env.BENCH_ONLY ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 const ANALYZE = (flags.analyze ?? false) || process.env.BENCH_ANALYZE === "1";
 const SERVER_ENV = parseServerEnv(process.env.BENCH_SERVER_ENV);
 const FSYNC_DELAY_MS = Number(flags["fsync-delay"] ?? process.env.BENCH_FSYNC_DELAY ?? 0);
@@ -93,7 +98,9 @@ const log = (text: string) => process.stderr.write(`${text}\n`);
 const SERVER_ENTRY = path.join(ROOT, "build/node/server.js");
 /** The Node flags `npm start` runs the server with (package.json's start script), so the bench measures the same process. */
 const START_FLAGS: string[] =
-  (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start.match(/--[a-z-]+=\S+/g) ?? [];
+  (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start.match(
+    /--[a-z-]+=\S+/g,
+  ) ?? [];
 
 function projectEnv(dbPath: string): Record<string, string> {
   return {
@@ -109,12 +116,16 @@ function projectEnv(dbPath: string): Record<string, string> {
 
 function startProject(dbPath: string) {
   // The executable takes no Node flags on its command line; Node reads them from NODE_OPTIONS.
-  if (BINARY) return spawnServer("preqstation", [], { NODE_OPTIONS: START_FLAGS.join(" "), ...projectEnv(dbPath) }, "/api/health", BINARY);
+  if (BINARY)
+    return spawnServer("preqstation", [], { NODE_OPTIONS: START_FLAGS.join(" "), ...projectEnv(dbPath) }, "/api/health", BINARY);
   return spawnServer("preqstation", [...START_FLAGS, SERVER_ENTRY], projectEnv(dbPath));
 }
 
 function startBaseline(dbPath: string) {
-  return spawnServer("baseline", ["--import", "tsx", path.join(ROOT, "bench/baseline.ts")], { DATABASE_PATH: dbPath, ...slowDiskEnv });
+  return spawnServer("baseline", ["--import", "tsx", path.join(ROOT, "bench/baseline.ts")], {
+    DATABASE_PATH: dbPath,
+    ...slowDiskEnv,
+  });
 }
 
 /** Signs in through /login as a browser would (same-origin form post); returns the `session=…` cookie. */
@@ -126,7 +137,10 @@ async function signIn(server: ServerProcess, seeded: SeededDatabase): Promise<st
     body: new URLSearchParams({ email: seeded.email, password: seeded.password }).toString(),
   });
   await res.arrayBuffer();
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith("session="))?.split(";")[0];
+  const cookie = res.headers
+    .getSetCookie()
+    .find((c) => c.startsWith("session="))
+    ?.split(";")[0];
   if (res.status !== 302 || !cookie) throw new Error(`sign-in failed with ${res.status}`);
   return cookie;
 }
@@ -190,7 +204,11 @@ interface ScenarioResult {
   };
 }
 
-async function measure(target: Target, scenario: Scenario, durationSec: number): Promise<RunRecord & { extra?: Record<string, number> }> {
+async function measure(
+  target: Target,
+  scenario: Scenario,
+  durationSec: number,
+): Promise<RunRecord & { extra?: Record<string, number> }> {
   const memory = sampleMemory(target.server.pid);
   const run = async (): Promise<LoadResult & { extra?: Record<string, number> }> => {
     if (scenario.mode !== "sequential") {
@@ -201,7 +219,17 @@ async function measure(target: Target, scenario: Scenario, durationSec: number):
     const extra: Record<string, number> = {};
     if (r.serverP50 !== null) extra.serverP50 = r.serverP50;
     if (r.serverP99 !== null) extra.serverP99 = r.serverP99;
-    return { rps: r.rps, p50: r.p50, p99: r.p99, max: Number.NaN, requests: r.requests, non2xx: r.non2xx, errors: r.errors, timeouts: 0, extra };
+    return {
+      rps: r.rps,
+      p50: r.p50,
+      p99: r.p99,
+      max: Number.NaN,
+      requests: r.requests,
+      non2xx: r.non2xx,
+      errors: r.errors,
+      timeouts: 0,
+      extra,
+    };
   };
   const result = scenario.around ? await scenario.around(target, run) : await run();
   const { peakRss } = memory.stop();
@@ -220,7 +248,9 @@ async function compare(scenario: Scenario, a: Target, b: Target): Promise<Scenar
       runs.push(r);
       const extra = r.extra ? ` ${JSON.stringify(r.extra)}` : "";
       const bad = r.non2xx || r.errors ? `  ⚠ non-2xx ${r.non2xx}, errors ${r.errors}` : "";
-      log(`  round ${round} ${target.label.padEnd(12)} ${round2(r.rps)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  rss ${r.peakRssMb} MB${extra}${bad}`);
+      log(
+        `  round ${round} ${target.label.padEnd(12)} ${round2(r.rps)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  rss ${r.peakRssMb} MB${extra}${bad}`,
+      );
     }
   }
   const side = (label: string) => {
@@ -233,7 +263,10 @@ async function compare(scenario: Scenario, a: Target, b: Target): Promise<Scenar
       non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
       errors: rs.reduce((n, r) => n + r.errors, 0),
       ...(rs.every((r) => r.extra?.serverP50 !== undefined)
-        ? { serverP50: round(median(rs.map((r) => r.extra!.serverP50!)), 2), serverP99: round(median(rs.map((r) => r.extra!.serverP99!)), 2) }
+        ? {
+            serverP50: round(median(rs.map((r) => r.extra!.serverP50!)), 2),
+            serverP99: round(median(rs.map((r) => r.extra!.serverP99!)), 2),
+          }
         : {}),
     };
   };
@@ -358,8 +391,16 @@ async function withSignIns(server: ServerProcess, seeded: SeededDatabase, run: (
 
 /** p50 of GET /api/tasks?limit=50 with 1 000 tasks vs 100 000 tasks (same server build, 1 connection). */
 async function scaleComparison(dir: string): Promise<ScenarioResult> {
-  const small = await seedBenchDatabase(path.join(dir, "small.db"), { tasks: SCALE.small, auditEntries: 1_000, analyze: ANALYZE });
-  const large = await seedBenchDatabase(path.join(dir, "large.db"), { tasks: SCALE.large, auditEntries: 1_000, analyze: ANALYZE });
+  const small = await seedBenchDatabase(path.join(dir, "small.db"), {
+    tasks: SCALE.small,
+    auditEntries: 1_000,
+    analyze: ANALYZE,
+  });
+  const large = await seedBenchDatabase(path.join(dir, "large.db"), {
+    tasks: SCALE.large,
+    auditEntries: 1_000,
+    analyze: ANALYZE,
+  });
   log(`seeded ${SCALE.small} and ${SCALE.large} tasks in ${small.ms + large.ms} ms`);
   const s = await startProject(small.dbPath);
   const l = await startProject(large.dbPath);
@@ -374,7 +415,11 @@ async function scaleComparison(dir: string): Promise<ScenarioResult> {
         return () => ({ path: "/api/tasks?limit=50", headers: { Authorization: `Bearer ${token}` } });
       },
     };
-    return await compare(scenario, { label: `${SCALE.large / 1000}k tasks`, server: l }, { label: `${SCALE.small / 1000}k tasks`, server: s });
+    return await compare(
+      scenario,
+      { label: `${SCALE.large / 1000}k tasks`, server: l },
+      { label: `${SCALE.small / 1000}k tasks`, server: s },
+    );
   } finally {
     await Promise.all([s.stop(), l.stop()]);
   }
@@ -415,8 +460,14 @@ async function timePage(server: ServerProcess, cookie: string, pagePath: string,
 }
 
 async function deepAudit(dir: string): Promise<DeepAuditResult | null> {
-  log(`\n▶ audit page ${DEEP.pagesDeep.toLocaleString("en")} pages deep in ${DEEP.entries.toLocaleString("en")} entries (seeding…)`);
-  const seeded = await seedBenchDatabase(path.join(dir, "deep-audit.db"), { tasks: 1_000, auditEntries: DEEP.entries, analyze: ANALYZE });
+  log(
+    `\n▶ audit page ${DEEP.pagesDeep.toLocaleString("en")} pages deep in ${DEEP.entries.toLocaleString("en")} entries (seeding…)`,
+  );
+  const seeded = await seedBenchDatabase(path.join(dir, "deep-audit.db"), {
+    tasks: 1_000,
+    auditEntries: DEEP.entries,
+    analyze: ANALYZE,
+  });
   log(`  seeded in ${seeded.ms} ms`);
   const server = await startProject(seeded.dbPath);
   const memory = sampleMemory(server.pid);
@@ -472,7 +523,9 @@ async function main() {
     }
     slowDiskEnv = shim.env;
     fsyncShimMs = round(shim.measuredMsPerSync, 2);
-    log(`slow disk: every fsync/fdatasync of both servers +${FSYNC_DELAY_MS} ms (LD_PRELOAD ${shim.library}; checked: ${fsyncShimMs} ms per sync)`);
+    log(
+      `slow disk: every fsync/fdatasync of both servers +${FSYNC_DELAY_MS} ms (LD_PRELOAD ${shim.library}; checked: ${fsyncShimMs} ms per sync)`,
+    );
   }
   const results: ScenarioResult[] = [];
   let deep: DeepAuditResult | null = null;
@@ -484,7 +537,9 @@ async function main() {
     if (needsMain) {
       const seeded = await seedBenchDatabase(path.join(dir, "main.db"), { ...MAIN, analyze: ANALYZE });
       seedMs = seeded.ms;
-      log(`seeded ${MAIN.tasks} tasks in ${PROJECT_KEYS.length} projects, 1 token, ${MAIN.auditEntries} audit entries in ${seeded.ms} ms`);
+      log(
+        `seeded ${MAIN.tasks} tasks in ${PROJECT_KEYS.length} projects, 1 token, ${MAIN.auditEntries} audit entries in ${seeded.ms} ms`,
+      );
       const project = await startProject(seeded.dbPath);
       const baseline = await startBaseline(seeded.dbPath);
       const A: Target = { label: "preqstation", server: project };
@@ -515,9 +570,17 @@ async function main() {
                       Accept: "application/json, text/event-stream",
                       "Mcp-Protocol-Version": "2025-06-18",
                     },
-                    body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method: "tools/call", params: { name: "get_task", arguments: { task_id: pick(seeded.readableKeys) } } }),
+                    body: JSON.stringify({
+                      jsonrpc: "2.0",
+                      id: ++id,
+                      method: "tools/call",
+                      params: { name: "get_task", arguments: { task_id: pick(seeded.readableKeys) } },
+                    }),
                   })
-                : () => ({ path: `/api/tasks/${pick(seeded.readableKeys)}`, headers: { Authorization: `Bearer ${seeded.token}` } }),
+                : () => ({
+                    path: `/api/tasks/${pick(seeded.readableKeys)}`,
+                    headers: { Authorization: `Bearer ${seeded.token}` },
+                  }),
           };
           results.push(await compare(mcp, { label: "mcp get_task", server: project }, { label: "api get", server: project }));
         }
@@ -531,7 +594,9 @@ async function main() {
               next: () => () => ({ path: "/api/tasks?limit=50", headers: { Authorization: `Bearer ${seeded.token}` } }),
               around: (t, run) => (t.label === "with sign-ins" ? withSignIns(project, seeded, run) : run()),
             };
-            results.push(await compare(scenario, { label: "with sign-ins", server: project }, { label: "without", server: project }));
+            results.push(
+              await compare(scenario, { label: "with sign-ins", server: project }, { label: "without", server: project }),
+            );
           }
         }
 
@@ -539,7 +604,10 @@ async function main() {
           const cookie = await signIn(project, seeded);
           const pagesDeep = Math.floor(MAIN.auditEntries / AUDIT_PAGE_SIZE / 2);
           const cursor = `before-${seeded.lastAuditSeq - AUDIT_PAGE_SIZE * pagesDeep + 1}`;
-          const probe = await fetch(`${project.url}/settings/audit-logs?cursor=${cursor}`, { headers: { Cookie: cookie }, redirect: "manual" });
+          const probe = await fetch(`${project.url}/settings/audit-logs?cursor=${cursor}`, {
+            headers: { Cookie: cookie },
+            redirect: "manual",
+          });
           await probe.arrayBuffer();
           if (probe.status !== 200) {
             log(`\n▶ /settings/audit-logs answered ${probe.status}: skipped (the audit console page is not in this build)`);
@@ -574,7 +642,11 @@ async function main() {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
-  const peakRss = Math.max(mainPeakRssMb, deep?.peakRssMb ?? 0, ...results.filter((r) => r.id === "scale").map((r) => Math.max(r.summary.a.peakRssMb, r.summary.b.peakRssMb)));
+  const peakRss = Math.max(
+    mainPeakRssMb,
+    deep?.peakRssMb ?? 0,
+    ...results.filter((r) => r.id === "scale").map((r) => Math.max(r.summary.a.peakRssMb, r.summary.b.peakRssMb)),
+  );
   const report = {
     date: started.toISOString(),
     machine: {
@@ -586,7 +658,20 @@ async function main() {
       /** 1-minute load average before and after: other work on the machine skews the numbers. */
       loadAverage: { start: round(loadAtStart, 2), end: round(os.loadavg()[0]!, 2) },
     },
-    settings: { durationSec: DURATION, rounds: ROUNDS, fsyncDelayMs: FSYNC_DELAY_MS, fsyncShimMsPerSync: fsyncShimMs, quick, analyze: ANALYZE, serverEnv: SERVER_ENV, binary: BINARY, seed: MAIN, seedMs, scale: SCALE, deepAudit: DEEP },
+    settings: {
+      durationSec: DURATION,
+      rounds: ROUNDS,
+      fsyncDelayMs: FSYNC_DELAY_MS,
+      fsyncShimMsPerSync: fsyncShimMs,
+      quick,
+      analyze: ANALYZE,
+      serverEnv: SERVER_ENV,
+      binary: BINARY,
+      seed: MAIN,
+      seedMs,
+      scale: SCALE,
+      deepAudit: DEEP,
+    },
     scenarios: results,
     deepAudit: deep,
     peakRssMb: { preqstation: peakRss, baseline: baselinePeakRssMb },
@@ -616,7 +701,12 @@ function targets(results: ScenarioResult[], deep: DeepAuditResult | null, peakRs
       measured: `${list32.summary.rpsRatio.median}× (${list32.summary.rpsRatio.min}–${list32.summary.rpsRatio.max})`,
       met: list32.summary.rpsRatio.median >= 0.35,
     });
-    rows.push({ target: "GET /api/tasks?limit=50, 32 connections: p99", goal: "≤ 50 ms", measured: `${list32.summary.a.p99} ms`, met: list32.summary.a.p99 <= 50 });
+    rows.push({
+      target: "GET /api/tasks?limit=50, 32 connections: p99",
+      goal: "≤ 50 ms",
+      measured: `${list32.summary.a.p99} ms`,
+      met: list32.summary.a.p99 <= 50,
+    });
   }
   const post32 = find("post", 32);
   if (post32 && FSYNC_DELAY_MS > 0) {
@@ -671,7 +761,12 @@ function targets(results: ScenarioResult[], deep: DeepAuditResult | null, peakRs
       });
     }
   }
-  rows.push({ target: "peak RSS of the server under all of the above", goal: "≤ 200 MB", measured: `${peakRss} MB`, met: peakRss <= 200 });
+  rows.push({
+    target: "peak RSS of the server under all of the above",
+    goal: "≤ 200 MB",
+    measured: `${peakRss} MB`,
+    met: peakRss <= 200,
+  });
   return rows;
 }
 
@@ -686,7 +781,16 @@ function renderMarkdown(report: {
   const head = `Machine: ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memoryGb} GB, Node ${report.machine.node} (load average ${report.machine.loadAverage.start} at start) — ${report.date.slice(0, 16).replace("T", " ")} UTC, ${report.settings.rounds} × ${report.settings.durationSec} s per side, A/B alternating.${report.settings.fsyncDelayMs > 0 ? ` Slow disk: every fsync/fdatasync of both servers +${report.settings.fsyncDelayMs} ms.` : ""}`;
   const api = report.scenarios.filter((s) => ["list", "get", "post", "patch"].includes(s.id));
   const apiTable = markdownTable(
-    ["scenario", "conns", "PreqStation req/s", "baseline req/s", "ratio (min–max)", "PreqStation p50 / p99 ms", "baseline p50 / p99 ms", "peak RSS MB (P / B)"],
+    [
+      "scenario",
+      "conns",
+      "PreqStation req/s",
+      "baseline req/s",
+      "ratio (min–max)",
+      "PreqStation p50 / p99 ms",
+      "baseline p50 / p99 ms",
+      "peak RSS MB (P / B)",
+    ],
     api.map((s) => [
       s.title,
       s.connections,
@@ -701,7 +805,19 @@ function renderMarkdown(report: {
   const other = report.scenarios.filter((s) => !["list", "get", "post", "patch"].includes(s.id));
   const otherTable = other.length
     ? markdownTable(
-        ["scenario", "conns", "A", "B", "A req/s", "B req/s", "A p50 / p99 ms", "B p50 / p99 ms", "p50 A/B (min–max)", "p99 A/B (min–max)", "server time p50 A / B ms"],
+        [
+          "scenario",
+          "conns",
+          "A",
+          "B",
+          "A req/s",
+          "B req/s",
+          "A p50 / p99 ms",
+          "B p50 / p99 ms",
+          "p50 A/B (min–max)",
+          "p99 A/B (min–max)",
+          "server time p50 A / B ms",
+        ],
         other.map((s) => [
           s.title,
           s.connections,

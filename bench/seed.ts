@@ -62,7 +62,9 @@ export async function seedBenchDatabase(dbPath: string, options: SeedOptions): P
 
     const token = generateToken();
     sqlite
-      .prepare("insert into api_tokens (owner_id, name, token_hash, hint, scope, created_at) values (?, 'bench', ?, ?, 'full', ?)")
+      .prepare(
+        "insert into api_tokens (owner_id, name, token_hash, hint, scope, created_at) values (?, 'bench', ?, ?, 'full', ?)",
+      )
       .run(ownerId, hashToken(token), tokenHint(token), iso(now));
 
     const projectCount = options.projects ?? PROJECT_KEYS.length;
@@ -89,45 +91,57 @@ export async function seedBenchDatabase(dbPath: string, options: SeedOptions): P
 
     const projectIds: string[] = [];
     const labelIds: number[][] = [];
-    sqlite.transaction(() => {
-      keys.forEach((key, i) => {
-        const id = randomUUID();
-        projectIds.push(id);
-        insertProject.run(id, key, `Project ${key}`, `https://github.com/bench/${key.toLowerCase()}`, `bench/${key.toLowerCase()}`, iso(now), iso(now));
-        labelIds[i] = LABELS.map((name) => (insertLabel.get(id, name, labelKey(name), labelColor(name), iso(now)) as { id: number }).id);
-      });
-      // Newest task last; updated_at one second apart ending now.
-      for (let n = 0; n < options.tasks; n += 1) {
-        const p = n % keys.length;
-        const key = keys[p]!;
-        const number = (perProject.get(key) ?? 0) + 1;
-        perProject.set(key, number);
-        const taskKey = `${key}-${number}`;
-        const at = iso(now - (options.tasks - n) * 1_000);
-        const status = STATUSES[n % STATUSES.length]!;
-        const id = randomUUID();
-        insertTask.run({
-          id,
-          task_key: taskKey,
-          project_id: projectIds[p],
-          number,
-          title: `Task ${n + 1}: make the ${LABELS[n % LABELS.length]} part of ${key} faster`,
-          description: `Synthetic task ${n + 1} for the benchmark. `.repeat(4),
-          status,
-          priority: PRIORITIES[n % PRIORITIES.length],
-          acceptance_criteria: JSON.stringify([`Criterion A of task ${n + 1}`, `Criterion B of task ${n + 1}`]),
-          engine: ENGINES[n % ENGINES.length],
-          branch: n % 3 === 0 ? `task/${taskKey.toLowerCase()}` : null,
-          created_at: at,
-          updated_at: at,
+    sqlite
+      .transaction(() => {
+        keys.forEach((key, i) => {
+          const id = randomUUID();
+          projectIds.push(id);
+          insertProject.run(
+            id,
+            key,
+            `Project ${key}`,
+            `https://github.com/bench/${key.toLowerCase()}`,
+            `bench/${key.toLowerCase()}`,
+            iso(now),
+            iso(now),
+          );
+          labelIds[i] = LABELS.map(
+            (name) => (insertLabel.get(id, name, labelKey(name), labelColor(name), iso(now)) as { id: number }).id,
+          );
         });
-        const labelCount = n % 3; // 0, 1 or 2 labels
-        for (let l = 0; l < labelCount; l += 1) insertTaskLabel.run(id, labelIds[p]![(n + l) % LABELS.length], l);
-        if ((status === "hold" || status === "todo") && patchableKeys.length < 2_000) patchableKeys.push(taskKey);
-        if (n % Math.max(1, Math.floor(options.tasks / 2_000)) === 0) readableKeys.push(taskKey);
-      }
-      keys.forEach((key, i) => setCounter.run((perProject.get(key) ?? 0) + 1, projectIds[i]));
-    }).immediate();
+        // Newest task last; updated_at one second apart ending now.
+        for (let n = 0; n < options.tasks; n += 1) {
+          const p = n % keys.length;
+          const key = keys[p]!;
+          const number = (perProject.get(key) ?? 0) + 1;
+          perProject.set(key, number);
+          const taskKey = `${key}-${number}`;
+          const at = iso(now - (options.tasks - n) * 1_000);
+          const status = STATUSES[n % STATUSES.length]!;
+          const id = randomUUID();
+          insertTask.run({
+            id,
+            task_key: taskKey,
+            project_id: projectIds[p],
+            number,
+            title: `Task ${n + 1}: make the ${LABELS[n % LABELS.length]} part of ${key} faster`,
+            description: `Synthetic task ${n + 1} for the benchmark. `.repeat(4),
+            status,
+            priority: PRIORITIES[n % PRIORITIES.length],
+            acceptance_criteria: JSON.stringify([`Criterion A of task ${n + 1}`, `Criterion B of task ${n + 1}`]),
+            engine: ENGINES[n % ENGINES.length],
+            branch: n % 3 === 0 ? `task/${taskKey.toLowerCase()}` : null,
+            created_at: at,
+            updated_at: at,
+          });
+          const labelCount = n % 3; // 0, 1 or 2 labels
+          for (let l = 0; l < labelCount; l += 1) insertTaskLabel.run(id, labelIds[p]![(n + l) % LABELS.length], l);
+          if ((status === "hold" || status === "todo") && patchableKeys.length < 2_000) patchableKeys.push(taskKey);
+          if (n % Math.max(1, Math.floor(options.tasks / 2_000)) === 0) readableKeys.push(taskKey);
+        }
+        keys.forEach((key, i) => setCounter.run((perProject.get(key) ?? 0) + 1, projectIds[i]));
+      })
+      .immediate();
 
     // Signed with the key the server will find beside the database.
     const signer = loadAuditSigner({ auditSigningKey: null, auditKeyFile: auditKeyFileFor(dbPath) }, { create: true })!;

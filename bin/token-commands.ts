@@ -81,7 +81,11 @@ export const tokenCommands: Record<string, CommandHandler> = {
       t.last_used_at ? `${t.last_used_at} from ${t.last_used_ip ?? "?"}` : "never",
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (cells: string[]) => `${cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()}\n`;
+    const line = (cells: string[]) =>
+      `${cells
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd()}\n`;
     ctx.io.stdout(line(header) + rows.map(line).join(""));
   },
 

@@ -12,7 +12,19 @@ import { fileURLToPath } from "node:url";
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const buildDir = path.join(root, "build");
 
-const APP_SOURCES = ["app", "db", "bin", "public", "main.ts", "server.ts", "package.json", "package-lock.json", "remix.config.js", "vite.config.ts", "tsconfig.json"];
+const APP_SOURCES = [
+  "app",
+  "db",
+  "bin",
+  "public",
+  "main.ts",
+  "server.ts",
+  "package.json",
+  "package-lock.json",
+  "remix.config.js",
+  "vite.config.ts",
+  "tsconfig.json",
+];
 const CLI_SOURCES = ["app/lib", "db", "bin", "package.json", "package-lock.json"];
 
 /** A fingerprint of the sources: every file's path, size and modification time. */
@@ -39,8 +51,7 @@ function stampFile(name) {
 function isFresh(name, sources, outputs) {
   try {
     return (
-      outputs.every((o) => fs.existsSync(path.join(root, o))) &&
-      fs.readFileSync(stampFile(name), "utf8") === fingerprint(sources)
+      outputs.every((o) => fs.existsSync(path.join(root, o))) && fs.readFileSync(stampFile(name), "utf8") === fingerprint(sources)
     );
   } catch {
     return false;
@@ -49,14 +60,17 @@ function isFresh(name, sources, outputs) {
 
 function run(cmd, args) {
   const result = spawnSync(cmd, args, { cwd: root, stdio: ["ignore", "inherit", "inherit"], env: process.env });
-  if (result.status !== 0) throw new Error(`${path.basename(cmd)} ${args.join(" ")} failed (exit ${result.status ?? result.signal})`);
+  if (result.status !== 0)
+    throw new Error(`${path.basename(cmd)} ${args.join(" ")} failed (exit ${result.status ?? result.signal})`);
 }
 
 /** esbuild plugin: `virtual:preqstation/server-build` is the Remix server build (see app/lib/runtime/server-build.d.ts). */
 export const serverBuildPlugin = {
   name: "preqstation-server-build",
   setup(build) {
-    build.onResolve({ filter: /^virtual:preqstation\/server-build$/ }, () => ({ path: path.join(buildDir, "server", "index.js") }));
+    build.onResolve({ filter: /^virtual:preqstation\/server-build$/ }, () => ({
+      path: path.join(buildDir, "server", "index.js"),
+    }));
   },
 };
 
@@ -73,7 +87,9 @@ async function bundle(entry, outfile) {
     packages: "external",
     sourcemap: true,
     logLevel: "warning",
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
   });
 }
 

@@ -17,7 +17,10 @@ function listSources(rel) {
   const full = path.join(root, rel);
   if (!fs.existsSync(full)) return [];
   if (fs.statSync(full).isFile()) return EXTENSIONS.includes(path.extname(rel)) && !rel.endsWith(".d.ts") ? [rel] : [];
-  return fs.readdirSync(full).sort().flatMap((name) => listSources(path.join(rel, name)));
+  return fs
+    .readdirSync(full)
+    .sort()
+    .flatMap((name) => listSources(path.join(rel, name)));
 }
 
 /** Comments and string/template contents that are not specifiers would confuse the scan: strip comments only. */
@@ -45,7 +48,18 @@ function resolve(from, specifier) {
 }
 
 const files = ENTRIES.flatMap(listSources);
-const graph = new Map(files.map((f) => [f, [...new Set(specifiers(f).map((s) => resolve(f, s)).filter((r) => r && r !== f))]]));
+const graph = new Map(
+  files.map((f) => [
+    f,
+    [
+      ...new Set(
+        specifiers(f)
+          .map((s) => resolve(f, s))
+          .filter((r) => r && r !== f),
+      ),
+    ],
+  ]),
+);
 
 // Tarjan's strongly connected components.
 let index = 0;
@@ -105,7 +119,9 @@ if (process.argv.includes("--graph")) {
   for (const [f, deps] of graph) process.stdout.write(`${f}\n${deps.map((d) => `  → ${d}\n`).join("")}`);
 }
 if (cycles.length) {
-  process.stderr.write(`check-imports: ${cycles.length} import cycle${cycles.length > 1 ? "s" : ""} among ${files.length} modules:\n`);
+  process.stderr.write(
+    `check-imports: ${cycles.length} import cycle${cycles.length > 1 ? "s" : ""} among ${files.length} modules:\n`,
+  );
   for (const group of cycles) process.stderr.write(`  ${loopThrough(group).join(" → ")}\n`);
   process.exit(1);
 }

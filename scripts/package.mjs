@@ -40,7 +40,9 @@ function listFiles(dir) {
 function run(cmd, args) {
   const result = spawnSync(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
   if (result.status !== 0) {
-    throw new Error(`${path.basename(cmd)} ${args.join(" ")} failed (exit ${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`);
+    throw new Error(
+      `${path.basename(cmd)} ${args.join(" ")} failed (exit ${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`,
+    );
   }
 }
 
@@ -135,7 +137,9 @@ export async function packageExecutable({ force = false, log = (t) => process.st
   }
   fs.writeFileSync(stampFile, stamp);
   const size = fs.statSync(output).size;
-  log(`dist/preqstation written: ${(size / 1024 / 1024).toFixed(1)} MiB in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `dist/preqstation written: ${(size / 1024 / 1024).toFixed(1)} MiB in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
   return { output, rebuilt: true };
 }
 

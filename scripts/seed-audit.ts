@@ -23,7 +23,12 @@ async function main(): Promise<number> {
   }
   const count = Number(values.count);
   const batchSize = values["batch-size"] === undefined ? undefined : Number(values["batch-size"]);
-  if (!values.db || !Number.isSafeInteger(count) || count < 1 || (batchSize !== undefined && !(Number.isSafeInteger(batchSize) && batchSize > 0))) {
+  if (
+    !values.db ||
+    !Number.isSafeInteger(count) ||
+    count < 1 ||
+    (batchSize !== undefined && !(Number.isSafeInteger(batchSize) && batchSize > 0))
+  ) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }

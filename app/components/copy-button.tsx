@@ -35,7 +35,11 @@ export function CopyButton({ value, label = "Copy" }: { value: string; label?: s
         {status === "copied" ? "Copied" : label}
       </button>
       <span role="status" className={status === "failed" ? "field-error" : "muted"}>
-        {status === "copied" ? "Copied to the clipboard." : status === "failed" ? "Could not copy; select the text and copy it." : ""}
+        {status === "copied"
+          ? "Copied to the clipboard."
+          : status === "failed"
+            ? "Could not copy; select the text and copy it."
+            : ""}
       </span>
     </>
   );

@@ -4,7 +4,15 @@ import { Link } from "@remix-run/react";
  * Previous/next links of a keyset-paged list (newest first). An absent link is
  * shown as plain text, so the layout does not jump.
  */
-export function Pager({ label, previousHref, nextHref }: { label: string; previousHref: string | null; nextHref: string | null }) {
+export function Pager({
+  label,
+  previousHref,
+  nextHref,
+}: {
+  label: string;
+  previousHref: string | null;
+  nextHref: string | null;
+}) {
   if (!previousHref && !nextHref) return null;
   return (
     <nav className="pager" aria-label={label}>

@@ -35,8 +35,22 @@ export function TaskFields({
           ))}
         </SelectField>
       ) : null}
-      <Field label="Title" name="title" required maxLength={180} defaultValue={values.title} error={errors.title} autoComplete="off" />
-      <TextAreaField label="Description (Markdown)" name="description" rows={8} defaultValue={values.description} error={errors.description} />
+      <Field
+        label="Title"
+        name="title"
+        required
+        maxLength={180}
+        defaultValue={values.title}
+        error={errors.title}
+        autoComplete="off"
+      />
+      <TextAreaField
+        label="Description (Markdown)"
+        name="description"
+        rows={8}
+        defaultValue={values.description}
+        error={errors.description}
+      />
       <div className="inline-fields">
         <SelectField label="Priority" name="priority" defaultValue={values.priority || "none"} error={errors.priority}>
           {PRIORITIES.map((p) => (

@@ -365,10 +365,7 @@ export async function transaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promi
 /** True for SQLite errors that mean "the disk refuses writes right now". */
 export function isStorageUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return (
-    typeof code === "string" &&
-    /^SQLITE_(READONLY|FULL|IOERR|CANTOPEN|BUSY|LOCKED|PROTOCOL|NOTADB|CORRUPT)/.test(code)
-  );
+  return typeof code === "string" && /^SQLITE_(READONLY|FULL|IOERR|CANTOPEN|BUSY|LOCKED|PROTOCOL|NOTADB|CORRUPT)/.test(code);
 }
 
 /** Current time as the ISO 8601 UTC string every table stores. */

@@ -112,7 +112,12 @@ const EnvSchema = z.object({
   ALLOWED_ORIGINS: z
     .string()
     .default("")
-    .transform((s) => s.split(",").map((o) => o.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(origin)),
   TRUST_PROXY: bool.default(false),
   LOGIN_RATE_LIMIT: rateLimit.prefault("10/15m"),
@@ -204,8 +209,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       );
     }
   } else {
-    sessionSecretFile =
-      databasePath === ":memory:" ? null : path.join(path.dirname(databasePath), "session-secret");
+    sessionSecretFile = databasePath === ":memory:" ? null : path.join(path.dirname(databasePath), "session-secret");
     sessionSecrets = [sessionSecretFile ? readOrCreateSecret(sessionSecretFile) : randomBytes(32).toString("base64url")];
   }
 

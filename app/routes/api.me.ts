@@ -3,8 +3,7 @@ import { defineApiRoute } from "~/lib/api/route.server";
 
 /** Lets an agent check its token: name, scope and expiry (never the token or its hash). */
 const route = defineApiRoute({
-  GET: ({ auth }) =>
-    apiJson({ token: { name: auth.token.name, scope: auth.token.scope, expires_at: auth.token.expires_at } }),
+  GET: ({ auth }) => apiJson({ token: { name: auth.token.name, scope: auth.token.scope, expires_at: auth.token.expires_at } }),
 });
 
 export const loader = route.loader;

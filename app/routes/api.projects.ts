@@ -13,7 +13,10 @@ const route = defineApiRoute({
   POST: async ({ request, context, auth }) => {
     const { data } = await readJsonInput(request, CreateProjectBodySchema);
     const project = await createProject(context.services.db, auth.audit, data);
-    return apiJson({ project: projectView(project) }, { status: 201, headers: { Location: `/api/projects/${project.project_key}` } });
+    return apiJson(
+      { project: projectView(project) },
+      { status: 201, headers: { Location: `/api/projects/${project.project_key}` } },
+    );
   },
 });
 

@@ -59,7 +59,10 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   for (const b of BOOL_SETTINGS) values[b.name] = form?.get(b.name) === "true" ? "true" : "false";
   const intent = z.literal("update").safeParse(form?.get("intent"));
   if (!form || !intent.success) {
-    return data<ActionData>({ values, fieldErrors: {}, formError: "That request could not be understood. Reload the page and try again." }, { status: 400 });
+    return data<ActionData>(
+      { values, fieldErrors: {}, formError: "That request could not be understood. Reload the page and try again." },
+      { status: 400 },
+    );
   }
   const parsed = PatchProjectBodySchema.safeParse({
     name: values.name,
@@ -74,7 +77,10 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     },
   });
   if (!parsed.success) {
-    return data<ActionData>({ values, fieldErrors: fieldErrorsFromZod(parsed.error), formError: "Check the fields marked below." }, { status: 400 });
+    return data<ActionData>(
+      { values, fieldErrors: fieldErrorsFromZod(parsed.error), formError: "Check the fields marked below." },
+      { status: 400 },
+    );
   }
   try {
     await updateProject(context.services.db, auditContext(ctx, context.services.auditSigner), key || "-", parsed.data);
@@ -145,7 +151,13 @@ export default function ProjectPage() {
             </div>
             {BOOL_SETTINGS.map((b) => (
               <div key={b.name} className="checkbox">
-                <input id={`field-${b.name}`} type="checkbox" name={b.name} value="true" defaultChecked={values[b.name] === "true"} />
+                <input
+                  id={`field-${b.name}`}
+                  type="checkbox"
+                  name={b.name}
+                  value="true"
+                  defaultChecked={values[b.name] === "true"}
+                />
                 <label htmlFor={`field-${b.name}`}>{b.label}</label>
                 {errors[b.name] ? <p className="field-error">{errors[b.name]}</p> : null}
               </div>

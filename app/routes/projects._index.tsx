@@ -19,7 +19,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireOwner(request, context);
   const summaries = await projectSummaries(context.services.db);
   return {
-    projects: summaries.map((s) => ({ key: s.project.project_key, name: s.project.name, repo: s.project.repo_url, counts: s.counts, total: s.total })),
+    projects: summaries.map((s) => ({
+      key: s.project.project_key,
+      name: s.project.name,
+      repo: s.project.repo_url,
+      counts: s.counts,
+      total: s.total,
+    })),
   };
 }
 
@@ -29,7 +35,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const values = Object.fromEntries(FIELDS.map((f) => [f, (form?.get(f) ?? "").slice(0, 5_000)])) as Values;
   const intent = z.literal("create").safeParse(form?.get("intent"));
   if (!form || !intent.success) {
-    return data<ActionData>({ values, fieldErrors: {}, formError: "That request could not be understood. Reload the page and try again." }, { status: 400 });
+    return data<ActionData>(
+      { values, fieldErrors: {}, formError: "That request could not be understood. Reload the page and try again." },
+      { status: 400 },
+    );
   }
   const parsed = CreateProjectBodySchema.safeParse({
     name: values.name,
@@ -38,7 +47,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
     description: values.description,
   });
   if (!parsed.success) {
-    return data<ActionData>({ values, fieldErrors: fieldErrorsFromZod(parsed.error), formError: "Check the fields marked below." }, { status: 400 });
+    return data<ActionData>(
+      { values, fieldErrors: fieldErrorsFromZod(parsed.error), formError: "Check the fields marked below." },
+      { status: 400 },
+    );
   }
   try {
     const project = await createProject(context.services.db, auditContext(ctx, context.services.auditSigner), parsed.data);

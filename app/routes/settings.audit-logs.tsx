@@ -21,7 +21,15 @@ import type { AuditEntry } from "../../db/schema";
 // resource_id, from, to, cursor. `verify=1` runs the chain check on demand; it changes nothing.
 
 type VerifyView =
-  | { ok: true; lastSeq: number; count: number; head: string; publicKey: string; legacyThroughSeq: number; sealedAt: string | null }
+  | {
+      ok: true;
+      lastSeq: number;
+      count: number;
+      head: string;
+      publicKey: string;
+      legacyThroughSeq: number;
+      sealedAt: string | null;
+    }
   | { ok: false; problem: "tampered" | "unsealed"; badSeq: number; reason: string; count: number; publicKey: string };
 
 /** What the page shows of an entry: chosen fields, never the row as stored. */
@@ -79,10 +87,26 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
           legacyThroughSeq: result.legacyThroughSeq,
           sealedAt: result.sealedAt,
         }
-      : { ok: false, problem: result.problem, badSeq: result.badSeq, reason: result.reason, count: result.count, publicKey: auditSigner.publicKey };
+      : {
+          ok: false,
+          problem: result.problem,
+          badSeq: result.badSeq,
+          reason: result.reason,
+          count: result.count,
+          publicKey: auditSigner.publicKey,
+        };
   }
   if (!parsed.ok) {
-    const invalid: AuditLogsData = { values: parsed.values, errors: parsed.errors, tokens, suggestions, verify, entries: [], newerCursor: null, olderCursor: null };
+    const invalid: AuditLogsData = {
+      values: parsed.values,
+      errors: parsed.errors,
+      tokens,
+      suggestions,
+      verify,
+      entries: [],
+      newerCursor: null,
+      olderCursor: null,
+    };
     return data(invalid, { status: 400 });
   }
   const page = await listAuditPage(db, parsed.filters);
@@ -123,9 +147,9 @@ export default function AuditLogs() {
     <>
       <h1>Audit Logs</h1>
       <p className="muted">
-        Every change made through the API, the MCP endpoint, the console and the CLI, newest first (the Via column
-        says which). Entries cannot be edited or deleted, each one is chained to the previous by a SHA-256 hash,
-        and each is signed with a key kept outside the database.
+        Every change made through the API, the MCP endpoint, the console and the CLI, newest first (the Via column says which).
+        Entries cannot be edited or deleted, each one is chained to the previous by a SHA-256 hash, and each is signed with a key
+        kept outside the database.
       </p>
 
       <section className="card" aria-labelledby="audit-filter-heading">
@@ -158,18 +182,28 @@ export default function AuditLogs() {
               )}
             </FilterField>
             <FilterField label="Action" name="action" error={errors.action}>
-              {(p) => <input {...p} type="text" list="audit-actions" defaultValue={values.action ?? ""} placeholder="task.update" />}
+              {(p) => (
+                <input {...p} type="text" list="audit-actions" defaultValue={values.action ?? ""} placeholder="task.update" />
+              )}
             </FilterField>
             <FilterField label="Resource type" name="resource_type" error={errors.resource_type}>
               {(p) => (
-                <input {...p} type="text" list="audit-resource-types" defaultValue={values.resource_type ?? ""} placeholder="task" />
+                <input
+                  {...p}
+                  type="text"
+                  list="audit-resource-types"
+                  defaultValue={values.resource_type ?? ""}
+                  placeholder="task"
+                />
               )}
             </FilterField>
             <FilterField label="Resource id" name="resource_id" error={errors.resource_id}>
               {(p) => <input {...p} type="text" defaultValue={values.resource_id ?? ""} placeholder="PROJ-12" />}
             </FilterField>
             <FilterField label="From (UTC)" name="from" error={errors.from}>
-              {(p) => <input {...p} type={dateInputType(values.from)} defaultValue={values.from ?? ""} placeholder="YYYY-MM-DD" />}
+              {(p) => (
+                <input {...p} type={dateInputType(values.from)} defaultValue={values.from ?? ""} placeholder="YYYY-MM-DD" />
+              )}
             </FilterField>
             <FilterField label="To (UTC, inclusive)" name="to" error={errors.to}>
               {(p) => <input {...p} type={dateInputType(values.to)} defaultValue={values.to ?? ""} placeholder="YYYY-MM-DD" />}
@@ -205,13 +239,14 @@ export default function AuditLogs() {
               ) : null}
               <p>
                 Public key: <code className="secret">{verify.publicKey}</code> Keep a copy elsewhere: later,{" "}
-                <code>npx preqstation audit verify --public-key &lt;key&gt;</code> also catches a log re-signed with a replaced key.
+                <code>npx preqstation audit verify --public-key &lt;key&gt;</code> also catches a log re-signed with a replaced
+                key.
               </p>
               {verify.count > 0 ? (
                 <p>
                   Head: <code className="secret">{verify.head}</code> Keep a copy elsewhere: later,{" "}
-                  <code>npx preqstation audit verify --head &lt;head&gt;</code> proves no entries were cut off the end since
-                  (nor changed by someone holding the key).
+                  <code>npx preqstation audit verify --head &lt;head&gt;</code> proves no entries were cut off the end since (nor
+                  changed by someone holding the key).
                 </p>
               ) : null}
             </div>
@@ -256,7 +291,9 @@ export default function AuditLogs() {
         {hasErrors ? (
           <p className="muted">Fix the filters above to see entries.</p>
         ) : entries.length === 0 ? (
-          <p className="muted">{values.cursor ? "No more entries." : filtered ? "No entries match these filters." : "No entries yet."}</p>
+          <p className="muted">
+            {values.cursor ? "No more entries." : filtered ? "No entries match these filters." : "No entries yet."}
+          </p>
         ) : (
           <div className="table-wrap">
             <table>

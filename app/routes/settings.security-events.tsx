@@ -5,11 +5,7 @@ import { Pager, queryString } from "~/components/pager";
 import { UtcTime } from "~/components/utc-time";
 import { requireOwner } from "~/lib/auth/owner-session.server";
 import { SECURITY_EVENT_TYPES } from "~/lib/security/events.server";
-import {
-  listSecurityEventPage,
-  parseSecurityEventFilters,
-  SECURITY_EVENT_OUTCOMES,
-} from "~/lib/security/events-query.server";
+import { listSecurityEventPage, parseSecurityEventFilters, SECURITY_EVENT_OUTCOMES } from "~/lib/security/events-query.server";
 import { formatDevice } from "~/lib/http/user-agent";
 import { JsonObjectSchema, parseJsonColumn } from "~/lib/domain/json";
 import type { SecurityEvent } from "../../db/schema";
@@ -58,7 +54,14 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const parsed = parseSecurityEventFilters(new URL(request.url).searchParams);
   const options = { types: SECURITY_EVENT_TYPES, outcomes: SECURITY_EVENT_OUTCOMES };
   if (!parsed.ok) {
-    const invalid: SecurityEventsData = { options, values: parsed.values, errors: parsed.errors, events: [], newerCursor: null, olderCursor: null };
+    const invalid: SecurityEventsData = {
+      options,
+      values: parsed.values,
+      errors: parsed.errors,
+      events: [],
+      newerCursor: null,
+      olderCursor: null,
+    };
     return data(invalid, { status: 400 });
   }
   const page = await listSecurityEventPage(context.services.db, parsed.filters);
@@ -100,8 +103,8 @@ export default function SecurityEvents() {
     <>
       <h1>Security Events</h1>
       <p className="muted">
-        Sign-in attempts, refused API tokens, permission denials, rate limiting and blocked cross-site requests,
-        newest first. Repeats of the same event from the same address within a minute are counted on one row.
+        Sign-in attempts, refused API tokens, permission denials, rate limiting and blocked cross-site requests, newest first.
+        Repeats of the same event from the same address within a minute are counted on one row.
       </p>
 
       <section className="card" aria-labelledby="events-filter-heading">
@@ -138,7 +141,9 @@ export default function SecurityEvents() {
               )}
             </FilterField>
             <FilterField label="From (UTC)" name="from" error={errors.from}>
-              {(p) => <input {...p} type={dateInputType(values.from)} defaultValue={values.from ?? ""} placeholder="YYYY-MM-DD" />}
+              {(p) => (
+                <input {...p} type={dateInputType(values.from)} defaultValue={values.from ?? ""} placeholder="YYYY-MM-DD" />
+              )}
             </FilterField>
             <FilterField label="To (UTC, inclusive)" name="to" error={errors.to}>
               {(p) => <input {...p} type={dateInputType(values.to)} defaultValue={values.to ?? ""} placeholder="YYYY-MM-DD" />}
@@ -156,7 +161,9 @@ export default function SecurityEvents() {
         {hasErrors ? (
           <p className="muted">Fix the filters above to see events.</p>
         ) : events.length === 0 ? (
-          <p className="muted">{values.cursor ? "No more events." : filtered ? "No events match these filters." : "No events yet."}</p>
+          <p className="muted">
+            {values.cursor ? "No more events." : filtered ? "No events match these filters." : "No events yet."}
+          </p>
         ) : (
           <div className="table-wrap">
             <table>

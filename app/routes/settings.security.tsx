@@ -1,4 +1,11 @@
-import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import {
+  data,
+  redirect,
+  type ActionFunctionArgs,
+  type HeadersFunction,
+  type LoaderFunctionArgs,
+  type MetaFunction,
+} from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { Field } from "~/components/field";
@@ -103,8 +110,8 @@ export default function Security() {
       <section className="card" aria-labelledby="password-heading">
         <h2 id="password-heading">Change password</h2>
         <p className="muted">
-          Every other signed-in browser is signed out when the password changes; this one stays signed in. Locked out?
-          Run <code>npx preqstation owner reset-password --email you@example.com</code> on the server.
+          Every other signed-in browser is signed out when the password changes; this one stays signed in. Locked out? Run{" "}
+          <code>npx preqstation owner reset-password --email you@example.com</code> on the server.
         </p>
         {actionData?.formError ? (
           <div className="alert error" role="alert">

@@ -67,7 +67,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
   const result = await setUpOwner(services, ctx, { setupCode: setup_code, email, password, attempt: guard });
   if (!result.ok && result.reason === "wrong_code") {
-    return data<Failure>({ fieldErrors: { setup_code: "That is not the setup code shown in the server log" }, email }, { status: 400 });
+    return data<Failure>(
+      { fieldErrors: { setup_code: "That is not the setup code shown in the server log" }, email },
+      { status: 400 },
+    );
   }
   if (!result.ok) notFound();
   const headers = new Headers();
@@ -86,8 +89,7 @@ export default function Setup() {
       <div className="card">
         <h1>Set up PreqStation</h1>
         <p className="muted">
-          Create the owner account. The setup code is printed in the server log on a line reading{" "}
-          <code>Setup code: …</code>.
+          Create the owner account. The setup code is printed in the server log on a line reading <code>Setup code: …</code>.
         </p>
         {actionData?.formError ? (
           <div className="alert error" role="alert">
@@ -96,7 +98,14 @@ export default function Setup() {
         ) : null}
         <Form method="post" noValidate>
           <Field label="Setup code" {...fields.setup_code} autoComplete="off" error={errors.setup_code} />
-          <Field label="Email" {...fields.email} type="email" autoComplete="username" defaultValue={actionData?.email} error={errors.email} />
+          <Field
+            label="Email"
+            {...fields.email}
+            type="email"
+            autoComplete="username"
+            defaultValue={actionData?.email}
+            error={errors.email}
+          />
           <Field
             label="Password"
             {...fields.password}
@@ -105,7 +114,13 @@ export default function Setup() {
             hint={`At least ${MIN_PASSWORD_LENGTH} characters.`}
             error={errors.password}
           />
-          <Field label="Confirm password" {...fields.password_confirm} type="password" autoComplete="new-password" error={errors.password_confirm} />
+          <Field
+            label="Confirm password"
+            {...fields.password_confirm}
+            type="password"
+            autoComplete="new-password"
+            error={errors.password_confirm}
+          />
           <div className="form-actions">
             <button type="submit" disabled={busy}>
               {busy ? "Creating…" : "Create owner"}

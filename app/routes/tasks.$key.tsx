@@ -23,7 +23,11 @@ import { deleteTask, findTask, getTaskView, setTaskStatus, updateTask } from "~/
 const INTENTS = ["update", "status", "review", "block", "delete"] as const;
 type Intent = (typeof INTENTS)[number];
 const IntentSchema = z.enum(INTENTS);
-const VersionSchema = z.coerce.number({ message: "Reload the page: the form has no version" }).int().min(1).max(2 ** 31);
+const VersionSchema = z.coerce
+  .number({ message: "Reload the page: the form has no version" })
+  .int()
+  .min(1)
+  .max(2 ** 31);
 /** The optional reason of a block, kept in the task's result as `block_reason` (the agent reads it there). */
 const BlockReasonSchema = singleLineText(500);
 
@@ -63,7 +67,15 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const answer = crypto.randomUUID();
   const intent = IntentSchema.safeParse(form?.get("intent"));
   if (!form || !intent.success) {
-    return data<ActionData>({ intent: null, formError: "That request could not be understood. Reload the page and try again.", fieldErrors: {}, answer }, { status: 400 });
+    return data<ActionData>(
+      {
+        intent: null,
+        formError: "That request could not be understood. Reload the page and try again.",
+        fieldErrors: {},
+        answer,
+      },
+      { status: 400 },
+    );
   }
   const audit = auditContext(ctx, context.services.auditSigner);
   const values = intent.data === "update" ? taskFormValues(form) : undefined;
@@ -74,7 +86,8 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     switch (intent.data) {
       case "update": {
         const version = VersionSchema.safeParse(form.get("version"));
-        if (!version.success) return fail(400, "The form has no valid version; reload the page.", { version: version.error.issues[0]!.message });
+        if (!version.success)
+          return fail(400, "The form has no valid version; reload the page.", { version: version.error.issues[0]!.message });
         const parsed = PatchTaskBodySchema.safeParse(patchBodyFrom(values!));
         if (!parsed.success) return fail(400, "Check the fields marked below.", fieldErrorsFromZod(parsed.error));
         try {
@@ -263,7 +276,9 @@ export default function TaskPage() {
                   </option>
                 ))}
               </select>
-              {errorFor("status")?.fieldErrors.status ? <p className="field-error">{errorFor("status")!.fieldErrors.status}</p> : null}
+              {errorFor("status")?.fieldErrors.status ? (
+                <p className="field-error">{errorFor("status")!.fieldErrors.status}</p>
+              ) : null}
               <button type="submit" className="secondary">
                 Set status
               </button>
@@ -369,8 +384,7 @@ function EditForm({ task, actionData }: { task: TaskView; actionData: ActionData
       ) : null}
       {movedOn ? (
         <div className="alert warning" role="status">
-          This task has changed since this form was opened (now version {task.version}). Saving will show what changed
-          first.
+          This task has changed since this form was opened (now version {task.version}). Saving will show what changed first.
         </div>
       ) : null}
       <Form method="post" noValidate>

@@ -60,7 +60,12 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       return { ...base, errors: {} as FieldErrors, board: null, list: page };
     } catch (error) {
       const mapped = formErrorFrom(error);
-      return { ...base, errors: { cursor: mapped.fieldErrors.cursor ?? mapped.formError } as FieldErrors, board: null, list: null };
+      return {
+        ...base,
+        errors: { cursor: mapped.fieldErrors.cursor ?? mapped.formError } as FieldErrors,
+        board: null,
+        list: null,
+      };
     }
   }
   return { ...base, errors: {} as FieldErrors, board: await loadBoard(db, filters), list: null };

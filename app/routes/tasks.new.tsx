@@ -24,11 +24,17 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const form = await readForm(request);
   const values = taskFormValues(form);
   if (!form) {
-    return data<ActionData>({ values, fieldErrors: {}, formError: "The form could not be read (it may be too large)." }, { status: 400 });
+    return data<ActionData>(
+      { values, fieldErrors: {}, formError: "The form could not be read (it may be too large)." },
+      { status: 400 },
+    );
   }
   const parsed = CreateTaskBodySchema.safeParse(createBodyFrom(values));
   if (!parsed.success) {
-    return data<ActionData>({ values, fieldErrors: fieldErrorsFromZod(parsed.error), formError: "Check the fields marked below." }, { status: 400 });
+    return data<ActionData>(
+      { values, fieldErrors: fieldErrorsFromZod(parsed.error), formError: "Check the fields marked below." },
+      { status: 400 },
+    );
   }
   try {
     const task = await createTask(context.services.db, auditContext(ctx, context.services.auditSigner), parsed.data);

@@ -50,8 +50,7 @@ int fdatasync(int fd) {
 `;
 
 export type FsyncDelay =
-  | { ok: true; env: Record<string, string>; library: string; measuredMsPerSync: number }
-  | { ok: false; reason: string };
+  { ok: true; env: Record<string, string>; library: string; measuredMsPerSync: number } | { ok: false; reason: string };
 
 /**
  * Compiles the shim into `dir` and checks that it works: a child Node process with it
@@ -61,7 +60,10 @@ export function prepareFsyncDelay(dir: string, delayMs: number): FsyncDelay {
   const cc = process.env.CC ?? "cc";
   const probe = spawnSync(cc, ["--version"], { encoding: "utf8" });
   if (probe.error || probe.status !== 0) {
-    return { ok: false, reason: `no C compiler (${cc}) on this machine: the slow-disk mode needs one to build its LD_PRELOAD shim` };
+    return {
+      ok: false,
+      reason: `no C compiler (${cc}) on this machine: the slow-disk mode needs one to build its LD_PRELOAD shim`,
+    };
   }
   const source = path.join(dir, "fsync-delay.c");
   const library = path.join(dir, "fsync-delay.so");
@@ -80,9 +82,13 @@ export function prepareFsyncDelay(dir: string, delayMs: number): FsyncDelay {
     { encoding: "utf8", env: { ...process.env, ...env } },
   );
   const measured = Number(check.stdout);
-  if (check.status !== 0 || !Number.isFinite(measured)) return { ok: false, reason: `the shim did not load: ${check.stderr.trim()}` };
+  if (check.status !== 0 || !Number.isFinite(measured))
+    return { ok: false, reason: `the shim did not load: ${check.stderr.trim()}` };
   if (measured < delayMs) {
-    return { ok: false, reason: `the shim loaded but an fsync took ${measured.toFixed(2)} ms, less than the ${delayMs} ms asked for` };
+    return {
+      ok: false,
+      reason: `the shim loaded but an fsync took ${measured.toFixed(2)} ms, less than the ${delayMs} ms asked for`,
+    };
   }
   return { ok: true, env, library, measuredMsPerSync: measured };
 }

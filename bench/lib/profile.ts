@@ -77,38 +77,58 @@ async function profileScenario(kind: string, seconds: number, connections: numbe
   try {
     const seeded = await seedBenchDatabase(path.join(dir, "p.db"), { tasks: 10_000, auditEntries: 100_000 });
     const profDir = path.join(dir, "prof");
-    const server = await spawnServer("preqstation", ["--cpu-prof", `--cpu-prof-dir=${profDir}`, path.join(ROOT, "build/node/server.js")], {
-      DATABASE_PATH: seeded.dbPath,
-      LOG_LEVEL: "warn",
-      API_RATE_LIMIT: "9999999/1m",
-    });
+    const server = await spawnServer(
+      "preqstation",
+      ["--cpu-prof", `--cpu-prof-dir=${profDir}`, path.join(ROOT, "build/node/server.js")],
+      {
+        DATABASE_PATH: seeded.dbPath,
+        LOG_LEVEL: "warn",
+        API_RATE_LIMIT: "9999999/1m",
+      },
+    );
     const auth = { Authorization: `Bearer ${seeded.token}` };
     const json = { ...auth, "Content-Type": "application/json" };
     let n = 0;
-    const next: () => LoadRequest = {
-      list: () => ({ path: "/api/tasks?limit=50", headers: auth }),
-      get: () => ({ path: `/api/tasks/${seeded.readableKeys[n++ % seeded.readableKeys.length]}`, headers: auth }),
-      mcp: () => ({
-        method: "POST",
-        path: "/mcp",
-        headers: { ...json, Accept: "application/json, text/event-stream" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: ++n, method: "tools/call", params: { name: "get_task", arguments: { task_id: seeded.readableKeys[n % seeded.readableKeys.length] } } }),
-      }),
-      post: () => ({ method: "POST", path: "/api/tasks", headers: json, body: JSON.stringify({ title: `P ${n++}`, project_key: "ALPHA", labels: ["backend"] }) }),
-      patch: () => ({
-        method: "PATCH",
-        path: `/api/tasks/${seeded.patchableKeys[n % seeded.patchableKeys.length]}`,
-        headers: json,
-        body: n++ % 2 ? '{"lifecycle_action":"block"}' : '{"lifecycle_action":"start"}',
-      }),
-    }[kind] ?? (() => { throw new Error(`unknown scenario ${kind}`); });
+    const next: () => LoadRequest =
+      {
+        list: () => ({ path: "/api/tasks?limit=50", headers: auth }),
+        get: () => ({ path: `/api/tasks/${seeded.readableKeys[n++ % seeded.readableKeys.length]}`, headers: auth }),
+        mcp: () => ({
+          method: "POST",
+          path: "/mcp",
+          headers: { ...json, Accept: "application/json, text/event-stream" },
+          body: JSON.stringify({
+            jsonrpc: "2.0",
+            id: ++n,
+            method: "tools/call",
+            params: { name: "get_task", arguments: { task_id: seeded.readableKeys[n % seeded.readableKeys.length] } },
+          }),
+        }),
+        post: () => ({
+          method: "POST",
+          path: "/api/tasks",
+          headers: json,
+          body: JSON.stringify({ title: `P ${n++}`, project_key: "ALPHA", labels: ["backend"] }),
+        }),
+        patch: () => ({
+          method: "PATCH",
+          path: `/api/tasks/${seeded.patchableKeys[n % seeded.patchableKeys.length]}`,
+          headers: json,
+          body: n++ % 2 ? '{"lifecycle_action":"block"}' : '{"lifecycle_action":"start"}',
+        }),
+      }[kind] ??
+      (() => {
+        throw new Error(`unknown scenario ${kind}`);
+      });
     const result = await runLoad({ url: server.url, connections, durationSec: seconds, next });
     await server.stop();
     const file = fs.readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
     if (!file) throw new Error("no profile was written");
     const kept = path.join(os.tmpdir(), `preqstation-${kind}-${Date.now()}.cpuprofile`);
     fs.copyFileSync(path.join(profDir, file), kept);
-    process.stdout.write(`${kind}: ${round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx} (profile kept at ${kept})\n\n`);
+    process.stdout.write(
+      `${kind}: ${round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx} (profile kept at ${kept})\n\n`,
+    );
     process.stdout.write(`${summarize(JSON.parse(fs.readFileSync(kept, "utf8")) as CpuProfile)}\n`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -40,7 +40,9 @@ export async function runSequential(options: {
         const { status, timing } = await new Promise<{ status: number; timing: string | undefined }>((resolve, reject) => {
           const req = http.request(target, { agent, headers: options.headers }, (res) => {
             res.on("data", () => undefined);
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, timing: res.headers["server-timing"] as string | undefined }));
+            res.on("end", () =>
+              resolve({ status: res.statusCode ?? 0, timing: res.headers["server-timing"] as string | undefined }),
+            );
             res.on("error", reject);
           });
           req.on("error", reject);

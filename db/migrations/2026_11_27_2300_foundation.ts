@@ -8,7 +8,13 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable("owners")
     .addColumn("id", "text", (c) => c.primaryKey())
-    .addColumn("singleton", "integer", (c) => c.notNull().defaultTo(1).unique().check(sql`singleton = 1`))
+    .addColumn("singleton", "integer", (c) =>
+      c
+        .notNull()
+        .defaultTo(1)
+        .unique()
+        .check(sql`singleton = 1`),
+    )
     .addColumn("email", "text", (c) => c.notNull())
     .addColumn("password_hash", "text", (c) => c.notNull())
     .addColumn("created_at", "text", (c) => c.notNull())
@@ -46,16 +52,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("details", "text", (c) => c.notNull().defaultTo("{}"))
     .execute();
   await db.schema.createIndex("security_events_order").on("security_events").columns(["created_at", "id"]).execute();
-  await db.schema
-    .createIndex("security_events_type")
-    .on("security_events")
-    .columns(["type", "created_at", "id"])
-    .execute();
-  await db.schema
-    .createIndex("security_events_outcome")
-    .on("security_events")
-    .columns(["outcome", "created_at", "id"])
-    .execute();
+  await db.schema.createIndex("security_events_type").on("security_events").columns(["type", "created_at", "id"]).execute();
+  await db.schema.createIndex("security_events_outcome").on("security_events").columns(["outcome", "created_at", "id"]).execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

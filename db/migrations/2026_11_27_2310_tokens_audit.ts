@@ -42,11 +42,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex("audit_log_actor").on("audit_log").columns(["actor_type", "actor_id", "seq"]).execute();
   await db.schema.createIndex("audit_log_action").on("audit_log").columns(["action", "seq"]).execute();
-  await db.schema
-    .createIndex("audit_log_resource")
-    .on("audit_log")
-    .columns(["resource_type", "resource_id", "seq"])
-    .execute();
+  await db.schema.createIndex("audit_log_resource").on("audit_log").columns(["resource_type", "resource_id", "seq"]).execute();
   await db.schema.createIndex("audit_log_created_at").on("audit_log").columns(["created_at", "seq"]).execute();
 
   await sql`create trigger audit_log_no_update before update on audit_log

@@ -9,13 +9,23 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable("projects")
     .addColumn("id", "text", (c) => c.primaryKey())
-    .addColumn("project_key", "text", (c) => c.notNull().unique().check(sql`project_key glob '[A-Z0-9][A-Z0-9]*' and length(project_key) between 2 and 10`))
+    .addColumn("project_key", "text", (c) =>
+      c
+        .notNull()
+        .unique()
+        .check(sql`project_key glob '[A-Z0-9][A-Z0-9]*' and length(project_key) between 2 and 10`),
+    )
     .addColumn("name", "text", (c) => c.notNull())
     .addColumn("description", "text", (c) => c.notNull().defaultTo(""))
     .addColumn("repo_url", "text")
     .addColumn("repo_key", "text")
     .addColumn("settings", "text", (c) => c.notNull().defaultTo("{}"))
-    .addColumn("next_task_number", "integer", (c) => c.notNull().defaultTo(1).check(sql`next_task_number >= 1`))
+    .addColumn("next_task_number", "integer", (c) =>
+      c
+        .notNull()
+        .defaultTo(1)
+        .check(sql`next_task_number >= 1`),
+    )
     .addColumn("created_at", "text", (c) => c.notNull())
     .addColumn("updated_at", "text", (c) => c.notNull())
     .execute();
@@ -29,9 +39,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("number", "integer", (c) => c.notNull())
     .addColumn("title", "text", (c) => c.notNull())
     .addColumn("description", "text", (c) => c.notNull().defaultTo(""))
-    .addColumn("status", "text", (c) =>
-      c.notNull().check(sql`status in ('inbox', 'todo', 'hold', 'ready', 'done', 'archived')`),
-    )
+    .addColumn("status", "text", (c) => c.notNull().check(sql`status in ('inbox', 'todo', 'hold', 'ready', 'done', 'archived')`))
     .addColumn("priority", "text", (c) =>
       c.notNull().check(sql`priority in ('highest', 'high', 'medium', 'low', 'lowest', 'none')`),
     )

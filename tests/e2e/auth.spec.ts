@@ -33,16 +33,29 @@ test("a wrong password shows an error and sets no cookie", async ({ page, contex
   expect(await sessionCookie(context)).toBeUndefined();
 });
 
-test("signing in sets the session cookie with the contract's flags, and a later page view re-sends it", async ({ page, context, server }) => {
+test("signing in sets the session cookie with the contract's flags, and a later page view re-sends it", async ({
+  page,
+  context,
+  server,
+}) => {
   const response = await submitSignIn(page, server, OWNER_PASSWORD);
   expect(response.status()).toBe(302);
   // Playwright joins several Set-Cookie headers with newlines: the session's, and the device cookie's.
   const sets = (await response.headerValue("set-cookie"))!.split("\n");
   const header = sets.find((c) => c.startsWith("session="))!;
-  const attributes = header.split(";").slice(1).map((a) => a.trim()).sort();
+  const attributes = header
+    .split(";")
+    .slice(1)
+    .map((a) => a.trim())
+    .sort();
   expect(attributes).toEqual(["HttpOnly", "Max-Age=86400", "Path=/", "SameSite=Strict", "Secure"]);
   expect(sets.find((c) => c.startsWith("device="))).toContain("Max-Age=31536000");
-  expect((await context.cookies()).find((c) => c.name === "device")).toMatchObject({ httpOnly: true, secure: true, sameSite: "Strict", path: "/" });
+  expect((await context.cookies()).find((c) => c.name === "device")).toMatchObject({
+    httpOnly: true,
+    secure: true,
+    sameSite: "Strict",
+    path: "/",
+  });
   await expect(page).toHaveURL(/\/tasks$/);
   await expect(page.getByText(OWNER_EMAIL)).toBeVisible();
 

@@ -8,7 +8,10 @@ import { OWNER_EMAIL, setupOwner } from "../support/http";
 import { api, createToken, expect, signIn, test } from "./fixtures";
 
 test.describe("with JavaScript", () => {
-  test("an agent's change shows up on the open board and task page within 2 seconds, without a reload", async ({ page, freshServer: server }) => {
+  test("an agent's change shows up on the open board and task page within 2 seconds, without a reload", async ({
+    page,
+    freshServer: server,
+  }) => {
     await setupOwner(server);
     const token = await createToken(server, "live-agent");
     await api(server, token, "POST", "/api/projects", { name: "Live", project_key: "LIVE" });
@@ -50,14 +53,29 @@ test.describe("with JavaScript", () => {
       priority: "high",
       acceptance_criteria: ["passes axe"],
     });
-    await api(server, token, "PATCH", "/api/tasks/AXE-1", { lifecycle_action: "start", engine: "claude-code", plan_markdown: "1. look\n2. fix" });
+    await api(server, token, "PATCH", "/api/tasks/AXE-1", {
+      lifecycle_action: "start",
+      engine: "claude-code",
+      plan_markdown: "1. look\n2. fix",
+    });
     await signIn(page, server);
-    for (const path of ["/tasks", "/tasks?view=list", "/tasks/new", "/tasks/AXE-1", "/tasks/AXE-1?confirm=delete", "/projects", "/projects/AXE"]) {
+    for (const path of [
+      "/tasks",
+      "/tasks?view=list",
+      "/tasks/new",
+      "/tasks/AXE-1",
+      "/tasks/AXE-1?confirm=delete",
+      "/projects",
+      "/projects/AXE",
+    ]) {
       await page.goto(`${server.url}${path}`);
       await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
       const results = await new AxeBuilder({ page }).analyze();
       const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-      expect(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`), path).toEqual([]);
+      expect(
+        bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
+        path,
+      ).toEqual([]);
     }
   });
 });

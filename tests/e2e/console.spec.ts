@@ -49,7 +49,10 @@ for (const javaScriptEnabled of [true, false]) {
       await expect(rows.nth(1)).toContainText("ALPHA");
 
       // The entry's detail: where it came from and which request.
-      await rows.nth(1).getByText(/^Entry \d+$/).click();
+      await rows
+        .nth(1)
+        .getByText(/^Entry \d+$/)
+        .click();
       const details = rows.nth(1).locator("details");
       await expect(details.getByText("Request id")).toBeVisible();
       await expect(details.getByText("127.0.0.1").first()).toBeVisible();

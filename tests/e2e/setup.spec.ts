@@ -5,7 +5,11 @@ test.use({ javaScriptEnabled: false });
 const EMAIL = "first-owner@example.com";
 const PASSWORD = "a long and unguessable passphrase";
 
-test("without JavaScript, the owner is created with the code from the server log and is signed in", async ({ page, context, freshServer }) => {
+test("without JavaScript, the owner is created with the code from the server log and is signed in", async ({
+  page,
+  context,
+  freshServer,
+}) => {
   expect(freshServer.setupCode).toMatch(/^[A-Z2-9]{5}-[A-Z2-9]{5}-[A-Z2-9]{5}$/);
   await page.goto(`${freshServer.url}/`);
   await expect(page).toHaveURL(/\/setup$/);
@@ -41,7 +45,11 @@ test("without JavaScript, the owner is created with the code from the server log
   await page.getByRole("button", { name: "Create owner" }).click();
   await expect(page).toHaveURL(/\/settings\/api-keys$/);
   await expect(page.getByText(EMAIL)).toBeVisible();
-  expect((await context.cookies()).find((c) => c.name === "session")).toMatchObject({ httpOnly: true, secure: true, sameSite: "Strict" });
+  expect((await context.cookies()).find((c) => c.name === "session")).toMatchObject({
+    httpOnly: true,
+    secure: true,
+    sameSite: "Strict",
+  });
 
   // The code is spent: the setup page no longer exists.
   const again = await page.goto(`${freshServer.url}/setup`);

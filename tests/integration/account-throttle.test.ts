@@ -63,7 +63,9 @@ describe("account-wide sign-in limit (device cookies)", () => {
     const db = new Database(server.dbPath, { readonly: true });
     const throttled = db
       // each refusal, counted on its client's row (or the overflow row `*` once the event budget is spent)
-      .prepare("select sum(count) as n from security_events where type = 'login_throttled' and (details like '%\"scope\":\"untrusted\"%' or ip = '*')")
+      .prepare(
+        "select sum(count) as n from security_events where type = 'login_throttled' and (details like '%\"scope\":\"untrusted\"%' or ip = '*')",
+      )
       .get() as { n: number };
     db.close();
     expect(throttled.n).toBe(16);
@@ -85,11 +87,19 @@ describe("account-wide sign-in limit (device cookies)", () => {
   it("issues the device cookie long-lived, HttpOnly, Secure and SameSite=Strict on sign-in and on setup", async () => {
     const res = await signInFrom("203.0.113.7", OWNER_PASSWORD);
     const set = res.headers.getSetCookie().find((c) => c.startsWith("device="))!;
-    const attributes = set.split(";").slice(1).map((a) => a.trim().toLowerCase());
+    const attributes = set
+      .split(";")
+      .slice(1)
+      .map((a) => a.trim().toLowerCase());
     expect(attributes).toEqual(expect.arrayContaining(["max-age=31536000", "path=/", "httponly", "secure", "samesite=strict"]));
     const fresh = await startServer();
     try {
-      const setup = await postForm(fresh, "/setup", { setup_code: fresh.setupCode!, email: OWNER_EMAIL, password: OWNER_PASSWORD, password_confirm: OWNER_PASSWORD });
+      const setup = await postForm(fresh, "/setup", {
+        setup_code: fresh.setupCode!,
+        email: OWNER_EMAIL,
+        password: OWNER_PASSWORD,
+        password_confirm: OWNER_PASSWORD,
+      });
       expect(setup.status).toBe(302);
       expect(setup.headers.getSetCookie().some((c) => c.startsWith("device="))).toBe(true);
     } finally {
@@ -132,7 +142,8 @@ describe("account-wide sign-in limit (device cookies)", () => {
 
   it("keeps the per-address limit for browsers with a device cookie too", async () => {
     const device = await ownerDevice();
-    for (let i = 0; i < 10; i++) expect((await signInFrom("192.0.2.50", `same address ${i}`, i % 2 ? device : undefined)).status).toBe(401);
+    for (let i = 0; i < 10; i++)
+      expect((await signInFrom("192.0.2.50", `same address ${i}`, i % 2 ? device : undefined)).status).toBe(401);
     expect((await signInFrom("192.0.2.50", OWNER_PASSWORD, device)).status).toBe(429);
   });
 });

@@ -18,7 +18,11 @@ export interface ApiServer {
   server: TestServer;
   fullToken: string;
   readToken: string;
-  call(method: string, path: string, options?: { body?: unknown; raw?: string; headers?: Record<string, string>; token?: string | null }): Promise<ApiResult>;
+  call(
+    method: string,
+    path: string,
+    options?: { body?: unknown; raw?: string; headers?: Record<string, string>; token?: string | null },
+  ): Promise<ApiResult>;
   /** Rows of one table read straight from the database file (read-only). */
   rows<T>(sql: string, ...params: unknown[]): T[];
   stop(): Promise<void>;

@@ -16,7 +16,9 @@ afterAll(async () => {
   await api?.stop();
 });
 
-const err = (code: string, message: string, details?: { path: string; message: string }[]) => ({ error: details ? { code, message, details } : { code, message } });
+const err = (code: string, message: string, details?: { path: string; message: string }[]) => ({
+  error: details ? { code, message, details } : { code, message },
+});
 
 describe("400 INVALID_JSON", () => {
   it("answers a body that is not JSON", async () => {
@@ -35,22 +37,36 @@ describe("400 VALIDATION_ERROR", () => {
   it("names the failing field in details", async () => {
     const res = await api.call("POST", "/api/tasks", { body: { title: "   " } });
     expect(res.status).toBe(400);
-    expect(res.json).toEqual(err("VALIDATION_ERROR", "Request body failed validation (title: Must not be empty)", [{ path: "title", message: "Must not be empty" }]));
+    expect(res.json).toEqual(
+      err("VALIDATION_ERROR", "Request body failed validation (title: Must not be empty)", [
+        { path: "title", message: "Must not be empty" },
+      ]),
+    );
   });
 
   it("rejects unknown fields by name, and id, uuid, task_key in a POST body", async () => {
     const unknown = await api.call("POST", "/api/tasks", { body: { title: "x", colour: "red" } });
-    expect(unknown.json).toEqual(err("VALIDATION_ERROR", 'Request body failed validation (colour: Unknown field "colour")', [{ path: "colour", message: 'Unknown field "colour"' }]));
+    expect(unknown.json).toEqual(
+      err("VALIDATION_ERROR", 'Request body failed validation (colour: Unknown field "colour")', [
+        { path: "colour", message: 'Unknown field "colour"' },
+      ]),
+    );
     for (const field of ["id", "uuid", "task_key"]) {
       const res = await api.call("POST", "/api/tasks", { body: { title: "x", [field]: "ERR-99" } });
       expect(res.status).toBe(400);
       expect(res.json.error.details).toEqual([{ path: field, message: `${field} is assigned by the server and cannot be set` }]);
     }
-    const proto = await api.call("POST", "/api/tasks", { raw: '{"title":"x","__proto__":{"admin":true}}', headers: { "Content-Type": "application/json" } });
+    const proto = await api.call("POST", "/api/tasks", {
+      raw: '{"title":"x","__proto__":{"admin":true}}',
+      headers: { "Content-Type": "application/json" },
+    });
     expect(proto.status).toBe(400);
     expect(proto.json.error.details).toEqual([{ path: "__proto__", message: 'The key "__proto__" is not allowed' }]);
     // nested, where a schema for free-form objects would otherwise drop it without a word
-    const inResult = await api.call("PATCH", "/api/tasks/ERR-1", { raw: '{"result":{"ok":true,"meta":{"constructor":{"prototype":{"admin":true}}}}}', headers: { "Content-Type": "application/json" } });
+    const inResult = await api.call("PATCH", "/api/tasks/ERR-1", {
+      raw: '{"result":{"ok":true,"meta":{"constructor":{"prototype":{"admin":true}}}}}',
+      headers: { "Content-Type": "application/json" },
+    });
     expect(inResult.status).toBe(400);
     expect(inResult.json).toEqual(
       err("VALIDATION_ERROR", 'Request body failed validation (result.meta.constructor: the key "constructor" is not allowed)', [
@@ -62,16 +78,24 @@ describe("400 VALIDATION_ERROR", () => {
   it("rejects both spellings of an alias with different values, accepts them when equal", async () => {
     const both = await api.call("POST", "/api/tasks", { body: { title: "x", project_key: "ERR", projectKey: "OTHER" } });
     expect(both.status).toBe(400);
-    expect(both.json.error.details).toEqual([{ path: "projectKey", message: "projectKey and project_key are the same field; give one of them" }]);
-    expect((await api.call("POST", "/api/tasks", { body: { title: "x", project_key: "ERR", projectKey: "ERR" } })).status).toBe(201);
+    expect(both.json.error.details).toEqual([
+      { path: "projectKey", message: "projectKey and project_key are the same field; give one of them" },
+    ]);
+    expect((await api.call("POST", "/api/tasks", { body: { title: "x", project_key: "ERR", projectKey: "ERR" } })).status).toBe(
+      201,
+    );
     const plans = await api.call("PATCH", "/api/tasks/ERR-1", { body: { planMarkdown: "a", plan_markdown: "b" } });
-    expect(plans.json.error.details).toEqual([{ path: "plan_markdown", message: "plan_markdown and planMarkdown are the same field; give one of them" }]);
+    expect(plans.json.error.details).toEqual([
+      { path: "plan_markdown", message: "plan_markdown and planMarkdown are the same field; give one of them" },
+    ]);
   });
 
   it("needs a non-empty planMarkdown for the plan action", async () => {
     const res = await api.call("PATCH", "/api/tasks/ERR-1", { body: { lifecycle_action: "plan" } });
     expect(res.status).toBe(400);
-    expect(res.json.error.details).toEqual([{ path: "planMarkdown", message: "lifecycle_action plan needs a non-empty planMarkdown" }]);
+    expect(res.json.error.details).toEqual([
+      { path: "planMarkdown", message: "lifecycle_action plan needs a non-empty planMarkdown" },
+    ]);
   });
 
   it("enforces the documented limits", async () => {
@@ -90,7 +114,10 @@ describe("400 VALIDATION_ERROR", () => {
       const res = await api.call("POST", "/api/tasks", { body });
       expect(res.status, path).toBe(400);
       expect(res.json.error.code).toBe("VALIDATION_ERROR");
-      expect(res.json.error.details.map((d: { path: string }) => d.path), path).toEqual([path]);
+      expect(
+        res.json.error.details.map((d: { path: string }) => d.path),
+        path,
+      ).toEqual([path]);
     }
     const big = await api.call("PATCH", "/api/tasks/ERR-1", { body: { result: { log: "z".repeat(70_000) } } });
     expect(big.json.error.details).toEqual([{ path: "result", message: "Must be at most 65536 bytes of JSON" }]);
@@ -161,11 +188,17 @@ describe("404 NOT_FOUND", () => {
     expect((await api.call("GET", "/api/tasks/ERR-999")).json).toEqual(err("NOT_FOUND", "Task ERR-999 not found"));
     expect((await api.call("PATCH", "/api/tasks/ERR-999", { body: { title: "x" } })).status).toBe(404);
     expect((await api.call("GET", "/api/tasks/not a key")).status).toBe(404);
-    expect((await api.call("GET", `/api/tasks/${"x".repeat(3000)}`)).json).toEqual(err("NOT_FOUND", `Task ${"x".repeat(64)}… not found`));
+    expect((await api.call("GET", `/api/tasks/${"x".repeat(3000)}`)).json).toEqual(
+      err("NOT_FOUND", `Task ${"x".repeat(64)}… not found`),
+    );
     expect((await api.call("GET", "/api/projects/NOPE/settings")).json).toEqual(err("NOT_FOUND", "Project NOPE not found"));
     expect((await api.call("PATCH", "/api/projects/NOPE", { body: { name: "x" } })).status).toBe(404);
-    expect((await api.call("POST", "/api/tasks", { body: { title: "x", project_key: "NOPE" } })).json).toEqual(err("NOT_FOUND", "Project NOPE not found"));
-    expect((await api.call("POST", "/api/tasks", { body: { title: "x", repo: "acme/unknown" } })).json).toEqual(err("NOT_FOUND", "No project has the repository acme/unknown"));
+    expect((await api.call("POST", "/api/tasks", { body: { title: "x", project_key: "NOPE" } })).json).toEqual(
+      err("NOT_FOUND", "Project NOPE not found"),
+    );
+    expect((await api.call("POST", "/api/tasks", { body: { title: "x", repo: "acme/unknown" } })).json).toEqual(
+      err("NOT_FOUND", "No project has the repository acme/unknown"),
+    );
   });
 });
 
@@ -193,7 +226,9 @@ describe("409 CONFLICT", () => {
   it("answers a lifecycle action from a status that does not allow it, naming allowed and current", async () => {
     const res = await api.call("PATCH", "/api/tasks/ERR-1", { body: { lifecycle_action: "review" } });
     expect(res.status).toBe(409);
-    expect(res.json).toEqual(err("CONFLICT", "Cannot review a task in status inbox; review is allowed from ready (current status: inbox)"));
+    expect(res.json).toEqual(
+      err("CONFLICT", "Cannot review a task in status inbox; review is allowed from ready (current status: inbox)"),
+    );
   });
 
   it("answers a duplicate project key", async () => {
@@ -258,7 +293,10 @@ describe("415 UNSUPPORTED_MEDIA_TYPE", () => {
       expect(res.status, type).toBe(415);
       expect(res.text).toBe(JSON.stringify(err("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json")));
     }
-    const ok = await api.call("POST", "/api/tasks", { raw: '{"title":"x","project_key":"ERR"}', headers: { "Content-Type": "Application/JSON; charset=utf-8" } });
+    const ok = await api.call("POST", "/api/tasks", {
+      raw: '{"title":"x","project_key":"ERR"}',
+      headers: { "Content-Type": "Application/JSON; charset=utf-8" },
+    });
     expect(ok.status).toBe(201);
   });
 });

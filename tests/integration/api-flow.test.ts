@@ -40,13 +40,25 @@ const auditRows = () => api.rows<AuditRow>("select * from audit_log where resour
 
 describe("the agent flow", () => {
   it("creates a project, a task by repo URL, and drives it plan → start → complete → review → done", async () => {
-    const project = await api.call("POST", "/api/projects", { body: { name: "Widget Factory", repo_url: "https://github.com/acme/widgets.git" } });
+    const project = await api.call("POST", "/api/projects", {
+      body: { name: "Widget Factory", repo_url: "https://github.com/acme/widgets.git" },
+    });
     expect(project.status).toBe(201);
-    expect(ProjectResponseSchema.strict().parse(project.json).project).toMatchObject({ project_key: "WF", repo_url: "acme/widgets", description: "" });
+    expect(ProjectResponseSchema.strict().parse(project.json).project).toMatchObject({
+      project_key: "WF",
+      repo_url: "acme/widgets",
+      description: "",
+    });
     expect(project.headers.get("location")).toBe("/api/projects/WF");
 
     const created = await api.call("POST", "/api/tasks", {
-      body: { title: "Add login", repo: "git@github.com:acme/widgets.git", labels: ["backend", "Auth"], acceptance_criteria: ["Users can log in"], priority: "high" },
+      body: {
+        title: "Add login",
+        repo: "git@github.com:acme/widgets.git",
+        labels: ["backend", "Auth"],
+        acceptance_criteria: ["Users can log in"],
+        priority: "high",
+      },
     });
     expect(created.status).toBe(201);
     const task = TaskResponseSchema.parse(created.json).task;
@@ -75,13 +87,24 @@ describe("the agent flow", () => {
     expect(got.headers.get("etag")).toBe('"1"');
     expect((await api.call("GET", `/api/tasks/${task.uuid}`)).json).toEqual({ task });
 
-    const planned = await api.call("PATCH", "/api/tasks/WF-1", { body: { lifecycle_action: "plan", planMarkdown: "1. Do it" }, headers: { "If-Match": '"1"' } });
+    const planned = await api.call("PATCH", "/api/tasks/WF-1", {
+      body: { lifecycle_action: "plan", planMarkdown: "1. Do it" },
+      headers: { "If-Match": '"1"' },
+    });
     expect(planned.status).toBe(200);
     expect(planned.json.task).toMatchObject({ status: "todo", plan_markdown: "1. Do it", version: 2 });
     expect(planned.headers.get("etag")).toBe('"2"');
 
-    const started = await api.call("PATCH", "/api/tasks/WF-1", { body: { lifecycle_action: "start", engine: "claude-code", branch: "feat/login" } });
-    expect(started.json.task).toMatchObject({ status: "todo", run_state: "working", engine: "claude-code", branch: "feat/login", version: 3 });
+    const started = await api.call("PATCH", "/api/tasks/WF-1", {
+      body: { lifecycle_action: "start", engine: "claude-code", branch: "feat/login" },
+    });
+    expect(started.json.task).toMatchObject({
+      status: "todo",
+      run_state: "working",
+      engine: "claude-code",
+      branch: "feat/login",
+      version: 3,
+    });
     expect(started.json.task.run_state_updated_at).toMatch(/Z$/);
 
     const result = { summary: "Login added", tests: { passed: 12, failed: 0 }, pr_url: "https://github.com/acme/widgets/pull/7" };
@@ -120,17 +143,31 @@ describe("the agent flow", () => {
     expect(ProjectListResponseSchema.parse(projects.json).projects.map((p) => p.project_key)).toEqual(["WF"]);
     const settings = await api.call("GET", "/api/projects/WF/settings");
     expect(SettingsResponseSchema.strict().parse(settings.json)).toEqual({
-      settings: { deploy_strategy: "direct_commit", deploy_default_branch: "main", deploy_auto_pr: "false", deploy_commit_on_review: "true", deploy_squash_merge: "true" },
+      settings: {
+        deploy_strategy: "direct_commit",
+        deploy_default_branch: "main",
+        deploy_auto_pr: "false",
+        deploy_commit_on_review: "true",
+        deploy_squash_merge: "true",
+      },
     });
-    const patched = await api.call("PATCH", "/api/projects/WF", { body: { description: "Widgets", settings: { deploy_auto_pr: true, deploy_strategy: "pull_request" } } });
+    const patched = await api.call("PATCH", "/api/projects/WF", {
+      body: { description: "Widgets", settings: { deploy_auto_pr: true, deploy_strategy: "pull_request" } },
+    });
     expect(patched.status).toBe(200);
     expect(patched.json.project).toMatchObject({ project_key: "WF", description: "Widgets" });
-    expect((await api.call("GET", "/api/projects/WF/settings")).json.settings).toMatchObject({ deploy_auto_pr: "true", deploy_strategy: "pull_request" });
+    expect((await api.call("GET", "/api/projects/WF/settings")).json.settings).toMatchObject({
+      deploy_auto_pr: "true",
+      deploy_strategy: "pull_request",
+    });
   });
 
   it("writes exactly one audit entry per mutation, naming the token, with the response's request id", async () => {
     const before = auditRows().length;
-    const res = await api.call("PATCH", "/api/tasks/WF-1", { body: { title: "Add login (v2)" }, headers: { "User-Agent": "agent-test/1" } });
+    const res = await api.call("PATCH", "/api/tasks/WF-1", {
+      body: { title: "Add login (v2)" },
+      headers: { "User-Agent": "agent-test/1" },
+    });
     await api.call("GET", "/api/tasks/WF-1");
     await api.call("GET", "/api/tasks");
     const rows = auditRows();
@@ -150,7 +187,8 @@ describe("the agent flow", () => {
     });
     expect(JSON.parse(entry.changes)).toEqual({ title: { before: "Add login", after: "Add login (v2)" } });
     const actions = new Set(rows.map((r) => r.action));
-    for (const a of ["project.create", "project.update", "task.create", "task.update", "task.status"]) expect(actions).toContain(a);
+    for (const a of ["project.create", "project.update", "task.create", "task.update", "task.status"])
+      expect(actions).toContain(a);
   });
 });
 
@@ -164,11 +202,19 @@ describe("keys, retries and concurrency", () => {
     expect((await api.call("GET", `/api/tasks/${key}`)).status).toBe(404);
     const b = await api.call("POST", "/api/tasks", { body: { title: "after delete", project_key: "WF" } });
     expect(Number(b.json.task.task_key.split("-")[1])).toBe(Number(key.split("-")[1]) + 1);
-    expect(auditRows().filter((r) => r.action === "task.delete").map((r) => r.resource_id)).toEqual([key]);
+    expect(
+      auditRows()
+        .filter((r) => r.action === "task.delete")
+        .map((r) => r.resource_id),
+    ).toEqual([key]);
   });
 
   it("gives 30 concurrent creates 30 distinct, consecutive keys", async () => {
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => api.call("POST", "/api/tasks", { body: { title: `parallel ${i}`, project_key: "WF" } })));
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        api.call("POST", "/api/tasks", { body: { title: `parallel ${i}`, project_key: "WF" } }),
+      ),
+    );
     expect(results.every((r) => r.status === 201)).toBe(true);
     const numbers = results.map((r) => Number(r.json.task.task_key.split("-")[1])).sort((x, y) => x - y);
     expect(new Set(numbers).size).toBe(30);
@@ -178,7 +224,8 @@ describe("keys, retries and concurrency", () => {
   it("replays a retried POST with the same Idempotency-Key and body, creating nothing twice", async () => {
     const count = () => api.rows<{ n: number }>("select count(*) as n from tasks")[0]!.n;
     const before = count();
-    const send = (title: string) => api.call("POST", "/api/tasks", { body: { title, project_key: "WF" }, headers: { "Idempotency-Key": "retry-1" } });
+    const send = (title: string) =>
+      api.call("POST", "/api/tasks", { body: { title, project_key: "WF" }, headers: { "Idempotency-Key": "retry-1" } });
     const first = await send("once");
     const again = await send("once");
     expect(first.status).toBe(201);
@@ -189,7 +236,9 @@ describe("keys, retries and concurrency", () => {
     expect(count()).toBe(before + 1);
     const other = await send("another body");
     expect(other.status).toBe(409);
-    expect(other.json).toEqual({ error: { code: "CONFLICT", message: "Idempotency-Key was already used with a different request body" } });
+    expect(other.json).toEqual({
+      error: { code: "CONFLICT", message: "Idempotency-Key was already used with a different request body" },
+    });
     expect(count()).toBe(before + 1);
   });
 
@@ -197,7 +246,9 @@ describe("keys, retries and concurrency", () => {
     const count = () => api.rows<{ n: number }>("select count(*) as n from tasks")[0]!.n;
     const before = count();
     const results = await Promise.all(
-      Array.from({ length: 12 }, () => api.call("POST", "/api/tasks", { body: { title: "dup", project_key: "WF" }, headers: { "Idempotency-Key": "burst-7" } })),
+      Array.from({ length: 12 }, () =>
+        api.call("POST", "/api/tasks", { body: { title: "dup", project_key: "WF" }, headers: { "Idempotency-Key": "burst-7" } }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(12).fill(201));
     expect(new Set(results.map((r) => r.text)).size).toBe(1);
@@ -212,7 +263,9 @@ describe("keys, retries and concurrency", () => {
     expect(first.status).toBe(200);
     const second = await api.call("PATCH", `/api/tasks/${key}`, { body: { title: "writer two" }, headers: { "If-Match": etag } });
     expect(second.status).toBe(412);
-    expect(second.json).toEqual({ error: { code: "PRECONDITION_FAILED", message: `If-Match does not match the task's current ETag "2"` } });
+    expect(second.json).toEqual({
+      error: { code: "PRECONDITION_FAILED", message: `If-Match does not match the task's current ETag "2"` },
+    });
     expect((await api.call("GET", `/api/tasks/${key}`)).json.task.title).toBe("writer one");
     expect((await api.call("DELETE", `/api/tasks/${key}`, { headers: { "If-Match": '"1"' } })).status).toBe(412);
   });

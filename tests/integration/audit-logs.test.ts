@@ -81,7 +81,15 @@ describe("Settings > Audit Logs", () => {
     const insertToken = (name: string, hint: string, revoked: string | null) =>
       opened.db
         .insertInto("api_tokens")
-        .values({ owner_id: owner.id, name, token_hash: `hash-${name}`, hint, scope: "full", created_at: new Date(T0).toISOString(), revoked_at: revoked })
+        .values({
+          owner_id: owner.id,
+          name,
+          token_hash: `hash-${name}`,
+          hint,
+          scope: "full",
+          created_at: new Date(T0).toISOString(),
+          revoked_at: revoked,
+        })
         .returning("id")
         .executeTakeFirstOrThrow();
     const deploy = await insertToken("deploy-bot", "preq_ab12…yz89", null);
@@ -128,8 +136,13 @@ describe("Settings > Audit Logs", () => {
     await server?.stop();
   });
 
-  const expected = (pred: (e: { actor: string; action: string; resourceType: string; resourceId: string; at: number }) => boolean) =>
-    [...bySeq.entries()].filter(([, e]) => pred(e)).map(([seq]) => seq).sort((a, b) => b - a);
+  const expected = (
+    pred: (e: { actor: string; action: string; resourceType: string; resourceId: string; at: number }) => boolean,
+  ) =>
+    [...bySeq.entries()]
+      .filter(([, e]) => pred(e))
+      .map(([seq]) => seq)
+      .sort((a, b) => b - a);
 
   async function page(query: string): Promise<{ status: number; html: string }> {
     const res = await getPage(server, `/settings/audit-logs${query}`, cookie);
@@ -159,7 +172,9 @@ describe("Settings > Audit Logs", () => {
   });
 
   it("narrows the list with each filter", async () => {
-    const deployId = (await opened.db.selectFrom("api_tokens").select("id").where("name", "=", "deploy-bot").executeTakeFirstOrThrow()).id;
+    const deployId = (
+      await opened.db.selectFrom("api_tokens").select("id").where("name", "=", "deploy-bot").executeTakeFirstOrThrow()
+    ).id;
     const cases: [string, number[]][] = [
       [`?actor=token:${deployId}`, expected((e) => e.actor === `token:${deployId}`)],
       ["?actor=owner", expected((e) => e.actor.startsWith("owner:"))],
@@ -170,7 +185,10 @@ describe("Settings > Audit Logs", () => {
       ["?resource_id=PROJ-3", expected((e) => e.resourceId === "PROJ-3")],
       ["?from=2026-11-03&to=2026-11-04", expected((e) => e.at >= Date.parse("2026-11-03") && e.at < Date.parse("2026-11-05"))],
       ["?to=2026-11-01", expected((e) => e.at < Date.parse("2026-11-02"))],
-      [`?actor=token:${deployId}&action=task.update&from=2026-11-02`, expected((e) => e.actor === `token:${deployId}` && e.action === "task.update" && e.at >= Date.parse("2026-11-02"))],
+      [
+        `?actor=token:${deployId}&action=task.update&from=2026-11-02`,
+        expected((e) => e.actor === `token:${deployId}` && e.action === "task.update" && e.at >= Date.parse("2026-11-02")),
+      ],
     ];
     for (const [query, seqs] of cases) {
       expect(seqs.length, query).toBeGreaterThan(0);
@@ -244,7 +262,22 @@ describe("Settings > Audit Logs", () => {
     expect(csv.headers.get("content-type")).toBe("text/csv; charset=utf-8");
     expect(csv.headers.get("content-disposition")).toMatch(/^attachment; filename="preqstation-audit-[\w-]+\.csv"$/);
     const rows = parseCsv(await csv.text());
-    expect(rows[0]).toEqual(["seq", "created_at", "actor_type", "actor_id", "actor_label", "action", "resource_type", "resource_id", "changes", "ip", "user_agent", "request_id", "prev_hash", "hash"]);
+    expect(rows[0]).toEqual([
+      "seq",
+      "created_at",
+      "actor_type",
+      "actor_id",
+      "actor_label",
+      "action",
+      "resource_type",
+      "resource_id",
+      "changes",
+      "ip",
+      "user_agent",
+      "request_id",
+      "prev_hash",
+      "hash",
+    ]);
     const csvSeqs = rows.slice(1).map((r) => Number(r[0]));
     expect(csvSeqs).toEqual(seqs);
     expect(csvSeqs.slice(0, firstPage.length)).toEqual(firstPage);
@@ -253,7 +286,10 @@ describe("Settings > Audit Logs", () => {
     expect(nd.status).toBe(200);
     expect(nd.headers.get("content-type")).toBe("application/x-ndjson; charset=utf-8");
     expect(nd.headers.get("content-disposition")).toMatch(/^attachment; filename=".+\.ndjson"$/);
-    const lines = (await nd.text()).trimEnd().split("\n").map((l) => JSON.parse(l));
+    const lines = (await nd.text())
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.seq)).toEqual(seqs);
     expect(lines[0]).toMatchObject({ actor_type: "owner", ip: "203.0.113.7", user_agent: "agent/1.0" });
     expect(lines[0].changes.title).toEqual({ before: expect.stringMatching(/^@old/), after: expect.stringMatching(/^\+new/) });
@@ -285,7 +321,12 @@ describe("Settings > Audit Logs", () => {
   it("verifies the chain on demand, and names the tampered entry on the page and in the CLI", async () => {
     const ok = await page("?verify=1");
     expect(ok.html).toContain(`Chain and signatures verified up to entry ${bySeq.size}`);
-    const head = await opened.db.selectFrom("audit_log").select(["seq", "hash"]).orderBy("seq", "desc").limit(1).executeTakeFirstOrThrow();
+    const head = await opened.db
+      .selectFrom("audit_log")
+      .select(["seq", "hash"])
+      .orderBy("seq", "desc")
+      .limit(1)
+      .executeTakeFirstOrThrow();
     expect(ok.html).toContain(`<code class="secret">${head.seq}:${head.hash}</code>`);
 
     // Behind the application's back: drop the guard triggers and edit one row.
@@ -355,7 +396,9 @@ describe("Verify chain against a forger who recomputes the hashes", () => {
     const publicKey = /^Public key: (\S+)$/m.exec(cliOk.stdout)![1]!;
     expect(okHtml).toContain(`<code class="secret">${publicKey}</code>`); // the page checks with the same key
 
-    const count = (new Database(server.dbPath, { readonly: true }).prepare("select count(*) as n from audit_log").get() as { n: number }).n;
+    const count = (
+      new Database(server.dbPath, { readonly: true }).prepare("select count(*) as n from audit_log").get() as { n: number }
+    ).n;
     expect(count).toBeGreaterThanOrEqual(4);
     const target = count - 1;
     forgeLog(server.dbPath, (raw) => raw.prepare("update audit_log set actor_label = 'someone else' where seq = ?").run(target));

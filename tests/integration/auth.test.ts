@@ -89,7 +89,9 @@ describe("sign-in and sessions", () => {
       expect(setCookieFor(res)).toBeUndefined();
       expect(await res.text()).toContain("Incorrect email or password.");
     }
-    const failures = events(server, "login").filter((e) => e.outcome === "failure").map((e) => JSON.parse(e.details));
+    const failures = events(server, "login")
+      .filter((e) => e.outcome === "failure")
+      .map((e) => JSON.parse(e.details));
     expect(failures.slice(-2)).toEqual([
       { reason: "wrong_password", email: "owner@example.com" },
       { reason: "unknown_email", email: "nobody@example.com" },
@@ -130,7 +132,11 @@ describe("sign-in and sessions", () => {
     expect(get.headers.get("allow")).toBe("POST");
     expect(await isSignedIn(server, cookie)).toBe(true);
     for (const method of ["DELETE", "PUT"]) {
-      const other = await fetch(`${server.url}/logout`, { method, redirect: "manual", headers: { Origin: server.origin, Cookie: cookie } });
+      const other = await fetch(`${server.url}/logout`, {
+        method,
+        redirect: "manual",
+        headers: { Origin: server.origin, Cookie: cookie },
+      });
       expect(other.status, method).toBe(405);
     }
     expect(await isSignedIn(server, cookie)).toBe(true);
@@ -150,7 +156,11 @@ describe("sign-in and sessions", () => {
     expect(anon.status).toBe(302);
     expect(anon.headers.get("location")).toBe("/login?redirectTo=%2Fsettings%3Fx%3D1");
 
-    const back = await postForm(server, "/login", { email: "owner@example.com", password: OWNER_PASSWORD, redirectTo: "/settings?x=1" });
+    const back = await postForm(server, "/login", {
+      email: "owner@example.com",
+      password: OWNER_PASSWORD,
+      redirectTo: "/settings?x=1",
+    });
     expect(back.headers.get("location")).toBe("/settings?x=1");
     for (const evil of ["//evil.example", "/\\evil.example", "https://evil.example/", "/a/..//evil.example"]) {
       const res = await postForm(server, "/login", { email: "owner@example.com", password: OWNER_PASSWORD, redirectTo: evil });
@@ -257,14 +267,21 @@ describe("behind a reverse proxy (TRUST_PROXY=true, ALLOWED_ORIGINS set)", () =>
     try {
       await setupOwner(server);
       const guess = (ip: string, origin = server.origin) =>
-        postForm(server, "/login", { email: "owner@example.com", password: "a wrong guess here" }, { headers: { "X-Forwarded-For": ip, Origin: origin } });
+        postForm(
+          server,
+          "/login",
+          { email: "owner@example.com", password: "a wrong guess here" },
+          { headers: { "X-Forwarded-For": ip, Origin: origin } },
+        );
       expect((await guess("198.51.100.1")).status).toBe(401);
       expect((await guess("198.51.100.1")).status).toBe(429);
       expect((await guess("spoofed, 198.51.100.1")).status).toBe(429); // only the proxy's own (last) entry counts
       expect((await guess("198.51.100.2", "https://preq.example.com")).status).toBe(401);
       expect((await guess("198.51.100.3", "https://other.example.com")).status).toBe(403);
       const db = new Database(server.dbPath, { readonly: true });
-      const ips = db.prepare("select distinct ip from security_events where type = 'login' and outcome = 'failure' order by ip").all();
+      const ips = db
+        .prepare("select distinct ip from security_events where type = 'login' and outcome = 'failure' order by ip")
+        .all();
       db.close();
       expect(ips).toEqual([{ ip: "198.51.100.1" }, { ip: "198.51.100.2" }]);
     } finally {

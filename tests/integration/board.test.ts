@@ -51,7 +51,8 @@ describe("the task board pages", () => {
   const audit = (resourceId: string) =>
     db.prepare("select * from audit_log where resource_id = ? order by seq").all(resourceId) as AuditRow[];
   const taskRow = (key: string) =>
-    db.prepare("select * from tasks where task_key = ?").get(key) as { version: number; title: string; status: string; run_state: string | null; result: string | null } | undefined;
+    db.prepare("select * from tasks where task_key = ?").get(key) as
+      { version: number; title: string; status: string; run_state: string | null; result: string | null } | undefined;
   const newTask = async (fields: Partial<typeof TASK> = {}) => {
     const res = await post("/tasks/new", { ...TASK, ...fields });
     expect(res.status, res.html.slice(0, 500)).toBe(303);
@@ -70,7 +71,15 @@ describe("the task board pages", () => {
   });
 
   it("sends an anonymous visitor of every board page to the sign-in page, and back after it", async () => {
-    for (const path of ["/tasks", "/tasks?view=list&status=todo", "/tasks/new", "/tasks/WID-1", "/tasks/events", "/projects", "/projects/WID"]) {
+    for (const path of [
+      "/tasks",
+      "/tasks?view=list&status=todo",
+      "/tasks/new",
+      "/tasks/WID-1",
+      "/tasks/events",
+      "/projects",
+      "/projects/WID",
+    ]) {
       const res = await getPage(server, path);
       expect(res.status, path).toBe(302);
       expect(res.headers.get("location"), path).toBe(`/login?redirectTo=${encodeURIComponent(path)}`);
@@ -91,7 +100,13 @@ describe("the task board pages", () => {
   });
 
   it("creates a project by form with the owner as actor, and refuses a duplicate key inline", async () => {
-    const res = await post("/projects", { intent: "create", name: "Widgets", project_key: "wid", repo_url: "https://github.com/acme/widgets.git", description: "" });
+    const res = await post("/projects", {
+      intent: "create",
+      name: "Widgets",
+      project_key: "wid",
+      repo_url: "https://github.com/acme/widgets.git",
+      description: "",
+    });
     expect(res.status).toBe(303);
     expect(res.location).toBe("/projects/WID");
     const [entry] = audit("WID");
@@ -100,7 +115,13 @@ describe("the task board pages", () => {
     expect(dup.status).toBe(409);
     expect(dup.html).toContain("Project key WID already exists");
     expect(dup.html).toMatch(/<input[^>]*name="name"[^>]*value="Again"/);
-    const bad = await post("/projects", { intent: "create", name: "", project_key: "w", repo_url: "not a url at all", description: "" });
+    const bad = await post("/projects", {
+      intent: "create",
+      name: "",
+      project_key: "w",
+      repo_url: "not a url at all",
+      description: "",
+    });
     expect(bad.status).toBe(400);
     expect(bad.html).toContain('id="field-project_key-error"');
     const { html } = await page("/projects");
@@ -111,7 +132,14 @@ describe("the task board pages", () => {
     const key = await newTask();
     expect(key).toBe("WID-1");
     const task = (await (await api("GET", `/api/tasks/${key}`)).json()).task;
-    expect(task).toMatchObject({ title: "Add login", priority: "high", labels: ["backend", "Bug"], acceptance_criteria: ["signs in", "signs out"], engine: "claude-code", status: "inbox" });
+    expect(task).toMatchObject({
+      title: "Add login",
+      priority: "high",
+      labels: ["backend", "Bug"],
+      acceptance_criteria: ["signs in", "signs out"],
+      engine: "claude-code",
+      status: "inbox",
+    });
     const [entry] = audit(key);
     expect(entry).toMatchObject({ action: "task.create", actor_type: "owner", actor_label: OWNER_EMAIL, channel: "web" });
 
@@ -171,7 +199,15 @@ describe("the task board pages", () => {
 
   it("edits with the current version, and a stale version changes nothing and says what changed meanwhile", async () => {
     const key = await newTask({ title: "Edit me" });
-    const fields = { intent: "update", title: "Edited by owner", description: "new text", priority: "low", labels: "frontend", acceptance_criteria: "one", engine: "" };
+    const fields = {
+      intent: "update",
+      title: "Edited by owner",
+      description: "new text",
+      priority: "low",
+      labels: "frontend",
+      acceptance_criteria: "one",
+      engine: "",
+    };
     const ok = await post(`/tasks/${key}`, { ...fields, version: "1" });
     expect(ok.status).toBe(303);
     expect(ok.location).toBe(`/tasks/${key}`);
@@ -218,7 +254,14 @@ describe("the task board pages", () => {
 
     expect((await post(`/tasks/${key}`, { intent: "block", reason: "bad\u0000reason" })).status).toBe(400);
 
-    expect((await api("PATCH", `/api/tasks/${key}`, { lifecycle_action: "complete", result: { summary: "done it", pr_url: "https://github.com/acme/widgets/pull/7", tests: "12 passed" } })).status).toBe(200);
+    expect(
+      (
+        await api("PATCH", `/api/tasks/${key}`, {
+          lifecycle_action: "complete",
+          result: { summary: "done it", pr_url: "https://github.com/acme/widgets/pull/7", tests: "12 passed" },
+        })
+      ).status,
+    ).toBe(200);
     const ready = await page(`/tasks/${key}`);
     expect(ready.html).toContain('<a href="https://github.com/acme/widgets/pull/7" rel="noopener noreferrer nofollow">');
     expect(ready.html).toContain("12 passed");
@@ -263,15 +306,24 @@ describe("the task board pages", () => {
       description: [
         "<script>alert('d')</script>",
         '<img src="x" onerror="alert(2)">',
-        "<div style=\"background:url(javascript:alert(3))\">raw</div>",
+        '<div style="background:url(javascript:alert(3))">raw</div>',
         "[js](javascript:alert(4)) [data](data:text/html;base64,PHNjcmlwdD4=) [rel](/logout) [proto](//evil.example/x)",
         "[ok](https://example.com/a?b=c) [mail](mailto:me@example.com) ![pic](https://tracker.example/p.png)",
-        "<a href=\"javascript:alert(5)\">html link</a>",
+        '<a href="javascript:alert(5)">html link</a>',
       ].join("\n\n"),
     });
-    expect((await api("PATCH", `/api/tasks/${key}`, { plan_markdown: "1. [x](JaVaScRiPt:alert(6))\n2. <iframe src=https://evil.example></iframe>\n3. `<b>code</b>`", result: { summary: "<script>alert(7)</script>", pr_url: "javascript:alert(8)" } })).status).toBe(200);
+    expect(
+      (
+        await api("PATCH", `/api/tasks/${key}`, {
+          plan_markdown: "1. [x](JaVaScRiPt:alert(6))\n2. <iframe src=https://evil.example></iframe>\n3. `<b>code</b>`",
+          result: { summary: "<script>alert(7)</script>", pr_url: "javascript:alert(8)" },
+        })
+      ).status,
+    ).toBe(200);
     const { html } = await page(`/tasks/${key}`);
-    const body = html.replace(/<script[^>]*nonce="[^"]*"[^>]*>[\s\S]*?<\/script>/g, "").replace(/<script[^>]*type="module"[^>]*>[\s\S]*?<\/script>/g, "");
+    const body = html
+      .replace(/<script[^>]*nonce="[^"]*"[^>]*>[\s\S]*?<\/script>/g, "")
+      .replace(/<script[^>]*type="module"[^>]*>[\s\S]*?<\/script>/g, "");
     // Remix serializes loader data into a nonce'd script; everything else must hold no script, event handler or unsafe URL.
     expect(body).not.toMatch(/<script/i);
     expect(body).not.toMatch(/<img/i);
@@ -312,11 +364,25 @@ describe("the task board pages", () => {
   });
 
   it("edits a project and its deploy settings through the API's schema, audited as the owner", async () => {
-    const base = { intent: "update", name: "Widgets 2", description: "the widget shop", repo_url: "acme/widgets", deploy_strategy: "pull_request", deploy_default_branch: "trunk", deploy_auto_pr: "true" };
+    const base = {
+      intent: "update",
+      name: "Widgets 2",
+      description: "the widget shop",
+      repo_url: "acme/widgets",
+      deploy_strategy: "pull_request",
+      deploy_default_branch: "trunk",
+      deploy_auto_pr: "true",
+    };
     const res = await post("/projects/WID", base);
     expect(res.status).toBe(303);
     const settings = (await (await api("GET", "/api/projects/WID/settings")).json()).settings;
-    expect(settings).toEqual({ deploy_strategy: "pull_request", deploy_default_branch: "trunk", deploy_auto_pr: "true", deploy_commit_on_review: "false", deploy_squash_merge: "false" });
+    expect(settings).toEqual({
+      deploy_strategy: "pull_request",
+      deploy_default_branch: "trunk",
+      deploy_auto_pr: "true",
+      deploy_commit_on_review: "false",
+      deploy_squash_merge: "false",
+    });
     const entry = audit("WID").at(-1)!;
     expect(entry).toMatchObject({ action: "project.update", actor_type: "owner" });
     expect(JSON.parse(entry.changes)["settings.deploy_strategy"]).toEqual({ before: "direct_commit", after: "pull_request" });
@@ -332,12 +398,20 @@ describe("the task board pages", () => {
   it("filters the board with a GET form and pages the list view with the API's keyset cursor", async () => {
     expect((await api("POST", "/api/projects", { name: "Other", project_key: "OTH" })).status).toBe(201);
     for (let i = 0; i < 55; i++) {
-      const res = await api("POST", "/api/tasks", { project_key: "OTH", title: `bulk ${i}`, status: "todo", labels: i % 2 ? ["odd"] : [], engine: i === 0 ? "codex" : undefined });
+      const res = await api("POST", "/api/tasks", {
+        project_key: "OTH",
+        title: `bulk ${i}`,
+        status: "todo",
+        labels: i % 2 ? ["odd"] : [],
+        engine: i === 0 ? "codex" : undefined,
+      });
       expect(res.status).toBe(201);
     }
     const odd = await page("/tasks?project=OTH&label=ODD");
     expect(odd.html.match(/href="\/tasks\/OTH-\d+"/g)).toHaveLength(27);
-    expect((await page("/tasks?project=oth&engine=codex")).html.match(/href="\/tasks\/OTH-\d+"/g)).toEqual(['href="/tasks/OTH-1"']);
+    expect((await page("/tasks?project=oth&engine=codex")).html.match(/href="\/tasks\/OTH-\d+"/g)).toEqual([
+      'href="/tasks/OTH-1"',
+    ]);
     expect((await page("/tasks?q=bulk%2054")).html).toContain('href="/tasks/OTH-55"');
     expect((await page("/tasks?project=WID&q=bulk")).html).not.toContain('href="/tasks/OTH-');
     const todo = await page("/tasks?project=OTH&status=todo");
@@ -380,29 +454,33 @@ describe("the task board pages", () => {
 });
 
 describe("the live stream and the server's lifecycle", () => {
-  it("outlives the server's request and socket timeouts on heartbeats, and SIGTERM still drains and exits at once", { timeout: 90_000 }, async () => {
-    const server = await startServer();
-    try {
-      const cookie = await setupOwner(server);
-      const res = await fetch(`${server.url}/tasks/events`, { headers: { Cookie: cookie } });
-      const reader = res.body!.getReader();
-      const decoder = new TextDecoder();
-      const started = Date.now();
-      let text = "";
-      // requestTimeout is 30 s and the socket timeout 60 s: the stream must still be open after 62 s.
-      while (Date.now() - started < 62_000) {
-        const { value, done } = await reader.read();
-        expect(done, `stream ended after ${Date.now() - started} ms`).toBe(false);
-        text += decoder.decode(value);
+  it(
+    "outlives the server's request and socket timeouts on heartbeats, and SIGTERM still drains and exits at once",
+    { timeout: 90_000 },
+    async () => {
+      const server = await startServer();
+      try {
+        const cookie = await setupOwner(server);
+        const res = await fetch(`${server.url}/tasks/events`, { headers: { Cookie: cookie } });
+        const reader = res.body!.getReader();
+        const decoder = new TextDecoder();
+        const started = Date.now();
+        let text = "";
+        // requestTimeout is 30 s and the socket timeout 60 s: the stream must still be open after 62 s.
+        while (Date.now() - started < 62_000) {
+          const { value, done } = await reader.read();
+          expect(done, `stream ended after ${Date.now() - started} ms`).toBe(false);
+          text += decoder.decode(value);
+        }
+        expect(text.match(/: keep-alive/g)!.length).toBeGreaterThanOrEqual(3);
+        const stopping = Date.now();
+        expect(await server.stop("SIGTERM")).toBe(0);
+        // Without closing the streams, shutdown waits for its 8-second force timer.
+        expect(Date.now() - stopping).toBeLessThan(3_000);
+        expect((await reader.read()).done).toBe(true);
+      } finally {
+        await server.stop();
       }
-      expect(text.match(/: keep-alive/g)!.length).toBeGreaterThanOrEqual(3);
-      const stopping = Date.now();
-      expect(await server.stop("SIGTERM")).toBe(0);
-      // Without closing the streams, shutdown waits for its 8-second force timer.
-      expect(Date.now() - stopping).toBeLessThan(3_000);
-      expect((await reader.read()).done).toBe(true);
-    } finally {
-      await server.stop();
-    }
-  });
+    },
+  );
 });

@@ -52,7 +52,10 @@ describe("migrate", () => {
 describe("owner create", () => {
   it("creates the owner from a password on standard input, who can then sign in", async () => {
     const dir = tempDir();
-    const created = await runCli(["owner", "create", "--email", "Admin@Example.com"], { dbPath: dbIn(dir), input: `${OWNER_PASSWORD}\n` });
+    const created = await runCli(["owner", "create", "--email", "Admin@Example.com"], {
+      dbPath: dbIn(dir),
+      input: `${OWNER_PASSWORD}\n`,
+    });
     expect(created.code).toBe(0);
     expect(created.stdout).toContain("admin@example.com");
     expect(created.stdout + created.stderr).not.toContain(OWNER_PASSWORD);
@@ -69,7 +72,9 @@ describe("owner create", () => {
 
   it("fails when an owner exists, and the first owner is unchanged", async () => {
     const dbPath = dbIn();
-    expect((await runCli(["owner", "create", "--email", "a@example.com"], { dbPath, input: `${OWNER_PASSWORD}\n` })).code).toBe(0);
+    expect((await runCli(["owner", "create", "--email", "a@example.com"], { dbPath, input: `${OWNER_PASSWORD}\n` })).code).toBe(
+      0,
+    );
     const second = await runCli(["owner", "create", "--email", "b@example.com"], { dbPath, input: `${OWNER_PASSWORD}\n` });
     expect(second.code).toBe(1);
     expect(second.stderr).toContain("an owner already exists");
@@ -105,7 +110,10 @@ describe("with the server running on the same database", () => {
       const first = await setupOwner(server);
       const second = await signIn(server);
       const newPassword = "a brand new passphrase 42";
-      const reset = await runCli(["owner", "reset-password", "--email", OWNER_EMAIL], { dbPath: server.dbPath, input: `${newPassword}\n` });
+      const reset = await runCli(["owner", "reset-password", "--email", OWNER_EMAIL], {
+        dbPath: server.dbPath,
+        input: `${newPassword}\n`,
+      });
       expect(reset.code).toBe(0);
       expect(reset.stdout).toContain("2 session(s) ended");
       for (const cookie of [first, second]) {
@@ -115,12 +123,16 @@ describe("with the server running on the same database", () => {
       await signIn(server, OWNER_EMAIL, newPassword);
       // The reset is in the audit log, attributed to the CLI, without the password or its hash.
       const db = new Database(server.dbPath, { readonly: true });
-      const entry = db.prepare("select * from audit_log where action = 'owner.password_reset'").get() as Record<string, string> | undefined;
+      const entry = db.prepare("select * from audit_log where action = 'owner.password_reset'").get() as
+        Record<string, string> | undefined;
       db.close();
       expect(entry?.actor_type).toBe("cli");
       expect(entry?.changes).not.toContain(newPassword);
       expect(entry?.changes).not.toContain("scrypt$");
-      const unknown = await runCli(["owner", "reset-password", "--email", "nobody@example.com"], { dbPath: server.dbPath, input: `${newPassword}\n` });
+      const unknown = await runCli(["owner", "reset-password", "--email", "nobody@example.com"], {
+        dbPath: server.dbPath,
+        input: `${newPassword}\n`,
+      });
       expect(unknown.code).toBe(1);
     } finally {
       await server.stop();

@@ -41,7 +41,11 @@ describe("settings overview and security events", () => {
     // A forged cross-site form is blocked (and counted).
     await postForm(server, "/logout", {}, { headers: { Origin: "https://evil.example" } });
     // An event older than 24 hours does not count.
-    await recordSecurityEvent(opened.db, { type: "login", outcome: "failure", ip: "198.51.100.1", userAgent: "x", path: "/login" }, { now: Date.now() - 2 * 86_400_000 });
+    await recordSecurityEvent(
+      opened.db,
+      { type: "login", outcome: "failure", ip: "198.51.100.1", userAgent: "x", path: "/login" },
+      { now: Date.now() - 2 * 86_400_000 },
+    );
 
     const res = await getPage(server, "/settings", cookie);
     expect(res.status).toBe(200);
@@ -52,7 +56,13 @@ describe("settings overview and security events", () => {
     const linked = await getPage(server, link, cookie);
     expect(linked.status).toBe(200);
     expect((await linked.text()).match(/<span class="badge failure">/g)?.length).toBe(3);
-    for (const to of ["/settings/audit-logs", "/settings/security-events", "/settings/sessions", "/settings/security", "/settings/api-keys"]) {
+    for (const to of [
+      "/settings/audit-logs",
+      "/settings/security-events",
+      "/settings/sessions",
+      "/settings/security",
+      "/settings/api-keys",
+    ]) {
       expect(html).toContain(`href="${to}"`);
     }
   });
@@ -66,7 +76,9 @@ describe("settings overview and security events", () => {
     expect(blocked).toContain("Cross-site request blocked");
     expect(blocked).not.toContain('<span class="badge failure">');
     const today = new Date().toISOString().slice(0, 10);
-    const recent = await (await getPage(server, `/settings/security-events?type=login&outcome=failure&from=${today}`, cookie)).text();
+    const recent = await (
+      await getPage(server, `/settings/security-events?type=login&outcome=failure&from=${today}`, cookie)
+    ).text();
     expect(recent.match(/<span class="badge failure">/g)?.length).toBe(3);
   });
 
@@ -76,7 +88,14 @@ describe("settings overview and security events", () => {
       // Same created_at for pairs of events: the id breaks the tie.
       await recordSecurityEvent(
         opened.db,
-        { type: "rate_limited", outcome: "blocked", ip: "192.0.2.1", userAgent: "bot", path: "/api/tasks", details: { marker: `marker-${i}` } },
+        {
+          type: "rate_limited",
+          outcome: "blocked",
+          ip: "192.0.2.1",
+          userAgent: "bot",
+          path: "/api/tasks",
+          details: { marker: `marker-${i}` },
+        },
         { now: base + Math.floor(i / 2) * 1000 },
       );
     }
@@ -99,7 +118,18 @@ describe("settings overview and security events", () => {
   it("shows coalesced repeats with their count", async () => {
     const now = Date.now();
     for (let i = 0; i < 5; i++) {
-      await recordSecurityEvent(opened.db, { type: "bearer_auth", outcome: "failure", ip: "203.0.113.99", userAgent: "scanner/1", path: "/api/tasks", details: { reason: "unknown_token" } }, { coalesce: true, now: now + i });
+      await recordSecurityEvent(
+        opened.db,
+        {
+          type: "bearer_auth",
+          outcome: "failure",
+          ip: "203.0.113.99",
+          userAgent: "scanner/1",
+          path: "/api/tasks",
+          details: { reason: "unknown_token" },
+        },
+        { coalesce: true, now: now + i },
+      );
     }
     const html = await (await getPage(server, "/settings/security-events?type=bearer_auth", cookie)).text();
     expect(html).toMatch(/<td>5<\/td><td class="mono">203\.0\.113\.99<\/td>/);
@@ -117,7 +147,14 @@ describe("settings overview and security events", () => {
       expect(res.status, query).toBe(400);
       expect(await res.text(), query).toContain(message);
     }
-    await recordSecurityEvent(opened.db, { type: "login", outcome: "failure", ip: "192.0.2.5", userAgent: "<img src=x onerror=alert(1)>", path: "/login", details: { email: "<script>alert(1)</script>@x" } });
+    await recordSecurityEvent(opened.db, {
+      type: "login",
+      outcome: "failure",
+      ip: "192.0.2.5",
+      userAgent: "<img src=x onerror=alert(1)>",
+      path: "/login",
+      details: { email: "<script>alert(1)</script>@x" },
+    });
     const html = await (await getPage(server, "/settings/security-events?type=login", cookie)).text();
     expect(html).not.toContain("<script>alert(1)");
     expect(html).not.toContain("<img src=x");

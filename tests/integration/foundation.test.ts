@@ -35,7 +35,12 @@ describe("the production server from a fresh database", () => {
     const cookie = await setupOwner(server);
     expect(cookie).toMatch(/^session=/);
     expect((await getPage(server, "/setup")).status).toBe(404);
-    const again = await postForm(server, "/setup", { setup_code: server.setupCode!, email: "x@example.com", password: "another long password", password_confirm: "another long password" });
+    const again = await postForm(server, "/setup", {
+      setup_code: server.setupCode!,
+      email: "x@example.com",
+      password: "another long password",
+      password_confirm: "another long password",
+    });
     expect(again.status).toBe(404);
     expect((await signIn(server)).startsWith("session=")).toBe(true);
   });
@@ -46,7 +51,15 @@ describe("the production server from a fresh database", () => {
     expect(page.status).toBe(200);
     expect(page.headers.get("server-timing")).toMatch(/^app;dur=\d+(\.\d+)?$/);
     expect((await getPage(server, "/login")).headers.get("server-timing")).toBeNull();
-    expect((await postForm(server, "/login", { email: "nobody@example.com", password: "wrong password!!" })).headers.get("server-timing")).toBeNull();
-    expect((await fetch(`${server.url}/api/me`, { headers: { Authorization: "Bearer preq_" + "a".repeat(32) } })).headers.get("server-timing")).toBeNull();
+    expect(
+      (await postForm(server, "/login", { email: "nobody@example.com", password: "wrong password!!" })).headers.get(
+        "server-timing",
+      ),
+    ).toBeNull();
+    expect(
+      (await fetch(`${server.url}/api/me`, { headers: { Authorization: "Bearer preq_" + "a".repeat(32) } })).headers.get(
+        "server-timing",
+      ),
+    ).toBeNull();
   });
 });

@@ -39,7 +39,9 @@ describe("sign-in timing", () => {
       cheap.push(await validationOnly());
     }
     const [k, u, c] = [median(known), median(unknown), median(cheap)];
-    console.info(`sign-in medians: wrong password ${k.toFixed(1)} ms, unknown email ${u.toFixed(1)} ms, no password check ${c.toFixed(1)} ms`);
+    console.info(
+      `sign-in medians: wrong password ${k.toFixed(1)} ms, unknown email ${u.toFixed(1)} ms, no password check ${c.toFixed(1)} ms`,
+    );
     // Both failure paths pay for a scrypt the validation-only request does not.
     expect(k - c).toBeGreaterThan(10);
     expect(u - c).toBeGreaterThan((k - c) * 0.5);

@@ -75,12 +75,15 @@ interface AuditRow {
   resource_id: string;
   channel: string | null;
 }
-const auditRows = () => api.rows<AuditRow>("select seq, action, actor_type, actor_id, resource_id, channel from audit_log order by seq");
+const auditRows = () =>
+  api.rows<AuditRow>("select seq, action, actor_type, actor_id, resource_id, channel from audit_log order by seq");
 const tokenId = (name: string) => api.rows<{ id: number }>("select id from api_tokens where name = ?", name)[0]!.id;
 
 beforeAll(async () => {
   api = await startApiServer();
-  const project = await api.call("POST", "/api/projects", { body: { name: "Agent Tools", project_key: "AT", repo_url: "https://github.com/acme/tools" } });
+  const project = await api.call("POST", "/api/projects", {
+    body: { name: "Agent Tools", project_key: "AT", repo_url: "https://github.com/acme/tools" },
+  });
   expect(project.status).toBe(201);
   full = await connect(api.fullToken);
   read = await connect(api.readToken);
@@ -92,7 +95,17 @@ afterAll(async () => {
 });
 
 const READ_TOOLS = ["list_projects", "list_tasks", "get_task"];
-const ALL_TOOLS = [...READ_TOOLS, "create_task", "update_task", "plan_task", "start_task", "complete_task", "review_task", "block_task", "delete_task"];
+const ALL_TOOLS = [
+  ...READ_TOOLS,
+  "create_task",
+  "update_task",
+  "plan_task",
+  "start_task",
+  "complete_task",
+  "review_task",
+  "block_task",
+  "delete_task",
+];
 
 describe("MCP: initialize and tools/list", () => {
   it("initializes statelessly: server info, the tools capability, and no session id", async () => {
@@ -148,33 +161,54 @@ describe("MCP: the agent flow through tools, each result the API's JSON", () => 
     };
 
     const created = await expectSameAsApi(
-      await call(full, "create_task", { title: "Wire the MCP endpoint", repo: "git@github.com:acme/tools.git", labels: ["backend"], priority: "high" }),
+      await call(full, "create_task", {
+        title: "Wire the MCP endpoint",
+        repo: "git@github.com:acme/tools.git",
+        labels: ["backend"],
+        priority: "high",
+      }),
     );
     expect(created).toMatchObject({ project_key: "AT", status: "inbox", priority: "high", labels: ["backend"], version: 1 });
     const key = created.task_key as string;
 
-    const planned = await expectSameAsApi(await call(full, "plan_task", { task_id: key.toLowerCase(), plan_markdown: "1. route\n2. tools" }));
+    const planned = await expectSameAsApi(
+      await call(full, "plan_task", { task_id: key.toLowerCase(), plan_markdown: "1. route\n2. tools" }),
+    );
     expect(planned).toMatchObject({ status: "todo", plan_markdown: "1. route\n2. tools", run_state: null });
 
-    const started = await expectSameAsApi(await call(full, "start_task", { task_id: created.uuid, engine: "claude-code", branch: "feat/mcp" }));
+    const started = await expectSameAsApi(
+      await call(full, "start_task", { task_id: created.uuid, engine: "claude-code", branch: "feat/mcp" }),
+    );
     expect(started).toMatchObject({ status: "todo", run_state: "working", engine: "claude-code", branch: "feat/mcp" });
 
-    const completed = await expectSameAsApi(await call(full, "complete_task", { task_id: key, result: { summary: "done", tests: 12 } }));
+    const completed = await expectSameAsApi(
+      await call(full, "complete_task", { task_id: key, result: { summary: "done", tests: 12 } }),
+    );
     expect(completed).toMatchObject({ status: "ready", run_state: null, result: { summary: "done", tests: 12 } });
 
     const reviewed = await expectSameAsApi(await call(full, "review_task", { task_id: key }));
     expect(reviewed).toMatchObject({ status: "done", version: 5 });
 
-    const updated = await expectSameAsApi(await call(full, "update_task", { task_id: key, title: "Wire /mcp", labels: ["backend", "mcp"] }));
+    const updated = await expectSameAsApi(
+      await call(full, "update_task", { task_id: key, title: "Wire /mcp", labels: ["backend", "mcp"] }),
+    );
     expect(updated).toMatchObject({ title: "Wire /mcp", labels: ["backend", "mcp"] });
 
-    const blocked = await expectSameAsApi(await call(full, "block_task", { task_id: (await api.call("POST", "/api/tasks", { body: { title: "Other", project_key: "AT" } })).json.task.task_key }));
+    const blocked = await expectSameAsApi(
+      await call(full, "block_task", {
+        task_id: (await api.call("POST", "/api/tasks", { body: { title: "Other", project_key: "AT" } })).json.task.task_key,
+      }),
+    );
     expect(blocked.status).toBe("hold");
 
     // The read tools answer exactly what the read routes answer.
     expect(ok(await call(read, "list_projects"))).toEqual((await api.call("GET", "/api/projects")).json);
-    expect(ok(await call(read, "list_tasks", { project_key: "at", limit: 1 }))).toEqual((await api.call("GET", "/api/tasks?project_key=at&limit=1")).json);
-    expect(ok(await call(read, "list_tasks", { status: "done" }))).toEqual((await api.call("GET", "/api/tasks?status=done")).json);
+    expect(ok(await call(read, "list_tasks", { project_key: "at", limit: 1 }))).toEqual(
+      (await api.call("GET", "/api/tasks?project_key=at&limit=1")).json,
+    );
+    expect(ok(await call(read, "list_tasks", { status: "done" }))).toEqual(
+      (await api.call("GET", "/api/tasks?status=done")).json,
+    );
     expect(ok(await call(read, "get_task", { task_id: key }))).toEqual((await api.call("GET", `/api/tasks/${key}`)).json);
 
     expect(ok(await call(full, "delete_task", { task_id: key }))).toEqual({ ok: true });
@@ -190,7 +224,9 @@ describe("MCP: errors", () => {
     expect(notFound.isError).toBe(true);
     expect(text(notFound)).toMatch(/^NOT_FOUND: /);
 
-    const task = ok(await call(full, "create_task", { title: "Still in the inbox", project_key: "AT" })) as { task: { task_key: string } };
+    const task = ok(await call(full, "create_task", { title: "Still in the inbox", project_key: "AT" })) as {
+      task: { task_key: string };
+    };
     const conflict = await call(full, "review_task", { task_id: task.task.task_key });
     expect(conflict.isError).toBe(true);
     expect(text(conflict)).toMatch(/^CONFLICT: .*inbox/);
@@ -235,9 +271,13 @@ describe("MCP: errors", () => {
     expect((await api.call("GET", "/api/tasks")).json.tasks).toHaveLength(tasksBefore);
     // Repeats from one client within a minute coalesce on one row (the first call's details) with a count.
     const writeTools = ALL_TOOLS.length - READ_TOOLS.length;
-    const events = api.rows<{ details: string; count: number }>("select details, count from security_events where type = 'forbidden'");
+    const events = api.rows<{ details: string; count: number }>(
+      "select details, count from security_events where type = 'forbidden'",
+    );
     const tools = events.map((e) => JSON.parse(e.details) as { tool?: string; reason: string; token_id: number });
-    expect(tools).toContainEqual(expect.objectContaining({ tool: "create_task", reason: "read_scope", token_id: tokenId("agent-read") }));
+    expect(tools).toContainEqual(
+      expect.objectContaining({ tool: "create_task", reason: "read_scope", token_id: tokenId("agent-read") }),
+    );
     expect(events.reduce((n, e) => n + e.count, 0)).toBeGreaterThanOrEqual(writeTools);
   });
 });
@@ -258,27 +298,38 @@ describe("MCP: HTTP-level guard", () => {
     const error = await connect(`preq_${"y".repeat(32)}`).catch((e: unknown) => e);
     expect((error as { code?: number }).code).toBe(401);
     expect(String(error)).toContain("UNAUTHORIZED");
-    const events = api.rows<{ details: string }>("select details from security_events where type = 'bearer_auth' and path = '/mcp'");
+    const events = api.rows<{ details: string }>(
+      "select details from security_events where type = 'bearer_auth' and path = '/mcp'",
+    );
     expect(events.map((e) => JSON.parse(e.details).reason)).toEqual(expect.arrayContaining(["missing", "unknown"]));
   });
 
   it("refuses a present foreign Origin with 403, even with a valid token, and accepts its own origin", async () => {
     const foreign = await post(toolsCall("list_projects", {}), { Origin: "https://evil.example" });
     expect(foreign.status).toBe(403);
-    expect(await foreign.json()).toEqual({ error: { code: "FORBIDDEN", message: "Requests from another origin are not allowed" } });
+    expect(await foreign.json()).toEqual({
+      error: { code: "FORBIDDEN", message: "Requests from another origin are not allowed" },
+    });
     const nullOrigin = await post(toolsCall("list_projects", {}), { Origin: "null" });
     expect(nullOrigin.status).toBe(403);
-    const events = api.rows<{ details: string }>("select details from security_events where type = 'csrf_blocked' and path = '/mcp'");
+    const events = api.rows<{ details: string }>(
+      "select details from security_events where type = 'csrf_blocked' and path = '/mcp'",
+    );
     expect(events.map((e) => JSON.parse(e.details).seen)).toContain("https://evil.example");
 
     const own = await post(toolsCall("list_projects", {}), { Origin: api.server.origin });
     expect(own.status).toBe(200);
-    expect(((await own.json()) as { result: { structuredContent: unknown } }).result.structuredContent).toEqual((await api.call("GET", "/api/projects")).json);
+    expect(((await own.json()) as { result: { structuredContent: unknown } }).result.structuredContent).toEqual(
+      (await api.call("GET", "/api/projects")).json,
+    );
   });
 
   it("answers GET and DELETE with 405 and Allow: POST", async () => {
     for (const method of ["GET", "DELETE", "PUT"]) {
-      const res = await fetch(`${api.server.url}/mcp`, { method, headers: { Authorization: `Bearer ${api.fullToken}`, Accept: "text/event-stream" } });
+      const res = await fetch(`${api.server.url}/mcp`, {
+        method,
+        headers: { Authorization: `Bearer ${api.fullToken}`, Accept: "text/event-stream" },
+      });
       expect(res.status, method).toBe(405);
       expect(res.headers.get("allow")).toBe("POST");
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("METHOD_NOT_ALLOWED");
@@ -287,7 +338,10 @@ describe("MCP: HTTP-level guard", () => {
 
   it("refuses batches, bad JSON, a wrong media type and an oversized body without running anything", async () => {
     const before = auditRows().length;
-    const batch = await post([toolsCall("create_task", { title: "a", project_key: "AT" }, 1), toolsCall("create_task", { title: "b", project_key: "AT" }, 2)]);
+    const batch = await post([
+      toolsCall("create_task", { title: "a", project_key: "AT" }, 1),
+      toolsCall("create_task", { title: "b", project_key: "AT" }, 2),
+    ]);
     expect(batch.status).toBe(400);
     expect(((await batch.json()) as { error: { code: number } }).error.code).toBe(-32600);
     const badJson = await post("{not json");
@@ -298,14 +352,21 @@ describe("MCP: HTTP-level guard", () => {
     // Oversized, declared and chunked: refused before parsing, in the API's shape. Connection: close,
     // since the server answers before reading everything and drops the connection.
     const tooLarge = { error: { code: "PAYLOAD_TOO_LARGE", message: "Request body must be at most 1048576 bytes" } };
-    const oversized = JSON.stringify(toolsCall("create_task", { title: "x", project_key: "AT", description: "y".repeat(1024 * 1024) }));
+    const oversized = JSON.stringify(
+      toolsCall("create_task", { title: "x", project_key: "AT", description: "y".repeat(1024 * 1024) }),
+    );
     const declared = await post(oversized, { Connection: "close" });
     expect(declared.status).toBe(413);
     expect(await declared.json()).toEqual(tooLarge);
     const chunks = [oversized.slice(0, 600_000), oversized.slice(600_000)];
     const chunked = await fetch(`${api.server.url}/mcp`, {
       method: "POST",
-      headers: { Accept: "application/json, text/event-stream", "Content-Type": "application/json", Authorization: `Bearer ${api.fullToken}`, Connection: "close" },
+      headers: {
+        Accept: "application/json, text/event-stream",
+        "Content-Type": "application/json",
+        Authorization: `Bearer ${api.fullToken}`,
+        Connection: "close",
+      },
       body: new ReadableStream<Uint8Array>({
         pull(controller) {
           const next = chunks.shift();
@@ -324,7 +385,9 @@ describe("MCP: HTTP-level guard", () => {
 describe("MCP: records", () => {
   it("leaves exactly one audit entry per successful write call, with the token as actor and channel mcp; the API's say api", async () => {
     const before = auditRows().at(-1)?.seq ?? 0;
-    const created = ok(await call(full, "create_task", { title: "Audited", project_key: "AT" })) as { task: { task_key: string } };
+    const created = ok(await call(full, "create_task", { title: "Audited", project_key: "AT" })) as {
+      task: { task_key: string };
+    };
     const key = created.task.task_key;
     ok(await call(full, "plan_task", { task_id: key, planMarkdown: "plan" }));
     ok(await call(full, "start_task", { task_id: key }));
@@ -350,9 +413,11 @@ describe("MCP: records", () => {
     const page = await getPage(api.server, `/settings/audit-logs?resource_id=${key}`, cookie);
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(html).toContain("<th scope=\"col\">Via</th>");
+    expect(html).toContain('<th scope="col">Via</th>');
     expect(html.match(/<td>MCP<\/td>/g)).toHaveLength(5);
-    const apiPage = await (await getPage(api.server, `/settings/audit-logs?resource_id=${viaApi.json.task.task_key}`, cookie)).text();
+    const apiPage = await (
+      await getPage(api.server, `/settings/audit-logs?resource_id=${viaApi.json.task.task_key}`, cookie)
+    ).text();
     expect(apiPage.match(/<td>API<\/td>/g)).toHaveLength(1);
     // The channel is part of each entry's hash, and the chain still verifies end to end.
     const verify = await runCli(["audit", "verify"], { dbPath: api.server.dbPath });
@@ -366,7 +431,12 @@ describe("MCP: records", () => {
     const firstContent = ok(first) as { task: { task_key: string } };
     expect(first._meta?.["preqstation/idempotent_replayed"]).toBeUndefined();
     // Same arguments, another order: a retry.
-    const again = await call(full, "create_task", { idempotency_key: "run-42:create", labels: ["retry"], project_key: "AT", title: "Exactly once" });
+    const again = await call(full, "create_task", {
+      idempotency_key: "run-42:create",
+      labels: ["retry"],
+      project_key: "AT",
+      title: "Exactly once",
+    });
     expect(ok(again)).toEqual(firstContent);
     expect(again._meta?.["preqstation/idempotent_replayed"]).toBe(true);
     expect(auditRows()).toHaveLength(before + 1);
@@ -382,7 +452,9 @@ describe("MCP: records", () => {
 
 describe("MCP: fuzzed arguments", () => {
   it("never answer with a 5xx or a protocol error other than invalid-params", async () => {
-    const task = ok(await call(full, "create_task", { title: "Fuzz target", project_key: "AT" })) as { task: { task_key: string } };
+    const task = ok(await call(full, "create_task", { title: "Fuzz target", project_key: "AT" })) as {
+      task: { task_key: string };
+    };
     const value = fc.oneof(
       fc.string({ maxLength: 40 }),
       fc.integer(),
@@ -394,9 +466,32 @@ describe("MCP: fuzzed arguments", () => {
       fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }),
     );
     const keys = fc.constantFrom(
-      "task_id", "title", "description", "project_key", "projectKey", "repo", "status", "priority", "labels",
-      "acceptance_criteria", "engine", "branch", "result", "planMarkdown", "plan_markdown", "lifecycle_action",
-      "limit", "cursor", "q", "label", "run_state", "updated_since", "idempotency_key", "id", "__proto__", "constructor",
+      "task_id",
+      "title",
+      "description",
+      "project_key",
+      "projectKey",
+      "repo",
+      "status",
+      "priority",
+      "labels",
+      "acceptance_criteria",
+      "engine",
+      "branch",
+      "result",
+      "planMarkdown",
+      "plan_markdown",
+      "lifecycle_action",
+      "limit",
+      "cursor",
+      "q",
+      "label",
+      "run_state",
+      "updated_since",
+      "idempotency_key",
+      "id",
+      "__proto__",
+      "constructor",
     );
     const args = fc.oneof(fc.dictionary(keys, value, { maxKeys: 6 }), fc.jsonValue({ maxDepth: 2 }));
     let id = 0;
@@ -427,7 +522,11 @@ describe("MCP: rate limiting", () => {
       const send = () =>
         fetch(`${limited.url}/mcp`, {
           method: "POST",
-          headers: { Accept: "application/json, text/event-stream", "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+          headers: {
+            Accept: "application/json, text/event-stream",
+            "Content-Type": "application/json",
+            Authorization: `Bearer ${token}`,
+          },
           body: JSON.stringify(toolsCall("list_projects", {})),
         });
       const remaining: string[] = [];

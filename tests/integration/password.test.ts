@@ -35,8 +35,14 @@ describe("Settings > Security: change password", () => {
     const cookie = await signIn(server);
     const cases: [Record<string, string>, string][] = [
       [{ current_password: OWNER_PASSWORD, new_password: "short", new_password_confirm: "short" }, "Use at least 12 characters"],
-      [{ current_password: OWNER_PASSWORD, new_password: NEW_PASSWORD, new_password_confirm: `${NEW_PASSWORD}x` }, "The new passwords do not match"],
-      [{ current_password: OWNER_PASSWORD, new_password: OWNER_PASSWORD, new_password_confirm: OWNER_PASSWORD }, "Choose a password different from the current one"],
+      [
+        { current_password: OWNER_PASSWORD, new_password: NEW_PASSWORD, new_password_confirm: `${NEW_PASSWORD}x` },
+        "The new passwords do not match",
+      ],
+      [
+        { current_password: OWNER_PASSWORD, new_password: OWNER_PASSWORD, new_password_confirm: OWNER_PASSWORD },
+        "Choose a password different from the current one",
+      ],
       [{ new_password: NEW_PASSWORD, new_password_confirm: NEW_PASSWORD }, "Enter your current password"],
     ];
     for (const [fields, message] of cases) {
@@ -48,10 +54,19 @@ describe("Settings > Security: change password", () => {
 
   it("refuses a wrong current password inline and records a failed security event", async () => {
     const cookie = await signIn(server);
-    const res = await change(cookie, { current_password: "not my password at all", new_password: NEW_PASSWORD, new_password_confirm: NEW_PASSWORD });
+    const res = await change(cookie, {
+      current_password: "not my password at all",
+      new_password: NEW_PASSWORD,
+      new_password_confirm: NEW_PASSWORD,
+    });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain("That is not your current password");
-    const event = await opened.db.selectFrom("security_events").selectAll().where("type", "=", "password_changed").orderBy("id", "desc").executeTakeFirstOrThrow();
+    const event = await opened.db
+      .selectFrom("security_events")
+      .selectAll()
+      .where("type", "=", "password_changed")
+      .orderBy("id", "desc")
+      .executeTakeFirstOrThrow();
     expect(event.outcome).toBe("failure");
     expect(event.details).not.toContain("not my password");
     // The password did not change.
@@ -62,7 +77,11 @@ describe("Settings > Security: change password", () => {
     const mine = await signIn(server);
     const other1 = await signIn(server);
     const other2 = await signIn(server);
-    const res = await change(mine, { current_password: OWNER_PASSWORD, new_password: NEW_PASSWORD, new_password_confirm: NEW_PASSWORD });
+    const res = await change(mine, {
+      current_password: OWNER_PASSWORD,
+      new_password: NEW_PASSWORD,
+      new_password_confirm: NEW_PASSWORD,
+    });
     expect(res.status).toBe(302);
     expect(res.headers.get("location")).toBe("/settings/security");
 
@@ -77,9 +96,18 @@ describe("Settings > Security: change password", () => {
     expect((await postForm(server, "/login", { email: OWNER_EMAIL, password: OWNER_PASSWORD })).status).toBe(401);
     expect((await postForm(server, "/login", { email: OWNER_EMAIL, password: NEW_PASSWORD })).status).toBe(302);
 
-    const event = await opened.db.selectFrom("security_events").selectAll().where("type", "=", "password_changed").where("outcome", "=", "success").executeTakeFirstOrThrow();
+    const event = await opened.db
+      .selectFrom("security_events")
+      .selectAll()
+      .where("type", "=", "password_changed")
+      .where("outcome", "=", "success")
+      .executeTakeFirstOrThrow();
     expect(JSON.parse(event.details).other_sessions_ended).toBeGreaterThanOrEqual(2);
-    const audit = await opened.db.selectFrom("audit_log").selectAll().where("action", "=", "owner.password_change").executeTakeFirstOrThrow();
+    const audit = await opened.db
+      .selectFrom("audit_log")
+      .selectAll()
+      .where("action", "=", "owner.password_change")
+      .executeTakeFirstOrThrow();
     expect(audit).toMatchObject({ actor_type: "owner", resource_type: "owner" });
     const owner = await opened.db.selectFrom("owners").select(["password_hash"]).executeTakeFirstOrThrow();
     expect(audit.changes).not.toContain(owner.password_hash);
@@ -103,14 +131,22 @@ describe("Settings > Security: change password", () => {
     const cookie = await signIn(server, OWNER_EMAIL, NEW_PASSWORD);
     let last: Response | undefined;
     for (let i = 0; i < 6; i++) {
-      last = await change(cookie, { current_password: `wrong guess number ${i}`, new_password: "another passphrase 77", new_password_confirm: "another passphrase 77" });
+      last = await change(cookie, {
+        current_password: `wrong guess number ${i}`,
+        new_password: "another passphrase 77",
+        new_password_confirm: "another passphrase 77",
+      });
       if (last.status === 429) break;
       expect(last.status).toBe(400);
     }
     expect(last!.status).toBe(429);
     expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
     // Even the right password is refused while throttled.
-    const right = await change(cookie, { current_password: NEW_PASSWORD, new_password: "another passphrase 77", new_password_confirm: "another passphrase 77" });
+    const right = await change(cookie, {
+      current_password: NEW_PASSWORD,
+      new_password: "another passphrase 77",
+      new_password_confirm: "another passphrase 77",
+    });
     expect(right.status).toBe(429);
   });
 
@@ -120,7 +156,12 @@ describe("Settings > Security: change password", () => {
       const cookie = await setupOwner(fresh);
       const guesses = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
-          postForm(fresh, "/settings/security", { current_password: `parallel guess ${i}`, new_password: NEW_PASSWORD, new_password_confirm: NEW_PASSWORD }, { cookie }),
+          postForm(
+            fresh,
+            "/settings/security",
+            { current_password: `parallel guess ${i}`, new_password: NEW_PASSWORD, new_password_confirm: NEW_PASSWORD },
+            { cookie },
+          ),
         ),
       );
       const statuses = guesses.map((r) => r.status).sort();
@@ -131,4 +172,3 @@ describe("Settings > Security: change password", () => {
     }
   });
 });
-

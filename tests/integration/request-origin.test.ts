@@ -61,7 +61,10 @@ describe("the Host header", () => {
   });
 
   it("cannot choose the routed path: a Host carrying a path is a 400, never the API Keys page", async () => {
-    const res = await raw(server, `GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:${server.port}/settings/api-keys?\r\nCookie: ${cookie}`);
+    const res = await raw(
+      server,
+      `GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:${server.port}/settings/api-keys?\r\nCookie: ${cookie}`,
+    );
     expect(res.status).toBe(400);
     expect(res.body).not.toMatch(/API keys/i);
     expectSecurityHeaders(res, "bad host");
@@ -72,7 +75,13 @@ describe("the Host header", () => {
   });
 
   it("accepts hostname[:port] in every usual form, and refuses anything else before routing", async () => {
-    for (const host of [`localhost:${server.port}`, "localhost", `[::1]:${server.port}`, "preq.example.com", "preq.example.com:443"]) {
+    for (const host of [
+      `localhost:${server.port}`,
+      "localhost",
+      `[::1]:${server.port}`,
+      "preq.example.com",
+      "preq.example.com:443",
+    ]) {
       expect((await raw(server, `GET /api/health HTTP/1.1\r\nHost: ${host}`)).status, host).toBe(200);
     }
     for (const host of [`x/${anAsset()}?`, "x?y", "x#y", "a..b", "x:99999", "x:", "[::1"]) {
@@ -83,11 +92,21 @@ describe("the Host header", () => {
   });
 
   it("takes the routed path from the request line only: an absolute-form target is a 400", async () => {
-    expect((await raw(server, `GET http://127.0.0.1:${server.port}/settings/api-keys HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nCookie: ${cookie}`)).status).toBe(400);
+    expect(
+      (
+        await raw(
+          server,
+          `GET http://127.0.0.1:${server.port}/settings/api-keys HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nCookie: ${cookie}`,
+        )
+      ).status,
+    ).toBe(400);
   });
 
   it("ignores X-Forwarded-Host without TRUST_PROXY", async () => {
-    const res = await raw(server, `GET /login HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nX-Forwarded-Host: x/assets/${anAsset()}?`);
+    const res = await raw(
+      server,
+      `GET /login HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nX-Forwarded-Host: x/assets/${anAsset()}?`,
+    );
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toContain("text/html");
   });
@@ -157,12 +176,17 @@ describe("behind a proxy (TRUST_PROXY=true)", () => {
 
   it("refuses an X-Forwarded-Host that carries a path, rather than answering as a cacheable asset", async () => {
     const asset = anAsset();
-    const res = await raw(server, `GET /login HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nX-Forwarded-Host: preq.example.com/assets/${asset}?`);
+    const res = await raw(
+      server,
+      `GET /login HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nX-Forwarded-Host: preq.example.com/assets/${asset}?`,
+    );
     expect(res.status).toBe(400);
     expect(res.headers["cache-control"]).toBe("no-store");
     expectSecurityHeaders(res, "bad X-Forwarded-Host");
     // the asset itself is still served, and a valid forwarded host routes as usual
-    expect((await raw(server, `GET /assets/${asset} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}`)).headers["cache-control"]).toContain("immutable");
+    expect(
+      (await raw(server, `GET /assets/${asset} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}`)).headers["cache-control"],
+    ).toContain("immutable");
     const ok = await raw(server, `GET /login HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nX-Forwarded-Host: preq.example.com`);
     expect(ok.status).toBe(200);
     expect(ok.headers["content-type"]).toContain("text/html");
@@ -170,10 +194,20 @@ describe("behind a proxy (TRUST_PROXY=true)", () => {
 
   it("takes the public origin from the proxy's X-Forwarded-Host and -Proto for the same-origin check", async () => {
     const headers = { "X-Forwarded-Host": "preq.example.com", "X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.200" };
-    const same = await postForm(server, "/login", { email: OWNER_EMAIL, password: "a wrong guess" }, { headers: { ...headers, Origin: "https://preq.example.com" } });
+    const same = await postForm(
+      server,
+      "/login",
+      { email: OWNER_EMAIL, password: "a wrong guess" },
+      { headers: { ...headers, Origin: "https://preq.example.com" } },
+    );
     expect(same.status).toBe(401);
     expect(same.headers.get("strict-transport-security")).toBe("max-age=31536000");
-    const foreign = await postForm(server, "/login", { email: OWNER_EMAIL, password: "a wrong guess" }, { headers: { ...headers, Origin: `http://127.0.0.1:${server.port}` } });
+    const foreign = await postForm(
+      server,
+      "/login",
+      { email: OWNER_EMAIL, password: "a wrong guess" },
+      { headers: { ...headers, Origin: `http://127.0.0.1:${server.port}` } },
+    );
     expect(foreign.status).toBe(403);
   });
 
@@ -181,9 +215,14 @@ describe("behind a proxy (TRUST_PROXY=true)", () => {
     const statuses: number[] = [];
     for (let i = 0; i < 25; i++) {
       const forwardedFor = i % 2 === 0 ? `203.0.113.${i}, 198.51.100.9:${40_000 + i}` : `198.51.100.9:${50_000 + i}`;
-      const res = await postForm(server, "/login", { email: OWNER_EMAIL, password: `wrong guess ${i}` }, {
-        headers: { "X-Forwarded-For": forwardedFor, Forwarded: `for="203.0.113.${i}:1"` },
-      });
+      const res = await postForm(
+        server,
+        "/login",
+        { email: OWNER_EMAIL, password: `wrong guess ${i}` },
+        {
+          headers: { "X-Forwarded-For": forwardedFor, Forwarded: `for="203.0.113.${i}:1"` },
+        },
+      );
       statuses.push(res.status);
     }
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401)); // LOGIN_RATE_LIMIT's default, 10/15m
@@ -192,15 +231,27 @@ describe("behind a proxy (TRUST_PROXY=true)", () => {
     // an IPv6 client's /64 with ports is one bucket too
     const v6: number[] = [];
     for (let i = 0; i < 11; i++) {
-      const res = await postForm(server, "/login", { email: OWNER_EMAIL, password: "wrong" }, { headers: { "X-Forwarded-For": `[2001:db8::${i + 1}]:${1000 + i}` } });
+      const res = await postForm(
+        server,
+        "/login",
+        { email: OWNER_EMAIL, password: "wrong" },
+        { headers: { "X-Forwarded-For": `[2001:db8::${i + 1}]:${1000 + i}` } },
+      );
       v6.push(res.status);
     }
     expect(v6).toEqual([...Array(10).fill(401), 429]);
     // an unusable last entry falls back to the socket's address, never to the client-written entry before it
-    await postForm(server, "/login", { email: OWNER_EMAIL, password: "wrong" }, { headers: { "X-Forwarded-For": "198.51.100.77, unknown" } });
+    await postForm(
+      server,
+      "/login",
+      { email: OWNER_EMAIL, password: "wrong" },
+      { headers: { "X-Forwarded-For": "198.51.100.77, unknown" } },
+    );
 
     const db = new Database(server.dbPath, { readonly: true });
-    const ips = (db.prepare("select distinct ip from security_events where type in ('login', 'login_throttled')").all() as { ip: string }[]).map((r) => r.ip);
+    const ips = (
+      db.prepare("select distinct ip from security_events where type in ('login', 'login_throttled')").all() as { ip: string }[]
+    ).map((r) => r.ip);
     db.close();
     expect(ips).toContain("198.51.100.9");
     expect(ips).toContain("2001:db8::1");

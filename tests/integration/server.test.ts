@@ -157,7 +157,9 @@ describe("responses", () => {
 
   it("answers a malformed Host header with 400, not 500", async () => {
     const statusLine = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(server.port, "127.0.0.1", () => socket.write("GET /login HTTP/1.1\r\nHost: [::bad\r\nConnection: close\r\n\r\n"));
+      const socket = net.connect(server.port, "127.0.0.1", () =>
+        socket.write("GET /login HTTP/1.1\r\nHost: [::bad\r\nConnection: close\r\n\r\n"),
+      );
       let out = "";
       socket.setEncoding("latin1").on("data", (d: string) => (out += d));
       socket.once("close", () => resolve(out.split("\r\n")[0]!));
@@ -170,7 +172,11 @@ describe("responses", () => {
     const spoofed = await fetch(`${server.url}/setup`, {
       method: "POST",
       redirect: "manual",
-      headers: { Origin: server.origin, "X-Forwarded-Host": "elsewhere.example", "Content-Type": "application/x-www-form-urlencoded" },
+      headers: {
+        Origin: server.origin,
+        "X-Forwarded-Host": "elsewhere.example",
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
       body: "setup_code=WRONG",
     });
     expect(spoofed.status).toBe(400);

@@ -39,7 +39,10 @@ describe("Settings > Sessions", () => {
       body: new URLSearchParams({ email: "owner@example.com", password: "correct horse battery staple" }).toString(),
     });
     expect(res.status).toBe(302);
-    const cookie = res.headers.getSetCookie().find((c) => c.startsWith("session="))!.split(";")[0]!;
+    const cookie = res.headers
+      .getSetCookie()
+      .find((c) => c.startsWith("session="))!
+      .split(";")[0]!;
     const after = await opened.db.selectFrom("sessions").select("public_id").execute();
     const publicId = after.map((r) => r.public_id).find((id) => !before.has(id))!;
     return { cookie, publicId };
@@ -65,18 +68,29 @@ describe("Settings > Sessions", () => {
     // Nothing was revoked yet: a crafted confirmation link claims nothing.
     const crafted = await (await getPage(server, "/settings/sessions?revoked=5", firefox.cookie)).text();
     expect(crafted).not.toContain("Signed out");
-    expect(await (await getPage(server, "/settings/sessions?revoked=0", firefox.cookie)).text()).not.toContain("no other sessions");
+    expect(await (await getPage(server, "/settings/sessions?revoked=0", firefox.cookie)).text()).not.toContain(
+      "no other sessions",
+    );
   });
 
   it("revokes one session: its cookie is useless at once, the revoker stays signed in, and it is audited", async () => {
-    const mine = await newSession("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
+    const mine = await newSession(
+      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    );
     const victim = await newSession("curl/8.5.0");
     expect(await isSignedIn(victim.cookie)).toBe(true);
 
-    const res = await postForm(server, "/settings/sessions", { intent: "revoke", session_id: victim.publicId }, { cookie: mine.cookie });
+    const res = await postForm(
+      server,
+      "/settings/sessions",
+      { intent: "revoke", session_id: victim.publicId },
+      { cookie: mine.cookie },
+    );
     expect(res.status).toBe(302);
     expect(res.headers.get("location")).toBe("/settings/sessions");
-    expect(await (await getPage(server, "/settings/sessions", `${mine.cookie}; ${flashFrom(res)}`)).text()).toContain("Signed out 1 session.");
+    expect(await (await getPage(server, "/settings/sessions", `${mine.cookie}; ${flashFrom(res)}`)).text()).toContain(
+      "Signed out 1 session.",
+    );
 
     const replay = await getPage(server, "/settings/sessions", victim.cookie);
     expect(replay.status).toBe(302);
@@ -84,10 +98,20 @@ describe("Settings > Sessions", () => {
     expect(await isSignedIn(mine.cookie)).toBe(true);
     expect(await opened.db.selectFrom("sessions").where("public_id", "=", victim.publicId).selectAll().execute()).toEqual([]);
 
-    const audit = await opened.db.selectFrom("audit_log").selectAll().where("action", "=", "session.revoke").where("resource_id", "=", victim.publicId).execute();
+    const audit = await opened.db
+      .selectFrom("audit_log")
+      .selectAll()
+      .where("action", "=", "session.revoke")
+      .where("resource_id", "=", victim.publicId)
+      .execute();
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor_type: "owner", actor_label: "owner@example.com", resource_type: "session" });
-    const event = await opened.db.selectFrom("security_events").selectAll().where("type", "=", "session_revoked").orderBy("id", "desc").executeTakeFirstOrThrow();
+    const event = await opened.db
+      .selectFrom("security_events")
+      .selectAll()
+      .where("type", "=", "session_revoked")
+      .orderBy("id", "desc")
+      .executeTakeFirstOrThrow();
     expect(event.outcome).toBe("success");
     expect(JSON.parse(event.details)).toMatchObject({ session: victim.publicId, current: false });
   });
@@ -103,7 +127,11 @@ describe("Settings > Sessions", () => {
     const left = await opened.db.selectFrom("sessions").select("public_id").execute();
     expect(left.map((s) => s.public_id)).toEqual([keep.publicId]);
 
-    const audit = await opened.db.selectFrom("audit_log").selectAll().where("action", "=", "session.revoke_others").executeTakeFirstOrThrow();
+    const audit = await opened.db
+      .selectFrom("audit_log")
+      .selectAll()
+      .where("action", "=", "session.revoke_others")
+      .executeTakeFirstOrThrow();
     expect(audit.actor_type).toBe("owner");
     const revokedIds = JSON.parse(audit.changes).other_sessions.before as string[];
     for (const o of others) expect(revokedIds).toContain(o.publicId);
@@ -115,22 +143,38 @@ describe("Settings > Sessions", () => {
 
     const again = await postForm(server, "/settings/sessions", { intent: "revoke-others" }, { cookie: keep.cookie });
     expect(again.headers.get("location")).toBe("/settings/sessions");
-    expect(await (await getPage(server, "/settings/sessions", `${keep.cookie}; ${flashFrom(again)}`)).text()).toContain("There were no other sessions to sign out.");
-    expect(await opened.db.selectFrom("audit_log").where("action", "=", "session.revoke_others").select("seq").execute()).toHaveLength(1);
+    expect(await (await getPage(server, "/settings/sessions", `${keep.cookie}; ${flashFrom(again)}`)).text()).toContain(
+      "There were no other sessions to sign out.",
+    );
+    expect(
+      await opened.db.selectFrom("audit_log").where("action", "=", "session.revoke_others").select("seq").execute(),
+    ).toHaveLength(1);
   });
 
   it("revoking the current session signs this browser out", async () => {
     const me = await newSession("self");
-    const res = await postForm(server, "/settings/sessions", { intent: "revoke", session_id: me.publicId }, { cookie: me.cookie });
+    const res = await postForm(
+      server,
+      "/settings/sessions",
+      { intent: "revoke", session_id: me.publicId },
+      { cookie: me.cookie },
+    );
     expect(res.status).toBe(302);
     expect(res.headers.get("location")).toBe("/login");
-    expect(res.headers.getSetCookie().some((c) => /^session=;.*Max-Age=0/i.test(c) || /^session=;.*Expires=Thu, 01 Jan 1970/i.test(c))).toBe(true);
+    expect(
+      res.headers.getSetCookie().some((c) => /^session=;.*Max-Age=0/i.test(c) || /^session=;.*Expires=Thu, 01 Jan 1970/i.test(c)),
+    ).toBe(true);
     expect(await isSignedIn(me.cookie)).toBe(false);
   });
 
   it("answers an unknown session, a bad id or intent with an inline error, never a 500", async () => {
     const me = await newSession("probe");
-    const gone = await postForm(server, "/settings/sessions", { intent: "revoke", session_id: "AAAAAAAAAAAAAAAA" }, { cookie: me.cookie });
+    const gone = await postForm(
+      server,
+      "/settings/sessions",
+      { intent: "revoke", session_id: "AAAAAAAAAAAAAAAA" },
+      { cookie: me.cookie },
+    );
     expect(gone.status).toBe(404);
     expect(await gone.text()).toContain("That session has already ended.");
     for (const fields of [{ intent: "revoke" }, { intent: "revoke", session_id: "<x>" }, { intent: "explode" }, {}]) {
@@ -146,7 +190,12 @@ describe("Settings > Sessions", () => {
     expect(anon.headers.get("location")).toMatch(/^\/login/);
     const me = await newSession("csrf-target");
     const other = await newSession("bystander");
-    const forged = await postForm(server, "/settings/sessions", { intent: "revoke-others" }, { cookie: me.cookie, headers: { Origin: "https://evil.example" } });
+    const forged = await postForm(
+      server,
+      "/settings/sessions",
+      { intent: "revoke-others" },
+      { cookie: me.cookie, headers: { Origin: "https://evil.example" } },
+    );
     expect(forged.status).toBe(403);
     expect(await isSignedIn(other.cookie)).toBe(true);
   });

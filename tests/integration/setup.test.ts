@@ -50,15 +50,22 @@ describe("/setup", () => {
       expect(throttled.status).toBe(429); // even the right code waits once guessing has been throttled
       expect(Number(throttled.headers.get("retry-after"))).toBeGreaterThan(0);
       expect(count(server.dbPath, "select count(*) as n from owners")).toBe(0);
-      expect(count(server.dbPath, "select sum(count) as n from security_events where type = 'setup' and outcome = 'failure'")).toBe(2);
+      expect(
+        count(server.dbPath, "select sum(count) as n from security_events where type = 'setup' and outcome = 'failure'"),
+      ).toBe(2);
 
       // The owner is created another way (the CLI) while the server runs: the code is dead at once.
-      const cli = await runCli(["owner", "create", "--email", "cli@example.com"], { dbPath: server.dbPath, input: `${OWNER_PASSWORD}\n` });
+      const cli = await runCli(["owner", "create", "--email", "cli@example.com"], {
+        dbPath: server.dbPath,
+        input: `${OWNER_PASSWORD}\n`,
+      });
       expect(cli.code).toBe(0);
       expect((await getPage(server, "/setup")).status).toBe(404);
       expect((await postForm(server, "/setup", form(server.setupCode!))).status).toBe(404);
       expect(count(server.dbPath, "select count(*) as n from owners")).toBe(1);
-      expect(count(server.dbPath, "select count(*) as n from security_events where type = 'setup' and outcome = 'blocked'")).toBe(1);
+      expect(count(server.dbPath, "select count(*) as n from security_events where type = 'setup' and outcome = 'blocked'")).toBe(
+        1,
+      );
     } finally {
       await server.stop();
     }

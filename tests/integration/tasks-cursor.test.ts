@@ -13,7 +13,9 @@ beforeAll(async () => {
   for (let batch = 0; batch < 30; batch++) {
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        api.call("POST", "/api/tasks", { body: { title: `task ${batch * 10 + i}`, status: i % 3 === 0 ? "todo" : "inbox", labels: i % 2 ? ["odd"] : [] } }),
+        api.call("POST", "/api/tasks", {
+          body: { title: `task ${batch * 10 + i}`, status: i % 3 === 0 ? "todo" : "inbox", labels: i % 2 ? ["odd"] : [] },
+        }),
       ),
     );
     for (const r of results) {
@@ -61,7 +63,10 @@ describe("walking next_cursor", () => {
     expect(pages).toBeGreaterThanOrEqual(Math.ceil(300 / 37));
     for (let i = 1; i < seen.length; i++) {
       const [a, b] = [seen[i - 1]!, seen[i]!];
-      expect(a.updated_at > b.updated_at || (a.updated_at === b.updated_at && a.uuid > b.uuid), `${a.task_key} before ${b.task_key}`).toBe(true);
+      expect(
+        a.updated_at > b.updated_at || (a.updated_at === b.updated_at && a.uuid > b.uuid),
+        `${a.task_key} before ${b.task_key}`,
+      ).toBe(true);
     }
     expect(extra).toBe(pages * 5);
   });

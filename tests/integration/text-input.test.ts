@@ -52,7 +52,11 @@ describe("the JSON API refuses control and bidirectional characters", () => {
     for (const [bad, message] of HOSTILE) {
       expectRefused(await api.call("POST", "/api/tasks", { body: { title: bad } }), "title", message);
       expectRefused(await api.call("POST", "/api/tasks", { body: { title: "ok", labels: ["keep", bad] } }), "labels.1", message);
-      expectRefused(await api.call("POST", "/api/tasks", { body: { title: "ok", acceptance_criteria: [bad] } }), "acceptance_criteria.0", message);
+      expectRefused(
+        await api.call("POST", "/api/tasks", { body: { title: "ok", acceptance_criteria: [bad] } }),
+        "acceptance_criteria.0",
+        message,
+      );
       expectRefused(await api.call("PATCH", "/api/tasks/TXT-1", { body: { title: `t${bad}` } }), "title", message);
       expectRefused(await api.call("PATCH", "/api/tasks/TXT-1", { body: { labels: [bad] } }), "labels.0", message);
     }
@@ -65,18 +69,30 @@ describe("the JSON API refuses control and bidirectional characters", () => {
     const before = counts();
     for (const [bad, message] of HOSTILE) {
       expectRefused(await api.call("POST", "/api/projects", { body: { name: bad } }), "name", message);
-      expectRefused(await api.call("POST", "/api/projects", { body: { name: "ok", repo_url: `https://git.example.com/a/${bad}` } }), "repo_url", message);
+      expectRefused(
+        await api.call("POST", "/api/projects", { body: { name: "ok", repo_url: `https://git.example.com/a/${bad}` } }),
+        "repo_url",
+        message,
+      );
       expectRefused(await api.call("PATCH", "/api/projects/TXT", { body: { name: `P${bad}` } }), "name", message);
     }
     const branch = await api.call("PATCH", "/api/projects/TXT", { body: { settings: { deploy_default_branch: "main\u202e" } } });
-    expectRefused(branch, "settings.deploy_default_branch", "Must not contain bidirectional formatting characters (found U+202E)");
+    expectRefused(
+      branch,
+      "settings.deploy_default_branch",
+      "Must not contain bidirectional formatting characters (found U+202E)",
+    );
     expect(counts()).toEqual(before);
     expect((await api.call("GET", "/api/projects/TXT")).json.project.name).toBe("Text");
     expect((await api.call("GET", "/api/projects/TXT/settings")).json.settings.deploy_default_branch).toBe("main");
   });
 
   it("in descriptions and plans only the controls: tab, LF and CRLF are kept, as is right-to-left prose", async () => {
-    expectRefused(await api.call("PATCH", "/api/tasks/TXT-1", { body: { description: "clear\u001b[2J" } }), "description", "Must not contain control characters (found U+001B)");
+    expectRefused(
+      await api.call("PATCH", "/api/tasks/TXT-1", { body: { description: "clear\u001b[2J" } }),
+      "description",
+      "Must not contain control characters (found U+001B)",
+    );
     expectRefused(
       await api.call("PATCH", "/api/tasks/TXT-1", { body: { planMarkdown: "rm -rf ~\rlooks fine" } }),
       "planMarkdown",
@@ -90,7 +106,9 @@ describe("the JSON API refuses control and bidirectional characters", () => {
 
   it("accepts ordinary Unicode in the same fields and returns it unchanged", async () => {
     const title = "修复 ログイン — שלום עולם مرحبا 🚀 👩‍💻";
-    const res = await api.call("POST", "/api/tasks", { body: { title, project_key: "TXT", labels: ["Ünïcode", "עברית"], acceptance_criteria: ["✓ 完了"] } });
+    const res = await api.call("POST", "/api/tasks", {
+      body: { title, project_key: "TXT", labels: ["Ünïcode", "עברית"], acceptance_criteria: ["✓ 完了"] },
+    });
     expect(res.status).toBe(201);
     expect(res.json.task).toMatchObject({ title, labels: ["Ünïcode", "עברית"], acceptance_criteria: ["✓ 完了"] });
     const project = await api.call("POST", "/api/projects", { body: { name: "Café ☕ プロジェクト", project_key: "CAFE" } });
@@ -114,7 +132,12 @@ describe("token names", () => {
       ["ci\u001b[31mbot", "Must not contain control characters (found U+001B)"],
       ["ci\u202ebot", "Must not contain bidirectional formatting characters (found U+202E)"],
     ] as const) {
-      const res = await postForm(api.server, "/settings/api-keys", { intent: "create", name: bad, expires_in_days: "30", scope: "read" }, { cookie });
+      const res = await postForm(
+        api.server,
+        "/settings/api-keys",
+        { intent: "create", name: bad, expires_in_days: "30", scope: "read" },
+        { cookie },
+      );
       const html = await res.text();
       expect(res.status, JSON.stringify(bad)).toBe(400);
       expect(html).toContain(`<p class="field-error" id="field-name-error">${message}</p>`);
@@ -147,13 +170,9 @@ describe("token names", () => {
     const db = new SQLite(api.server.dbPath, { fileMustExist: true });
     try {
       const owner = db.prepare("SELECT owner_id FROM api_tokens LIMIT 1").get() as { owner_id: string };
-      db.prepare("INSERT INTO api_tokens (owner_id, name, token_hash, hint, scope, created_at) VALUES (?, ?, ?, ?, 'read', ?)").run(
-        owner.owner_id,
-        "legacy\u009b2J\u202eexe",
-        "0".repeat(64),
-        "preq_abcd…wxyz",
-        new Date().toISOString(),
-      );
+      db.prepare(
+        "INSERT INTO api_tokens (owner_id, name, token_hash, hint, scope, created_at) VALUES (?, ?, ?, ?, 'read', ?)",
+      ).run(owner.owner_id, "legacy\u009b2J\u202eexe", "0".repeat(64), "preq_abcd…wxyz", new Date().toISOString());
     } finally {
       db.close();
     }

@@ -48,7 +48,11 @@ describe("API tokens against the production server", () => {
   });
 
   it("creates a token through the form without JavaScript, shows it once with no-store, and it works on /api/me", async () => {
-    const { res, html, tokens } = await createThroughForm(server, cookie, { name: "local-dev", expires_in_days: "", scope: "full" });
+    const { res, html, tokens } = await createThroughForm(server, cookie, {
+      name: "local-dev",
+      expires_in_days: "",
+      scope: "full",
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("location")).toBeNull();
@@ -150,7 +154,12 @@ describe("API tokens against the production server", () => {
   });
 
   it("an anonymous POST creates nothing and is sent to sign in", async () => {
-    const res = await postForm(server, "/settings/api-keys", { intent: "create", name: "sneaky", expires_in_days: "", scope: "full" });
+    const res = await postForm(server, "/settings/api-keys", {
+      intent: "create",
+      name: "sneaky",
+      expires_in_days: "",
+      scope: "full",
+    });
     expect(res.status).toBe(302);
     expect(res.headers.get("location")).toMatch(/^\/login/);
     expect(await res.text()).not.toMatch(TOKEN_IN_HTML);
@@ -167,7 +176,9 @@ describe("API tokens against the production server", () => {
   });
 
   it("CLI token create prints only the token; list shows no secret; revoke takes effect on the next request", async () => {
-    const created = await runCli(["token", "create", "--name", "cli-made", "--expires-in-days", "3", "--scope", "full"], { dbPath: server.dbPath });
+    const created = await runCli(["token", "create", "--name", "cli-made", "--expires-in-days", "3", "--scope", "full"], {
+      dbPath: server.dbPath,
+    });
     expect(created.code).toBe(0);
     expect(created.stdout).toMatch(/^preq_[A-Za-z0-9]{32}\n$/);
     const token = created.stdout.trim();
@@ -205,7 +216,9 @@ describe("API tokens against the production server", () => {
     const db = new SQLite(server.dbPath, { readonly: true, fileMustExist: true });
     try {
       const rows = db
-        .prepare("select action, actor_type, actor_label, resource_id, changes, request_id, ip from audit_log where resource_type = 'api_token' order by seq")
+        .prepare(
+          "select action, actor_type, actor_label, resource_id, changes, request_id, ip from audit_log where resource_type = 'api_token' order by seq",
+        )
         .all() as { action: string; actor_type: string; actor_label: string; changes: string; request_id: string; ip: string }[];
       expect(rows.map((r) => `${r.action}:${r.actor_type}`)).toEqual([
         "api_token.create:owner",
@@ -220,7 +233,9 @@ describe("API tokens against the production server", () => {
       expect(rows[0]!.request_id).toMatch(/^[0-9a-f-]{36}$/);
       for (const r of rows) for (const p of plaintexts) expect(r.changes).not.toContain(p);
 
-      const events = db.prepare("select details, count from security_events where type = 'bearer_auth'").all() as { details: string }[];
+      const events = db.prepare("select details, count from security_events where type = 'bearer_auth'").all() as {
+        details: string;
+      }[];
       const reasons = events.map((e) => (JSON.parse(e.details) as { reason: string }).reason);
       expect(reasons).toEqual(expect.arrayContaining(["missing", "revoked"]));
     } finally {
@@ -310,7 +325,9 @@ describe("the bearer guard's limits and methods on the production server", () =>
 
     const db = new SQLite(server.dbPath, { readonly: true, fileMustExist: true });
     try {
-      const rows = db.prepare("select count(*) as rows, sum(count) as total from security_events where type = 'bearer_auth'").get() as { rows: number; total: number };
+      const rows = db
+        .prepare("select count(*) as rows, sum(count) as total from security_events where type = 'bearer_auth'")
+        .get() as { rows: number; total: number };
       expect(rows.total).toBe(100); // every 401 is counted…
       expect(rows.rows).toBeLessThanOrEqual(2); // …in coalesced rows, not one row each
     } finally {

@@ -21,7 +21,11 @@ describe("write contention", () => {
     const [responses, cli] = await Promise.all([
       Promise.all(
         Array.from({ length: 50 }, (_, i) =>
-          api(server, token, "POST", "/api/tasks", { title: `Parallel ${i}`, project_key: projectKey, labels: ["hot", `l${i % 5}`] }),
+          api(server, token, "POST", "/api/tasks", {
+            title: `Parallel ${i}`,
+            project_key: projectKey,
+            labels: ["hot", `l${i % 5}`],
+          }),
         ),
       ),
       runCli(["token", "create", "--name", "concurrent writer"], { dbPath: server.dbPath }),

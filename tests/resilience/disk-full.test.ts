@@ -23,7 +23,10 @@ describe.skipIf(!isRoot)("a full disk under a running server", () => {
     disk = mounted;
     server = await startServer({ dir: disk.dir, env: RESILIENCE_ENV });
     ({ token, projectKey } = await prepareApi(server));
-    const first = await api(server, token, "POST", "/api/tasks", { title: "Written before the disk filled up", project_key: projectKey });
+    const first = await api(server, token, "POST", "/api/tasks", {
+      title: "Written before the disk filled up",
+      project_key: projectKey,
+    });
     expect(first.status).toBe(201);
     taskKey = (first.json as { task: { task_key: string } }).task.task_key;
   });
@@ -38,7 +41,11 @@ describe.skipIf(!isRoot)("a full disk under a running server", () => {
     disk.fill();
 
     for (let i = 0; i < 5; i += 1) {
-      const res = await api(server, token, "POST", "/api/tasks", { title: `Refused ${i}`, description: "x".repeat(20_000), project_key: projectKey });
+      const res = await api(server, token, "POST", "/api/tasks", {
+        title: `Refused ${i}`,
+        description: "x".repeat(20_000),
+        project_key: projectKey,
+      });
       expect(res.status).toBe(503);
       expect(res.json).toEqual({ error: { code: "SERVICE_UNAVAILABLE", message: expect.any(String) } });
       expect(JSON.stringify(res.json)).not.toMatch(/SQLITE|stack|at .*\.js/);
@@ -59,7 +66,10 @@ describe.skipIf(!isRoot)("a full disk under a running server", () => {
 
     disk.free();
 
-    const again = await api(server, token, "POST", "/api/tasks", { title: "Written after space came back", project_key: projectKey });
+    const again = await api(server, token, "POST", "/api/tasks", {
+      title: "Written after space came back",
+      project_key: projectKey,
+    });
     expect(again.status).toBe(201);
     const patched = await api(server, token, "PATCH", `/api/tasks/${taskKey}`, { title: "Changed after space came back" });
     expect(patched.status).toBe(200);

@@ -36,7 +36,8 @@ function footprint(dbPath: string): Footprint {
          from security_events`,
       )
       .get() as { rows: number; events: number; valueBytes: number };
-    const pages = (db.pragma("page_count", { simple: true }) as number) - (db.pragma("freelist_count", { simple: true }) as number);
+    const pages =
+      (db.pragma("page_count", { simple: true }) as number) - (db.pragma("freelist_count", { simple: true }) as number);
     return { ...r, fileBytes: pages * (db.pragma("page_size", { simple: true }) as number) };
   } finally {
     db.close();
@@ -115,7 +116,9 @@ describe("a flood of anonymous refused requests", () => {
       const longest = db
         .prepare("select max(max(length(user_agent), length(path))) as n from security_events where type = 'csrf_blocked'")
         .get() as { n: number };
-      const longestDetail = db.prepare("select details from security_events where type = 'csrf_blocked'").all() as Array<{ details: string }>;
+      const longestDetail = db.prepare("select details from security_events where type = 'csrf_blocked'").all() as Array<{
+        details: string;
+      }>;
       db.close();
       expect(longest.n).toBeLessThanOrEqual(256);
       for (const { details } of longestDetail) {
@@ -128,7 +131,9 @@ describe("a flood of anonymous refused requests", () => {
       expect((await request(s, { path: "/api/health" })).status).toBe(200);
       await signIn(s);
       const check = new Database(s.dbPath, { readonly: true });
-      const signIns = check.prepare("select count(*) as n from security_events where type = 'login' and outcome = 'success'").get() as { n: number };
+      const signIns = check
+        .prepare("select count(*) as n from security_events where type = 'login' and outcome = 'success'")
+        .get() as { n: number };
       check.close();
       expect(signIns.n).toBe(1);
     },

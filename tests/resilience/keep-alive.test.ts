@@ -32,7 +32,12 @@ describe("keep-alive after a refused body", () => {
   });
 
   /** One request through a one-socket keep-alive pool; rejects on a reset or after 4 s without an answer. */
-  function send(options: { method?: string; path: string; body?: string | Buffer[]; headers?: Record<string, string> }): Promise<Answer> {
+  function send(options: {
+    method?: string;
+    path: string;
+    body?: string | Buffer[];
+    headers?: Record<string, string>;
+  }): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const req = http.request(
         {
@@ -43,7 +48,9 @@ describe("keep-alive after a refused body", () => {
           agent,
           headers: {
             Authorization: `Bearer ${token}`,
-            ...(typeof options.body === "string" ? { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(options.body)) } : {}),
+            ...(typeof options.body === "string"
+              ? { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(options.body)) }
+              : {}),
             ...(Array.isArray(options.body) ? { "Content-Type": "application/json" } : {}), // chunked: no length
             ...options.headers,
           },
@@ -78,7 +85,9 @@ describe("keep-alive after a refused body", () => {
     answers.push(await send({ path: "/api/me" }));
     await sleep(2_500); // longer than the discard's own time bound (2 s)
     answers.push(await send({ path: "/api/health" }));
-    answers.push(await send({ method: "POST", path: "/api/tasks", body: JSON.stringify({ title: "after a 413", project_key: "KA" }) }));
+    answers.push(
+      await send({ method: "POST", path: "/api/tasks", body: JSON.stringify({ title: "after a 413", project_key: "KA" }) }),
+    );
 
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
     // every one of them on the connection that carried the 413: none was reset and reopened
@@ -92,7 +101,11 @@ describe("keep-alive after a refused body", () => {
   it("does the same for undici's fetch, whose pool reuses the connection by default", async () => {
     const url = `http://127.0.0.1:${server.port}`;
     const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
-    const refused = await fetch(`${url}/api/tasks`, { method: "POST", headers, body: JSON.stringify({ title: "x", description: "y".repeat(1_100_000) }) });
+    const refused = await fetch(`${url}/api/tasks`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ title: "x", description: "y".repeat(1_100_000) }),
+    });
     expect(refused.status).toBe(413);
     await refused.text();
     const statuses: number[] = [];
@@ -108,7 +121,18 @@ describe("keep-alive after a refused body", () => {
   it("still closes a connection whose refused body goes on past the discard bound", async () => {
     agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const socketClosed = new Promise<void>((resolve, reject) => {
-      const req = http.request({ host: "127.0.0.1", port: server.port, method: "POST", path: "/api/tasks", agent, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "Content-Length": String(64 * 1024 * 1024) } });
+      const req = http.request({
+        host: "127.0.0.1",
+        port: server.port,
+        method: "POST",
+        path: "/api/tasks",
+        agent,
+        headers: {
+          Authorization: `Bearer ${token}`,
+          "Content-Type": "application/json",
+          "Content-Length": String(64 * 1024 * 1024),
+        },
+      });
       req.on("error", () => resolve()); // the server cut the upload off
       req.on("response", (res) => {
         expect(res.statusCode).toBe(413);

@@ -19,12 +19,26 @@ interface Sent {
  * title doubles as the key, so the database shows which request made which row),
  * until its connection fails because the server is gone.
  */
-async function writer(server: TestServer, token: string, projectKey: string, prefix: string, sent: Sent[], killed: () => boolean) {
+async function writer(
+  server: TestServer,
+  token: string,
+  projectKey: string,
+  prefix: string,
+  sent: Sent[],
+  killed: () => boolean,
+) {
   for (let n = 0; ; n += 1) {
     const s: Sent = { key: `${prefix}-${n}`, title: `${prefix}-${n}`, state: "pending" };
     sent.push(s);
     try {
-      const res = await api(server, token, "POST", "/api/tasks", { title: s.title, project_key: projectKey }, { "Idempotency-Key": s.key });
+      const res = await api(
+        server,
+        token,
+        "POST",
+        "/api/tasks",
+        { title: s.title, project_key: projectKey },
+        { "Idempotency-Key": s.key },
+      );
       s.status = res.status;
       if (res.status === 201) {
         s.state = "acked";
@@ -75,7 +89,11 @@ describe("kill -9 under write load", () => {
       expect(acked.length).toBeGreaterThanOrEqual(20);
 
       // Every acknowledged task survived, under the key it was acknowledged with.
-      const rows = queryDb<{ task_key: string; title: string }>(server.dbPath, "select task_key, title from tasks where title like ?", `k9-r${round}-%`);
+      const rows = queryDb<{ task_key: string; title: string }>(
+        server.dbPath,
+        "select task_key, title from tasks where title like ?",
+        `k9-r${round}-%`,
+      );
       const byTitle = new Map(rows.map((r) => [r.title, r.task_key]));
       const missing = acked.filter((s) => byTitle.get(s.title) !== s.taskKey).map((s) => s.key);
       expect(missing).toEqual([]);
@@ -83,7 +101,14 @@ describe("kill -9 under write load", () => {
       // Retrying the unacknowledged requests with the same key creates each at most once;
       // retrying acknowledged ones replays the first answer.
       for (const s of [...lost, ...acked.slice(0, 3)]) {
-        const res = await api(server, token, "POST", "/api/tasks", { title: s.title, project_key: projectKey }, { "Idempotency-Key": s.key });
+        const res = await api(
+          server,
+          token,
+          "POST",
+          "/api/tasks",
+          { title: s.title, project_key: projectKey },
+          { "Idempotency-Key": s.key },
+        );
         expect(res.status).toBe(201);
         const taskKey = (res.json as { task: { task_key: string } }).task.task_key;
         if (s.state === "acked") {

@@ -1,7 +1,17 @@
 import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OWNER_EMAIL, OWNER_PASSWORD } from "../support/http";
-import { connectionRefused, openSocket, prepareApi, queryDb, request, RESILIENCE_ENV, safeWrite, sleep, waitForExit } from "../support/resilience";
+import {
+  connectionRefused,
+  openSocket,
+  prepareApi,
+  queryDb,
+  request,
+  RESILIENCE_ENV,
+  safeWrite,
+  sleep,
+  waitForExit,
+} from "../support/resilience";
 import { startServer, type TestServer } from "../support/server";
 
 describe("SIGTERM", () => {
@@ -64,6 +74,8 @@ describe("SIGTERM", () => {
     expect(afterMs).toBeLessThan(10_000);
     expect(server.output()).toMatch(/"msg":"stopped"/);
     // The write that was in flight is on disk.
-    expect(queryDb(server.dbPath, "select task_key from tasks where title = ?", "Created while the server shut down")).toHaveLength(1);
+    expect(
+      queryDb(server.dbPath, "select task_key from tasks where title = ?", "Created while the server shut down"),
+    ).toHaveLength(1);
   });
 });

@@ -38,7 +38,14 @@ function newSite(binary = BINARY): Site {
   fs.chmodSync(exe, 0o755);
   const emptyBin = path.join(dir, "bin");
   fs.mkdirSync(emptyBin);
-  const env = { PATH: emptyBin, HOME: path.join(dir, "home"), HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", API_RATE_LIMIT: "100000/1m" };
+  const env = {
+    PATH: emptyBin,
+    HOME: path.join(dir, "home"),
+    HOST: "127.0.0.1",
+    PORT: "0",
+    LOG_LEVEL: "info",
+    API_RATE_LIMIT: "100000/1m",
+  };
   return { dir, exe, env, cacheFile: path.join(dir, "home/.cache/preqstation", `better_sqlite3-${ADDON_HASH}.node`) };
 }
 
@@ -74,7 +81,10 @@ async function startExe(site: Site, env: Record<string, string> = {}): Promise<R
     if (performance.now() - started > 20_000) throw new Error(`not healthy within 20 s:\n${out}`);
     port ||= Number(/"msg":"listening".*?"port":(\d+)/.exec(out)?.[1] ?? 0);
     if (port) {
-      const ok = await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/api/health`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) break;
     }
     await new Promise((r) => setTimeout(r, 5));
@@ -162,9 +172,17 @@ describe("dist/preqstation from an empty folder without node", () => {
     expect(token).toMatch(/^preq_/);
 
     const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
-    const project = await fetch(`${server.url}/api/projects`, { method: "POST", headers, body: JSON.stringify({ name: "Binary", project_key: "BIN" }) });
+    const project = await fetch(`${server.url}/api/projects`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ name: "Binary", project_key: "BIN" }),
+    });
     expect(project.status).toBe(201);
-    const task = await fetch(`${server.url}/api/tasks`, { method: "POST", headers, body: JSON.stringify({ title: "From the executable", project_key: "BIN" }) });
+    const task = await fetch(`${server.url}/api/tasks`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ title: "From the executable", project_key: "BIN" }),
+    });
     expect(task.status).toBe(201);
     const key = ((await task.json()) as { task: { task_key: string } }).task.task_key;
     expect(key).toBe("BIN-1");
@@ -180,7 +198,10 @@ describe("dist/preqstation from an empty folder without node", () => {
   });
 
   it("refuses a cross-site form post, like npm start", async () => {
-    const res = await postForm({ ...asServer(server), origin: "https://evil.example" } as TestServer, "/login", { email: "a@b.c", password: "x" });
+    const res = await postForm({ ...asServer(server), origin: "https://evil.example" } as TestServer, "/login", {
+      email: "a@b.c",
+      password: "x",
+    });
     expect(res.status).toBe(403);
   });
 
@@ -224,7 +245,11 @@ describe("dist/preqstation failures: one clear line, exit 1", () => {
     expect(result.status).toBe(1);
     expect(lines(result.stdout)).toEqual([]);
     expect(lines(result.stderr)).toEqual([
-      expect.stringMatching(new RegExp(`^PreqStation could not start: cannot create the folder ${blocker}/preqstation for the SQLite addon: .*XDG_CACHE_HOME`)),
+      expect.stringMatching(
+        new RegExp(
+          `^PreqStation could not start: cannot create the folder ${blocker}/preqstation for the SQLite addon: .*XDG_CACHE_HOME`,
+        ),
+      ),
     ]);
     // The CLI says the same, as one line.
     const cli = runExe(site, ["token", "list"], { XDG_CACHE_HOME: blocker });
@@ -239,7 +264,9 @@ describe("dist/preqstation failures: one clear line, exit 1", () => {
     try {
       const result = runExe(site, [], { XDG_CACHE_HOME: disk.dir });
       expect(result.status).toBe(1);
-      expect(lines(result.stderr)).toEqual([`PreqStation could not start: cannot write the SQLite addon to ${disk.dir}/preqstation: the disk is full`]);
+      expect(lines(result.stderr)).toEqual([
+        `PreqStation could not start: cannot write the SQLite addon to ${disk.dir}/preqstation: the disk is full`,
+      ]);
       expect(fs.readdirSync(path.join(disk.dir, "preqstation"))).toEqual([]);
     } finally {
       disk.unmount();
@@ -277,4 +304,3 @@ describe("dist/preqstation failures: one clear line, exit 1", () => {
     expect(check.stdout).toContain("preqstation: FAILED");
   });
 });
-

@@ -106,7 +106,12 @@ export async function testServices(options: { env?: Record<string, string>; logg
   let services: Services;
   try {
     services = await createServices(
-      loadConfig({ DATABASE_PATH: dbPath, SESSION_SECRET: TEST_SESSION_SECRET, AUDIT_SIGNING_KEY: TEST_AUDIT_KEY, ...options.env }),
+      loadConfig({
+        DATABASE_PATH: dbPath,
+        SESSION_SECRET: TEST_SESSION_SECRET,
+        AUDIT_SIGNING_KEY: TEST_AUDIT_KEY,
+        ...options.env,
+      }),
       { logger: options.logger ?? quietLogger },
     );
   } catch (error) {
@@ -195,10 +200,7 @@ const ownerCreated = new WeakSet<TestServer>();
  * through /setup the first time (with the code the server printed), signed in through
  * /login after that.
  */
-export async function signedIn(
-  server: TestServer,
-  credentials: { email?: string; password?: string } = {},
-): Promise<CookieJar> {
+export async function signedIn(server: TestServer, credentials: { email?: string; password?: string } = {}): Promise<CookieJar> {
   const email = credentials.email ?? OWNER_EMAIL;
   const password = credentials.password ?? OWNER_PASSWORD;
   let cookie: string;
@@ -210,4 +212,3 @@ export async function signedIn(
   }
   return cookieJar(server, cookie);
 }
-

@@ -57,7 +57,9 @@ export function request(
         res.on("error", reject);
       },
     );
-    req.setTimeout(options.timeoutMs ?? 10_000, () => req.destroy(new Error(`timed out after ${options.timeoutMs ?? 10_000} ms`)));
+    req.setTimeout(options.timeoutMs ?? 10_000, () =>
+      req.destroy(new Error(`timed out after ${options.timeoutMs ?? 10_000} ms`)),
+    );
     req.on("error", reject);
     req.end(options.body);
   });
@@ -216,7 +218,10 @@ export function queryDb<T>(dbPath: string, sqlText: string, ...params: unknown[]
 }
 
 /** Resolves once the child process has exited, with its exit code and signal, or rejects after `ms`. */
-export function waitForExit(server: TestServer, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; afterMs: number }> {
+export function waitForExit(
+  server: TestServer,
+  ms: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; afterMs: number }> {
   const started = performance.now();
   const child = server.child;
   if (child.exitCode !== null || child.signalCode !== null) {

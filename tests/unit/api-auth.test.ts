@@ -155,7 +155,13 @@ describe("requireToken: 403 cases", () => {
   it("among a hundred of the owner's tokens, each bearer authenticates as its own token, every time", async () => {
     const tokens = [];
     for (let i = 0; i < 100; i++) {
-      const { plaintext, summary } = await createApiToken(services.db, { ownerId: owner.id, name: `agent-${i}`, scope: "full", expiresInDays: 30, audit: cli });
+      const { plaintext, summary } = await createApiToken(services.db, {
+        ownerId: owner.id,
+        name: `agent-${i}`,
+        scope: "full",
+        expiresInDays: 30,
+        audit: cli,
+      });
       tokens.push({ plaintext, id: summary.id });
     }
     for (const { plaintext, id } of [...tokens, ...tokens.slice().reverse()]) {
@@ -273,7 +279,9 @@ describe("requireToken: rate limits", () => {
 
     // Another token has its own budget.
     const other = await newToken();
-    await expect(requireToken(req({ Authorization: `Bearer ${other.plaintext}` }), ctx(), { write: false })).resolves.toBeTruthy();
+    await expect(
+      requireToken(req({ Authorization: `Bearer ${other.plaintext}` }), ctx(), { write: false }),
+    ).resolves.toBeTruthy();
   });
 
   it("a flood past the limit records a bounded number of events, not one disk write per request", async () => {
@@ -300,7 +308,9 @@ describe("requireToken: rate limits", () => {
       const res = await rejection(requireToken(req({ Authorization: "Bearer bad" }), ctx("203.0.113.50"), { write: false }));
       expect(res.status).toBe(401);
     }
-    const res = await rejection(requireToken(req({ Authorization: `Bearer ${plaintext}` }), ctx("203.0.113.50"), { write: false }));
+    const res = await rejection(
+      requireToken(req({ Authorization: `Bearer ${plaintext}` }), ctx("203.0.113.50"), { write: false }),
+    );
     expect(res.status).toBe(429);
     expect((await res.json()).error.code).toBe("RATE_LIMITED");
     expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
@@ -308,19 +318,27 @@ describe("requireToken: rate limits", () => {
     // The flood is one coalesced row, not `max` rows.
     expect(await events("bearer_auth")).toHaveLength(1);
 
-    await expect(requireToken(req({ Authorization: `Bearer ${plaintext}` }), ctx("203.0.113.51"), { write: false })).resolves.toBeTruthy();
+    await expect(
+      requireToken(req({ Authorization: `Bearer ${plaintext}` }), ctx("203.0.113.51"), { write: false }),
+    ).resolves.toBeTruthy();
   });
 
   it("an IPv6 client cannot escape the failed-attempt limit by rotating addresses within its /64", async () => {
     const { plaintext } = await newToken();
     const max = services.limiters.apiAuthFailures.spec.max;
     for (let i = 0; i < max; i++) {
-      const res = await rejection(requireToken(req({ Authorization: "Bearer bad" }), ctx(`2001:db8:1:2::${(i + 1).toString(16)}`), { write: false }));
+      const res = await rejection(
+        requireToken(req({ Authorization: "Bearer bad" }), ctx(`2001:db8:1:2::${(i + 1).toString(16)}`), { write: false }),
+      );
       expect(res.status).toBe(401);
     }
-    const res = await rejection(requireToken(req({ Authorization: `Bearer ${plaintext}` }), ctx("2001:db8:1:2:ffff::1"), { write: false }));
+    const res = await rejection(
+      requireToken(req({ Authorization: `Bearer ${plaintext}` }), ctx("2001:db8:1:2:ffff::1"), { write: false }),
+    );
     expect(res.status).toBe(429);
     // Another /64 is another client.
-    await expect(requireToken(req({ Authorization: `Bearer ${plaintext}` }), ctx("2001:db8:1:3::1"), { write: false })).resolves.toBeTruthy();
+    await expect(
+      requireToken(req({ Authorization: `Bearer ${plaintext}` }), ctx("2001:db8:1:3::1"), { write: false }),
+    ).resolves.toBeTruthy();
   });
 });

@@ -46,7 +46,10 @@ describe("the API dispatcher", () => {
   it("only ever dispatches to resource routes", () => {
     const withPage = {
       ...build,
-      routes: { ...build.routes, "routes/api.page": { id: "routes/api.page", parentId: "root", path: "api/page", module: { default: () => null } } },
+      routes: {
+        ...build.routes,
+        "routes/api.page": { id: "routes/api.page", parentId: "root", path: "api/page", module: { default: () => null } },
+      },
     } as unknown as ServerBuild;
     expect(() => createApiDispatcher(withPage)).toThrow(/resource routes/);
   });

@@ -17,7 +17,12 @@ import { testAuditSigner } from "../support/audit-key";
 const base = { ip: "203.0.113.4", userAgent: "agent/2", requestId: "req-1", signer: testAuditSigner };
 const verifyAuditChain = (db: OpenedDatabase["db"]) => verifyWith(db, testAuditSigner);
 const token: AuditContext = { ...base, actor: { type: "token", id: "7", label: "agent" } };
-const input = (id: string): AuditInput => ({ action: "task.update", resourceType: "task", resourceId: id, changes: { title: { before: "a", after: "b" } } });
+const input = (id: string): AuditInput => ({
+  action: "task.update",
+  resourceType: "task",
+  resourceId: id,
+  changes: { title: { before: "a", after: "b" } },
+});
 
 let opened: OpenedDatabase;
 beforeEach(async () => {
@@ -61,7 +66,9 @@ describe("audit channel", () => {
     const migrator = new Migrator({ db: opened.db, provider: { getMigrations: async () => migrations } });
     await migrator.migrateTo("2026_11_27_2340_audit_console_indexes");
     await sql`insert into audit_log (seq, created_at, actor_type, actor_id, actor_label, action, resource_type, resource_id, changes, ip, user_agent, request_id, prev_hash, hash)
-      values (${legacy.seq}, ${legacy.created_at}, ${legacy.actor_type}, ${legacy.actor_id}, ${legacy.actor_label}, ${legacy.action}, ${legacy.resource_type}, ${legacy.resource_id}, ${legacy.changes}, ${legacy.ip}, ${legacy.user_agent}, ${legacy.request_id}, ${GENESIS_HASH}, ${hash})`.execute(opened.db);
+      values (${legacy.seq}, ${legacy.created_at}, ${legacy.actor_type}, ${legacy.actor_id}, ${legacy.actor_label}, ${legacy.action}, ${legacy.resource_type}, ${legacy.resource_id}, ${legacy.changes}, ${legacy.ip}, ${legacy.user_agent}, ${legacy.request_id}, ${GENESIS_HASH}, ${hash})`.execute(
+      opened.db,
+    );
     await migrate(opened.db);
     await sealLegacyAuditLog(opened.db, testAuditSigner);
     await appendAudit(opened.db, { ...token, channel: "mcp" }, input("P-1"));
@@ -88,7 +95,10 @@ describe("audit channel", () => {
     await appendAudit(opened.db, token, input("P-1"));
     const head = (await rows())[0]!;
     await expect(
-      opened.db.insertInto("audit_log").values({ ...head, seq: 2, prev_hash: head.hash, hash: "x".repeat(64), channel: "email" as never }).execute(),
+      opened.db
+        .insertInto("audit_log")
+        .values({ ...head, seq: 2, prev_hash: head.hash, hash: "x".repeat(64), channel: "email" as never })
+        .execute(),
     ).rejects.toThrow(/CHECK constraint/);
   });
 });

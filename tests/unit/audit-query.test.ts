@@ -33,7 +33,9 @@ function parsed(query: string): AuditFilters {
 
 describe("parseAuditFilters", () => {
   it("accepts every documented filter and ignores blanks and unknown parameters", () => {
-    const f = parsed("actor=token:12&action=task.update&resource_type=task&resource_id=PROJ-1&from=2026-11-01&to=2026-11-02&cursor=before-99&format=csv&verify=1&to=ignored-second");
+    const f = parsed(
+      "actor=token:12&action=task.update&resource_type=task&resource_id=PROJ-1&from=2026-11-01&to=2026-11-02&cursor=before-99&format=csv&verify=1&to=ignored-second",
+    );
     expect(f).toEqual({
       actor: { type: "token", id: "12" },
       action: "task.update",
@@ -57,7 +59,10 @@ describe("parseAuditFilters", () => {
 
   it("refuses a range whose end is before its start, but accepts a single day", () => {
     expect(parseAuditFilters(new URLSearchParams("from=2026-11-02&to=2026-11-01")).ok).toBe(false);
-    expect(parsed("from=2026-11-02&to=2026-11-02").createdAt).toEqual({ gte: "2026-11-02T00:00:00.000Z", lt: "2026-11-03T00:00:00.000Z" });
+    expect(parsed("from=2026-11-02&to=2026-11-02").createdAt).toEqual({
+      gte: "2026-11-02T00:00:00.000Z",
+      lt: "2026-11-03T00:00:00.000Z",
+    });
   });
 });
 
@@ -78,7 +83,12 @@ describe("listAuditPage and iterateAuditEntries", () => {
     await migrate(opened.db);
     for (let i = 0; i < 23; i++) {
       const actor = i % 3 === 0 ? ctx("token", "7") : i % 3 === 1 ? ctx("owner", "o") : ctx("cli", "cli");
-      await appendAudit(opened.db, actor, { action: i % 2 ? "task.update" : "task.create", resourceType: "task", resourceId: `T-${i % 4}`, changes: {} }, T0 + i * HOUR);
+      await appendAudit(
+        opened.db,
+        actor,
+        { action: i % 2 ? "task.update" : "task.create", resourceType: "task", resourceId: `T-${i % 4}`, changes: {} },
+        T0 + i * HOUR,
+      );
     }
   });
   afterEach(async () => {
@@ -130,7 +140,12 @@ describe("listAuditPage and iterateAuditEntries", () => {
 
   it("pages a date range forward and back in (created_at, seq) order, exact even if the clock stepped back", async () => {
     // An entry written with a clock that went back an hour: seq 24 is older than seq 23 by time.
-    await appendAudit(opened.db, ctx("owner", "o"), { action: "task.update", resourceType: "task", resourceId: "T-9", changes: {} }, T0 + 21 * HOUR + 1);
+    await appendAudit(
+      opened.db,
+      ctx("owner", "o"),
+      { action: "task.update", resourceType: "task", resourceId: "T-9", changes: {} },
+      T0 + 21 * HOUR + 1,
+    );
     const q = "from=2026-11-10T10:00:00Z&to=2026-11-11T06:00:00Z";
     const pages: number[][] = [];
     let page = await listAuditPage(opened.db, parsed(q), 4);
@@ -152,13 +167,25 @@ describe("listAuditPage and iterateAuditEntries", () => {
   });
 
   it("answers a cursor past either end with an empty page and no links", async () => {
-    expect(await listAuditPage(opened.db, parsed("cursor=before-1"))).toEqual({ entries: [], newerCursor: null, olderCursor: null });
-    expect(await listAuditPage(opened.db, parsed("cursor=after-23"))).toEqual({ entries: [], newerCursor: null, olderCursor: null });
+    expect(await listAuditPage(opened.db, parsed("cursor=before-1"))).toEqual({
+      entries: [],
+      newerCursor: null,
+      olderCursor: null,
+    });
+    expect(await listAuditPage(opened.db, parsed("cursor=after-23"))).toEqual({
+      entries: [],
+      newerCursor: null,
+      olderCursor: null,
+    });
   });
 
   it("streams the filtered set in chunks, newest first, ignoring the cursor", async () => {
     const chunks: number[][] = [];
-    for await (const chunk of iterateAuditEntries(opened.db, { ...parsed("actor=owner"), cursor: { direction: "before", seq: 3 } }, 3)) {
+    for await (const chunk of iterateAuditEntries(
+      opened.db,
+      { ...parsed("actor=owner"), cursor: { direction: "before", seq: 3 } },
+      3,
+    )) {
       chunks.push(seqs(chunk));
     }
     expect(chunks.map((c) => c.length)).toEqual([3, 3, 2]);
@@ -207,10 +234,13 @@ describe("listActorTokens", () => {
     const { db } = openDatabase(":memory:");
     await migrate(db);
     const base = { owner_id: "o", scope: "full" as const, created_at: "2026-11-01T00:00:00.000Z" };
-    await db.insertInto("api_tokens").values([
-      { ...base, name: "a", token_hash: "h1", hint: "preq_a…1", revoked_at: null },
-      { ...base, name: "b", token_hash: "h2", hint: "preq_b…2", revoked_at: "2026-11-02T00:00:00.000Z" },
-    ]).execute();
+    await db
+      .insertInto("api_tokens")
+      .values([
+        { ...base, name: "a", token_hash: "h1", hint: "preq_a…1", revoked_at: null },
+        { ...base, name: "b", token_hash: "h2", hint: "preq_b…2", revoked_at: "2026-11-02T00:00:00.000Z" },
+      ])
+      .execute();
     expect(await listActorTokens(db)).toEqual([
       { id: 2, name: "b", hint: "preq_b…2", revoked: true },
       { id: 1, name: "a", hint: "preq_a…1", revoked: false },
@@ -221,7 +251,9 @@ describe("listActorTokens", () => {
 
 describe("describeChanges", () => {
   it("shows before and after as JSON so strings, numbers and null never look alike", () => {
-    expect(describeChanges(JSON.stringify({ title: { before: "1", after: 1 }, gone: { before: null, after: undefined } }))).toEqual([
+    expect(
+      describeChanges(JSON.stringify({ title: { before: "1", after: 1 }, gone: { before: null, after: undefined } })),
+    ).toEqual([
       { field: "title", before: '"1"', after: "1" },
       { field: "gone", before: "null", after: "—" },
     ]);

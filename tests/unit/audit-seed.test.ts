@@ -6,12 +6,22 @@ import { testAuditSigner, testDatabase } from "../support/kit";
 describe("seedAuditLog", () => {
   it("writes N entries whose hash chain verifies, continuing an existing chain", async () => {
     const { db, sqlite } = await testDatabase();
-    const real = await appendAudit(db, { actor: { type: "owner", id: "o", label: "o@x" }, ip: "1.2.3.4", userAgent: "ua", requestId: "r", signer: testAuditSigner }, {
-      action: "api_token.create",
-      resourceType: "api_token",
-      resourceId: "1",
-      changes: {},
-    });
+    const real = await appendAudit(
+      db,
+      {
+        actor: { type: "owner", id: "o", label: "o@x" },
+        ip: "1.2.3.4",
+        userAgent: "ua",
+        requestId: "r",
+        signer: testAuditSigner,
+      },
+      {
+        action: "api_token.create",
+        resourceType: "api_token",
+        resourceId: "1",
+        changes: {},
+      },
+    );
     const result = seedAuditLog(sqlite, { count: 2_500, batchSize: 1_000, signer: testAuditSigner });
     expect(result).toMatchObject({ firstSeq: 2, lastSeq: 2_501, count: 2_500 });
     expect(await verifyAuditChain(db, testAuditSigner)).toMatchObject({ ok: true, count: 2_501, lastSeq: 2_501 });
@@ -19,7 +29,17 @@ describe("seedAuditLog", () => {
     // The chain links to the entry that was there before, and new writes continue it.
     const second = await db.selectFrom("audit_log").select("prev_hash").where("seq", "=", 2).executeTakeFirstOrThrow();
     expect(second.prev_hash).toBe(real.hash);
-    await appendAudit(db, { actor: { type: "cli", id: "cli", label: "cli" }, ip: "local", userAgent: "cli", requestId: "r2", signer: testAuditSigner }, { action: "task.update", resourceType: "task", resourceId: "1", changes: {} });
+    await appendAudit(
+      db,
+      {
+        actor: { type: "cli", id: "cli", label: "cli" },
+        ip: "local",
+        userAgent: "cli",
+        requestId: "r2",
+        signer: testAuditSigner,
+      },
+      { action: "task.update", resourceType: "task", resourceId: "1", changes: {} },
+    );
     expect(await verifyAuditChain(db, testAuditSigner)).toMatchObject({ ok: true, lastSeq: 2_502 });
   });
 

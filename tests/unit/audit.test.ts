@@ -121,10 +121,22 @@ describe("audit log", () => {
   });
 
   it("verifies an intact chain (and an empty one), across pages", async () => {
-    expect(await verifyAuditChain(opened.db, testAuditSigner)).toMatchObject({ ok: true, count: 0, lastSeq: 0, headHash: GENESIS_HASH });
+    expect(await verifyAuditChain(opened.db, testAuditSigner)).toMatchObject({
+      ok: true,
+      count: 0,
+      lastSeq: 0,
+      headHash: GENESIS_HASH,
+    });
     await appendThree();
     const head = await opened.db.selectFrom("audit_log").select("hash").where("seq", "=", 3).executeTakeFirstOrThrow();
-    const expected = { ok: true, count: 3, lastSeq: 3, headHash: head.hash, publicKey: testAuditSigner.publicKey, legacyThroughSeq: 0 };
+    const expected = {
+      ok: true,
+      count: 3,
+      lastSeq: 3,
+      headHash: head.hash,
+      publicKey: testAuditSigner.publicKey,
+      legacyThroughSeq: 0,
+    };
     expect(await verifyAuditChain(opened.db, testAuditSigner)).toMatchObject(expected);
     expect(await verifyAuditChain(opened.db, testAuditSigner, 2)).toMatchObject(expected);
   });
@@ -213,7 +225,9 @@ describe("audit log", () => {
     expect(cut).toMatchObject({ ok: true, lastSeq: 4 });
     const cutOff = await checkRecordedHead(opened.db, recorded, { lastSeq: 4 });
     expect(cutOff).toMatchObject({ ok: false, problem: "cut_off" });
-    expect(cutOff.ok === false && cutOff.reason).toMatch(/entries were cut off the end: the recorded head is entry 6, but the log now ends at entry 4/);
+    expect(cutOff.ok === false && cutOff.reason).toMatch(
+      /entries were cut off the end: the recorded head is entry 6, but the log now ends at entry 4/,
+    );
 
     // Someone holding the key rewrites entry 2 and re-signs: the signatures pass, the head does not.
     await appendN(2);
@@ -227,8 +241,12 @@ describe("audit log", () => {
 
   it("the database refuses UPDATE and DELETE on audit rows", async () => {
     await appendThree();
-    await expect(opened.db.updateTable("audit_log").set({ actor_label: "x" }).where("seq", "=", 1).execute()).rejects.toThrow(/append-only/);
-    await expect(opened.db.updateTable("audit_log").set({ signature: null }).where("seq", "=", 1).execute()).rejects.toThrow(/append-only/);
+    await expect(opened.db.updateTable("audit_log").set({ actor_label: "x" }).where("seq", "=", 1).execute()).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(opened.db.updateTable("audit_log").set({ signature: null }).where("seq", "=", 1).execute()).rejects.toThrow(
+      /append-only/,
+    );
     await expect(opened.db.deleteFrom("audit_log").where("seq", "=", 1).execute()).rejects.toThrow(/append-only/);
     await expect(sql`delete from audit_log`.execute(opened.db)).rejects.toThrow(/append-only/);
     expect(await verifyAuditChain(opened.db, testAuditSigner)).toMatchObject({ ok: true, count: 3 });
@@ -288,7 +306,12 @@ describe("a log written before signing began", () => {
 
     expect(await sealLegacyAuditLog(legacy.db, testAuditSigner)).toBe(3);
     expect(await sealLegacyAuditLog(legacy.db, testAuditSigner)).toBeNull(); // once
-    expect(await verifyAuditChain(legacy.db, testAuditSigner)).toMatchObject({ ok: true, count: 3, lastSeq: 3, legacyThroughSeq: 3 });
+    expect(await verifyAuditChain(legacy.db, testAuditSigner)).toMatchObject({
+      ok: true,
+      count: 3,
+      lastSeq: 3,
+      legacyThroughSeq: 3,
+    });
 
     await appendN(2, legacy.db);
     const after = await verifyAuditChain(legacy.db, testAuditSigner);
@@ -308,7 +331,9 @@ describe("a log written before signing began", () => {
     await rechain(legacy.db);
     const result = await verifyAuditChain(legacy.db, testAuditSigner);
     expect(result).toMatchObject({ ok: false, problem: "tampered", badSeq: 3 });
-    expect(result.ok === false && result.reason).toMatch(/no signature verifies with public key .*: the log was signed with another key, or rewritten from entry 3 or earlier/);
+    expect(result.ok === false && result.reason).toMatch(
+      /no signature verifies with public key .*: the log was signed with another key, or rewritten from entry 3 or earlier/,
+    );
   });
 
   it("legacy entries cut off below the seal are reported as cut off", async () => {
@@ -317,6 +342,8 @@ describe("a log written before signing began", () => {
     await dropTriggers(legacy.db);
     await legacy.db.deleteFrom("audit_log").where("seq", "=", 3).execute();
     const result = await verifyAuditChain(legacy.db, testAuditSigner);
-    expect(result.ok === false && result.reason).toMatch(/cut off the end: signing began after entry 3, but the log ends at entry 2/);
+    expect(result.ok === false && result.reason).toMatch(
+      /cut off the end: signing began after entry 3, but the log ends at entry 2/,
+    );
   });
 });

@@ -22,7 +22,11 @@ describe("request bodies", () => {
   });
 
   it("refuses a declared Content-Length over the limit before reading anything", async () => {
-    const request = new Request("http://localhost/x", { method: "POST", body: "x".repeat(200), headers: { "Content-Length": "200" } });
+    const request = new Request("http://localhost/x", {
+      method: "POST",
+      body: "x".repeat(200),
+      headers: { "Content-Length": "200" },
+    });
     await expect(readBodyText(request, 100)).rejects.toBeInstanceOf(BodyTooLargeError);
     expect(request.bodyUsed).toBe(false);
   });

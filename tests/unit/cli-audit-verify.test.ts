@@ -30,7 +30,10 @@ async function forge(dbPath: string, edit: (db: Db) => Promise<void>, resign?: A
     const base = { ...row, seq: i + 1 };
     const { hash: _h, prev_hash: _p, signature, ...rest } = base;
     const hash = chainHash(prev, canonicalEntry(rest));
-    await db.insertInto("audit_log").values({ ...base, prev_hash: prev, hash, signature: resign ? resign.sign(base.seq, hash) : signature }).execute();
+    await db
+      .insertInto("audit_log")
+      .values({ ...base, prev_hash: prev, hash, signature: resign ? resign.sign(base.seq, hash) : signature })
+      .execute();
     prev = hash;
   }
   await db.destroy();
@@ -56,7 +59,8 @@ describe("preqstation audit verify", () => {
     dbPath = path.join(dir, "db.sqlite");
     const { db } = openDatabase(dbPath);
     await migrate(db);
-    for (let i = 0; i < 5; i++) await appendAudit(db, ctx, { action: "task.update", resourceType: "task", resourceId: String(i), changes: {} });
+    for (let i = 0; i < 5; i++)
+      await appendAudit(db, ctx, { action: "task.update", resourceType: "task", resourceId: String(i), changes: {} });
     await db.destroy();
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -74,15 +78,30 @@ describe("preqstation audit verify", () => {
   });
 
   it("catches an entry edited with the triggers dropped and every later hash recomputed, and names it", async () => {
-    await forge(dbPath, (db) => db.updateTable("audit_log").set({ actor_label: "someone else" }).where("seq", "=", 3).execute().then(() => undefined));
+    await forge(dbPath, (db) =>
+      db
+        .updateTable("audit_log")
+        .set({ actor_label: "someone else" })
+        .where("seq", "=", 3)
+        .execute()
+        .then(() => undefined),
+    );
     const bad = await verify();
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain("Audit log TAMPERED: entry 3 was changed (or replaced) after it was written and the later hashes recomputed");
+    expect(bad.stderr).toContain(
+      "Audit log TAMPERED: entry 3 was changed (or replaced) after it was written and the later hashes recomputed",
+    );
     expect(bad.stderr).toContain("First bad entry: 3");
   });
 
   it("catches an entry deleted with the rest renumbered and re-chained", async () => {
-    await forge(dbPath, (db) => db.deleteFrom("audit_log").where("seq", "=", 2).execute().then(() => undefined));
+    await forge(dbPath, (db) =>
+      db
+        .deleteFrom("audit_log")
+        .where("seq", "=", 2)
+        .execute()
+        .then(() => undefined),
+    );
     const bad = await verify();
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/TAMPERED: entry 2 was changed/);
@@ -99,7 +118,17 @@ describe("preqstation audit verify", () => {
 
     // A forger rewrites entry 2, re-signs everything with a key of their own and puts it where the key lives.
     const forgerSeed = randomBytes(32);
-    await forge(dbPath, (db) => db.updateTable("audit_log").set({ resource_id: "forged" }).where("seq", "=", 2).execute().then(() => undefined), auditSignerFromSeed(forgerSeed));
+    await forge(
+      dbPath,
+      (db) =>
+        db
+          .updateTable("audit_log")
+          .set({ resource_id: "forged" })
+          .where("seq", "=", 2)
+          .execute()
+          .then(() => undefined),
+      auditSignerFromSeed(forgerSeed),
+    );
     const forgerEnv = env({ AUDIT_SIGNING_KEY: forgerSeed.toString("base64url") });
     expect((await verify([], forgerEnv)).code).toBe(0); // the swapped key agrees with itself…
     const anchored = await verify(["--public-key", testAuditSigner.publicKey], forgerEnv); // …not with the key kept elsewhere
@@ -110,17 +139,36 @@ describe("preqstation audit verify", () => {
   it("--head says whether entries were cut off the end or an entry was changed", async () => {
     const head = /^Head: (\S+)$/m.exec((await verify()).stdout)![1]!;
 
-    await forge(dbPath, (db) => db.deleteFrom("audit_log").where("seq", ">", 3).execute().then(() => undefined));
+    await forge(dbPath, (db) =>
+      db
+        .deleteFrom("audit_log")
+        .where("seq", ">", 3)
+        .execute()
+        .then(() => undefined),
+    );
     expect((await verify()).code).toBe(0); // what is left is a valid, signed log…
     const cut = await verify(["--head", head]);
     expect(cut.code).toBe(1); // …but not the one recorded
-    expect(cut.stderr).toContain("Audit log TAMPERED: entries were cut off the end: the recorded head is entry 5, but the log now ends at entry 3");
+    expect(cut.stderr).toContain(
+      "Audit log TAMPERED: entries were cut off the end: the recorded head is entry 5, but the log now ends at entry 3",
+    );
 
     // Someone holding the real key rewrites entry 1 and re-signs: only the recorded head catches it.
     const { db } = openDatabase(dbPath);
-    for (let i = 0; i < 2; i++) await appendAudit(db, ctx, { action: "task.update", resourceType: "task", resourceId: `n${i}`, changes: {} });
+    for (let i = 0; i < 2; i++)
+      await appendAudit(db, ctx, { action: "task.update", resourceType: "task", resourceId: `n${i}`, changes: {} });
     await db.destroy();
-    await forge(dbPath, (db2) => db2.updateTable("audit_log").set({ resource_id: "forged" }).where("seq", "=", 1).execute().then(() => undefined), testAuditSigner);
+    await forge(
+      dbPath,
+      (db2) =>
+        db2
+          .updateTable("audit_log")
+          .set({ resource_id: "forged" })
+          .where("seq", "=", 1)
+          .execute()
+          .then(() => undefined),
+      testAuditSigner,
+    );
     expect((await verify()).code).toBe(0);
     const changed = await verify(["--head", head]);
     expect(changed.code).toBe(1);

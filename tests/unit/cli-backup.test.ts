@@ -15,7 +15,12 @@ function capture() {
 describe("preqstation backup", () => {
   let dir: string;
   let target: string;
-  const env = (): NodeJS.ProcessEnv => ({ NODE_ENV: "test", DATABASE_PATH: path.join(dir, "db", "preq.db"), SESSION_SECRET: "unit-test-session-secret-0123456789abcdef", AUDIT_SIGNING_KEY: TEST_AUDIT_KEY });
+  const env = (): NodeJS.ProcessEnv => ({
+    NODE_ENV: "test",
+    DATABASE_PATH: path.join(dir, "db", "preq.db"),
+    SESSION_SECRET: "unit-test-session-secret-0123456789abcdef",
+    AUDIT_SIGNING_KEY: TEST_AUDIT_KEY,
+  });
   const backup = async (file = target) => {
     const run = capture();
     const code = await main(["backup", file], run.io, env());
@@ -34,7 +39,11 @@ describe("preqstation backup", () => {
   it("SQLite writes into a fresh private folder, never the target path, which appears only once complete", async () => {
     const seen: { destination: string; folderMode: number; targetExisted: boolean }[] = [];
     const original = SQLite.prototype.backup;
-    vi.spyOn(SQLite.prototype, "backup").mockImplementation(function (this: SQLite.Database, destination: string, options?: SQLite.BackupOptions) {
+    vi.spyOn(SQLite.prototype, "backup").mockImplementation(function (
+      this: SQLite.Database,
+      destination: string,
+      options?: SQLite.BackupOptions,
+    ) {
       seen.push({
         destination,
         folderMode: fs.statSync(path.dirname(destination)).mode & 0o777,
@@ -78,7 +87,11 @@ describe("preqstation backup", () => {
 
   it("a target that appears while the copy is written is not overwritten, and nothing is left behind", async () => {
     const original = SQLite.prototype.backup;
-    vi.spyOn(SQLite.prototype, "backup").mockImplementation(function (this: SQLite.Database, destination: string, options?: SQLite.BackupOptions) {
+    vi.spyOn(SQLite.prototype, "backup").mockImplementation(function (
+      this: SQLite.Database,
+      destination: string,
+      options?: SQLite.BackupOptions,
+    ) {
       fs.writeFileSync(target, "someone else's file");
       return original.call(this, destination, options);
     });

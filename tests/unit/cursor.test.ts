@@ -5,12 +5,16 @@ import { decodeCursor, encodeCursor } from "../../app/lib/tasks/tasks.server";
 describe("the list cursor", () => {
   it("round-trips every position and is URL-safe", () => {
     fc.assert(
-      fc.property(fc.date({ min: new Date("2000-01-01"), max: new Date("2999-12-31"), noInvalidDate: true }), fc.uuid(), (date, id) => {
-        const position = { updatedAt: date.toISOString(), id };
-        const cursor = encodeCursor(position);
-        expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
-        expect(decodeCursor(cursor)).toEqual(position);
-      }),
+      fc.property(
+        fc.date({ min: new Date("2000-01-01"), max: new Date("2999-12-31"), noInvalidDate: true }),
+        fc.uuid(),
+        (date, id) => {
+          const position = { updatedAt: date.toISOString(), id };
+          const cursor = encodeCursor(position);
+          expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+          expect(decodeCursor(cursor)).toEqual(position);
+        },
+      ),
     );
   });
 
@@ -35,9 +39,11 @@ describe("the list cursor", () => {
   });
 
   it("never throws on arbitrary strings", () => {
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => {
-      const decoded = decodeCursor(s);
-      expect(decoded === null || typeof decoded.id === "string").toBe(true);
-    }));
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => {
+        const decoded = decodeCursor(s);
+        expect(decoded === null || typeof decoded.id === "string").toBe(true);
+      }),
+    );
   });
 });

@@ -17,7 +17,14 @@ import type { AuditContext } from "../../app/lib/audit/log.server";
 import { createOwner } from "../../app/lib/auth/owner.server";
 import { DomainError, type DomainErrorCode } from "../../app/lib/domain/errors";
 import { createProject, requireProject, updateProject } from "../../app/lib/projects/projects.server";
-import { createTask, deleteTask, listTasks, requireTask, TaskVersionMismatch, updateTask } from "../../app/lib/tasks/tasks.server";
+import {
+  createTask,
+  deleteTask,
+  listTasks,
+  requireTask,
+  TaskVersionMismatch,
+  updateTask,
+} from "../../app/lib/tasks/tasks.server";
 import { CreateTaskBodySchema, ListTasksQuerySchema, PatchTaskBodySchema } from "../../app/lib/tasks/schemas";
 import { createApiToken } from "../../app/lib/tokens/tokens.server";
 import { loadConfig } from "~/lib/env.server";
@@ -28,13 +35,22 @@ let dir: string;
 let services: Services;
 let token: string;
 let ownerId: string;
-const audit: AuditContext = { actor: { type: "cli", id: "cli", label: "test" }, ip: "local", userAgent: "vitest", requestId: "r-0", signer: testAuditSigner };
+const audit: AuditContext = {
+  actor: { type: "cli", id: "cli", label: "test" },
+  ip: "local",
+  userAgent: "vitest",
+  requestId: "r-0",
+  signer: testAuditSigner,
+};
 
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-domain-errors-"));
-  services = await createServices(loadConfig({ DATABASE_PATH: path.join(dir, "t.db"), SESSION_SECRET: "unit-test-session-secret-0123456789abcdef" }), {
-    logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-  });
+  services = await createServices(
+    loadConfig({ DATABASE_PATH: path.join(dir, "t.db"), SESSION_SECRET: "unit-test-session-secret-0123456789abcdef" }),
+    {
+      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+    },
+  );
   ownerId = (await createOwner(services.db, { email: "owner@example.com", passwordHash: "not-used" })).id;
   token = (await createApiToken(services.db, { ownerId, name: "t", scope: "full", expiresInDays: null, audit })).plaintext;
   await createProject(services.db, audit, { name: "Widgets", project_key: "WID" });
@@ -64,8 +80,14 @@ describe("the domain throws DomainError, not ApiError", () => {
 
     await check("unknown task", requireTask(db, "WID-99"));
     await check("forged cursor", listTasks(db, ListTasksQuerySchema.parse({ cursor: "eyJ2IjoxfQ" })));
-    await check("lifecycle rule", updateTask(db, audit, task.task_key, PatchTaskBodySchema.parse({ lifecycle_action: "review" })));
-    await check("stale version", updateTask(db, audit, task.task_key, PatchTaskBodySchema.parse({ title: "y" }), { expectedVersion: 7 }));
+    await check(
+      "lifecycle rule",
+      updateTask(db, audit, task.task_key, PatchTaskBodySchema.parse({ lifecycle_action: "review" })),
+    );
+    await check(
+      "stale version",
+      updateTask(db, audit, task.task_key, PatchTaskBodySchema.parse({ title: "y" }), { expectedVersion: 7 }),
+    );
     await check("stale version on delete", deleteTask(db, audit, task.task_key, { expectedVersion: [] }));
     await check("unknown project", requireProject(db, "NOPE"));
     await check("duplicate project key", createProject(db, audit, { name: "Again", project_key: "WID" }));
@@ -96,12 +118,20 @@ describe("the domain throws DomainError, not ApiError", () => {
     const badInput = () => {
       throw new ApiError("VALIDATION_ERROR", "Request body failed validation (title: Required)");
     };
-    expect((await domainErrorOf(updateTask(services.db, audit, "WID-99", badInput, { expectedVersion: 9 }))).code).toBe("NOT_FOUND");
-    const inputFirst = await updateTask(services.db, audit, task.task_key, badInput, { expectedVersion: 9 }).catch((e: unknown) => e);
-    expect(inputFirst).toBeInstanceOf(ApiError);
-    expect((await domainErrorOf(updateTask(services.db, audit, task.task_key, () => PatchTaskBodySchema.parse({ title: "y" }), { expectedVersion: 9 }))).code).toBe(
-      "PRECONDITION_FAILED",
+    expect((await domainErrorOf(updateTask(services.db, audit, "WID-99", badInput, { expectedVersion: 9 }))).code).toBe(
+      "NOT_FOUND",
     );
+    const inputFirst = await updateTask(services.db, audit, task.task_key, badInput, { expectedVersion: 9 }).catch(
+      (e: unknown) => e,
+    );
+    expect(inputFirst).toBeInstanceOf(ApiError);
+    expect(
+      (
+        await domainErrorOf(
+          updateTask(services.db, audit, task.task_key, () => PatchTaskBodySchema.parse({ title: "y" }), { expectedVersion: 9 }),
+        )
+      ).code,
+    ).toBe("PRECONDITION_FAILED");
   });
 });
 
@@ -130,7 +160,9 @@ describe("the API maps each domain code to its documented status and body", () =
     const details = code === "VALIDATION_ERROR" ? [{ path: "cursor", message: "Invalid cursor" }] : undefined;
     const res = await answer(new DomainError(code, `the ${code} message`, details));
     expect(res.status).toBe(status);
-    expect(await res.json()).toEqual({ error: details ? { code, message: `the ${code} message`, details } : { code, message: `the ${code} message` } });
+    expect(await res.json()).toEqual({
+      error: details ? { code, message: `the ${code} message`, details } : { code, message: `the ${code} message` },
+    });
     expect(res.headers.get("X-RateLimit-Limit")).toBe("100");
   });
 
@@ -138,7 +170,9 @@ describe("the API maps each domain code to its documented status and body", () =
     const res = await answer(new TaskVersionMismatch("WID-1", 3));
     expect(res.status).toBe(412);
     expect(res.headers.get("ETag")).toBe('"3"');
-    expect(await res.json()).toEqual({ error: { code: "PRECONDITION_FAILED", message: `If-Match does not match the task's current ETag "3"` } });
+    expect(await res.json()).toEqual({
+      error: { code: "PRECONDITION_FAILED", message: `If-Match does not match the task's current ETag "3"` },
+    });
     expect(apiErrorOf(new TaskVersionMismatch("WID-1", 3)).code).toBe("PRECONDITION_FAILED");
   });
 });
@@ -166,7 +200,9 @@ describe("layers", () => {
       "security/events-query.server.ts",
     ];
     expect(files.length).toBeGreaterThan(10);
-    const offenders = files.filter((f) => /from\s+["'](?:\.\.\/(?:api|http)\/|~\/lib\/(?:api|http)\/)/.test(fs.readFileSync(path.join(root, f), "utf8")));
+    const offenders = files.filter((f) =>
+      /from\s+["'](?:\.\.\/(?:api|http)\/|~\/lib\/(?:api|http)\/)/.test(fs.readFileSync(path.join(root, f), "utf8")),
+    );
     expect(offenders).toEqual([]);
   });
 });

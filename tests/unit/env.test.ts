@@ -63,7 +63,10 @@ describe("configuration", () => {
 
   it("takes SESSION_SECRET as a list whose first element signs", () => {
     const other = "another-test-secret-of-40-characters-xyz";
-    expect(loadConfig({ DATABASE_PATH: ":memory:", SESSION_SECRET: `${SECRET}, ${other}` }).sessionSecrets).toEqual([SECRET, other]);
+    expect(loadConfig({ DATABASE_PATH: ":memory:", SESSION_SECRET: `${SECRET}, ${other}` }).sessionSecrets).toEqual([
+      SECRET,
+      other,
+    ]);
   });
 
   it("refuses a session secret under 32 characters, naming the variable but not the secret", () => {
@@ -91,7 +94,9 @@ describe("configuration", () => {
     const dbPath = tempDb();
     fs.mkdirSync(path.dirname(dbPath), { recursive: true });
     fs.writeFileSync(path.join(path.dirname(dbPath), "session-secret"), `${"a".repeat(48)}\n`, { mode: 0o600 });
-    expect(() => loadConfig({ DATABASE_PATH: dbPath })).toThrow(/SESSION_SECRET: the stored secret in .* uses only 1 distinct character/);
+    expect(() => loadConfig({ DATABASE_PATH: dbPath })).toThrow(
+      /SESSION_SECRET: the stored secret in .* uses only 1 distinct character/,
+    );
   });
 
   it("never refuses a generated secret, nor random hex or base64 ones", () => {

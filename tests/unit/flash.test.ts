@@ -38,7 +38,12 @@ describe("flash notices", () => {
     const set = pair(await setFlash(config, "Password changed."));
     const flipped = `${set.slice(0, -2)}${set.at(-2) === "A" ? "B" : "A"}${set.at(-1)}`;
     const unsigned = `flash=${Buffer.from(JSON.stringify("flash1.Password changed.")).toString("base64")}`;
-    const otherKey = pair(await setFlash(loadConfig({ DATABASE_PATH: ":memory:", SESSION_SECRET: "another-secret-entirely-0123456789" }), "Password changed."));
+    const otherKey = pair(
+      await setFlash(
+        loadConfig({ DATABASE_PATH: ":memory:", SESSION_SECRET: "another-secret-entirely-0123456789" }),
+        "Password changed.",
+      ),
+    );
     for (const cookie of [flipped, unsigned, otherKey, "flash=", "flash=%E0%A4%A"]) {
       const read = await readFlash(get(cookie), config);
       expect(read.text, cookie).toBeNull();

@@ -26,7 +26,10 @@ describe("page forms", () => {
   it("treats a body that is not a form, or is too large, as no form (validation errors, never a crash)", async () => {
     expect(await readForm(post('{"email":"a@example.com"}', "application/json"))).toBeNull();
     expect(await readForm(post(`name=${"a".repeat(MAX_FORM_BYTES)}`))).toBeNull();
-    expect(parseForm(Schema, null)).toMatchObject({ success: false, fieldErrors: { email: expect.any(String), name: expect.any(String) } });
+    expect(parseForm(Schema, null)).toMatchObject({
+      success: false,
+      fieldErrors: { email: expect.any(String), name: expect.any(String) },
+    });
   });
 });
 

@@ -3,7 +3,16 @@ import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { appendAudit, verifyAuditChain } from "../../app/lib/audit/log.server";
 import type { AuditEntry } from "../../db/schema";
-import { committerOf, DEFAULT_GROUP_COMMIT, nowIso, openDatabase, transaction, type Db, type GroupCommitOptions, type OpenedDatabase } from "~/lib/db.server";
+import {
+  committerOf,
+  DEFAULT_GROUP_COMMIT,
+  nowIso,
+  openDatabase,
+  transaction,
+  type Db,
+  type GroupCommitOptions,
+  type OpenedDatabase,
+} from "~/lib/db.server";
 import { testAudit, testAuditSigner, testDatabase, type TestDatabase } from "../support/kit";
 
 // Group commit (app/lib/db.server.ts): concurrent transaction() calls share one
@@ -39,7 +48,9 @@ function reopen(groupCommit: GroupCommitOptions) {
 const committedAuditIds = () =>
   (reader.prepare("select resource_id from audit_log order by seq").all() as { resource_id: string }[]).map((r) => r.resource_id);
 const committedProjectKeys = () =>
-  (reader.prepare("select project_key from projects order by project_key").all() as { project_key: string }[]).map((r) => r.project_key);
+  (reader.prepare("select project_key from projects order by project_key").all() as { project_key: string }[]).map(
+    (r) => r.project_key,
+  );
 
 function audit(db: Db, resourceId: string): Promise<AuditEntry> {
   return appendAudit(db, testAudit, { action: "project.create", resourceType: "project", resourceId, changes: {} });
@@ -47,7 +58,19 @@ function audit(db: Db, resourceId: string): Promise<AuditEntry> {
 
 async function insertProject(trx: Db, key: string) {
   const at = nowIso();
-  await trx.insertInto("projects").values({ id: `id-${key}`, project_key: key, name: key, description: "", settings: "{}", next_task_number: 1, created_at: at, updated_at: at }).execute();
+  await trx
+    .insertInto("projects")
+    .values({
+      id: `id-${key}`,
+      project_key: key,
+      name: key,
+      description: "",
+      settings: "{}",
+      next_task_number: 1,
+      created_at: at,
+      updated_at: at,
+    })
+    .execute();
 }
 
 /** A domain command's shape: a change and its audit entry in one transaction(). */
@@ -73,7 +96,14 @@ describe("group commit", () => {
       ),
     );
     expect(seenCommitted).toEqual(keys.map(() => true));
-    expect(gc.committer.stats).toMatchObject({ batches: 1, commits: 1, committed: 20, rolledBack: 0, failedBatches: 0, largestBatch: 20 });
+    expect(gc.committer.stats).toMatchObject({
+      batches: 1,
+      commits: 1,
+      committed: 20,
+      rolledBack: 0,
+      failedBatches: 0,
+      largestBatch: 20,
+    });
     expect(committerOf(gc.db)).toBe(gc.committer);
   });
 
@@ -115,7 +145,11 @@ describe("group commit", () => {
     await Promise.all(Array.from({ length: n }, (_, i) => audit(db.db, `R-${i}`)));
     expect(committedAuditIds()).toEqual(Array.from({ length: n }, (_, i) => `R-${i}`));
     expect(await verifyAuditChain(db.db, testAuditSigner)).toMatchObject({ ok: true, count: n, lastSeq: n });
-    expect(db.committer.stats).toMatchObject({ commits: Math.ceil(n / DEFAULT_GROUP_COMMIT.maxBatchSize), committed: n, largestBatch: 128 });
+    expect(db.committer.stats).toMatchObject({
+      commits: Math.ceil(n / DEFAULT_GROUP_COMMIT.maxBatchSize),
+      committed: n,
+      largestBatch: 128,
+    });
   });
 
   it("commits a lone writer at once, waiting for no timer", async () => {

@@ -77,7 +77,9 @@ describe("the request handler, in-process", () => {
     if (verdict.ok) return;
     expect(verdict.response.status).toBe(405);
     expect(verdict.response.headers.get("allow")).toBe("GET, HEAD, POST, PATCH, DELETE");
-    expect(await verdict.response.json()).toEqual({ error: { code: "METHOD_NOT_ALLOWED", message: "Method TRACE is not allowed" } });
+    expect(await verdict.response.json()).toEqual({
+      error: { code: "METHOD_NOT_ALLOWED", message: "Method TRACE is not allowed" },
+    });
   });
 
   it("answers a page asked with PUT 405 with Allow: GET, HEAD, POST and a nonce policy", async () => {
@@ -107,7 +109,10 @@ describe("the request handler, in-process", () => {
 
   it("answers a declared body over the ceiling 413 without reading it", async () => {
     const res = await app.handle(
-      new Request("http://localhost:3000/api/projects", { method: "POST", headers: { "Content-Length": String(MAX_BODY_BYTES + 1) } }),
+      new Request("http://localhost:3000/api/projects", {
+        method: "POST",
+        headers: { "Content-Length": String(MAX_BODY_BYTES + 1) },
+      }),
       client,
     );
     expect(res.status).toBe(413);
@@ -118,7 +123,11 @@ describe("the request handler, in-process", () => {
     const res = await app.handle(
       new Request("http://localhost:3000/login", {
         method: "POST",
-        headers: { Origin: "https://evil.example", "Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": "198.51.100.1" },
+        headers: {
+          Origin: "https://evil.example",
+          "Content-Type": "application/x-www-form-urlencoded",
+          "X-Forwarded-For": "198.51.100.1",
+        },
         body: "email=a%40b.c&password=x",
       }),
       client,

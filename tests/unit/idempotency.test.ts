@@ -47,7 +47,9 @@ describe("idempotency keys", () => {
 
   it("lets concurrent duplicates create only once", async () => {
     const c = creator();
-    const results = await Promise.all(Array.from({ length: 20 }, () => withIdempotency(opened.db, { tokenId: 1, key: "k", requestHash: "h" }, c.run)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => withIdempotency(opened.db, { tokenId: 1, key: "k", requestHash: "h" }, c.run)),
+    );
     expect(c.calls).toBe(1);
     expect(results.filter((r) => !r.replayed)).toHaveLength(1);
   });
@@ -56,7 +58,11 @@ describe("idempotency keys", () => {
     const c = creator();
     const t0 = Date.parse("2026-01-01T00:00:00Z");
     await withIdempotency(opened.db, { tokenId: 1, key: "k", requestHash: "a", now: t0 }, c.run);
-    const later = await withIdempotency(opened.db, { tokenId: 1, key: "k", requestHash: "b", now: t0 + IDEMPOTENCY_TTL_MS + 1 }, c.run);
+    const later = await withIdempotency(
+      opened.db,
+      { tokenId: 1, key: "k", requestHash: "b", now: t0 + IDEMPOTENCY_TTL_MS + 1 },
+      c.run,
+    );
     expect(later.replayed).toBe(false);
     expect(c.calls).toBe(2);
     expect(await opened.db.selectFrom("idempotency_keys").selectAll().execute()).toHaveLength(1);
@@ -64,7 +70,9 @@ describe("idempotency keys", () => {
 
   it("does not store anything when the creation fails", async () => {
     const failing = () => Promise.reject(new ApiError("VALIDATION_ERROR", "bad"));
-    await expect(withIdempotency(opened.db, { tokenId: 1, key: "k", requestHash: "a" }, failing)).rejects.toBeInstanceOf(ApiError);
+    await expect(withIdempotency(opened.db, { tokenId: 1, key: "k", requestHash: "a" }, failing)).rejects.toBeInstanceOf(
+      ApiError,
+    );
     expect(await opened.db.selectFrom("idempotency_keys").selectAll().execute()).toHaveLength(0);
   });
 

@@ -5,7 +5,13 @@ import { createProject } from "../../app/lib/projects/projects.server";
 import type { AuditContext } from "../../app/lib/audit/log.server";
 import { testAuditSigner } from "../support/audit-key";
 
-const audit: AuditContext = { actor: { type: "token", id: "1", label: "t" }, ip: "127.0.0.1", userAgent: "test", requestId: "r", signer: testAuditSigner };
+const audit: AuditContext = {
+  actor: { type: "token", id: "1", label: "t" },
+  ip: "127.0.0.1",
+  userAgent: "test",
+  requestId: "r",
+  signer: testAuditSigner,
+};
 let opened: OpenedDatabase;
 beforeEach(async () => {
   opened = openDatabase(":memory:");
@@ -56,7 +62,10 @@ describe("label resolution", () => {
     const p = await createProject(opened.db, audit, { name: "One", project_key: "ONE" });
     await resolveLabels(opened.db, p.id, ["backend"]);
     await expect(
-      opened.db.insertInto("labels").values({ project_id: p.id, name: "BACKEND", name_key: "backend", color: "red", created_at: "x" }).execute(),
+      opened.db
+        .insertInto("labels")
+        .values({ project_id: p.id, name: "BACKEND", name_key: "backend", color: "red", created_at: "x" })
+        .execute(),
     ).rejects.toThrow(/UNIQUE/);
   });
 });

@@ -1,14 +1,41 @@
 import { describe, expect, it } from "vitest";
-import { decideLifecycle, LIFECYCLE_ACTIONS, TASK_STATUSES, type LifecycleAction, type TaskStatus } from "../../app/lib/tasks/lifecycle";
+import {
+  decideLifecycle,
+  LIFECYCLE_ACTIONS,
+  TASK_STATUSES,
+  type LifecycleAction,
+  type TaskStatus,
+} from "../../app/lib/tasks/lifecycle";
 
 // spec/api.md's table, written out cell by cell: [status after, run_state after] or "409".
 // Its type makes the compiler check that every action and every status has a cell.
 const TABLE: Record<LifecycleAction, Record<TaskStatus, [TaskStatus, "working" | null] | "409">> = {
-  plan: { inbox: ["todo", null], todo: ["todo", null], hold: ["hold", null], ready: ["ready", null], done: "409", archived: "409" },
-  start: { inbox: ["inbox", "working"], todo: ["todo", "working"], hold: ["hold", "working"], ready: ["ready", "working"], done: "409", archived: "409" },
+  plan: {
+    inbox: ["todo", null],
+    todo: ["todo", null],
+    hold: ["hold", null],
+    ready: ["ready", null],
+    done: "409",
+    archived: "409",
+  },
+  start: {
+    inbox: ["inbox", "working"],
+    todo: ["todo", "working"],
+    hold: ["hold", "working"],
+    ready: ["ready", "working"],
+    done: "409",
+    archived: "409",
+  },
   complete: { inbox: "409", todo: ["ready", null], hold: ["ready", null], ready: "409", done: "409", archived: "409" },
   review: { inbox: "409", todo: "409", hold: "409", ready: ["done", null], done: "409", archived: "409" },
-  block: { inbox: ["hold", null], todo: ["hold", null], hold: ["hold", null], ready: ["hold", null], done: "409", archived: "409" },
+  block: {
+    inbox: ["hold", null],
+    todo: ["hold", null],
+    hold: ["hold", null],
+    ready: ["hold", null],
+    done: "409",
+    archived: "409",
+  },
 };
 
 describe("the lifecycle decision table", () => {

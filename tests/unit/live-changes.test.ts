@@ -35,10 +35,16 @@ beforeEach(async () => {
   opened = openDatabase(path.join(dir, "t.db"));
   await migrate(opened.db);
   const now = new Date().toISOString();
-  await opened.db.insertInto("owners").values({ id: "o", singleton: 1, email: "o@example.com", password_hash: "x", created_at: now, updated_at: now }).execute();
+  await opened.db
+    .insertInto("owners")
+    .values({ id: "o", singleton: 1, email: "o@example.com", password_hash: "x", created_at: now, updated_at: now })
+    .execute();
   await opened.db.insertInto("sessions").values(session("live")).execute();
   queries = [];
-  counted = new Kysely<Database>({ dialect: new SqliteDialect({ database: opened.sqlite }), log: (event) => void queries.push(event.query.sql) });
+  counted = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: opened.sqlite }),
+    log: (event) => void queries.push(event.query.sql),
+  });
 });
 afterEach(async () => {
   await opened.db.destroy();

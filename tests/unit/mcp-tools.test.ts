@@ -4,7 +4,10 @@ import { openApiDocument } from "../../app/lib/api/openapi.server";
 
 type Json = Record<string, unknown>;
 
-const doc = openApiDocument("test") as { paths: Record<string, Record<string, Json>>; components: { schemas: Record<string, Json> } };
+const doc = openApiDocument("test") as {
+  paths: Record<string, Record<string, Json>>;
+  components: { schemas: Record<string, Json> };
+};
 
 /** The OpenAPI operation with this operationId. */
 function operation(operationId: string): Json {
@@ -18,10 +21,15 @@ function operation(operationId: string): Json {
 function operationFields(op: Json, fields: "body" | "query" | "none"): Record<string, Json> {
   if (fields === "none") return {};
   if (fields === "query") {
-    const params = (op.parameters as { name: string; in: string; description?: string; schema: Json }[]).filter((p) => p.in === "query");
-    return Object.fromEntries(params.map((p) => [p.name, p.description ? { ...p.schema, description: p.description } : p.schema]));
+    const params = (op.parameters as { name: string; in: string; description?: string; schema: Json }[]).filter(
+      (p) => p.in === "query",
+    );
+    return Object.fromEntries(
+      params.map((p) => [p.name, p.description ? { ...p.schema, description: p.description } : p.schema]),
+    );
   }
-  const ref = ((op.requestBody as Json).content as { "application/json": { schema: { $ref: string } } })["application/json"].schema.$ref;
+  const ref = ((op.requestBody as Json).content as { "application/json": { schema: { $ref: string } } })["application/json"]
+    .schema.$ref;
   return (doc.components.schemas[ref.split("/").at(-1)!]!.properties ?? {}) as Record<string, Json>;
 }
 
@@ -30,7 +38,11 @@ const normalized = (value: unknown): unknown =>
   Array.isArray(value)
     ? value.map(normalized)
     : value && typeof value === "object"
-      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, normalized(v)]))
+      ? Object.fromEntries(
+          Object.entries(value)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([k, v]) => [k, normalized(v)]),
+        )
       : value;
 
 describe("MCP tool list and OpenAPI document", () => {
@@ -64,22 +76,31 @@ describe("MCP tool list and OpenAPI document", () => {
     if (source.added.includes("idempotency_key")) expect(params).toContain("header:Idempotency-Key");
   });
 
-  it.each(MCP_TOOL_NAMES.map((name) => [name]))("%s declares the response schema of its API operation as its output schema", (name) => {
-    const tool = tools.find((t) => t.name === name)!;
-    const op = operation(sources[name].operationId);
-    const success = Object.entries(op.responses as Record<string, Json>).find(([status]) => status.startsWith("2"))![1];
-    const ref = (success.content as { "application/json": { schema: { $ref: string } } })["application/json"].schema.$ref;
-    // The OpenAPI document refers to shared components; inline them to compare.
-    const inline = (value: unknown): unknown =>
-      Array.isArray(value)
-        ? value.map(inline)
-        : value && typeof value === "object"
-          ? "$ref" in value
-            ? inline(doc.components.schemas[String((value as { $ref: string }).$ref).split("/").at(-1)!])
-            : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inline(v)]))
-          : value;
-    expect(normalized(tool.outputSchema)).toEqual(normalized(inline({ $ref: ref })));
-  });
+  it.each(MCP_TOOL_NAMES.map((name) => [name]))(
+    "%s declares the response schema of its API operation as its output schema",
+    (name) => {
+      const tool = tools.find((t) => t.name === name)!;
+      const op = operation(sources[name].operationId);
+      const success = Object.entries(op.responses as Record<string, Json>).find(([status]) => status.startsWith("2"))![1];
+      const ref = (success.content as { "application/json": { schema: { $ref: string } } })["application/json"].schema.$ref;
+      // The OpenAPI document refers to shared components; inline them to compare.
+      const inline = (value: unknown): unknown =>
+        Array.isArray(value)
+          ? value.map(inline)
+          : value && typeof value === "object"
+            ? "$ref" in value
+              ? inline(
+                  doc.components.schemas[
+                    String((value as { $ref: string }).$ref)
+                      .split("/")
+                      .at(-1)!
+                  ],
+                )
+              : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inline(v)]))
+            : value;
+      expect(normalized(tool.outputSchema)).toEqual(normalized(inline({ $ref: ref })));
+    },
+  );
 
   it("shows a read token only the read tools, each marked read-only; delete_task alone is destructive", () => {
     expect(listTools("read").tools.map((t) => t.name)).toEqual(["list_projects", "list_tasks", "get_task"]);

@@ -24,7 +24,11 @@ function resolveRef(ref: string): unknown {
   return ref
     .slice(2)
     .split("/")
-    .reduce<unknown>((node, part) => (node && typeof node === "object" ? (node as Json)[part.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined), doc);
+    .reduce<unknown>(
+      (node, part) =>
+        node && typeof node === "object" ? (node as Json)[part.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined,
+      doc,
+    );
 }
 
 function walk(node: unknown, visit: (n: Json) => void): void {
@@ -39,12 +43,16 @@ describe("the OpenAPI document", () => {
   it("is OpenAPI 3.1 with info, bearer security and components", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.info).toMatchObject({ title: expect.any(String), version: "1.2.3" });
-    expect((doc.components as Json).securitySchemes).toEqual({ bearerAuth: expect.objectContaining({ type: "http", scheme: "bearer" }) });
+    expect((doc.components as Json).securitySchemes).toEqual({
+      bearerAuth: expect.objectContaining({ type: "http", scheme: "bearer" }),
+    });
     expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
   });
 
   it("has a path entry for every API route file except the 404 splat", () => {
-    const files = fs.readdirSync(path.resolve(import.meta.dirname, "../../app/routes")).filter((f) => /^api\..*\.tsx?$/.test(f) && f !== "api.$.ts");
+    const files = fs
+      .readdirSync(path.resolve(import.meta.dirname, "../../app/routes"))
+      .filter((f) => /^api\..*\.tsx?$/.test(f) && f !== "api.$.ts");
     expect(files.length).toBeGreaterThanOrEqual(9);
     for (const file of files) expect(Object.keys(paths), file).toContain(routePath(file));
   });
@@ -77,7 +85,12 @@ describe("the OpenAPI document", () => {
           expect(p.schema).toBeTypeOf("object");
           if (p.in === "path") expect(p.required).toBe(true);
         }
-        expect(params.filter((p) => p.in === "path").map((p) => p.name).sort()).toEqual([...templateParams].sort());
+        expect(
+          params
+            .filter((p) => p.in === "path")
+            .map((p) => p.name)
+            .sort(),
+        ).toEqual([...templateParams].sort());
         const responses = op.responses as Record<string, Json>;
         expect(Object.keys(responses).length).toBeGreaterThan(0);
         for (const [status, response] of Object.entries(responses)) {
@@ -100,11 +113,18 @@ describe("the OpenAPI document", () => {
     const statuses = new Set(Object.values(responses).map((r) => Number(String(r.description).slice(0, 3))));
     for (const status of Object.values(API_ERRORS)) expect(statuses.has(status), String(status)).toBe(true);
     const createTask = paths["/api/tasks"]!.post!.responses as Json;
-    for (const s of ["201", "400", "401", "403", "404", "405", "409", "413", "415", "429", "500"]) expect(createTask, s).toHaveProperty(s);
+    for (const s of ["201", "400", "401", "403", "404", "405", "409", "413", "415", "429", "500"])
+      expect(createTask, s).toHaveProperty(s);
     const patchTask = paths["/api/tasks/{id}"]!.patch!.responses as Json;
     for (const s of ["200", "400", "404", "409", "412"]) expect(patchTask, s).toHaveProperty(s);
     expect(paths["/api/tasks"]!.get!.parameters).toEqual(
-      expect.arrayContaining([expect.objectContaining({ name: "limit", in: "query", schema: expect.objectContaining({ minimum: 1, maximum: 200, default: 50 }) })]),
+      expect.arrayContaining([
+        expect.objectContaining({
+          name: "limit",
+          in: "query",
+          schema: expect.objectContaining({ minimum: 1, maximum: 200, default: 50 }),
+        }),
+      ]),
     );
     expect(paths["/api/health"]!.get!.security).toEqual([]);
     expect(paths["/api/openapi.json"]!.get!.security).toEqual([]);

@@ -2,8 +2,7 @@ import { describe, expect, it } from "vitest";
 import { safeRedirectPath } from "../../app/lib/auth/owner-session.server";
 import { checkSameOrigin, isValidHost, requestOrigin } from "../../app/lib/http/origin.server";
 
-const post = (headers: Record<string, string>) =>
-  new Request("http://127.0.0.1:3000/login", { method: "POST", headers });
+const post = (headers: Record<string, string>) => new Request("http://127.0.0.1:3000/login", { method: "POST", headers });
 
 describe("the same-origin check on page mutations", () => {
   it("accepts the server's own origin, and an ALLOWED_ORIGINS one", () => {
@@ -18,7 +17,10 @@ describe("the same-origin check on page mutations", () => {
   });
 
   it("trusts Origin over Sec-Fetch-Site and Referer when it is present", () => {
-    const check = checkSameOrigin(post({ Origin: "https://evil.example", "Sec-Fetch-Site": "same-origin", Referer: "http://127.0.0.1:3000/login" }), []);
+    const check = checkSameOrigin(
+      post({ Origin: "https://evil.example", "Sec-Fetch-Site": "same-origin", Referer: "http://127.0.0.1:3000/login" }),
+      [],
+    );
     expect(check.ok).toBe(false);
   });
 
@@ -75,7 +77,17 @@ describe("the sign-in redirect target", () => {
 
 describe("the Host header", () => {
   it("accepts hostname[:port]: DNS names, IPv4, bracketed IPv6", () => {
-    for (const host of ["localhost", "localhost:3000", "127.0.0.1:3000", "preq.example.com", "preq.example.com.", "my_host-1.lan:65535", "[::1]", "[::1]:3000", "[2001:db8::ffff:1.2.3.4]:8443"]) {
+    for (const host of [
+      "localhost",
+      "localhost:3000",
+      "127.0.0.1:3000",
+      "preq.example.com",
+      "preq.example.com.",
+      "my_host-1.lan:65535",
+      "[::1]",
+      "[::1]:3000",
+      "[2001:db8::ffff:1.2.3.4]:8443",
+    ]) {
       expect(isValidHost(host), host).toBe(true);
     }
   });
@@ -123,22 +135,38 @@ describe("the request's origin", () => {
   });
 
   it("is the Host header and the socket's scheme without TRUST_PROXY, whatever the forwarded headers say", () => {
-    expect(requestOrigin(input({ forwardedHost: "evil.example/x?", forwardedProto: "https" }), false)).toEqual({ ok: true, protocol: "http:", host: "127.0.0.1:3000" });
+    expect(requestOrigin(input({ forwardedHost: "evil.example/x?", forwardedProto: "https" }), false)).toEqual({
+      ok: true,
+      protocol: "http:",
+      host: "127.0.0.1:3000",
+    });
   });
 
   it("takes the last X-Forwarded-Host and X-Forwarded-Proto entries with TRUST_PROXY", () => {
-    expect(requestOrigin(input({ forwardedHost: "client.example, preq.example.com", forwardedProto: "http, HTTPS" }), true)).toEqual({
+    expect(
+      requestOrigin(input({ forwardedHost: "client.example, preq.example.com", forwardedProto: "http, HTTPS" }), true),
+    ).toEqual({
       ok: true,
       protocol: "https:",
       host: "preq.example.com",
     });
-    expect(requestOrigin(input({ forwardedProto: "gopher" }), true)).toEqual({ ok: true, protocol: "http:", host: "127.0.0.1:3000" });
+    expect(requestOrigin(input({ forwardedProto: "gopher" }), true)).toEqual({
+      ok: true,
+      protocol: "http:",
+      host: "127.0.0.1:3000",
+    });
   });
 
   it("is refused when the Host, the trusted X-Forwarded-Host or the request target could choose the routed path", () => {
-    expect(requestOrigin(input({ host: "127.0.0.1:3000/settings/api-keys?" }), false)).toEqual({ ok: false, reason: "invalid_host" });
+    expect(requestOrigin(input({ host: "127.0.0.1:3000/settings/api-keys?" }), false)).toEqual({
+      ok: false,
+      reason: "invalid_host",
+    });
     expect(requestOrigin(input({ host: "user:pw@x" }), true)).toEqual({ ok: false, reason: "invalid_host" });
-    expect(requestOrigin(input({ forwardedHost: "preq.example.com/assets/app.js?" }), true)).toEqual({ ok: false, reason: "invalid_forwarded_host" });
+    expect(requestOrigin(input({ forwardedHost: "preq.example.com/assets/app.js?" }), true)).toEqual({
+      ok: false,
+      reason: "invalid_forwarded_host",
+    });
     expect(requestOrigin(input({ forwardedHost: "" }), true)).toEqual({ ok: false, reason: "invalid_forwarded_host" });
     for (const target of ["http://evil.example/x", "@evil.example/x", "*", "", undefined]) {
       expect(requestOrigin(input({ target }), false), String(target)).toEqual({ ok: false, reason: "invalid_target" });

@@ -39,7 +39,12 @@ class SoftAuthenticator {
   private authData(flags: number, attested?: Buffer): Buffer {
     const counter = Buffer.alloc(4);
     counter.writeUInt32BE(this.counter);
-    return Buffer.concat([createHash("sha256").update(this.rp.id).digest(), Buffer.from([flags]), counter, attested ?? Buffer.alloc(0)]);
+    return Buffer.concat([
+      createHash("sha256").update(this.rp.id).digest(),
+      Buffer.from([flags]),
+      counter,
+      attested ?? Buffer.alloc(0),
+    ]);
   }
 
   private flags(attested: boolean): number {
@@ -64,7 +69,13 @@ class SoftAuthenticator {
     const idLength = Buffer.alloc(2);
     idLength.writeUInt16BE(this.credentialId.length);
     const attested = Buffer.concat([Buffer.alloc(16), idLength, this.credentialId, cose]);
-    const attestationObject = cbor(new Map<string, unknown>([["fmt", "none"], ["attStmt", new Map()], ["authData", this.authData(this.flags(true), attested)]]));
+    const attestationObject = cbor(
+      new Map<string, unknown>([
+        ["fmt", "none"],
+        ["attStmt", new Map()],
+        ["authData", this.authData(this.flags(true), attested)],
+      ]),
+    );
     const id = this.credentialId.toString("base64url");
     return {
       id,
@@ -83,7 +94,11 @@ class SoftAuthenticator {
     this.counter += this.options.stepCounter ?? 1;
     const authData = this.authData(this.flags(false));
     const clientData = this.clientData("webauthn.get", challenge, origin);
-    const signature = sign("sha256", Buffer.concat([authData, createHash("sha256").update(clientData).digest()]), this.privateKey);
+    const signature = sign(
+      "sha256",
+      Buffer.concat([authData, createHash("sha256").update(clientData).digest()]),
+      this.privateKey,
+    );
     const id = this.credentialId.toString("base64url");
     return {
       id,
@@ -142,7 +157,14 @@ async function register(auth: SoftAuthenticator, name = "Laptop") {
   const { challengeId, options } = await startPasskeyRegistration(opened.db, { owner, rp });
   expect(options.authenticatorSelection).toMatchObject({ residentKey: "required", userVerification: "required" });
   expect(options.rp).toEqual({ id: rp.id, name: "PreqStation" });
-  return finishPasskeyRegistration(opened.db, { owner, challengeId, response: auth.register(options.challenge), name, rp, audit });
+  return finishPasskeyRegistration(opened.db, {
+    owner,
+    challengeId,
+    response: auth.register(options.challenge),
+    name,
+    rp,
+    audit,
+  });
 }
 
 async function signIn(auth: SoftAuthenticator, origin?: string) {
@@ -150,7 +172,12 @@ async function signIn(auth: SoftAuthenticator, origin?: string) {
   expect(options.allowCredentials ?? []).toEqual([]);
   expect(options.userVerification).toBe("required");
   const handle = Buffer.from(owner.id).toString("base64url");
-  return finishPasskeyAuthentication(opened.db, { challengeId, response: auth.authenticate(options.challenge, handle, origin), rp, source });
+  return finishPasskeyAuthentication(opened.db, {
+    challengeId,
+    response: auth.authenticate(options.challenge, handle, origin),
+    rp,
+    source,
+  });
 }
 
 const events = () => opened.db.selectFrom("security_events").selectAll().orderBy("id").execute();
@@ -201,7 +228,10 @@ describe("passkeys", () => {
     const sneaky = new SoftAuthenticator(rp, { userVerified: false });
     Object.assign(sneaky, { credentialId: auth.credentialId, privateKey: auth.privateKey });
     const response = sneaky.authenticate(options.challenge, Buffer.from(owner.id).toString("base64url"));
-    expect(await finishPasskeyAuthentication(opened.db, { challengeId, response, rp, source })).toEqual({ ok: false, reason: "not_verified" });
+    expect(await finishPasskeyAuthentication(opened.db, { challengeId, response, rp, source })).toEqual({
+      ok: false,
+      reason: "not_verified",
+    });
   });
 
   it("checks the origin and relying party the server gives, not the client's", async () => {
@@ -211,7 +241,14 @@ describe("passkeys", () => {
     const other = new SoftAuthenticator({ id: "evil.example", origin: "https://preq.example.com" });
     const { challengeId, options } = await startPasskeyRegistration(opened.db, { owner, rp });
     expect(
-      await finishPasskeyRegistration(opened.db, { owner, challengeId, response: other.register(options.challenge), name: "x", rp, audit }),
+      await finishPasskeyRegistration(opened.db, {
+        owner,
+        challengeId,
+        response: other.register(options.challenge),
+        name: "x",
+        rp,
+        audit,
+      }),
     ).toEqual({ ok: false, reason: "not_verified" });
   });
 
@@ -221,7 +258,10 @@ describe("passkeys", () => {
     const { challengeId, options } = await startPasskeyAuthentication(opened.db, { rp });
     const response = auth.authenticate(options.challenge, Buffer.from(owner.id).toString("base64url"));
     expect((await finishPasskeyAuthentication(opened.db, { challengeId, response, rp, source })).ok).toBe(true);
-    expect(await finishPasskeyAuthentication(opened.db, { challengeId, response, rp, source })).toEqual({ ok: false, reason: "no_challenge" });
+    expect(await finishPasskeyAuthentication(opened.db, { challengeId, response, rp, source })).toEqual({
+      ok: false,
+      reason: "no_challenge",
+    });
   });
 
   it("refuses malformed input and unknown credentials without throwing", async () => {
@@ -239,8 +279,12 @@ describe("passkeys", () => {
   });
 
   it("keeps at most MAX_PENDING_AUTHENTICATIONS anonymous sign-in challenges", async () => {
-    for (let i = 0; i < MAX_PENDING_AUTHENTICATIONS + 20; i++) await startPasskeyAuthentication(opened.db, { rp, now: 1_000_000 + i });
-    const n = await opened.db.selectFrom("webauthn_challenges").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    for (let i = 0; i < MAX_PENDING_AUTHENTICATIONS + 20; i++)
+      await startPasskeyAuthentication(opened.db, { rp, now: 1_000_000 + i });
+    const n = await opened.db
+      .selectFrom("webauthn_challenges")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .executeTakeFirstOrThrow();
     expect(Number(n.n)).toBe(MAX_PENDING_AUTHENTICATIONS);
   });
 
@@ -249,7 +293,10 @@ describe("passkeys", () => {
     expect(await register(auth, "bad\u202ename")).toMatchObject({ ok: false, reason: "invalid_name" });
     const added = await register(auth, "Phone");
     if (!added.ok) throw new Error();
-    expect(await removePasskey(opened.db, { ownerId: owner.id, passkeyId: "missing", audit })).toEqual({ ok: false, reason: "not_found" });
+    expect(await removePasskey(opened.db, { ownerId: owner.id, passkeyId: "missing", audit })).toEqual({
+      ok: false,
+      reason: "not_found",
+    });
     expect(await removePasskey(opened.db, { ownerId: owner.id, passkeyId: added.passkey.id, audit })).toMatchObject({ ok: true });
     expect(await listPasskeys(opened.db, owner.id)).toEqual([]);
     const actions = (await opened.db.selectFrom("audit_log").select("action").orderBy("seq").execute()).map((r) => r.action);

@@ -2,10 +2,22 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DomainError } from "../../app/lib/domain/errors";
 import type { AuditContext } from "../../app/lib/audit/log.server";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
-import { createProject, deriveProjectKey, findProjectsByRepo, projectSettings, updateProject } from "../../app/lib/projects/projects.server";
+import {
+  createProject,
+  deriveProjectKey,
+  findProjectsByRepo,
+  projectSettings,
+  updateProject,
+} from "../../app/lib/projects/projects.server";
 import { testAuditSigner } from "../support/audit-key";
 
-const audit: AuditContext = { actor: { type: "token", id: "1", label: "t" }, ip: "127.0.0.1", userAgent: "test", requestId: "r", signer: testAuditSigner };
+const audit: AuditContext = {
+  actor: { type: "token", id: "1", label: "t" },
+  ip: "127.0.0.1",
+  userAgent: "test",
+  requestId: "r",
+  signer: testAuditSigner,
+};
 let opened: OpenedDatabase;
 beforeEach(async () => {
   opened = openDatabase(":memory:");
@@ -20,7 +32,8 @@ describe("projects", () => {
     expect(deriveProjectKey("Café Crème")).toBe("CC");
     expect(deriveProjectKey("日本")).toBe("PROJ");
     expect(deriveProjectKey("x")).toBe("PROJ");
-    for (const name of ["a b c d e f g h i j k l m", "A", "!!!", "Über"]) expect(deriveProjectKey(name)).toMatch(/^[A-Z0-9]{2,10}$/);
+    for (const name of ["a b c d e f g h i j k l m", "A", "!!!", "Über"])
+      expect(deriveProjectKey(name)).toMatch(/^[A-Z0-9]{2,10}$/);
   });
 
   it("numbers a derived key that is taken, and refuses an explicit duplicate with 409", async () => {
@@ -32,7 +45,11 @@ describe("projects", () => {
   });
 
   it("stores a GitHub repo_url as owner/repo and finds the project by any form of it", async () => {
-    const p = await createProject(opened.db, audit, { name: "W", project_key: "WID", repo_url: "git@github.com:Acme/Widgets.git" });
+    const p = await createProject(opened.db, audit, {
+      name: "W",
+      project_key: "WID",
+      repo_url: "git@github.com:Acme/Widgets.git",
+    });
     expect(p.repo_url).toBe("Acme/Widgets");
     expect((await findProjectsByRepo(opened.db, "https://github.com/acme/widgets/")).map((x) => x.project_key)).toEqual(["WID"]);
     expect(await findProjectsByRepo(opened.db, "acme/other")).toEqual([]);
@@ -48,8 +65,15 @@ describe("projects", () => {
       deploy_squash_merge: "true",
     });
     const before = await opened.db.selectFrom("audit_log").select("seq").execute();
-    const updated = await updateProject(opened.db, audit, "wid", { settings: { deploy_auto_pr: "true", deploy_default_branch: "develop" }, name: "Widgets" });
-    expect(projectSettings(updated)).toMatchObject({ deploy_auto_pr: "true", deploy_default_branch: "develop", deploy_squash_merge: "true" });
+    const updated = await updateProject(opened.db, audit, "wid", {
+      settings: { deploy_auto_pr: "true", deploy_default_branch: "develop" },
+      name: "Widgets",
+    });
+    expect(projectSettings(updated)).toMatchObject({
+      deploy_auto_pr: "true",
+      deploy_default_branch: "develop",
+      deploy_squash_merge: "true",
+    });
     expect(updated.name).toBe("Widgets");
     const entries = await opened.db.selectFrom("audit_log").selectAll().where("seq", ">", before.length).execute();
     expect(entries).toHaveLength(1);

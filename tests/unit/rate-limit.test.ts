@@ -15,7 +15,13 @@ describe("RateLimiter (sliding window, injected clock)", () => {
     const { rl, at } = limiter(5);
     at(1_000);
     const remaining = Array.from({ length: 5 }, () => rl.hit("k")).map((s) => [s.allowed, s.remaining]);
-    expect(remaining).toEqual([[true, 4], [true, 3], [true, 2], [true, 1], [true, 0]]);
+    expect(remaining).toEqual([
+      [true, 4],
+      [true, 3],
+      [true, 2],
+      [true, 1],
+      [true, 0],
+    ]);
     const over = rl.hit("k");
     expect(over).toMatchObject({ allowed: false, remaining: 0, limit: 5 });
     // A refused hit is not counted.

@@ -27,12 +27,30 @@ describe("repository URL normalization", () => {
   });
 
   it("keeps a non-GitHub URL exactly as given (trimmed)", () => {
-    expect(normalizeRepoUrl(" https://gitlab.com/acme/widgets.git ")).toEqual({ ok: true, value: "https://gitlab.com/acme/widgets.git", github: false });
-    expect(normalizeRepoUrl("git@gitlab.example.com:acme/widgets.git")).toEqual({ ok: true, value: "git@gitlab.example.com:acme/widgets.git", github: false });
+    expect(normalizeRepoUrl(" https://gitlab.com/acme/widgets.git ")).toEqual({
+      ok: true,
+      value: "https://gitlab.com/acme/widgets.git",
+      github: false,
+    });
+    expect(normalizeRepoUrl("git@gitlab.example.com:acme/widgets.git")).toEqual({
+      ok: true,
+      value: "git@gitlab.example.com:acme/widgets.git",
+      github: false,
+    });
   });
 
   it("refuses what is not a repository URL", () => {
-    for (const bad of ["", "   ", "not a url", "javascript:alert(1)", "ftp://example.com/x", "https://github.com/acme", "https://github.com/acme/widgets/tree/main", "a/b/c", "x".repeat(600)]) {
+    for (const bad of [
+      "",
+      "   ",
+      "not a url",
+      "javascript:alert(1)",
+      "ftp://example.com/x",
+      "https://github.com/acme",
+      "https://github.com/acme/widgets/tree/main",
+      "a/b/c",
+      "x".repeat(600),
+    ]) {
       expect(normalizeRepoUrl(bad).ok, bad).toBe(false);
     }
   });

@@ -42,7 +42,14 @@ describe("listSecurityEventPage", () => {
     for (let i = 0; i < 30; i++) {
       await recordSecurityEvent(
         opened.db,
-        { type: i % 2 ? "login" : "bearer_auth", outcome: i % 5 ? "failure" : "success", ip: "192.0.2.1", userAgent: "t", path: "/x", details: { i } },
+        {
+          type: i % 2 ? "login" : "bearer_auth",
+          outcome: i % 5 ? "failure" : "success",
+          ip: "192.0.2.1",
+          userAgent: "t",
+          path: "/x",
+          details: { i },
+        },
         { now: T0 + Math.floor(i / 3) * 60_000 },
       );
     }
@@ -102,10 +109,15 @@ describe("countRecentProblems", () => {
     const now = T0;
     const ev = { ip: "192.0.2.9", userAgent: "x", path: "/login" };
     await recordSecurityEvent(db, { ...ev, type: "login", outcome: "failure" }, { now: now - 1000 });
-    for (let i = 0; i < 4; i++) await recordSecurityEvent(db, { ...ev, type: "rate_limited", outcome: "blocked" }, { now: now - 5000 + i, coalesce: true });
+    for (let i = 0; i < 4; i++)
+      await recordSecurityEvent(db, { ...ev, type: "rate_limited", outcome: "blocked" }, { now: now - 5000 + i, coalesce: true });
     await recordSecurityEvent(db, { ...ev, type: "login", outcome: "success" }, { now });
     await recordSecurityEvent(db, { ...ev, type: "login", outcome: "failure" }, { now: now - 25 * 3_600_000 });
-    expect(await countRecentProblems(db, now)).toEqual({ failure: 1, blocked: 4, since: new Date(now - 86_400_000).toISOString() });
+    expect(await countRecentProblems(db, now)).toEqual({
+      failure: 1,
+      blocked: 4,
+      since: new Date(now - 86_400_000).toISOString(),
+    });
     await db.destroy();
   });
 });

@@ -54,7 +54,11 @@ describe("security events", () => {
     for (let i = 0; i < 50; i++) await recordSecurityEvent(db, event, { coalesce: true, now: T0 + i * 1000 });
     const [row, ...rest] = await rows();
     expect(rest).toEqual([]);
-    expect(row).toMatchObject({ count: 50, created_at: new Date(T0).toISOString(), last_at: new Date(T0 + 49_000).toISOString() });
+    expect(row).toMatchObject({
+      count: 50,
+      created_at: new Date(T0).toISOString(),
+      last_at: new Date(T0 + 49_000).toISOString(),
+    });
   });
 
   it("starts a new row after the window, for another client, or for another type, outcome or reason", async () => {
@@ -73,13 +77,22 @@ describe("security events", () => {
     for (let i = 0; i < 40; i++) {
       await recordSecurityEvent(
         db,
-        { ...event, path: `/p${i}`, userAgent: `agent ${i}`, details: { reason: "origin_mismatch", seen: `https://evil${i}.example` } },
+        {
+          ...event,
+          path: `/p${i}`,
+          userAgent: `agent ${i}`,
+          details: { reason: "origin_mismatch", seen: `https://evil${i}.example` },
+        },
         { coalesce: true, now: T0 + i * 100 },
       );
     }
     const all = await rows();
     expect(all).toHaveLength(1);
-    expect(all[0]).toMatchObject({ count: 40, path: "/p0", details: '{"reason":"origin_mismatch","seen":"https://evil0.example"}' });
+    expect(all[0]).toMatchObject({
+      count: 40,
+      path: "/p0",
+      details: '{"reason":"origin_mismatch","seen":"https://evil0.example"}',
+    });
   });
 
   it("counts an IPv6 client by its /64, so rotating addresses inside it adds no rows", async () => {
@@ -107,7 +120,11 @@ describe("security events", () => {
     // A later burst within the budget window still adds no rows; after it, the budget is back.
     await recordSecurityEvent(db, { ...event, ip: "192.0.2.99" }, { coalesce: true, now: T0 + 30 * 60_000 });
     expect(await rows()).toHaveLength(all.length);
-    await recordSecurityEvent(db, { ...event, ip: "192.0.2.99" }, { coalesce: true, now: T0 + ANONYMOUS_EVENT_BUDGET.windowMs + 1_000 });
+    await recordSecurityEvent(
+      db,
+      { ...event, ip: "192.0.2.99" },
+      { coalesce: true, now: T0 + ANONYMOUS_EVENT_BUDGET.windowMs + 1_000 },
+    );
     expect(await rows()).toHaveLength(all.length + 1);
   });
 

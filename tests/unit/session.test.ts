@@ -76,7 +76,10 @@ describe("browser sessions", () => {
   it("serializes the cookie with the contract's flags and Max-Age", async () => {
     const { id, row } = await newSession();
     const header = await serializeSessionCookie(sc, id, row, T0);
-    const attributes = header.split(";").slice(1).map((a) => a.trim());
+    const attributes = header
+      .split(";")
+      .slice(1)
+      .map((a) => a.trim());
     expect(attributes.sort()).toEqual(["HttpOnly", "Max-Age=86400", "Path=/", "SameSite=Strict", "Secure"]);
     const insecure = cookieFor([SECRET_A], { COOKIE_SECURE: "false" });
     expect(await serializeSessionCookie(insecure, id, row, T0)).not.toMatch(/Secure/i);

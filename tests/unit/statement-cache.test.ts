@@ -49,7 +49,20 @@ describe("the prepared-statement cache Kysely runs on", () => {
     const { db } = opened;
     await migrate(db);
     for (let i = 0; i < 3; i++) {
-      await db.insertInto("security_events").values({ created_at: `t${i}`, last_at: `t${i}`, count: 1, type: "login", outcome: "failure", ip: "1", user_agent: "", path: "/", details: "{}" }).execute();
+      await db
+        .insertInto("security_events")
+        .values({
+          created_at: `t${i}`,
+          last_at: `t${i}`,
+          count: 1,
+          type: "login",
+          outcome: "failure",
+          ip: "1",
+          user_agent: "",
+          path: "/",
+          details: "{}",
+        })
+        .execute();
     }
     const streamed: number[] = [];
     for await (const row of db.selectFrom("security_events").select("id").orderBy("id").stream()) streamed.push(row.id);

@@ -6,10 +6,18 @@ import { CreateTaskBodySchema, ListTasksQuerySchema, PatchProjectBodySchema } fr
 import { BodyTooLargeError } from "../../app/lib/http/body.server";
 
 const post = (body: BodyInit | null, type: string | null = "application/json", extra: Record<string, string> = {}) =>
-  new Request("http://x/api/tasks", { method: "POST", body, headers: { ...(type ? { "Content-Type": type } : {}), ...extra }, duplex: "half" } as RequestInit);
+  new Request("http://x/api/tasks", {
+    method: "POST",
+    body,
+    headers: { ...(type ? { "Content-Type": type } : {}), ...extra },
+    duplex: "half",
+  } as RequestInit);
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   if (error instanceof ApiError) return error.code;
   if (error instanceof BodyTooLargeError) return "PAYLOAD_TOO_LARGE";
   throw new Error(`expected an error, got ${String(error)}`);
@@ -32,13 +40,17 @@ describe("reading a JSON body", () => {
   });
 
   it("is 415 for any other media type, and 400 INVALID_JSON for text that is not JSON", async () => {
-    for (const type of [null, "text/plain", "application/jsonp", "application/merge-patch+json"]) expect(await codeOf(readJsonBody(post("{}", type)))).toBe("UNSUPPORTED_MEDIA_TYPE");
+    for (const type of [null, "text/plain", "application/jsonp", "application/merge-patch+json"])
+      expect(await codeOf(readJsonBody(post("{}", type)))).toBe("UNSUPPORTED_MEDIA_TYPE");
     for (const text of ["", "{", "{a:1}", "[1,]"]) expect(await codeOf(readJsonBody(post(text)))).toBe("INVALID_JSON");
   });
 
   it("refuses __proto__, constructor and prototype keys at any depth with 400 VALIDATION_ERROR naming the path", async () => {
     const refused = async (text: string) => {
-      const error = await readJsonBody(post(text)).then(() => null, (e: unknown) => e);
+      const error = await readJsonBody(post(text)).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(error, text).toBeInstanceOf(ApiError);
       return error as ApiError;
     };
@@ -48,10 +60,14 @@ describe("reading a JSON body", () => {
     expect((await refused('{"title":"x","constructor":{"prototype":{"x":1}}}')).details).toEqual([
       { path: "constructor", message: 'The key "constructor" is not allowed' },
     ]);
-    expect((await refused('{"result":{"steps":[{"ok":true},{"prototype":1}]}}')).details?.[0]?.path).toBe("result.steps.1.prototype");
+    expect((await refused('{"result":{"steps":[{"ok":true},{"prototype":1}]}}')).details?.[0]?.path).toBe(
+      "result.steps.1.prototype",
+    );
     expect((await refused('[{"a":{"__proto__":null}}]')).details?.[0]?.path).toBe("0.a.__proto__");
     // a value that merely says the word is fine, and deep nesting cannot overflow the walk
-    expect((await readJsonBody(post('{"title":"__proto__ constructor prototype"}'))).value).toEqual({ title: "__proto__ constructor prototype" });
+    expect((await readJsonBody(post('{"title":"__proto__ constructor prototype"}'))).value).toEqual({
+      title: "__proto__ constructor prototype",
+    });
     const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
     expect(Array.isArray((await readJsonBody(post(deep))).value)).toBe(true);
   });
@@ -71,7 +87,11 @@ describe("validation details", () => {
       { path: "uuid", message: "uuid is assigned by the server and cannot be set" },
     ]);
     const nested = PatchProjectBodySchema.safeParse({ settings: { id: 1, deploy_auto_pr: "maybe" } });
-    expect(validationDetails(nested.error!).map((d) => d.path).sort()).toEqual(["settings.deploy_auto_pr", "settings.id"]);
+    expect(
+      validationDetails(nested.error!)
+        .map((d) => d.path)
+        .sort(),
+    ).toEqual(["settings.deploy_auto_pr", "settings.id"]);
     const immutable = PatchProjectBodySchema.safeParse({ project_key: "NEW", version: 3 });
     expect(validationDetails(immutable.error!)).toEqual([
       { path: "project_key", message: "project_key cannot be changed" },
@@ -95,7 +115,9 @@ describe("query strings", () => {
     const q = queryObject(new URL("http://x/?__proto__=1&limit=5"));
     expect(Object.keys(q).sort()).toEqual(["__proto__", "limit"]);
     const parsed = ListTasksQuerySchema.safeParse(q);
-    expect(validationDetails(parsed.error!, false)).toEqual([{ path: "__proto__", message: 'Unknown query parameter "__proto__"' }]);
+    expect(validationDetails(parsed.error!, false)).toEqual([
+      { path: "__proto__", message: 'Unknown query parameter "__proto__"' },
+    ]);
     const version = ListTasksQuerySchema.safeParse({ version: "1" });
     expect(validationDetails(version.error!, false)).toEqual([{ path: "version", message: 'Unknown query parameter "version"' }]);
   });

@@ -10,10 +10,26 @@ import type { AuditContext } from "../../app/lib/audit/log.server";
 import { verifyAuditChain } from "../../app/lib/audit/log.server";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { createProject } from "../../app/lib/projects/projects.server";
-import { createTask, deleteTask, escapeLike, getTaskView, listTasks, setTaskStatus, taskListQuery, TaskVersionMismatch, updateTask } from "../../app/lib/tasks/tasks.server";
+import {
+  createTask,
+  deleteTask,
+  escapeLike,
+  getTaskView,
+  listTasks,
+  setTaskStatus,
+  taskListQuery,
+  TaskVersionMismatch,
+  updateTask,
+} from "../../app/lib/tasks/tasks.server";
 import { testAuditSigner } from "../support/audit-key";
 
-const audit: AuditContext = { actor: { type: "token", id: "1", label: "t" }, ip: "127.0.0.1", userAgent: "test", requestId: "r", signer: testAuditSigner };
+const audit: AuditContext = {
+  actor: { type: "token", id: "1", label: "t" },
+  ip: "127.0.0.1",
+  userAgent: "test",
+  requestId: "r",
+  signer: testAuditSigner,
+};
 let dir: string;
 let opened: OpenedDatabase;
 beforeEach(async () => {
@@ -33,7 +49,10 @@ const query = (input: Record<string, string> = {}) => ListTasksQuerySchema.parse
 
 /** The domain's failure: a DomainError, never the API layer's ApiError. */
 async function errorOf(promise: Promise<unknown>): Promise<DomainError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(DomainError);
   expect(error).not.toBeInstanceOf(ApiError);
   return error as DomainError;
@@ -41,7 +60,9 @@ async function errorOf(promise: Promise<unknown>): Promise<DomainError> {
 
 describe("task keys", () => {
   it("are distinct and sequential under 60 concurrent creates on one file database", async () => {
-    const created = await Promise.all(Array.from({ length: 60 }, (_, i) => createTask(opened.db, audit, body({ title: `t${i}` }))));
+    const created = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => createTask(opened.db, audit, body({ title: `t${i}` }))),
+    );
     const numbers = created.map((t) => Number(t.task_key.split("-")[1])).sort((a, b) => a - b);
     expect(numbers).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(new Set(created.map((t) => t.uuid)).size).toBe(60);
@@ -73,7 +94,9 @@ describe("choosing the project of a new task", () => {
     const byRepo = await createTask(opened.db, audit, body({ title: "b", repo: "git@github.com:ACME/widgets.git" }));
     expect(byRepo.project_key).toBe("WID");
     expect(byRepo.repo).toBe("acme/widgets");
-    expect((await createTask(opened.db, audit, body({ title: "c", repo: "https://gitlab.com/acme/other.git" }))).project_key).toBe("OTH");
+    expect(
+      (await createTask(opened.db, audit, body({ title: "c", repo: "https://gitlab.com/acme/other.git" }))).project_key,
+    ).toBe("OTH");
     const missing = await errorOf(createTask(opened.db, audit, body({ title: "d" })));
     expect(missing.code).toBe("VALIDATION_ERROR");
     expect(missing.details?.[0]?.path).toBe("project_key");
@@ -101,7 +124,9 @@ describe("changing a task", () => {
     expect(stale.code).toBe("PRECONDITION_FAILED");
     expect(stale).toBeInstanceOf(TaskVersionMismatch);
     expect((stale as TaskVersionMismatch).currentVersion).toBe(2);
-    expect((await errorOf(setTaskStatus(opened.db, audit, t.task_key, { status: "todo" }, { expectedVersion: [] }))).code).toBe("PRECONDITION_FAILED");
+    expect((await errorOf(setTaskStatus(opened.db, audit, t.task_key, { status: "todo" }, { expectedVersion: [] }))).code).toBe(
+      "PRECONDITION_FAILED",
+    );
     expect((await errorOf(deleteTask(opened.db, audit, t.task_key, { expectedVersion: 1 }))).code).toBe("PRECONDITION_FAILED");
     expect((await getTaskView(opened.db, t.task_key)).title).toBe("y");
     expect((await updateTask(opened.db, audit, t.task_key, patch({ title: "z" }), { expectedVersion: [1, 2] })).version).toBe(3);
@@ -119,7 +144,12 @@ describe("changing a task", () => {
     const started = await updateTask(opened.db, audit, t.task_key, patch({ lifecycle_action: "start", engine: "claude-code" }));
     expect(started).toMatchObject({ status: "todo", run_state: "working", engine: "claude-code" });
     expect(started.run_state_updated_at).not.toBeNull();
-    const done = await updateTask(opened.db, audit, t.task_key, patch({ lifecycle_action: "complete", result: { summary: "ok", tests: 3 } }));
+    const done = await updateTask(
+      opened.db,
+      audit,
+      t.task_key,
+      patch({ lifecycle_action: "complete", result: { summary: "ok", tests: 3 } }),
+    );
     expect(done).toMatchObject({ status: "ready", run_state: null, result: { summary: "ok", tests: 3 } });
     const conflict = await errorOf(updateTask(opened.db, audit, t.task_key, patch({ lifecycle_action: "complete" })));
     expect(conflict.code).toBe("CONFLICT");
@@ -139,8 +169,17 @@ describe("changing a task", () => {
   });
 
   it("replaces labels and acceptance criteria, and clears the branch with an empty string", async () => {
-    const t = await createTask(opened.db, audit, body({ title: "x", labels: ["a", "b"], acceptance_criteria: ["one"], branch: "feat/x" }));
-    const u = await updateTask(opened.db, audit, t.task_key, patch({ labels: ["B", "c"], acceptance_criteria: ["two", "three"], branch: "" }));
+    const t = await createTask(
+      opened.db,
+      audit,
+      body({ title: "x", labels: ["a", "b"], acceptance_criteria: ["one"], branch: "feat/x" }),
+    );
+    const u = await updateTask(
+      opened.db,
+      audit,
+      t.task_key,
+      patch({ labels: ["B", "c"], acceptance_criteria: ["two", "three"], branch: "" }),
+    );
     expect(u.labels).toEqual(["b", "c"]);
     expect(u.acceptance_criteria).toEqual(["two", "three"]);
     expect(u.branch).toBeNull();
@@ -149,7 +188,8 @@ describe("changing a task", () => {
 
 describe("listing tasks", () => {
   it("treats % and _ in q as plain text", async () => {
-    for (const title of ["100% done", "1000 done", "snake_case", "snakeXcase", "back\\slash"]) await createTask(opened.db, audit, body({ title }));
+    for (const title of ["100% done", "1000 done", "snake_case", "snakeXcase", "back\\slash"])
+      await createTask(opened.db, audit, body({ title }));
     const titles = async (q: string) => (await listTasks(opened.db, query({ q }))).tasks.map((t) => t.title).sort();
     expect(await titles("%")).toEqual(["100% done"]);
     expect(await titles("_")).toEqual(["snake_case"]);
@@ -177,9 +217,16 @@ describe("listing tasks", () => {
   });
 
   it("filters by status, label, run_state and updated_since, and lists the project's labels", async () => {
-    const a = await createTask(opened.db, audit, body({ title: "a", labels: ["Backend"], status: "todo" }), Date.parse("2026-01-01T00:00:00Z"));
+    const a = await createTask(
+      opened.db,
+      audit,
+      body({ title: "a", labels: ["Backend"], status: "todo" }),
+      Date.parse("2026-01-01T00:00:00Z"),
+    );
     await createTask(opened.db, audit, body({ title: "b", labels: ["ui"] }), Date.parse("2026-02-01T00:00:00Z"));
-    await updateTask(opened.db, audit, a.task_key, patch({ lifecycle_action: "start" }), { now: Date.parse("2026-01-02T00:00:00Z") });
+    await updateTask(opened.db, audit, a.task_key, patch({ lifecycle_action: "start" }), {
+      now: Date.parse("2026-01-02T00:00:00Z"),
+    });
     const keys = async (q: Record<string, string>) => (await listTasks(opened.db, query(q))).tasks.map((t) => t.title);
     expect(await keys({ status: "todo" })).toEqual(["a"]);
     expect(await keys({ label: "BACKEND" })).toEqual(["a"]);
@@ -187,7 +234,10 @@ describe("listing tasks", () => {
     expect(await keys({ updated_since: "2026-01-15" })).toEqual(["b"]);
     expect(await keys({ project_key: "wid" })).toEqual(["b", "a"]);
     expect(await keys({ project_key: "NONE" })).toEqual([]);
-    expect((await listTasks(opened.db, query({ project_key: "WID" }))).available_labels.map((l) => l.name)).toEqual(["Backend", "ui"]);
+    expect((await listTasks(opened.db, query({ project_key: "WID" }))).available_labels.map((l) => l.name)).toEqual([
+      "Backend",
+      "ui",
+    ]);
   });
 
   it("answers a forged cursor with a 400 naming cursor", async () => {
@@ -202,7 +252,9 @@ describe("the list query plan", () => {
   function plan(q: Record<string, string>, scope: { projectId?: string }, cursor: boolean): string {
     const position = cursor ? { updatedAt: "2026-01-01T00:00:00.000Z", id: "00000000-0000-4000-8000-000000000000" } : null;
     const compiled = taskListQuery(opened.db, query(q), { ...scope, position }).compile();
-    const rows = opened.sqlite.prepare(`explain query plan ${compiled.sql}`).all(...(compiled.parameters as unknown[])) as { detail: string }[];
+    const rows = opened.sqlite.prepare(`explain query plan ${compiled.sql}`).all(...(compiled.parameters as unknown[])) as {
+      detail: string;
+    }[];
     return rows.map((r) => r.detail).join(" | ");
   }
 

@@ -7,7 +7,14 @@ import {
   PatchTaskBodySchema,
 } from "../../app/lib/api/schemas";
 import { openApiDocument } from "../../app/lib/api/openapi.server";
-import { MULTI_LINE_PATTERN, multiLineText, SINGLE_LINE_PATTERN, singleLineText, textProblem, visibleText } from "../../app/lib/domain/text";
+import {
+  MULTI_LINE_PATTERN,
+  multiLineText,
+  SINGLE_LINE_PATTERN,
+  singleLineText,
+  textProblem,
+  visibleText,
+} from "../../app/lib/domain/text";
 import { TokenNameSchema } from "../../app/lib/tokens/tokens.server";
 
 const hex = (cp: number) => `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
@@ -27,13 +34,19 @@ const ORDINARY = [
 ];
 
 /** The messages of a failed parse, or [] when it succeeds. */
-function problems(schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } }, value: unknown) {
+function problems(
+  schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } },
+  value: unknown,
+) {
   const result = schema.safeParse(value);
   return result.success ? [] : result.error!.issues.map((i) => i.message);
 }
 
 /** The `path` of each issue, as api.md's error.details writes it. */
-function paths(schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { path: PropertyKey[] }[] } } }, value: unknown) {
+function paths(
+  schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { path: PropertyKey[] }[] } } },
+  value: unknown,
+) {
   const result = schema.safeParse(value);
   return result.success ? [] : result.error!.issues.map((i) => i.path.join("."));
 }
@@ -53,11 +66,14 @@ describe("single-line text", () => {
   it("refuses each bidirectional override, embedding, isolate and mark, and the line separators", () => {
     for (const cp of BIDI) {
       const value = `invoice${String.fromCodePoint(cp)}fdp.exe`;
-      expect(problems(title, value), hex(cp)).toEqual([`Must not contain bidirectional formatting characters (found ${hex(cp)})`]);
+      expect(problems(title, value), hex(cp)).toEqual([
+        `Must not contain bidirectional formatting characters (found ${hex(cp)})`,
+      ]);
       expect(SINGLE_LINE_PATTERN.test(value), hex(cp)).toBe(false);
     }
     expect(problems(title, "\u202e")).toEqual(["Must not contain bidirectional formatting characters (found U+202E)"]);
-    for (const cp of [0x2028, 0x2029]) expect(problems(title, `a${String.fromCodePoint(cp)}b`)).toEqual([`Must be a single line (found ${hex(cp)})`]);
+    for (const cp of [0x2028, 0x2029])
+      expect(problems(title, `a${String.fromCodePoint(cp)}b`)).toEqual([`Must be a single line (found ${hex(cp)})`]);
   });
 
   it("accepts ordinary Unicode: accents, CJK, Hebrew and Arabic letters, emoji with joiners and tags, astral letters", () => {
@@ -82,7 +98,9 @@ describe("single-line text", () => {
   it("still checks emptiness and length, with its own messages when given", () => {
     expect(problems(title, "   ")).toEqual(["Must not be empty"]);
     expect(problems(title, "x".repeat(181))).toEqual(["Must be at most 180 characters"]);
-    expect(problems(singleLineText(5, { required: "Enter a name", empty: "Enter a name", tooLong: "Too long" }), undefined)).toEqual(["Enter a name"]);
+    expect(
+      problems(singleLineText(5, { required: "Enter a name", empty: "Enter a name", tooLong: "Too long" }), undefined),
+    ).toEqual(["Enter a name"]);
   });
 
   it("the pattern and the message agree on every code point of the Basic Multilingual Plane", () => {
@@ -113,11 +131,16 @@ describe("multi-line text", () => {
 
   it("refuses every other C0 and C1 control, and a CR that is not part of CRLF", () => {
     for (const cp of [...C0, ...C1_AND_DEL].filter((c) => c !== 0x09 && c !== 0x0a && c !== 0x0d)) {
-      expect(problems(description, `a${String.fromCodePoint(cp)}b`), hex(cp)).toEqual([`Must not contain control characters (found ${hex(cp)})`]);
+      expect(problems(description, `a${String.fromCodePoint(cp)}b`), hex(cp)).toEqual([
+        `Must not contain control characters (found ${hex(cp)})`,
+      ]);
     }
     const crMessage = "Must not contain a carriage return except in a CRLF line break (found U+000D)";
-    for (const value of ["rm -rf ~\rsafe", "end\r", "\r\r\n", "a\n\rb"]) expect(problems(description, value), JSON.stringify(value)).toEqual([crMessage]);
-    expect(problems(description, "\u001b]8;;https://evil\u0007link")).toEqual(["Must not contain control characters (found U+001B)"]);
+    for (const value of ["rm -rf ~\rsafe", "end\r", "\r\r\n", "a\n\rb"])
+      expect(problems(description, value), JSON.stringify(value)).toEqual([crMessage]);
+    expect(problems(description, "\u001b]8;;https://evil\u0007link")).toEqual([
+      "Must not contain control characters (found U+001B)",
+    ]);
   });
 
   it("accepts ordinary Unicode and right-to-left prose with its directional marks", () => {
@@ -153,14 +176,20 @@ describe("the API schemas and the token name use the rule", () => {
       expect(paths(PatchTaskBodySchema, { title: bad }), bad).toEqual(["title"]);
       expect(paths(PatchTaskBodySchema, { labels: [bad] }), bad).toEqual(["labels.0"]);
       expect(paths(CreateProjectBodySchema, { name: bad }), bad).toEqual(["name"]);
-      expect(paths(CreateProjectBodySchema, { name: "ok", repo_url: `https://git.example.com/x/${bad}` }), bad).toEqual(["repo_url"]);
+      expect(paths(CreateProjectBodySchema, { name: "ok", repo_url: `https://git.example.com/x/${bad}` }), bad).toEqual([
+        "repo_url",
+      ]);
       expect(paths(PatchProjectBodySchema, { name: bad }), bad).toEqual(["name"]);
-      expect(paths(PatchProjectBodySchema, { settings: { deploy_default_branch: `main${bad}` } }), bad).toContain("settings.deploy_default_branch");
+      expect(paths(PatchProjectBodySchema, { settings: { deploy_default_branch: `main${bad}` } }), bad).toContain(
+        "settings.deploy_default_branch",
+      );
       expect(paths(ListTasksQuerySchema, { q: bad }), bad).toEqual(["q"]);
       expect(paths(ListTasksQuerySchema, { label: bad }), bad).toEqual(["label"]);
       expect(problems(TokenNameSchema, `ci${bad}`).length, bad).toBe(1);
     }
-    expect(problems(TokenNameSchema, "ci\u202ebot")).toEqual(["Must not contain bidirectional formatting characters (found U+202E)"]);
+    expect(problems(TokenNameSchema, "ci\u202ebot")).toEqual([
+      "Must not contain bidirectional formatting characters (found U+202E)",
+    ]);
   });
 
   it("refuses controls in multi-line fields but keeps newlines and bidirectional prose there", () => {
@@ -168,7 +197,9 @@ describe("the API schemas and the token name use the rule", () => {
     expect(paths(PatchTaskBodySchema, { plan_markdown: "step\u0000" })).toEqual(["plan_markdown"]);
     expect(paths(PatchTaskBodySchema, { planMarkdown: "step\u0085" })).toEqual(["planMarkdown"]);
     expect(paths(CreateProjectBodySchema, { name: "ok", description: "a\u0007" })).toEqual(["description"]);
-    expect(paths(PatchTaskBodySchema, { description: "one\r\ntwo\n\tthree \u202b(rtl)\u202c", plan_markdown: "- a\n- b" })).toEqual([]);
+    expect(
+      paths(PatchTaskBodySchema, { description: "one\r\ntwo\n\tthree \u202b(rtl)\u202c", plan_markdown: "- a\n- b" }),
+    ).toEqual([]);
   });
 
   it("the OpenAPI document carries the patterns, and they refuse the same characters once read back from JSON", () => {
@@ -188,7 +219,9 @@ describe("the API schemas and the token name use the rule", () => {
 
 describe("printing stored text to a terminal", () => {
   it("writes every refused character as a visible escape and leaves ordinary text alone", () => {
-    expect(visibleText("ci\u001b[31mbot\u202e\u0000\u009b\u2028\ud800")).toBe("ci\\u{001B}[31mbot\\u{202E}\\u{0000}\\u{009B}\\u{2028}\\u{D800}");
+    expect(visibleText("ci\u001b[31mbot\u202e\u0000\u009b\u2028\ud800")).toBe(
+      "ci\\u{001B}[31mbot\\u{202E}\\u{0000}\\u{009B}\\u{2028}\\u{D800}",
+    );
     for (const value of ORDINARY) expect(visibleText(value)).toBe(value);
     const leaks: string[] = [];
     for (let cp = 0; cp <= 0xffff; cp++) {

@@ -95,7 +95,13 @@ describe("token format", () => {
 
 describe("creating, finding and revoking tokens", () => {
   it("stores only the hash and the hint, finds the row by the plaintext's hash", async () => {
-    const { plaintext, summary } = await createApiToken(opened.db, { ownerId: "owner-1", name: "local-dev", scope: "full", expiresInDays: null, audit });
+    const { plaintext, summary } = await createApiToken(opened.db, {
+      ownerId: "owner-1",
+      name: "local-dev",
+      scope: "full",
+      expiresInDays: null,
+      audit,
+    });
     const row = await opened.db.selectFrom("api_tokens").selectAll().executeTakeFirstOrThrow();
     expect(row.token_hash).toBe(hashToken(plaintext));
     expect(row.hint).toBe(tokenHint(plaintext));
@@ -108,7 +114,14 @@ describe("creating, finding and revoking tokens", () => {
   });
 
   it("writes an api_token.create audit entry with no secret in it, in the same transaction", async () => {
-    const { plaintext, summary } = await createApiToken(opened.db, { ownerId: "owner-1", name: "ci", scope: "read", expiresInDays: 30, audit, now: Date.parse("2026-01-01T00:00:00.000Z") });
+    const { plaintext, summary } = await createApiToken(opened.db, {
+      ownerId: "owner-1",
+      name: "ci",
+      scope: "read",
+      expiresInDays: 30,
+      audit,
+      now: Date.parse("2026-01-01T00:00:00.000Z"),
+    });
     expect(summary.expires_at).toBe("2026-01-31T00:00:00.000Z");
     const [entry, ...more] = await opened.db.selectFrom("audit_log").selectAll().execute();
     expect(more).toHaveLength(0);
@@ -123,14 +136,19 @@ describe("creating, finding and revoking tokens", () => {
       user_agent: "Firefox",
       request_id: "req-1",
     });
-    expect(JSON.parse(entry!.changes)).toMatchObject({ name: { before: null, after: "ci" }, scope: { before: null, after: "read" } });
+    expect(JSON.parse(entry!.changes)).toMatchObject({
+      name: { before: null, after: "ci" },
+      scope: { before: null, after: "read" },
+    });
     expect(entry!.changes).not.toContain(plaintext);
     expect(entry!.changes).not.toContain(hashToken(plaintext));
   });
 
   it("a failed audit write rolls the token back with it", async () => {
     await opened.db.schema.alterTable("audit_log").renameTo("audit_log_gone").execute();
-    await expect(createApiToken(opened.db, { ownerId: "owner-1", name: "x", scope: "full", expiresInDays: null, audit })).rejects.toThrow();
+    await expect(
+      createApiToken(opened.db, { ownerId: "owner-1", name: "x", scope: "full", expiresInDays: null, audit }),
+    ).rejects.toThrow();
     const rows = await opened.db.selectFrom("api_tokens").selectAll().execute();
     expect(rows).toHaveLength(0);
   });
@@ -146,10 +164,26 @@ describe("creating, finding and revoking tokens", () => {
   });
 
   it("revoking twice keeps the first revoked_at and audits once; another owner's token is not found", async () => {
-    const { summary } = await createApiToken(opened.db, { ownerId: "owner-1", name: "a", scope: "full", expiresInDays: null, audit });
-    const first = await revokeApiToken(opened.db, { ownerId: "owner-1", id: summary.id, audit, now: Date.parse("2026-02-01T00:00:00.000Z") });
+    const { summary } = await createApiToken(opened.db, {
+      ownerId: "owner-1",
+      name: "a",
+      scope: "full",
+      expiresInDays: null,
+      audit,
+    });
+    const first = await revokeApiToken(opened.db, {
+      ownerId: "owner-1",
+      id: summary.id,
+      audit,
+      now: Date.parse("2026-02-01T00:00:00.000Z"),
+    });
     expect(first).toMatchObject({ outcome: "revoked", summary: { status: "revoked", revoked_at: "2026-02-01T00:00:00.000Z" } });
-    const second = await revokeApiToken(opened.db, { ownerId: "owner-1", id: summary.id, audit, now: Date.parse("2026-03-01T00:00:00.000Z") });
+    const second = await revokeApiToken(opened.db, {
+      ownerId: "owner-1",
+      id: summary.id,
+      audit,
+      now: Date.parse("2026-03-01T00:00:00.000Z"),
+    });
     expect(second).toMatchObject({ outcome: "already_revoked", summary: { revoked_at: "2026-02-01T00:00:00.000Z" } });
     const revokes = await opened.db.selectFrom("audit_log").selectAll().where("action", "=", "api_token.revoke").execute();
     expect(revokes).toHaveLength(1);
@@ -161,13 +195,24 @@ describe("creating, finding and revoking tokens", () => {
 
   it("lists the owner's tokens newest first with a status and no hashes", async () => {
     const now = Date.now();
-    await createApiToken(opened.db, { ownerId: "owner-1", name: "old", scope: "full", expiresInDays: 7, audit, now: now - 10 * 86_400_000 });
+    await createApiToken(opened.db, {
+      ownerId: "owner-1",
+      name: "old",
+      scope: "full",
+      expiresInDays: 7,
+      audit,
+      now: now - 10 * 86_400_000,
+    });
     const b = await createApiToken(opened.db, { ownerId: "owner-1", name: "gone", scope: "read", expiresInDays: null, audit });
     await createApiToken(opened.db, { ownerId: "owner-1", name: "live", scope: "full", expiresInDays: 90, audit });
     await createApiToken(opened.db, { ownerId: "owner-2", name: "theirs", scope: "full", expiresInDays: null, audit });
     await revokeApiToken(opened.db, { ownerId: "owner-1", id: b.summary.id, audit });
     const list = await listApiTokens(opened.db, "owner-1");
-    expect(list.map((t) => [t.name, t.status])).toEqual([["live", "active"], ["gone", "revoked"], ["old", "expired"]]);
+    expect(list.map((t) => [t.name, t.status])).toEqual([
+      ["live", "active"],
+      ["gone", "revoked"],
+      ["old", "expired"],
+    ]);
     for (const t of list) expect(Object.keys(t)).not.toContain("token_hash");
   });
 
@@ -180,7 +225,13 @@ describe("creating, finding and revoking tokens", () => {
   });
 
   it("touchTokenUsage writes only when the stored time is a minute old or more", async () => {
-    const { summary } = await createApiToken(opened.db, { ownerId: "owner-1", name: "a", scope: "full", expiresInDays: null, audit });
+    const { summary } = await createApiToken(opened.db, {
+      ownerId: "owner-1",
+      name: "a",
+      scope: "full",
+      expiresInDays: null,
+      audit,
+    });
     const get = () => opened.db.selectFrom("api_tokens").selectAll().where("id", "=", summary.id).executeTakeFirstOrThrow();
     const t0 = Date.parse("2026-06-01T00:00:00.000Z");
     expect(await touchTokenUsage(opened.db, await get(), "10.0.0.1", t0)).toBe(true);

@@ -63,9 +63,7 @@ describe("TOTP (RFC 6238, SHA-1, 6 digits, 30 s)", () => {
 
   it("writes the otpauth URI of contract §6 and renders it as an SVG QR code", async () => {
     const uri = totpUri("owner@example.com", RFC_SECRET);
-    expect(uri).toBe(
-      "otpauth://totp/PreqStation:owner@example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=PreqStation",
-    );
+    expect(uri).toBe("otpauth://totp/PreqStation:owner@example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=PreqStation");
     expect(totpUri("a+b@example.com", RFC_SECRET)).toContain("PreqStation:a%2Bb@example.com?");
     const svg = await totpQrSvg(uri);
     expect(svg.startsWith("<svg")).toBe(true);
@@ -83,7 +81,9 @@ describe("sealing with the data key (AES-256-GCM)", () => {
     const b = key.seal("totp-secret", "owner-1", secret);
     expect(a).toMatch(/^v1\.[A-Za-z0-9_-]+$/);
     expect(a).not.toBe(b);
-    expect(Buffer.from(a.slice(3), "base64url").subarray(0, 12)).not.toEqual(Buffer.from(b.slice(3), "base64url").subarray(0, 12));
+    expect(Buffer.from(a.slice(3), "base64url").subarray(0, 12)).not.toEqual(
+      Buffer.from(b.slice(3), "base64url").subarray(0, 12),
+    );
     expect(key.open("totp-secret", "owner-1", a)).toEqual(secret);
     expect(key.open("totp-secret", "owner-1", b)).toEqual(secret);
   });
@@ -127,7 +127,9 @@ describe("the data key's source", () => {
     const again = loadDataKeyOrFail(loadConfig({ DATABASE_PATH: path.join(dir, "p.db") }));
     expect(again.open("totp-secret", "o", sealed).toString()).toBe("x");
     // Rotating SESSION_SECRET changes nothing about it.
-    const rotated = loadDataKeyOrFail(loadConfig({ DATABASE_PATH: path.join(dir, "p.db"), SESSION_SECRET: "k".repeat(8) + randomBytes(24).toString("hex") }));
+    const rotated = loadDataKeyOrFail(
+      loadConfig({ DATABASE_PATH: path.join(dir, "p.db"), SESSION_SECRET: "k".repeat(8) + randomBytes(24).toString("hex") }),
+    );
     expect(rotated.open("totp-secret", "o", sealed).toString()).toBe("x");
   });
 
@@ -148,7 +150,9 @@ describe("the data key's source", () => {
     expect(() => loadConfig({ DATABASE_PATH: ":memory:", DATA_KEY: "00".repeat(32) })).toThrow(/DATA_KEY: is one repeated byte/);
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, "data-key"), "nonsense\n", { mode: 0o600 });
-    expect(() => loadDataKeyOrFail(loadConfig({ DATABASE_PATH: path.join(dir, "p.db") }))).toThrow(/DATA_KEY: the data key in .*data-key must be/);
+    expect(() => loadDataKeyOrFail(loadConfig({ DATABASE_PATH: path.join(dir, "p.db") }))).toThrow(
+      /DATA_KEY: the data key in .*data-key must be/,
+    );
   });
 
   it("parses SUDO_MAX_AGE: default 900, a positive whole number of seconds", () => {

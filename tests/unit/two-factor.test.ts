@@ -94,7 +94,13 @@ describe("TOTP enrolment", () => {
     expect(wrong).toEqual({ ok: false, reason: "wrong_code" });
     expect((await events()).at(-1)).toMatchObject({ type: "second_factor", outcome: "failure" });
 
-    const confirmed = await confirmTotp(opened.db, dataKey, { owner, code: totpCodeAt(secret, totpStep(T0)), audit, source, now: T0 });
+    const confirmed = await confirmTotp(opened.db, dataKey, {
+      owner,
+      code: totpCodeAt(secret, totpStep(T0)),
+      audit,
+      source,
+      now: T0,
+    });
     expect(confirmed.ok).toBe(true);
     if (!confirmed.ok) return;
     expect(confirmed.recoveryCodes).toHaveLength(10);
@@ -121,7 +127,12 @@ describe("TOTP enrolment", () => {
 
   it("does not let the confirming code be used again to sign in", async () => {
     const { secret } = await enrol();
-    const r = await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: totpCodeAt(secret, totpStep(T0)), source, now: T0 + 5_000 });
+    const r = await verifySecondFactor(opened.db, dataKey, {
+      ownerId: owner.id,
+      code: totpCodeAt(secret, totpStep(T0)),
+      source,
+      now: T0 + 5_000,
+    });
     expect(r).toEqual({ ok: false, reason: "replayed" });
   });
 });
@@ -131,7 +142,10 @@ describe("verifying a code", () => {
     const { secret } = await enrol();
     const now = T0 + 60_000;
     const code = totpCodeAt(secret, totpStep(now));
-    expect(await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code, source, now })).toEqual({ ok: true, method: "totp" });
+    expect(await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code, source, now })).toEqual({
+      ok: true,
+      method: "totp",
+    });
     expect(await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code, source, now: now + 10_000 })).toEqual({
       ok: false,
       reason: "replayed",
@@ -141,7 +155,9 @@ describe("verifying a code", () => {
     expect((await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: earlier, source, now })).ok).toBe(false);
     // The next step's code works.
     const next = totpCodeAt(secret, totpStep(now) + 1);
-    expect((await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: next, source, now: now + 30_000 })).ok).toBe(true);
+    expect((await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: next, source, now: now + 30_000 })).ok).toBe(
+      true,
+    );
     const failures = (await events()).filter((e) => e.type === "second_factor" && e.outcome === "failure");
     expect(failures.map((e) => JSON.parse(e.details).reason)).toEqual(["replayed", "replayed"]);
   });
@@ -176,7 +192,9 @@ describe("verifying a code", () => {
     });
     const { secret } = await enrol();
     const wrong = String((Number(totpCodeAt(secret, totpStep(T0 + 90_000))) + 1) % 1_000_000).padStart(6, "0");
-    expect((await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: wrong, source, now: T0 + 90_000 })).ok).toBe(false);
+    expect((await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: wrong, source, now: T0 + 90_000 })).ok).toBe(
+      false,
+    );
     expect(await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: "zzzzz-zzzzz", source, now: T0 })).toEqual({
       ok: false,
       reason: "wrong_code",
@@ -192,7 +210,12 @@ describe("verifying a code", () => {
     const { secret } = await enrol();
     const other = dataKeyFromBytes(randomBytes(32));
     await expect(
-      verifySecondFactor(opened.db, other, { ownerId: owner.id, code: totpCodeAt(secret, totpStep(T0 + 60_000)), source, now: T0 + 60_000 }),
+      verifySecondFactor(opened.db, other, {
+        ownerId: owner.id,
+        code: totpCodeAt(secret, totpStep(T0 + 60_000)),
+        source,
+        now: T0 + 60_000,
+      }),
     ).rejects.toThrow(/does not open/);
   });
 });
@@ -205,7 +228,9 @@ describe("recovery codes: regenerate, disable, reset", () => {
     expect(r.recoveryCodes).toHaveLength(10);
     expect(r.recoveryCodes.filter((c) => old.includes(c))).toEqual([]);
     expect((await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: old[0]!, source, now: T0 })).ok).toBe(false);
-    expect((await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: r.recoveryCodes[0]!, source, now: T0 })).ok).toBe(true);
+    expect(
+      (await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: r.recoveryCodes[0]!, source, now: T0 })).ok,
+    ).toBe(true);
     expect(await auditActions()).toEqual(["owner.2fa_enable", "owner.recovery_codes_regenerate"]);
   });
 
@@ -246,7 +271,11 @@ describe("recovery codes: regenerate, disable, reset", () => {
     const r = await resetTwoFactor(opened.db, { ownerId: owner.id, audit: cliAudit, now: T0 });
     expect(r).toEqual({ totpRemoved: true, recoveryCodesRemoved: 10, passkeysRemoved: 1, sessionsEnded: 1 });
     expect(await touchSession(opened.db, sc, s.id, { ip: "192.0.2.1" })).toBeNull();
-    expect(await getTwoFactorStatus(opened.db, owner.id)).toMatchObject({ totpEnabled: false, recoveryCodesLeft: 0, passkeys: 0 });
+    expect(await getTwoFactorStatus(opened.db, owner.id)).toMatchObject({
+      totpEnabled: false,
+      recoveryCodesLeft: 0,
+      passkeys: 0,
+    });
     const entry = await opened.db.selectFrom("audit_log").selectAll().orderBy("seq", "desc").executeTakeFirstOrThrow();
     expect(entry).toMatchObject({ action: "owner.2fa_reset", actor_type: "cli", resource_type: "owner", resource_id: owner.id });
     expect(JSON.parse(entry.changes)).toMatchObject({ passkeys: { before: 1, after: 0 }, sessions: { before: 1, after: 0 } });
@@ -284,7 +313,10 @@ describe("the login challenge", () => {
     }
     expect(await findLoginChallenge(opened.db, id, now)).toBeNull();
     const right = totpCodeAt(secret, totpStep(now));
-    expect(await completeLoginChallenge(opened.db, dataKey, { id, code: right, source, now })).toEqual({ ok: false, reason: "no_challenge" });
+    expect(await completeLoginChallenge(opened.db, dataKey, { id, code: right, source, now })).toEqual({
+      ok: false,
+      reason: "no_challenge",
+    });
     expect(await opened.db.selectFrom("login_challenges").selectAll().execute()).toHaveLength(0);
   });
 
@@ -295,7 +327,10 @@ describe("the login challenge", () => {
     expect(await findLoginChallenge(opened.db, id, late - 1)).not.toBeNull();
     expect(await findLoginChallenge(opened.db, id, late)).toBeNull();
     const code = totpCodeAt(secret, totpStep(late));
-    expect(await completeLoginChallenge(opened.db, dataKey, { id, code, source, now: late })).toEqual({ ok: false, reason: "no_challenge" });
+    expect(await completeLoginChallenge(opened.db, dataKey, { id, code, source, now: late })).toEqual({
+      ok: false,
+      reason: "no_challenge",
+    });
   });
 
   it("is never a session: its id is refused by the session lookup, and a session id is refused as a challenge", async () => {
@@ -320,7 +355,9 @@ describe("the login challenge", () => {
       recoveryCodesLeft: 9,
     });
     const again = await createLoginChallenge(opened.db, { ownerId: owner.id, now: T0 });
-    expect((await completeLoginChallenge(opened.db, dataKey, { id: again.id, code: recoveryCodes[0]!, source, now: T0 })).ok).toBe(false);
+    expect(
+      (await completeLoginChallenge(opened.db, dataKey, { id: again.id, code: recoveryCodes[0]!, source, now: T0 })).ok,
+    ).toBe(false);
   });
 });
 

@@ -38,10 +38,7 @@ const REALM = 'Bearer realm="preqstation"';
 /** `Bearer <credentials>` with the scheme in any case; anything else is not a bearer attempt. */
 const BEARER = /^bearer +(\S*) *$/i;
 
-type ParsedAuthorization =
-  | { kind: "missing" }
-  | { kind: "malformed"; presented: boolean }
-  | { kind: "token"; token: string };
+type ParsedAuthorization = { kind: "missing" } | { kind: "malformed"; presented: boolean } | { kind: "token"; token: string };
 
 export function parseAuthorization(header: string | null): ParsedAuthorization {
   if (header === null || header.trim() === "") return { kind: "missing" };
@@ -54,11 +51,7 @@ export function parseAuthorization(header: string | null): ParsedAuthorization {
 }
 
 /** Throws a Response (401/403/429 in the documented shape) when the request may not proceed. */
-export async function requireToken(
-  request: Request,
-  context: AppLoadContext,
-  options: { write: boolean },
-): Promise<TokenAuth> {
+export async function requireToken(request: Request, context: AppLoadContext, options: { write: boolean }): Promise<TokenAuth> {
   const { db, limiters } = context.services;
   const ip = context.request.clientIp;
   const now = Date.now();
@@ -68,7 +61,12 @@ export async function requireToken(
   const failures = limiters.apiAuthFailures.peek(throttleKey(ip));
   if (failures.remaining <= 0) {
     if (shouldRecordBlocked(limiters.apiAuthFailures, throttleKey(ip))) {
-      await recordEvent(context.services.db, requestContext(request, context.request), { type: "rate_limited", outcome: "blocked", details: { limiter: "api_auth_failures" } }, eventOptions(context));
+      await recordEvent(
+        context.services.db,
+        requestContext(request, context.request),
+        { type: "rate_limited", outcome: "blocked", details: { limiter: "api_auth_failures" } },
+        eventOptions(context),
+      );
     }
     throw apiError("RATE_LIMITED", "Too many failed authentication attempts; retry later", {
       headers: { "Retry-After": String(failures.retryAfter) },
@@ -94,11 +92,16 @@ export async function requireToken(
   if (token.expires_at) headers.set("PreqStation-Token-Expiration", token.expires_at);
   if (!limit.allowed) {
     if (shouldRecordBlocked(limiters.api, `token:${token.id}`)) {
-      await recordEvent(context.services.db, requestContext(request, context.request), {
-        type: "rate_limited",
-        outcome: "blocked",
-        details: { limiter: "api", token_id: token.id },
-      }, eventOptions(context));
+      await recordEvent(
+        context.services.db,
+        requestContext(request, context.request),
+        {
+          type: "rate_limited",
+          outcome: "blocked",
+          details: { limiter: "api", token_id: token.id },
+        },
+        eventOptions(context),
+      );
     }
     headers.set("Retry-After", String(limit.retryAfter));
     throw apiError("RATE_LIMITED", "Rate limit exceeded; retry later", { headers });
@@ -165,11 +168,16 @@ async function unauthorized(
   tokenId?: number,
 ): Promise<Response> {
   context.services.limiters.apiAuthFailures.hit(throttleKey(context.request.clientIp));
-  await recordEvent(context.services.db, requestContext(request, context.request), {
-    type: "bearer_auth",
-    outcome: "failure",
-    details: tokenId === undefined ? { reason } : { reason, token_id: tokenId },
-  }, eventOptions(context));
+  await recordEvent(
+    context.services.db,
+    requestContext(request, context.request),
+    {
+      type: "bearer_auth",
+      outcome: "failure",
+      details: tokenId === undefined ? { reason } : { reason, token_id: tokenId },
+    },
+    eventOptions(context),
+  );
   return apiError("UNAUTHORIZED", UNAUTHORIZED_MESSAGE, {
     headers: { "WWW-Authenticate": presented ? `${REALM}, error="invalid_token"` : REALM },
   });
@@ -183,11 +191,16 @@ async function forbidden(
   headers: Headers,
   extra: Record<string, string> = {},
 ): Promise<Response> {
-  await recordEvent(context.services.db, requestContext(request, context.request), {
-    type: "forbidden",
-    outcome: "blocked",
-    details: { ...extra, reason, token_id: token.id, method: request.method },
-  }, eventOptions(context));
+  await recordEvent(
+    context.services.db,
+    requestContext(request, context.request),
+    {
+      type: "forbidden",
+      outcome: "blocked",
+      details: { ...extra, reason, token_id: token.id, method: request.method },
+    },
+    eventOptions(context),
+  );
   return apiError("FORBIDDEN", FORBIDDEN_MESSAGE, { headers });
 }
 

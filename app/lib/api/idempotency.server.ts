@@ -43,7 +43,12 @@ export async function purgeExpiredIdempotencyKeys(db: Db, now = Date.now()): Pro
   return Number(result.numDeletedRows);
 }
 
-export async function findIdempotencyRecord(db: Db, tokenId: number, key: string, now = Date.now()): Promise<IdempotencyRecord | undefined> {
+export async function findIdempotencyRecord(
+  db: Db,
+  tokenId: number,
+  key: string,
+  now = Date.now(),
+): Promise<IdempotencyRecord | undefined> {
   return db
     .selectFrom("idempotency_keys")
     .selectAll()

@@ -28,7 +28,10 @@ export async function readJsonBody(request: Request): Promise<{ value: unknown; 
   try {
     value = JSON.parse(text) as unknown;
   } catch {
-    throw new ApiError("INVALID_JSON", text.trim() === "" ? "Request body is empty; send a JSON object" : "Request body is not valid JSON");
+    throw new ApiError(
+      "INVALID_JSON",
+      text.trim() === "" ? "Request body is empty; send a JSON object" : "Request body is not valid JSON",
+    );
   }
   const forbidden = forbiddenKeyPath(value);
   if (forbidden !== null) {
@@ -99,7 +102,8 @@ export function validationDetails(error: z.ZodError, body = true): ValidationDet
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
         const path = pathString([...issue.path, key]);
-        const readOnly = body && issue.path.length === 0 && Object.hasOwn(READ_ONLY_FIELDS, key) ? READ_ONLY_FIELDS[key] : undefined;
+        const readOnly =
+          body && issue.path.length === 0 && Object.hasOwn(READ_ONLY_FIELDS, key) ? READ_ONLY_FIELDS[key] : undefined;
         details.push({ path, message: readOnly ?? (body ? `Unknown field "${key}"` : `Unknown query parameter "${key}"`) });
       }
     } else {
@@ -126,7 +130,10 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what 
 }
 
 /** Reads and validates a JSON body in one step. */
-export async function readJsonInput<S extends z.ZodType>(request: Request, schema: S): Promise<{ data: z.output<S>; text: string }> {
+export async function readJsonInput<S extends z.ZodType>(
+  request: Request,
+  schema: S,
+): Promise<{ data: z.output<S>; text: string }> {
   const { value, text } = await readJsonBody(request);
   return { data: parseInput(schema, value), text };
 }

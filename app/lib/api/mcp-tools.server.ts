@@ -105,7 +105,12 @@ function objectParts(schema: z.ZodType): { properties: Record<string, Json>; req
   return { properties: js.properties ?? {}, required: js.required ?? [] };
 }
 
-function inputSchema(options: { taskId?: boolean; from?: z.ZodType; omit?: readonly string[]; extra?: Record<string, Json> }): Json {
+function inputSchema(options: {
+  taskId?: boolean;
+  from?: z.ZodType;
+  omit?: readonly string[];
+  extra?: Record<string, Json>;
+}): Json {
   const properties: Record<string, Json> = {};
   const required: string[] = [];
   if (options.taskId) {
@@ -134,7 +139,9 @@ function taskIdAndRest(args: Args): { taskId: string; rest: Args } {
   const parsed = TaskIdSchema.safeParse(raw);
   if (!parsed.success) {
     const message = raw === undefined ? "Required" : (parsed.error.issues[0]?.message ?? "Invalid");
-    throw new ApiError("VALIDATION_ERROR", `Arguments failed validation (task_id: ${message})`, { details: [{ path: "task_id", message }] });
+    throw new ApiError("VALIDATION_ERROR", `Arguments failed validation (task_id: ${message})`, {
+      details: [{ path: "task_id", message }],
+    });
   }
   return { taskId: parsed.data, rest };
 }
@@ -248,11 +255,17 @@ const TOOLS: readonly ToolDefinition[] = [
     write: true,
     destructive: false,
     source: { operationId: "createTask", fields: "body", fixed: [], added: ["idempotency_key"] },
-    inputSchema: inputSchema({ from: S.CreateTaskBodySchema, extra: { idempotency_key: jsonSchema(IdempotencyKeySchema, "input") } }),
+    inputSchema: inputSchema({
+      from: S.CreateTaskBodySchema,
+      extra: { idempotency_key: jsonSchema(IdempotencyKeySchema, "input") },
+    }),
     outputSchema: TASK_OUTPUT,
     async run(args, ctx) {
       const { idempotency_key: rawKey, ...rest } = args;
-      const key = rawKey === undefined ? undefined : parseInput(IdempotencyArgSchema, { idempotency_key: rawKey }, "Arguments").idempotency_key;
+      const key =
+        rawKey === undefined
+          ? undefined
+          : parseInput(IdempotencyArgSchema, { idempotency_key: rawKey }, "Arguments").idempotency_key;
       const input = parseInput(S.CreateTaskBodySchema, rest, "Arguments");
       if (key === undefined) {
         const stored = await createTaskResponse(ctx.db, ctx.audit, input);
@@ -283,9 +296,24 @@ const TOOLS: readonly ToolDefinition[] = [
       return { body: { task: await updateTask(ctx.db, ctx.audit, taskId, input) } };
     },
   },
-  lifecycleTool("plan_task", "plan", "Plan a task", "Store the plan (plan_markdown, required, non-empty); an inbox task moves to todo. Not for done or archived tasks."),
-  lifecycleTool("start_task", "start", "Start a task", "Mark the task as being worked on (run_state working). From inbox, todo, hold or ready."),
-  lifecycleTool("complete_task", "complete", "Complete a task", "Hand the work in for review: todo or hold → ready. Send the result (summary, tests, pr_url…) with it."),
+  lifecycleTool(
+    "plan_task",
+    "plan",
+    "Plan a task",
+    "Store the plan (plan_markdown, required, non-empty); an inbox task moves to todo. Not for done or archived tasks.",
+  ),
+  lifecycleTool(
+    "start_task",
+    "start",
+    "Start a task",
+    "Mark the task as being worked on (run_state working). From inbox, todo, hold or ready.",
+  ),
+  lifecycleTool(
+    "complete_task",
+    "complete",
+    "Complete a task",
+    "Hand the work in for review: todo or hold → ready. Send the result (summary, tests, pr_url…) with it.",
+  ),
   lifecycleTool("review_task", "review", "Review a task", "Accept the reviewed work: ready → done."),
   lifecycleTool("block_task", "block", "Block a task", "Put the task on hold (from inbox, todo, hold or ready)."),
   {
@@ -315,7 +343,13 @@ export interface ListedTool {
   description: string;
   inputSchema: Json;
   outputSchema: Json;
-  annotations: { title: string; readOnlyHint: boolean; destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint: boolean };
+  annotations: {
+    title: string;
+    readOnlyHint: boolean;
+    destructiveHint?: boolean;
+    idempotentHint?: boolean;
+    openWorldHint: boolean;
+  };
 }
 
 function listed(t: ToolDefinition): ListedTool {
@@ -391,7 +425,9 @@ function toolError(text: string): CallToolResult {
 async function errorText(thrown: unknown, ctx: ToolContext): Promise<string> {
   const error = thrown instanceof DomainError ? apiErrorOf(thrown) : thrown;
   if (error instanceof ApiError) {
-    return error.details ? `${error.code}: ${error.message}\n${JSON.stringify({ details: error.details })}` : `${error.code}: ${error.message}`;
+    return error.details
+      ? `${error.code}: ${error.message}\n${JSON.stringify({ details: error.details })}`
+      : `${error.code}: ${error.message}`;
   }
   if (error instanceof Response) {
     // The guard's refusal (FORBIDDEN), in the documented error shape.

@@ -101,7 +101,8 @@ async function serve(request: Request, context: AppLoadContext, auth: TokenAuth)
     message = JSON.parse(await readBodyText(request, MAX_BODY_BYTES));
   } catch (error) {
     // The same answer the server gives a body declared too large before any route runs.
-    if (error instanceof BodyTooLargeError) return apiError("PAYLOAD_TOO_LARGE", `Request body must be at most ${MAX_BODY_BYTES} bytes`);
+    if (error instanceof BodyTooLargeError)
+      return apiError("PAYLOAD_TOO_LARGE", `Request body must be at most ${MAX_BODY_BYTES} bytes`);
     if (error instanceof SyntaxError) return rpcError(400, -32700, "Parse error: Invalid JSON");
     throw error;
   }
@@ -124,7 +125,11 @@ async function serve(request: Request, context: AppLoadContext, auth: TokenAuth)
 function createServer(request: Request, context: AppLoadContext, auth: TokenAuth): Server {
   // The SDK's low-level Server (McpServer is a layer over it): it lets tools/list depend on the token's scope
   // and tool errors carry the API's codes, and it validates nothing per tool it does not need to.
-  const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS, jsonSchemaValidator: VALIDATOR });
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: { listChanged: false } },
+    instructions: INSTRUCTIONS,
+    jsonSchemaValidator: VALIDATOR,
+  });
   const ctx = {
     auth,
     audit: { ...auth.audit, channel: "mcp" as const },
@@ -135,7 +140,11 @@ function createServer(request: Request, context: AppLoadContext, auth: TokenAuth
   server.setRequestHandler(ListToolsRequest, () => listTools(auth.token.scope));
   server.setRequestHandler(CallToolRequest, async (message) => {
     const params = CallToolParams.safeParse(message.params);
-    if (!params.success) throw new McpError(ErrorCode.InvalidParams, "Invalid tools/call params: name (a string) and arguments (an object) expected");
+    if (!params.success)
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        "Invalid tools/call params: name (a string) and arguments (an object) expected",
+      );
     const { name, arguments: args } = params.data;
     if (!isKnownTool(name)) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${quoted(name)}`);
     return callTool(name, args, ctx);
@@ -153,7 +162,9 @@ function rpcError(status: number, code: number, message: string): Response {
 function internalError(error: unknown, context: AppLoadContext): Response {
   if (isStorageUnavailable(error)) {
     context.services.logger.warn("storage unavailable", { requestId: context.request.id, error });
-    return apiError("SERVICE_UNAVAILABLE", "Storage is temporarily unavailable; retry later", { headers: { "Retry-After": "5" } });
+    return apiError("SERVICE_UNAVAILABLE", "Storage is temporarily unavailable; retry later", {
+      headers: { "Retry-After": "5" },
+    });
   }
   context.services.logger.error("unhandled MCP error", { requestId: context.request.id, error });
   return apiError("INTERNAL_ERROR", `Internal error (request id ${context.request.id})`);

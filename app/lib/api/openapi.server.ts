@@ -10,16 +10,34 @@ import * as S from "./schemas";
 type Json = Record<string, unknown>;
 
 const ERROR_RESPONSES: Record<string, { code: ApiErrorCode; description: string; headers?: Json }> = {
-  BadRequest: { code: "VALIDATION_ERROR", description: "INVALID_JSON (the body is not JSON) or VALIDATION_ERROR (error.details names each field)" },
+  BadRequest: {
+    code: "VALIDATION_ERROR",
+    description: "INVALID_JSON (the body is not JSON) or VALIDATION_ERROR (error.details names each field)",
+  },
   Unauthorized: {
     code: "UNAUTHORIZED",
     description: "Token missing, malformed, unknown, revoked or expired",
-    headers: { "WWW-Authenticate": { schema: { type: "string" }, description: 'Bearer realm="preqstation" (with error="invalid_token" when a token was presented)' } },
+    headers: {
+      "WWW-Authenticate": {
+        schema: { type: "string" },
+        description: 'Bearer realm="preqstation" (with error="invalid_token" when a token was presented)',
+      },
+    },
   },
-  Forbidden: { code: "FORBIDDEN", description: "A read token on a write, or a token of a former owner (message: Insufficient permissions)" },
+  Forbidden: {
+    code: "FORBIDDEN",
+    description: "A read token on a write, or a token of a former owner (message: Insufficient permissions)",
+  },
   NotFound: { code: "NOT_FOUND", description: "No such resource" },
-  MethodNotAllowed: { code: "METHOD_NOT_ALLOWED", description: "Method not allowed", headers: { Allow: { schema: { type: "string" } } } },
-  Conflict: { code: "CONFLICT", description: "Lifecycle rule broken, duplicate key, or Idempotency-Key reused with a different body" },
+  MethodNotAllowed: {
+    code: "METHOD_NOT_ALLOWED",
+    description: "Method not allowed",
+    headers: { Allow: { schema: { type: "string" } } },
+  },
+  Conflict: {
+    code: "CONFLICT",
+    description: "Lifecycle rule broken, duplicate key, or Idempotency-Key reused with a different body",
+  },
   PreconditionFailed: { code: "PRECONDITION_FAILED", description: "If-Match does not match the task's current ETag" },
   PayloadTooLarge: { code: "PAYLOAD_TOO_LARGE", description: "Body over 1 MiB" },
   UnsupportedMediaType: { code: "UNSUPPORTED_MEDIA_TYPE", description: "The body is not application/json" },
@@ -29,7 +47,11 @@ const ERROR_RESPONSES: Record<string, { code: ApiErrorCode; description: string;
     headers: { "Retry-After": { schema: { type: "integer" }, description: "Seconds to wait" } },
   },
   InternalError: { code: "INTERNAL_ERROR", description: "A bug; the message repeats the request id" },
-  ServiceUnavailable: { code: "SERVICE_UNAVAILABLE", description: "Storage temporarily unavailable", headers: { "Retry-After": { schema: { type: "integer" } } } },
+  ServiceUnavailable: {
+    code: "SERVICE_UNAVAILABLE",
+    description: "Storage temporarily unavailable",
+    headers: { "Retry-After": { schema: { type: "integer" } } },
+  },
 };
 type ErrorName = keyof typeof ERROR_RESPONSES;
 
@@ -103,15 +125,28 @@ function operation(spec: OperationSpec): Json {
   };
 }
 
-const pathParam = (name: string, description: string) => ({ name, in: "path", required: true, description, schema: { type: "string" } });
+const pathParam = (name: string, description: string) => ({
+  name,
+  in: "path",
+  required: true,
+  description,
+  schema: { type: "string" },
+});
 const TASK_ID = pathParam("id", "A task key (PROJ-12, any case) or a task uuid");
 const PROJECT_KEY = pathParam("key", "A project key (any case)");
-const IF_MATCH = { name: "If-Match", in: "header", required: false, description: 'The ETag ("<version>") the change is based on; 412 when the task has moved on', schema: { type: "string" } };
+const IF_MATCH = {
+  name: "If-Match",
+  in: "header",
+  required: false,
+  description: 'The ETag ("<version>") the change is based on; 412 when the task has moved on',
+  schema: { type: "string" },
+};
 const IDEMPOTENCY_KEY = {
   name: "Idempotency-Key",
   in: "header",
   required: false,
-  description: "1–255 visible ASCII characters. The same key and body within 24 h replays the first response; another body is a 409",
+  description:
+    "1–255 visible ASCII characters. The same key and body within 24 h replays the first response; another body is a 409",
   schema: { type: "string", minLength: 1, maxLength: 255 },
 };
 
@@ -184,7 +219,10 @@ export function openApiDocument(version: string): Json {
           public: true,
           responses: {
             "200": { description: "The service answers", content: { "application/json": { schema: ref("HealthResponse") } } },
-            "503": { description: "The database cannot be read (ok: false)", content: { "application/json": { schema: ref("HealthResponse") } } },
+            "503": {
+              description: "The database cannot be read (ok: false)",
+              content: { "application/json": { schema: ref("HealthResponse") } },
+            },
           },
           errors: ["MethodNotAllowed"],
         }),
@@ -194,15 +232,27 @@ export function openApiDocument(version: string): Json {
           operationId: "getOpenApi",
           summary: "This document (public)",
           public: true,
-          responses: { "200": { description: "OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } } },
+          responses: {
+            "200": { description: "OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } },
+          },
           errors: ["MethodNotAllowed"],
         }),
       },
       "/api/me": {
-        get: operation({ operationId: "getMe", summary: "The calling token's name, scope and expiry", responses: { "200": ok("The token", "MeResponse") }, errors: [] }),
+        get: operation({
+          operationId: "getMe",
+          summary: "The calling token's name, scope and expiry",
+          responses: { "200": ok("The token", "MeResponse") },
+          errors: [],
+        }),
       },
       "/api/projects": {
-        get: operation({ operationId: "listProjects", summary: "Every project", responses: { "200": ok("The projects", "ProjectListResponse") }, errors: [] }),
+        get: operation({
+          operationId: "listProjects",
+          summary: "Every project",
+          responses: { "200": ok("The projects", "ProjectListResponse") },
+          errors: [],
+        }),
         post: operation({
           operationId: "createProject",
           summary: "Create a project; a missing project_key is derived from the name",
@@ -213,7 +263,13 @@ export function openApiDocument(version: string): Json {
         }),
       },
       "/api/projects/{key}": {
-        get: operation({ operationId: "getProject", summary: "One project", parameters: [PROJECT_KEY], responses: { "200": ok("The project", "ProjectResponse") }, errors: ["NotFound"] }),
+        get: operation({
+          operationId: "getProject",
+          summary: "One project",
+          parameters: [PROJECT_KEY],
+          responses: { "200": ok("The project", "ProjectResponse") },
+          errors: ["NotFound"],
+        }),
         patch: operation({
           operationId: "updateProject",
           summary: "Change a project's name, description, repo_url or settings (project_key is immutable)",
@@ -257,7 +313,13 @@ export function openApiDocument(version: string): Json {
         }),
       },
       "/api/tasks/{id}": {
-        get: operation({ operationId: "getTask", summary: "One task", parameters: [TASK_ID], responses: { "200": ok("The task", "TaskResponse", ETAG_HEADER) }, errors: ["NotFound"] }),
+        get: operation({
+          operationId: "getTask",
+          summary: "One task",
+          parameters: [TASK_ID],
+          responses: { "200": ok("The task", "TaskResponse", ETAG_HEADER) },
+          errors: ["NotFound"],
+        }),
         patch: operation({
           operationId: "updateTask",
           summary: "Change fields, the status, or apply a lifecycle_action (plan, start, complete, review, block)",

@@ -70,12 +70,7 @@ export function chainHash(prevHash: string, canonical: string): string {
  */
 export async function appendAudit(trx: Db, ctx: AuditContext, input: AuditInput, now = Date.now()): Promise<AuditEntry> {
   return transaction(trx, async (tx) => {
-    const head = await tx
-      .selectFrom("audit_log")
-      .select(["seq", "hash"])
-      .orderBy("seq", "desc")
-      .limit(1)
-      .executeTakeFirst();
+    const head = await tx.selectFrom("audit_log").select(["seq", "hash"]).orderBy("seq", "desc").limit(1).executeTakeFirst();
     const base = {
       seq: (head?.seq ?? 0) + 1,
       created_at: nowIso(now),
@@ -161,7 +156,13 @@ export type AuditVerifyResult =
 export async function verifyAuditChain(db: Db, verifier: AuditVerifier, pageSize = 5_000): Promise<AuditVerifyResult> {
   const seal = await db.selectFrom("audit_seal").selectAll().where("id", "=", 1).executeTakeFirst();
   if (!seal) {
-    return { ok: false, problem: "tampered", count: 0, badSeq: 0, reason: "the record of where signing began (audit_seal) was deleted" };
+    return {
+      ok: false,
+      problem: "tampered",
+      count: 0,
+      badSeq: 0,
+      reason: "the record of where signing began (audit_seal) was deleted",
+    };
   }
   let prevHash = GENESIS_HASH;
   let expectedSeq = 1;
@@ -178,14 +179,32 @@ export async function verifyAuditChain(db: Db, verifier: AuditVerifier, pageSize
       .execute();
     for (const row of rows) {
       if (row.seq !== expectedSeq) {
-        return { ok: false, problem: "tampered", count, badSeq: expectedSeq, reason: `entry ${expectedSeq} is missing (next is ${row.seq})` };
+        return {
+          ok: false,
+          problem: "tampered",
+          count,
+          badSeq: expectedSeq,
+          reason: `entry ${expectedSeq} is missing (next is ${row.seq})`,
+        };
       }
       if (row.prev_hash !== prevHash) {
-        return { ok: false, problem: "tampered", count, badSeq: row.seq, reason: `entry ${row.seq} does not link to entry ${row.seq - 1}` };
+        return {
+          ok: false,
+          problem: "tampered",
+          count,
+          badSeq: row.seq,
+          reason: `entry ${row.seq} does not link to entry ${row.seq - 1}`,
+        };
       }
       const { hash, prev_hash: _prev, signature, ...rest } = row;
       if (chainHash(prevHash, canonicalEntry(rest)) !== hash) {
-        return { ok: false, problem: "tampered", count, badSeq: row.seq, reason: `entry ${row.seq} was changed after it was written` };
+        return {
+          ok: false,
+          problem: "tampered",
+          count,
+          badSeq: row.seq,
+          reason: `entry ${row.seq} was changed after it was written`,
+        };
       }
       if (row.seq === seal.seq) sealedHash = hash;
       head = { seq: row.seq, hash, signature };
@@ -219,7 +238,14 @@ export async function verifyAuditChain(db: Db, verifier: AuditVerifier, pageSize
       };
     }
     if (!verifier.verify(seal.seq, sealedHash, seal.signature)) {
-      const firstSigned = await db.selectFrom("audit_log").select(["seq", "hash", "signature"]).where("seq", ">", seal.seq).where("signature", "is not", null).orderBy("seq").limit(1).executeTakeFirst();
+      const firstSigned = await db
+        .selectFrom("audit_log")
+        .select(["seq", "hash", "signature"])
+        .where("seq", ">", seal.seq)
+        .where("signature", "is not", null)
+        .orderBy("seq")
+        .limit(1)
+        .executeTakeFirst();
       const laterValid = firstSigned && verifier.verify(firstSigned.seq, firstSigned.hash, firstSigned.signature!);
       return {
         ok: false,
@@ -237,7 +263,13 @@ export async function verifyAuditChain(db: Db, verifier: AuditVerifier, pageSize
   // The newest entry's signature covers everything after the seal.
   if (head && head.seq > seal.seq) {
     if (head.signature === null) {
-      return { ok: false, problem: "tampered", count: provenThrough, badSeq: head.seq, reason: `entry ${head.seq}, the newest, has no signature: it was added without the signing key` };
+      return {
+        ok: false,
+        problem: "tampered",
+        count: provenThrough,
+        badSeq: head.seq,
+        reason: `entry ${head.seq}, the newest, has no signature: it was added without the signing key`,
+      };
     }
     if (!verifier.verify(head.seq, head.hash, head.signature)) {
       const { lastGood, firstBad } = await findFirstBadSignature(db, verifier, provenThrough, head.seq);
@@ -323,7 +355,8 @@ export async function checkRecordedHead(
     return {
       ok: false,
       problem: "unknown",
-      reason: "the recorded head is no longer in the chain: an entry was changed or entries were cut off the end (record heads as <seq>:<hash>, as `audit verify` prints them, to tell which)",
+      reason:
+        "the recorded head is no longer in the chain: an entry was changed or entries were cut off the end (record heads as <seq>:<hash>, as `audit verify` prints them, to tell which)",
     };
   }
   if (recorded.seq > chain.lastSeq) {

@@ -82,10 +82,7 @@ const NAME_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 
 export const AuditFilterSchema = z
   .object({
-    actor: z
-      .string()
-      .regex(ACTOR_PATTERN, "Choose the owner, the CLI or one of the tokens")
-      .optional(),
+    actor: z.string().regex(ACTOR_PATTERN, "Choose the owner, the CLI or one of the tokens").optional(),
     action: z
       .string()
       .max(100, "An action is at most 100 characters")
@@ -212,7 +209,8 @@ export async function listAuditPage(db: Db, filters: AuditFilters, pageSize = AU
   let boundary: Boundary | null = null;
   if (filters.cursor) {
     boundary =
-      (await db.selectFrom("audit_log").select(["seq", "created_at"]).where("seq", "=", filters.cursor.seq).executeTakeFirst()) ?? null;
+      (await db.selectFrom("audit_log").select(["seq", "created_at"]).where("seq", "=", filters.cursor.seq).executeTakeFirst()) ??
+      null;
     if (!boundary) return EMPTY_PAGE;
   }
   const page = await readTwoWayPage<AuditEntry, Boundary>({

@@ -19,9 +19,7 @@ export async function setupIsOpen(deps: { db: Db; setupCode: SetupCode }, ctx: R
   return false;
 }
 
-export type SetupResult =
-  | { ok: true; owner: Owner; session: NewSession }
-  | { ok: false; reason: "wrong_code" | "owner_exists" };
+export type SetupResult = { ok: true; owner: Owner; session: NewSession } | { ok: false; reason: "wrong_code" | "owner_exists" };
 
 /**
  * First-run setup from the web: the one-time code from the server log must match

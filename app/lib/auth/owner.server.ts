@@ -62,9 +62,5 @@ export async function createOwner(db: Db, input: { email: string; passwordHash: 
 }
 
 export async function updateOwnerPassword(db: Db, ownerId: string, passwordHash: string): Promise<void> {
-  await db
-    .updateTable("owners")
-    .set({ password_hash: passwordHash, updated_at: nowIso() })
-    .where("id", "=", ownerId)
-    .execute();
+  await db.updateTable("owners").set({ password_hash: passwordHash, updated_at: nowIso() }).where("id", "=", ownerId).execute();
 }

@@ -40,7 +40,11 @@ export async function changePassword(
   const ended = await transaction(db, async (trx) => {
     await updateOwnerPassword(trx, owner.id, passwordHash);
     const n = await revokeOtherSessions(trx, owner.id, input.keepSessionIdHash);
-    await recordEvent(trx, ctx, { type: "password_changed", outcome: "success", details: { via: "web", other_sessions_ended: n } });
+    await recordEvent(trx, ctx, {
+      type: "password_changed",
+      outcome: "success",
+      details: { via: "web", other_sessions_ended: n },
+    });
     await appendAudit(trx, auditContext(ctx, deps.auditSigner), {
       action: "owner.password_change",
       resourceType: "owner",

@@ -24,7 +24,8 @@ export class Semaphore {
       return await task();
     } finally {
       const next = this.queue.shift();
-      if (next) next(); // the slot passes straight to the next waiter
+      if (next)
+        next(); // the slot passes straight to the next waiter
       else this.active -= 1;
     }
   }

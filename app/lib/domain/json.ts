@@ -9,7 +9,11 @@
 import { z } from "zod";
 
 /** The column's value checked against `schema`, or `fallback` when it is NULL, not JSON, or not of that shape. */
-export function parseJsonColumn<S extends z.ZodType, F>(text: string | null | undefined, schema: S, fallback: F): z.output<S> | F {
+export function parseJsonColumn<S extends z.ZodType, F>(
+  text: string | null | undefined,
+  schema: S,
+  fallback: F,
+): z.output<S> | F {
   if (text === null || text === undefined) return fallback;
   let value: unknown;
   try {

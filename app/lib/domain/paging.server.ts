@@ -51,7 +51,9 @@ export const serialPart: KeyPart<number> = {
   read: (text) => (/^[1-9]\d{0,14}$/.test(text) ? Number(text) : null),
 };
 
-type PartValues<P extends readonly KeyPart<string | number>[]> = { -readonly [I in keyof P]: P[I] extends KeyPart<infer T> ? T : never };
+type PartValues<P extends readonly KeyPart<string | number>[]> = {
+  -readonly [I in keyof P]: P[I] extends KeyPart<infer T> ? T : never;
+};
 
 const MAX_CURSOR_LENGTH = 200;
 
@@ -208,7 +210,8 @@ export async function readTwoWayPage<R, B>(options: {
   const oldest = page[page.length - 1];
   if (newest === undefined || oldest === undefined) return { rows: page, newer: null, older: null };
   // Probed ordered away from the boundary, so the index walk starts right next to it.
-  const exists = async (op: KeysetOp, row: R) => (await read({ op, boundary: boundaryOf(row) }, op === "<" ? "desc" : "asc", 1)).length > 0;
+  const exists = async (op: KeysetOp, row: R) =>
+    (await read({ op, boundary: boundaryOf(row) }, op === "<" ? "desc" : "asc", 1)).length > 0;
   const hasOlder = direction === "before" ? more : await exists("<", oldest);
   const hasNewer = direction === "after" ? more : boundary !== null ? await exists(">", newest) : false;
   return { rows: page, newer: hasNewer ? newest : null, older: hasOlder ? oldest : null };

@@ -63,7 +63,8 @@ export function textProblem(value: string, kind: TextKind): string | null {
         index += 1;
         continue;
       }
-      if (kind === "multi-line" && cp === 0x0d) return `Must not contain a carriage return except in a CRLF line break (found ${hex(cp)})`;
+      if (kind === "multi-line" && cp === 0x0d)
+        return `Must not contain a carriage return except in a CRLF line break (found ${hex(cp)})`;
       return `Must not contain control characters (found ${hex(cp)})`;
     } else if (kind === "single-line") {
       if (isBidiFormatting(cp)) return `Must not contain bidirectional formatting characters (found ${hex(cp)})`;
@@ -77,7 +78,8 @@ export function textProblem(value: string, kind: TextKind): string | null {
 /** Adds the rule for `kind` to a string schema (after its trim, min and max, so those run first). */
 function withTextRule(schema: z.ZodString, kind: TextKind): z.ZodString {
   const pattern = kind === "single-line" ? SINGLE_LINE_PATTERN : MULTI_LINE_PATTERN;
-  const message = (input: unknown) => (typeof input === "string" && textProblem(input, kind)) || "Must not contain control characters";
+  const message = (input: unknown) =>
+    (typeof input === "string" && textProblem(input, kind)) || "Must not contain control characters";
   return (
     schema
       .regex(pattern, { error: (issue) => message(issue.input) })

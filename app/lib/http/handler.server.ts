@@ -81,14 +81,21 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
     let response: Response;
     if (status === 405) {
       response = isApi
-        ? apiError("METHOD_NOT_ALLOWED", `Method ${method} is not allowed`, { headers: { Allow: "GET, HEAD, POST, PATCH, DELETE" } })
+        ? apiError("METHOD_NOT_ALLOWED", `Method ${method} is not allowed`, {
+            headers: { Allow: "GET, HEAD, POST, PATCH, DELETE" },
+          })
         : plainPage(405, "Method not allowed", "This page only answers GET and POST.", { Allow: "GET, HEAD, POST" });
     } else {
       response = new Response("Bad Request", { status: 400, headers: { "Content-Type": "text/plain; charset=utf-8" } });
     }
     logger.debug("request refused", { requestId, method: method.slice(0, 16), status, reason });
     const page = status === 405 && !isApi;
-    return withSecurityHeaders(response, { nonce: page ? randomBytes(16).toString("base64") : "", isApi: !page, requestId, https: false });
+    return withSecurityHeaders(response, {
+      nonce: page ? randomBytes(16).toString("base64") : "",
+      isApi: !page,
+      requestId,
+      https: false,
+    });
   }
 
   /**
@@ -102,7 +109,10 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
     const json = { nonce: "", isApi: true, requestId, https: false };
     if (code === "ERR_INVALID_URL" || cause?.code === "ERR_INVALID_URL" || name === "RequestAuthorityError") {
       logger.debug("request refused", { requestId, status: 400, reason: "invalid_url" });
-      return withSecurityHeaders(new Response("Bad Request", { status: 400, headers: { "Content-Type": "text/plain; charset=utf-8" } }), json);
+      return withSecurityHeaders(
+        new Response("Bad Request", { status: 400, headers: { "Content-Type": "text/plain; charset=utf-8" } }),
+        json,
+      );
     }
     logger.error("request listener error", { requestId, error });
     return withSecurityHeaders(apiError("INTERNAL_ERROR", `Internal error (request id ${requestId})`), json);
@@ -156,7 +166,8 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
     // Server time, for the signed-in owner's pages only: anonymous and API callers get
     // no precise timing of sign-in or token checks to measure against.
     if (info.sessionCookieHeader && !isApi) response.headers.set("Server-Timing", `app;dur=${ms}`);
-    if (response.status >= 500) logger.error("request failed", { requestId, method: request.method, path: url.pathname, status: response.status, ms });
+    if (response.status >= 500)
+      logger.error("request failed", { requestId, method: request.method, path: url.pathname, status: response.status, ms });
     else logger.debug("request", { requestId, method: request.method, path: url.pathname, status: response.status, ms });
     return response;
   }
@@ -181,7 +192,9 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
 
     if (!decodablePath(url.pathname)) {
       // No route has such a path, and Remix's router would log it (three times, raw) before saying so.
-      return isApi ? apiError("NOT_FOUND", "No such API route") : plainPage(404, "Page not found", "There is no page at this address.");
+      return isApi
+        ? apiError("NOT_FOUND", "No such API route")
+        : plainPage(404, "Page not found", "There is no page at this address.");
     }
 
     if (!isApi && url.searchParams.has("_data")) {
@@ -204,7 +217,11 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
           { type: "csrf_blocked", outcome: "blocked", details: { reason: check.reason, seen: check.seen, method } },
           { coalesce: true, bestEffort: logger },
         );
-        return plainPage(403, "Request blocked", "This form was sent from another site, so it was refused. Reload the page and try again.");
+        return plainPage(
+          403,
+          "Request blocked",
+          "This form was sent from another site, so it was refused. Reload the page and try again.",
+        );
       }
       // The origin is verified. Remix repeats a narrower form of this check on document
       // POSTs (Origin's host must equal X-Forwarded-Host or Host, letter for letter) that

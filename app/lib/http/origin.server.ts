@@ -27,9 +27,7 @@ export function checkSameOrigin(request: Request, allowedOrigins: readonly strin
     } catch {
       // an unparsable Referer is a failure below
     }
-    return refOrigin !== null && trusted(refOrigin)
-      ? { ok: true }
-      : { ok: false, reason: "referer_mismatch", seen: refOrigin };
+    return refOrigin !== null && trusted(refOrigin) ? { ok: true } : { ok: false, reason: "referer_mismatch", seen: refOrigin };
   }
   return { ok: false, reason: "no_origin_headers", seen: null };
 }
@@ -63,7 +61,13 @@ export type RequestOrigin =
  * no header can choose what is routed.
  */
 export function requestOrigin(
-  input: { host: string | undefined; forwardedHost: string | undefined; forwardedProto: string | undefined; target: string | undefined; encrypted: boolean },
+  input: {
+    host: string | undefined;
+    forwardedHost: string | undefined;
+    forwardedProto: string | undefined;
+    target: string | undefined;
+    encrypted: boolean;
+  },
   trustProxy: boolean,
 ): RequestOrigin {
   if (!input.target?.startsWith("/")) return { ok: false, reason: "invalid_target" };

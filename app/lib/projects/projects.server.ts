@@ -5,7 +5,13 @@ import { DomainError } from "../domain/errors";
 import { JsonObjectSchema, parseJsonColumn } from "../domain/json";
 import { nowIso, transaction, type Db } from "../db.server";
 import { normalizeRepoUrl, repoMatchKey } from "./repo-url";
-import { SETTINGS_DEFAULTS, type CreateProjectBody, type PatchProjectBody, type ProjectSettings, type ProjectView } from "./schemas";
+import {
+  SETTINGS_DEFAULTS,
+  type CreateProjectBody,
+  type PatchProjectBody,
+  type ProjectSettings,
+  type ProjectView,
+} from "./schemas";
 
 /** What a client sees of a project (never the counter or the settings blob). */
 export function projectView(row: ProjectRow): ProjectView {
@@ -42,7 +48,13 @@ export function deriveProjectKey(name: string): string {
     .toUpperCase()
     .split(/[^A-Z0-9]+/)
     .filter(Boolean);
-  let key = words.length >= 2 ? words.map((w) => w[0]).join("").slice(0, 10) : (words[0] ?? "").slice(0, 4);
+  let key =
+    words.length >= 2
+      ? words
+          .map((w) => w[0])
+          .join("")
+          .slice(0, 10)
+      : (words[0] ?? "").slice(0, 4);
   if (key.length < 2) key = "PROJ";
   return key;
 }
@@ -78,7 +90,9 @@ function normalizedRepo(input: string | null | undefined): { repo_url: string | 
   if (input === null || input === undefined) return { repo_url: null, repo_key: null };
   const normalized = normalizeRepoUrl(input);
   if (!normalized.ok) {
-    throw new DomainError("VALIDATION_ERROR", `repo_url: ${normalized.message}`, [{ path: "repo_url", message: normalized.message }]);
+    throw new DomainError("VALIDATION_ERROR", `repo_url: ${normalized.message}`, [
+      { path: "repo_url", message: normalized.message },
+    ]);
   }
   return { repo_url: normalized.value, repo_key: repoMatchKey(normalized.value) };
 }
@@ -87,7 +101,12 @@ function normalizedRepo(input: string | null | undefined): { repo_url: string | 
  * Creates a project and its audit entry in one transaction. An explicit key
  * that exists is a CONFLICT; a derived key that exists gets a number appended.
  */
-export async function createProject(db: Db, audit: AuditContext, input: CreateProjectBody, now = Date.now()): Promise<ProjectRow> {
+export async function createProject(
+  db: Db,
+  audit: AuditContext,
+  input: CreateProjectBody,
+  now = Date.now(),
+): Promise<ProjectRow> {
   const repo = normalizedRepo(input.repo_url);
   return transaction(db, async (trx) => {
     let key = input.project_key;
@@ -180,7 +199,12 @@ export async function updateProject(
       set.updated_at = nowIso(now);
       await trx.updateTable("projects").set(set).where("id", "=", project.id).execute();
     }
-    await appendAudit(trx, audit, { action: "project.update", resourceType: "project", resourceId: project.project_key, changes }, now);
+    await appendAudit(
+      trx,
+      audit,
+      { action: "project.update", resourceType: "project", resourceId: project.project_key, changes },
+      now,
+    );
     return { ...project, ...set };
   });
 }

@@ -18,9 +18,7 @@ const GITHUB_FORMS: RegExp[] = [
 const SCP_LIKE = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+$/;
 export const REPO_URL_MAX = 500;
 
-export type RepoUrl =
-  | { ok: true; value: string; github: boolean }
-  | { ok: false; message: string };
+export type RepoUrl = { ok: true; value: string; github: boolean } | { ok: false; message: string };
 
 /** The GitHub `owner/repo` of `input`, or null when it is not a GitHub repository URL. */
 export function githubSlug(input: string): string | null {
@@ -69,5 +67,8 @@ export function repoMatchKey(input: string): string | null {
   const normalized = normalizeRepoUrl(input);
   if (!normalized.ok) return null;
   if (normalized.github) return `github:${normalized.value.toLowerCase()}`;
-  return normalized.value.toLowerCase().replace(/\/+$/, "").replace(/\.git$/, "");
+  return normalized.value
+    .toLowerCase()
+    .replace(/\/+$/, "")
+    .replace(/\.git$/, "");
 }

@@ -44,7 +44,9 @@ function ensurePrivateDir(dir: string): void {
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new AddonError(`cannot create the folder ${dir} for the SQLite addon: ${describe(error)} (set XDG_CACHE_HOME to a writable folder)`);
+    throw new AddonError(
+      `cannot create the folder ${dir} for the SQLite addon: ${describe(error)} (set XDG_CACHE_HOME to a writable folder)`,
+    );
   }
   const stat = fs.lstatSync(dir);
   if (!stat.isDirectory()) throw new AddonError(`${dir} (the folder for the SQLite addon) is not a folder`);
@@ -129,7 +131,9 @@ function openVerified(file: string, expected: string): number | null {
  */
 export function unpackAddon(dir: string, bytes: Uint8Array, expected: string): UnpackedAddon {
   if (sha256(bytes) !== expected) {
-    throw new AddonError("the SQLite addon inside this executable is damaged (its SHA-256 does not match); download or build the executable again");
+    throw new AddonError(
+      "the SQLite addon inside this executable is damaged (its SHA-256 does not match); download or build the executable again",
+    );
   }
   ensurePrivateDir(dir);
   const file = path.join(dir, `better_sqlite3-${expected}.node`);
@@ -163,7 +167,9 @@ export function loadAddon(unpacked: UnpackedAddon): object {
   try {
     process.dlopen(module, target);
   } catch (error) {
-    throw new AddonError(`cannot load the SQLite addon ${unpacked.file}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new AddonError(
+      `cannot load the SQLite addon ${unpacked.file}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   } finally {
     fs.closeSync(unpacked.fd);
   }

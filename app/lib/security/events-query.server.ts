@@ -130,7 +130,10 @@ export async function listSecurityEventPage(
  * coalesced repeats. A coalesced row's `last_at` is at most MAX_COALESCE_SPAN_MS
  * after its `created_at`, so the index on (outcome, created_at) bounds the scan.
  */
-export async function countRecentProblems(db: Db, now = Date.now()): Promise<{ failure: number; blocked: number; since: string }> {
+export async function countRecentProblems(
+  db: Db,
+  now = Date.now(),
+): Promise<{ failure: number; blocked: number; since: string }> {
   const since = nowIso(now - 86_400_000);
   const rows = await db
     .selectFrom("security_events")

@@ -180,7 +180,8 @@ export function throttleKey(ip: string): string {
   const width = (gs: string[]) => gs.reduce((n, g) => n + (g.includes(".") ? 2 : 1), 0);
   const head = groups(halves[0]);
   const tail = groups(halves[1]);
-  const all = halves.length === 2 ? [...head, ...Array<string>(Math.max(0, 8 - width(head) - width(tail))).fill("0"), ...tail] : head;
+  const all =
+    halves.length === 2 ? [...head, ...Array<string>(Math.max(0, 8 - width(head) - width(tail))).fill("0"), ...tail] : head;
   const network = all.slice(0, 4);
   if (network.length < 4 || !network.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return ip;
   return `${network.map((g) => parseInt(g, 16).toString(16)).join(":")}::/64`;

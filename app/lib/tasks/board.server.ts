@@ -17,7 +17,10 @@ type TaskView = Awaited<ReturnType<typeof listTasks>>["tasks"][number];
 export type BoardFilters = Pick<ListQuery, "project_key" | "label" | "engine" | "q" | "status">;
 
 /** What a card (or a list row) shows of a task: only these fields go to the page. */
-export type TaskCardView = Pick<TaskView, "uuid" | "task_key" | "title" | "status" | "priority" | "labels" | "engine" | "run_state" | "updated_at">;
+export type TaskCardView = Pick<
+  TaskView,
+  "uuid" | "task_key" | "title" | "status" | "priority" | "labels" | "engine" | "run_state" | "updated_at"
+>;
 
 export function cardView(task: TaskView): TaskCardView {
   const { uuid, task_key, title, status, priority, labels, engine, run_state, updated_at } = task;
@@ -50,7 +53,13 @@ export async function loadBoard(db: Db, filters: BoardFilters): Promise<Board> {
     columns.push({ status, tasks: page.tasks.map(cardView), more: page.next_cursor !== null });
     labels = page.available_labels;
   }
-  return { columns, labelColors: colorsOf(labels, columns.flatMap((c) => c.tasks)) };
+  return {
+    columns,
+    labelColors: colorsOf(
+      labels,
+      columns.flatMap((c) => c.tasks),
+    ),
+  };
 }
 
 /** One page of the list view: the API's task list with the board's filters and a cursor. */

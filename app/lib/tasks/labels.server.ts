@@ -2,7 +2,20 @@ import { createHash } from "node:crypto";
 import { nowIso, type Db } from "../db.server";
 
 /** The fixed palette a label's color comes from. */
-export const LABEL_COLORS = ["gray", "red", "orange", "amber", "green", "teal", "cyan", "blue", "indigo", "purple", "pink", "brown"] as const;
+export const LABEL_COLORS = [
+  "gray",
+  "red",
+  "orange",
+  "amber",
+  "green",
+  "teal",
+  "cyan",
+  "blue",
+  "indigo",
+  "purple",
+  "pink",
+  "brown",
+] as const;
 export type LabelColor = (typeof LABEL_COLORS)[number];
 
 export interface LabelView {

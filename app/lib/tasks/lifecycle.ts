@@ -6,7 +6,14 @@
 import type { RunState, TaskStatus } from "../../../db/schema";
 
 // The column values are defined once, with the table (db/schema.ts); re-exported for the domain's callers.
-export { RUN_STATES, TASK_PRIORITIES, TASK_STATUSES, type RunState, type TaskPriority, type TaskStatus } from "../../../db/schema";
+export {
+  RUN_STATES,
+  TASK_PRIORITIES,
+  TASK_STATUSES,
+  type RunState,
+  type TaskPriority,
+  type TaskStatus,
+} from "../../../db/schema";
 
 export const LIFECYCLE_ACTIONS = ["plan", "start", "complete", "review", "block"] as const;
 export type LifecycleAction = (typeof LIFECYCLE_ACTIONS)[number];
@@ -28,8 +35,7 @@ export const LIFECYCLE_RULES: Readonly<Record<LifecycleAction, Rule>> = {
 };
 
 export type LifecycleDecision =
-  | { ok: true; status: TaskStatus; runState: RunState | null }
-  | { ok: false; allowed: readonly TaskStatus[]; message: string };
+  { ok: true; status: TaskStatus; runState: RunState | null } | { ok: false; allowed: readonly TaskStatus[]; message: string };
 
 /**
  * Decides `action` on a task in `current` status. A refusal's message names the

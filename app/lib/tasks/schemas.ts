@@ -76,12 +76,7 @@ const ResultSchema = z
   .describe("Any JSON object an agent reports, e.g. {summary, tests, pr_url}; at most 64 KiB");
 
 /** Adds an issue when an alias and its canonical field are both given with different values. */
-function checkAlias(
-  value: Record<string, unknown>,
-  ctx: z.RefinementCtx,
-  canonical: string,
-  alias: string,
-): void {
+function checkAlias(value: Record<string, unknown>, ctx: z.RefinementCtx, canonical: string, alias: string): void {
   if (value[canonical] !== undefined && value[alias] !== undefined && value[canonical] !== value[alias]) {
     ctx.addIssue({ code: "custom", path: [alias], message: `${alias} and ${canonical} are the same field; give one of them` });
   }
@@ -95,7 +90,9 @@ export const CreateTaskBodySchema = z
     description: DescriptionSchema.optional(),
     project_key: ProjectKeySchema.optional(),
     projectKey: ProjectKeySchema.optional().describe("Alias of project_key"),
-    repo: singleLine(z.string().trim().max(REPO_URL_MAX)).optional().describe("Matched against a project's repo_url, in any GitHub URL form"),
+    repo: singleLine(z.string().trim().max(REPO_URL_MAX))
+      .optional()
+      .describe("Matched against a project's repo_url, in any GitHub URL form"),
     status: TaskStatusSchema.optional().describe("Default inbox"),
     priority: TaskPrioritySchema.optional().describe("Default none"),
     labels: LabelsSchema.optional().describe("Unknown labels are created in the project"),
@@ -151,7 +148,9 @@ export const ListTasksQuerySchema = z.strictObject({
   priority: TaskPrioritySchema.optional(),
   run_state: z.enum(["queued", "running", "working"]).optional().describe("running is the same as working"),
   project_key: ProjectKeySchema.optional(),
-  q: singleLine(z.string().min(1, "Must not be empty").max(TASK_LIMITS.query)).optional().describe("Text in the title (case-insensitive)"),
+  q: singleLine(z.string().min(1, "Must not be empty").max(TASK_LIMITS.query))
+    .optional()
+    .describe("Text in the title (case-insensitive)"),
   updated_since: z
     .union([z.iso.datetime({ offset: true }), z.iso.date()])
     .optional()

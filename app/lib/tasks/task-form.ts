@@ -3,7 +3,15 @@
  * and the API's request body built from them. Validation is the API's own zod schemas
  * (CreateTaskBodySchema, PatchTaskBodySchema), applied by the route.
  */
-export const TASK_FORM_FIELDS = ["project_key", "title", "description", "priority", "labels", "acceptance_criteria", "engine"] as const;
+export const TASK_FORM_FIELDS = [
+  "project_key",
+  "title",
+  "description",
+  "priority",
+  "labels",
+  "acceptance_criteria",
+  "engine",
+] as const;
 export type TaskFormValues = Record<(typeof TASK_FORM_FIELDS)[number], string>;
 
 /** Longest value echoed back into a form after an error (the schemas refuse longer ones anyway). */

@@ -178,7 +178,10 @@ export function taskListQuery(db: Db, query: ListTasksQuery, scope: { projectId?
   }
   const position = scope.position;
   if (position) q = q.where(keysetBeyond(["tasks.updated_at", "tasks.id"], "<", [position.updatedAt, position.id]));
-  return q.orderBy("tasks.updated_at", "desc").orderBy("tasks.id", "desc").limit(query.limit + 1);
+  return q
+    .orderBy("tasks.updated_at", "desc")
+    .orderBy("tasks.id", "desc")
+    .limit(query.limit + 1);
 }
 
 /** One page, newest `updated_at` first (ties by id), after the cursor's position. */
@@ -197,7 +200,10 @@ export async function listTasks(db: Db, query: ListTasksQuery): Promise<TaskPage
   }
   const { page, more } = splitPage(await taskListQuery(db, query, { projectId, position }).execute(), query.limit);
   const last = page.at(-1);
-  const labels = await labelsOfTasks(db, page.map((r) => r.id));
+  const labels = await labelsOfTasks(
+    db,
+    page.map((r) => r.id),
+  );
   return {
     tasks: page.map((row) => taskView(row, labels.get(row.id) ?? [])),
     next_cursor: more && last ? encodeCursor({ updatedAt: last.updated_at, id: last.id }) : null,
@@ -236,7 +242,10 @@ async function projectForNewTask(trx: Db, input: CreateTaskBody): Promise<Projec
   }
   const projects = await trx.selectFrom("projects").selectAll().orderBy("project_key").limit(2).execute();
   if (projects.length === 1) return projects[0]!;
-  const message = projects.length === 0 ? "No project exists yet; create one with POST /api/projects" : "Several projects exist; give project_key or repo";
+  const message =
+    projects.length === 0
+      ? "No project exists yet; create one with POST /api/projects"
+      : "Several projects exist; give project_key or repo";
   throw new DomainError("VALIDATION_ERROR", `project_key is required: ${message}`, [{ path: "project_key", message }]);
 }
 
@@ -280,10 +289,26 @@ export async function createTask(db: Db, audit: AuditContext, input: CreateTaskB
     };
     await trx.insertInto("tasks").values(row).execute();
     const labels = await resolveLabels(trx, project.id, input.labels ?? [], now);
-    await setTaskLabels(trx, row.id, labels.map((l) => l.id));
-    const view = taskView({ ...row, project_key: project.project_key, repo_url: project.repo_url }, labels.map((l) => l.name));
+    await setTaskLabels(
+      trx,
+      row.id,
+      labels.map((l) => l.id),
+    );
+    const view = taskView(
+      { ...row, project_key: project.project_key, repo_url: project.repo_url },
+      labels.map((l) => l.name),
+    );
     const changes: Changes = {};
-    for (const field of ["title", "description", "status", "priority", "labels", "acceptance_criteria", "engine", "branch"] as const) {
+    for (const field of [
+      "title",
+      "description",
+      "status",
+      "priority",
+      "labels",
+      "acceptance_criteria",
+      "engine",
+      "branch",
+    ] as const) {
       changes[field] = { before: null, after: view[field] };
     }
     await appendAudit(trx, audit, { action: "task.create", resourceType: "task", resourceId: row.task_key, changes }, now);
@@ -396,7 +421,11 @@ export async function updateTask(
       const labels = await resolveLabels(trx, task.project_id, input.labels, now);
       labelsAfter = labels.map((l) => l.name);
       if (JSON.stringify(before) !== JSON.stringify(labelsAfter)) {
-        await setTaskLabels(trx, task.id, labels.map((l) => l.id));
+        await setTaskLabels(
+          trx,
+          task.id,
+          labels.map((l) => l.id),
+        );
         draft.changes.labels = { before, after: labelsAfter };
       }
     }
@@ -425,12 +454,7 @@ export async function setTaskStatus(
 }
 
 /** Deletes a task (its key is never given out again) with its audit entry. */
-export async function deleteTask(
-  db: Db,
-  audit: AuditContext,
-  idOrKey: string,
-  options: ChangeOptions = {},
-): Promise<void> {
+export async function deleteTask(db: Db, audit: AuditContext, idOrKey: string, options: ChangeOptions = {}): Promise<void> {
   const now = options.now ?? Date.now();
   await transaction(db, async (trx) => {
     const task = await requireTask(trx, idOrKey);

@@ -174,12 +174,7 @@ export async function createApiToken(db: Db, input: CreateTokenInput): Promise<C
 
 /** The owner's tokens, newest first, as summaries (never hashes). */
 export async function listApiTokens(db: Db, ownerId: string, now = Date.now()): Promise<TokenSummary[]> {
-  const rows = await db
-    .selectFrom("api_tokens")
-    .selectAll()
-    .where("owner_id", "=", ownerId)
-    .orderBy("id", "desc")
-    .execute();
+  const rows = await db.selectFrom("api_tokens").selectAll().where("owner_id", "=", ownerId).orderBy("id", "desc").execute();
   return rows.map((row) => summarizeToken(row, now));
 }
 

@@ -18,9 +18,5 @@ export function recordTwoFactorEvent(
   event: { type: SecurityEventType; outcome: SecurityEventOutcome; details?: Record<string, unknown> },
   options: { coalesce?: boolean; now?: number } = {},
 ): Promise<void> {
-  return recordSecurityEvent(
-    db,
-    { ...event, ip: source.ip, userAgent: source.userAgent, path: source.path },
-    options,
-  );
+  return recordSecurityEvent(db, { ...event, ip: source.ip, userAgent: source.userAgent, path: source.path }, options);
 }

@@ -63,7 +63,11 @@ export interface LiveLoginChallenge {
 }
 
 /** The live challenge for an id (to show the code form), or null: unknown, malformed, used, expired or spent. */
-export async function findLoginChallenge(db: Db, id: string | null | undefined, now = Date.now()): Promise<LiveLoginChallenge | null> {
+export async function findLoginChallenge(
+  db: Db,
+  id: string | null | undefined,
+  now = Date.now(),
+): Promise<LiveLoginChallenge | null> {
   if (typeof id !== "string" || !LOGIN_CHALLENGE_ID_PATTERN.test(id)) return null;
   const row = await db
     .selectFrom("login_challenges")
@@ -131,7 +135,11 @@ export async function completeLoginChallenge(
       }
       return { ok: false, reason: checked.reason, attemptsLeft: LOGIN_CHALLENGE_MAX_FAILURES - failures } as const;
     }
-    await trx.updateTable("login_challenges").set({ consumed_at: nowIso(now) }).where("id_hash", "=", idHash).execute();
+    await trx
+      .updateTable("login_challenges")
+      .set({ consumed_at: nowIso(now) })
+      .where("id_hash", "=", idHash)
+      .execute();
     return checked.method === "totp"
       ? ({ ok: true, ownerId: row.owner_id, method: "totp" } as const)
       : ({

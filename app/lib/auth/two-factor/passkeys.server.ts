@@ -54,16 +54,21 @@ export const PasskeyNameSchema = singleLineText(PASSKEY_NAME_MAX, {
   tooLong: `Use at most ${PASSKEY_NAME_MAX} characters`,
 });
 
-const b64url = z.string().regex(/^[A-Za-z0-9_-]*$/).max(16_384);
+const b64url = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]*$/)
+  .max(16_384);
 const RegistrationResponseSchema = z.object({
   id: b64url.min(1),
   rawId: b64url.min(1),
   type: z.literal("public-key"),
-  response: z.object({
-    clientDataJSON: b64url,
-    attestationObject: b64url,
-    transports: z.array(z.string().max(32)).max(10).optional(),
-  }).loose(),
+  response: z
+    .object({
+      clientDataJSON: b64url,
+      attestationObject: b64url,
+      transports: z.array(z.string().max(32)).max(10).optional(),
+    })
+    .loose(),
   clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
   authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
 });
@@ -340,7 +345,10 @@ export async function finishPasskeyAuthentication(
 ): Promise<FinishAuthenticationResult> {
   const now = input.now ?? Date.now();
   return transaction(db, async (trx) => {
-    const fail = async (reason: Exclude<FinishAuthenticationResult, { ok: true }>["reason"], extra: Record<string, unknown> = {}) => {
+    const fail = async (
+      reason: Exclude<FinishAuthenticationResult, { ok: true }>["reason"],
+      extra: Record<string, unknown> = {},
+    ) => {
       await recordTwoFactorEvent(
         trx,
         input.source,

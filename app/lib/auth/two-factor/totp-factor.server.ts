@@ -3,12 +3,7 @@ import { appendAudit, type AuditContext } from "../../audit/log.server";
 import { nowIso, transaction, type Db } from "../../db.server";
 import type { DataKey } from "./data-key.server";
 import { recordTwoFactorEvent, type EventSource } from "./events.server";
-import {
-  findHash,
-  generateRecoveryCodes,
-  hashRecoveryCode,
-  normalizeRecoveryCode,
-} from "./recovery-codes.server";
+import { findHash, generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode } from "./recovery-codes.server";
 import { matchTotpStep, newTotpSecret, normalizeTotpCode, totpQrSvg, totpSecretBase32, totpUri } from "./totp.server";
 
 /**
@@ -136,8 +131,7 @@ async function describeEnrolment(email: string, secret: Uint8Array, expiresAt: s
 }
 
 export type ConfirmTotpResult =
-  | { ok: true; recoveryCodes: string[] }
-  | { ok: false; reason: "already_enabled" | "no_enrolment" | "wrong_code" };
+  { ok: true; recoveryCodes: string[] } | { ok: false; reason: "already_enabled" | "no_enrolment" | "wrong_code" };
 
 /**
  * Confirms an enrolment with a code from the new secret. In one transaction: TOTP on
@@ -165,11 +159,16 @@ export async function confirmTotp(
     const secret = dataKey.open("totp-enrolment", ownerId, pending.secret_sealed);
     const step = matchTotpStep(secret, input.code, now, null);
     if (step === null) {
-      await recordTwoFactorEvent(trx, input.source, {
-        type: "second_factor",
-        outcome: "failure",
-        details: { reason: "wrong_code", during: "enrolment" },
-      }, { now });
+      await recordTwoFactorEvent(
+        trx,
+        input.source,
+        {
+          type: "second_factor",
+          outcome: "failure",
+          details: { reason: "wrong_code", during: "enrolment" },
+        },
+        { now },
+      );
       return { ok: false, reason: "wrong_code" } as const;
     }
     await trx.deleteFrom("totp_enrolments").where("owner_id", "=", ownerId).execute();
@@ -351,9 +350,7 @@ export async function verifySecondFactor(
   });
 }
 
-export type DisableTotpResult =
-  | { ok: true; method: "totp" | "recovery_code" }
-  | { ok: false; reason: SecondFactorFailure };
+export type DisableTotpResult = { ok: true; method: "totp" | "recovery_code" } | { ok: false; reason: SecondFactorFailure };
 
 /**
  * Turns TOTP off with a current TOTP code or a recovery code (and, at the page, sudo

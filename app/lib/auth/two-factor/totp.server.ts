@@ -59,12 +59,7 @@ export function totpCode(secret: Uint8Array, nowMs: number): string {
  * matches two steps (a one-in-a-million coincidence) the later one is taken, so the
  * replay guard moves as far as it can.
  */
-export function matchTotpStep(
-  secret: Uint8Array,
-  input: string,
-  nowMs: number,
-  afterStep: number | null,
-): number | null {
+export function matchTotpStep(secret: Uint8Array, input: string, nowMs: number, afterStep: number | null): number | null {
   const code = normalizeTotpCode(input);
   if (code === null) return null;
   const given = Buffer.from(code, "ascii");
