@@ -74,7 +74,7 @@ test.describe("with JavaScript", () => {
     await page.getByLabel("Email").fill(OWNER_EMAIL);
     await page.getByLabel("Password").fill(OWNER_PASSWORD);
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
-    await expect(page).toHaveURL(`${origin}/settings/api-keys`);
+    await expect(page).toHaveURL(`${origin}/tasks`);
 
     await page.goto(`${origin}/settings/two-factor`);
     await page.getByLabel("Passkey name").fill("Virtual key");
