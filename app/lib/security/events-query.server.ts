@@ -2,7 +2,6 @@ import type { SelectQueryBuilder } from "kysely";
 import { z } from "zod";
 import { SECURITY_EVENT_OUTCOMES, type Database, type SecurityEvent, type SecurityEventOutcome } from "../../../db/schema";
 import { DateBoundSchema, dateBounds, isEmptyRange, searchParamsRecord } from "../audit/query.server";
-import { JsonObjectSchema, parseJsonColumn } from "../domain/json";
 import {
   boundsBeyond,
   keysetBeyond,
@@ -145,33 +144,4 @@ export async function countRecentProblems(
     .execute();
   const total = (o: string) => Number(rows.find((r) => r.outcome === o)?.total ?? 0);
   return { failure: total("failure"), blocked: total("blocked"), since };
-}
-
-/** How long after a change its confirmation is shown on the page the change redirects to. */
-export const CONFIRMATION_WINDOW_MS = 5 * 60_000;
-
-/**
- * The newest successful event of `type` within the confirmation window, with its
- * details parsed (an empty object when they are not a JSON object). Pages show a
- * "done" notice from this record, never from a query parameter, so a crafted link
- * cannot claim a change that did not happen.
- */
-export async function recentSuccess(
-  db: Db,
-  type: (typeof SECURITY_EVENT_TYPES)[number],
-  now = Date.now(),
-): Promise<{ createdAt: string; details: Record<string, unknown> } | null> {
-  const event = await db
-    .selectFrom("security_events")
-    .select(["created_at", "details"])
-    .where("type", "=", type)
-    .where("outcome", "=", "success")
-    .where("created_at", ">=", nowIso(now - CONFIRMATION_WINDOW_MS))
-    .orderBy("created_at", "desc")
-    .orderBy("id", "desc")
-    .limit(1)
-    .executeTakeFirst();
-  if (!event) return null;
-  // Stored by this app as a JSON object; anything else reads as no details.
-  return { createdAt: event.created_at, details: parseJsonColumn(event.details, JsonObjectSchema, {}) };
 }
