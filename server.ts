@@ -9,12 +9,11 @@
  */
 import http from "node:http";
 import type { ServerBuild } from "@remix-run/node";
+import type * as AppEntry from "./app/entry.server";
 import type { DatabaseOptions } from "./app/lib/db.server";
 import type { Config } from "./app/lib/env.server";
-import { createAppHandler } from "./app/lib/http/handler.server";
 import { routeConsoleToLogger } from "./app/lib/logger.server";
 import type { StaticFiles } from "./app/lib/runtime/static-files.server";
-import { createServices } from "./app/lib/services.server";
 
 /** What the server runs: the same code path for `npm start` and the single executable, only the sources differ. */
 export interface ServerRuntime {
@@ -26,7 +25,20 @@ export interface ServerRuntime {
   database: DatabaseOptions;
 }
 
+/** What the server takes from the Remix build's entry module (app/entry.server.tsx exports them). */
+type AppServerEntry = Pick<typeof AppEntry, "createServices" | "createAppHandler">;
+
+/** The build's own services and request handler factories: the copy of app/lib its routes run. */
+function appServerEntry(build: ServerBuild): AppServerEntry {
+  const entry = build.entry.module as Partial<AppServerEntry>;
+  if (typeof entry.createServices !== "function" || typeof entry.createAppHandler !== "function") {
+    throw new Error("the server build's entry module does not export createServices and createAppHandler");
+  }
+  return entry as AppServerEntry;
+}
+
 export async function startServer(config: Config, runtime: ServerRuntime): Promise<http.Server> {
+  const { createServices, createAppHandler } = appServerEntry(runtime.build);
   const services = await createServices(config, {
     database: runtime.database,
     announceSetupCode: (code) => {

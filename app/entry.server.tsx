@@ -64,3 +64,12 @@ export const handleError: HandleErrorFunction = (error, { request, context }) =>
     error,
   });
 };
+
+/*
+ * The server's long-lived pieces, exported from the Remix build so that the process (server.ts)
+ * builds its services and request handler from the same copy of app/lib the routes run: the
+ * production bundle then holds one copy of every module they share, so a class or a brand
+ * created on one side is recognised on the other.
+ */
+export { createServices } from "./lib/services.server";
+export { createAppHandler } from "./lib/http/handler.server";

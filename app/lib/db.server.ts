@@ -171,10 +171,10 @@ interface Pending {
 }
 
 /*
- * The committer and the batch marker are recognised by a registered symbol, not by
- * `instanceof`: the server bundle holds this module twice (once in main.ts's bundle,
- * once inside the Remix server build), so a Db opened by one copy reaches
- * transaction() of the other.
+ * The committer and the batch marker are recognised by a registered symbol rather than
+ * `instanceof`, so the check does not depend on how many copies of this module a bundle
+ * holds (the server takes its services from the Remix build since app/entry.server.tsx
+ * exports them, but the admin CLI's bundle has a copy of its own).
  */
 const GROUP_COMMITTER = Symbol.for("preqstation.db.groupCommitter");
 const OPEN_BATCH = Symbol.for("preqstation.db.openBatch");

@@ -42,13 +42,9 @@ export class SealedDataError extends Error {
   }
 }
 
-/**
- * Whether `error` is a SealedDataError. By name, not `instanceof`: the server bundle holds
- * two copies of this module (the Remix build's, and the one the services that create the
- * data key were bundled with), so the class a route sees is not always the one thrown.
- */
-export function isSealedDataError(error: unknown): boolean {
-  return error instanceof Error && error.name === "SealedDataError";
+/** Whether `error` is a SealedDataError (the stored secret does not open with this DATA_KEY). */
+export function isSealedDataError(error: unknown): error is SealedDataError {
+  return error instanceof SealedDataError;
 }
 
 /** The data key file (or DATA_KEY) is unusable. */
