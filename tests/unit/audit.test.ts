@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Migrator, sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrations } from "../../db/migrations";
-import { auditSignerFromSeed, type AuditSigner } from "../../app/lib/audit/signing.server";
+import { auditSignerFromSeed } from "../../app/lib/audit/signing.server";
 import {
   appendAudit,
   chainHash,
@@ -14,6 +14,7 @@ import {
   type AuditContext,
 } from "../../app/lib/audit/log.server";
 import { migrate, openDatabase, transaction, type Db, type OpenedDatabase } from "~/lib/db.server";
+import { rechainAuditLog } from "../support/audit-key";
 import { testAuditSigner, testDatabase, type TestDatabase } from "../support/kit";
 
 const ctx: AuditContext = {
@@ -48,27 +49,7 @@ async function dropTriggers(db: Db = opened.db) {
   await sql`drop trigger if exists audit_seal_once`.execute(db);
 }
 
-/**
- * What a forger with write access to the file does after editing or deleting rows:
- * renumber what is left and recompute every hash from the genesis, so the chain is
- * internally consistent again. Signatures are kept as they were (the forger has no
- * key) unless `resign` is given (the forger also has a key: the real one, or their own).
- */
-async function rechain(db: Db, resign?: AuditSigner) {
-  const rows = await db.selectFrom("audit_log").selectAll().orderBy("seq").execute();
-  await db.deleteFrom("audit_log").execute();
-  let prev = GENESIS_HASH;
-  for (const [i, row] of rows.entries()) {
-    const base = { ...row, seq: i + 1 };
-    const { hash: _h, prev_hash: _p, signature, ...rest } = base;
-    const hash = chainHash(prev, canonicalEntry(rest));
-    await db
-      .insertInto("audit_log")
-      .values({ ...base, prev_hash: prev, hash, signature: resign ? resign.sign(base.seq, hash) : signature })
-      .execute();
-    prev = hash;
-  }
-}
+const rechain = rechainAuditLog;
 
 describe("audit log", () => {
   it("appends entries with who, what, where, a hash chain from the genesis hash, and a signature on each", async () => {

@@ -5,8 +5,9 @@ import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main, type CliIo } from "../../bin/cli";
 import { auditSignerFromSeed, type AuditSigner } from "../../app/lib/audit/signing.server";
-import { appendAudit, canonicalEntry, chainHash, GENESIS_HASH } from "../../app/lib/audit/log.server";
+import { appendAudit } from "../../app/lib/audit/log.server";
 import { migrate, openDatabase, type Db } from "~/lib/db.server";
+import { rechainAuditLog } from "../support/audit-key";
 import { TEST_AUDIT_KEY, TEST_SESSION_SECRET, testAudit, testAuditSigner, testDir } from "../support/kit";
 
 const ctx = testAudit;
@@ -23,19 +24,7 @@ async function forge(dbPath: string, edit: (db: Db) => Promise<void>, resign?: A
   await sql`drop trigger if exists audit_log_no_update`.execute(db);
   await sql`drop trigger if exists audit_log_no_delete`.execute(db);
   await edit(db);
-  const rows = await db.selectFrom("audit_log").selectAll().orderBy("seq").execute();
-  await db.deleteFrom("audit_log").execute();
-  let prev = GENESIS_HASH;
-  for (const [i, row] of rows.entries()) {
-    const base = { ...row, seq: i + 1 };
-    const { hash: _h, prev_hash: _p, signature, ...rest } = base;
-    const hash = chainHash(prev, canonicalEntry(rest));
-    await db
-      .insertInto("audit_log")
-      .values({ ...base, prev_hash: prev, hash, signature: resign ? resign.sign(base.seq, hash) : signature })
-      .execute();
-    prev = hash;
-  }
+  await rechainAuditLog(db, resign);
   await db.destroy();
 }
 
