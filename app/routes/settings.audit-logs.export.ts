@@ -29,6 +29,10 @@ const COLUMNS = [
   "request_id",
   "prev_hash",
   "hash",
+  // last, so the columns before keep their places: the channel is hashed (when set) and the
+  // signature covers (seq, hash), so an export can be checked against the chain away from the server
+  "channel",
+  "signature",
 ] as const satisfies readonly (keyof AuditEntry)[];
 
 const FORMATS = {

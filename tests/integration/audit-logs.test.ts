@@ -277,9 +277,26 @@ describe("Settings > Audit Logs", () => {
       "request_id",
       "prev_hash",
       "hash",
+      "channel",
+      "signature",
     ]);
     const csvSeqs = rows.slice(1).map((r) => Number(r[0]));
     expect(csvSeqs).toEqual(seqs);
+    // Each exported row carries every field its hash covers, and its signature: the export can be
+    // checked against the chain away from the server.
+    const header = rows[0]!;
+    for (const cells of rows.slice(1)) {
+      const row = Object.fromEntries(header.map((name, i) => [name, cells[i]!])) as Record<string, string>;
+      const canonical = canonicalEntry({
+        ...(row as unknown as Parameters<typeof canonicalEntry>[0]),
+        seq: Number(row.seq),
+        channel: (row.channel || null) as Parameters<typeof canonicalEntry>[0]["channel"],
+      });
+      expect(chainHash(row.prev_hash!, canonical), `entry ${row.seq}`).toBe(row.hash);
+      expect(row.channel).toBe("web");
+      // base64url may start with "-", which the CSV neutralises with a leading ' like any such cell
+      expect(row.signature).toMatch(/^'?[A-Za-z0-9_-]{40,}$/);
+    }
     expect(csvSeqs.slice(0, firstPage.length)).toEqual(firstPage);
 
     const nd = await getPage(server, `/settings/audit-logs/export?format=ndjson&${query}`, cookie);
@@ -291,6 +308,8 @@ describe("Settings > Audit Logs", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.seq)).toEqual(seqs);
+    for (const line of lines)
+      expect(line).toMatchObject({ channel: "web", signature: expect.stringMatching(/^[A-Za-z0-9_-]{40,}$/) });
     expect(lines[0]).toMatchObject({ actor_type: "owner", ip: "203.0.113.7", user_agent: "agent/1.0" });
     expect(lines[0].changes.title).toEqual({ before: expect.stringMatching(/^@old/), after: expect.stringMatching(/^\+new/) });
   });
