@@ -14,6 +14,7 @@ import {
   type QueryResult,
   type RootOperationNode,
   type UnknownRow,
+  type CompiledQuery,
 } from "kysely";
 import { migrations } from "../../db/migrations";
 import type { Database } from "../../db/schema";
@@ -61,8 +62,9 @@ export function openDatabase(file: string, options: DatabaseOptions = {}): Opene
   sqlite.pragma("synchronous = FULL");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
-  const committer = new GroupCommitter(sqlite, options.groupCommit);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), plugins: [committer] });
+  const statements = withStatementCache(sqlite);
+  const committer = new GroupCommitter(sqlite, options.groupCommit, statements);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }), plugins: [committer] });
   return { db, sqlite, committer };
 }
 
@@ -205,14 +207,35 @@ export class GroupCommitter implements KyselyPlugin {
   readonly [GROUP_COMMITTER] = true;
   readonly stats: GroupCommitStats = { batches: 0, commits: 0, failedBatches: 0, committed: 0, rolledBack: 0, largestBatch: 0 };
   readonly #sqlite: SQLite.Database;
+  readonly #statements: { prepare(sqlText: string): SQLite.Statement };
   readonly #options: Required<GroupCommitOptions>;
   readonly #queue: Pending[] = [];
   /** A batch is scheduled or running; a new call only has to queue. */
   #active = false;
 
-  constructor(sqlite: SQLite.Database, options: GroupCommitOptions = {}) {
+  constructor(
+    sqlite: SQLite.Database,
+    options: GroupCommitOptions = {},
+    statements: { prepare(sqlText: string): SQLite.Statement } = sqlite,
+  ) {
     this.#sqlite = sqlite;
+    this.#statements = statements;
     this.#options = { ...DEFAULT_GROUP_COMMIT, ...options };
+  }
+
+  /**
+   * Runs a compiled statement on the connection right away, or returns null when it
+   * may not: another caller's transaction (a batch) is open on it. `inBatch` says the
+   * caller is a member of the running batch, which holds the connection.
+   */
+  runNow(sqlText: string, parameters: readonly unknown[], inBatch: boolean): { rows: unknown[]; changes: number } | null {
+    // Outside a batch, a read on a connection inside a transaction would see writes
+    // that are not committed yet (and may never be): it waits, through Kysely, for the
+    // connection like any other query.
+    if (!inBatch && this.#sqlite.inTransaction) return null;
+    const statement = this.#statements.prepare(sqlText);
+    if (statement.reader) return { rows: statement.all(parameters), changes: 0 };
+    return { rows: [], changes: statement.run(parameters).changes };
   }
 
   // A plugin only to be reachable from the Db: queries pass through unchanged.
@@ -332,6 +355,34 @@ export class GroupCommitter implements KyselyPlugin {
     }
     return { member, ok: true, value };
   }
+}
+
+/**
+ * Runs a query compiled ahead of time (app/lib/prepared-query.server.ts) with these
+ * parameters: the same SQL, the same cached statement and the same rows as through
+ * Kysely, without building, compiling or queueing for the connection. It runs at once
+ * when no transaction is open on the connection, or when `db` is the one a running
+ * batch handed its member (which holds the connection); otherwise (another caller's
+ * batch is open) it waits for the connection through Kysely, as every query does.
+ */
+export async function executeCompiled<O>(
+  db: Db,
+  query: CompiledQuery<O>,
+  parameters: readonly unknown[],
+): Promise<{ rows: O[]; changes: number }> {
+  let committer: GroupCommitter | null = null;
+  let inBatch = false;
+  for (const plugin of db.getExecutor().plugins) {
+    if (GROUP_COMMITTER in plugin) committer = plugin as GroupCommitter;
+    else if (OPEN_BATCH in plugin) {
+      if (!(plugin as OpenBatch).open) throw new Error("executeCompiled: this transaction has already ended");
+      inBatch = true;
+    }
+  }
+  const now = committer?.runNow(query.sql, parameters, inBatch);
+  if (now) return now as { rows: O[]; changes: number };
+  const result = await db.executeQuery<O>({ ...query, parameters });
+  return { rows: result.rows, changes: Number(result.numAffectedRows ?? 0n) };
 }
 
 /** The committer of a database opened with openDatabase(), or null. */

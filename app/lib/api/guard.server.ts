@@ -3,6 +3,7 @@ import type { ApiToken } from "../../../db/schema";
 import { apiError } from "./errors.server";
 import type { AuditContext } from "../audit/log.server";
 import { throttleKey, type RateLimiter, type RateLimitState } from "../security/rate-limit.server";
+import { preparedQuery } from "../prepared-query.server";
 import { auditContext, requestContext, tokenActor } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import { hashToken, isWellFormedToken, tokenStatus, touchTokenUsage } from "../tokens/tokens.server";
@@ -18,6 +19,15 @@ import { hashToken, isWellFormedToken, tokenStatus, touchTokenUsage } from "../t
  * malformed, no lookup) → lookup by SHA-256 (401 unknown / revoked / expired)
  * → the token's own budget (429) → owner (403) → scope (403).
  */
+
+/** The token with this hash and, in the same read, the current owner's id (a token of a replaced owner is refused). */
+const tokenByHash = preparedQuery((db, p: { hash: string }) =>
+  db
+    .selectFrom("api_tokens")
+    .selectAll("api_tokens")
+    .select((eb) => eb.selectFrom("owners").select("owners.id").limit(1).as("current_owner_id"))
+    .where("api_tokens.token_hash", "=", p.hash),
+);
 
 /** What a route gets for a request that passed the guard. */
 export interface TokenAuth {
@@ -77,12 +87,9 @@ export async function requireToken(request: Request, context: AppLoadContext, op
   if (parsed.kind === "missing") throw await unauthorized(request, context, "missing", false);
   if (parsed.kind === "malformed") throw await unauthorized(request, context, "malformed", parsed.presented);
 
-  const token = await db
-    .selectFrom("api_tokens")
-    .selectAll()
-    .where("token_hash", "=", hashToken(parsed.token))
-    .executeTakeFirst();
-  if (!token) throw await unauthorized(request, context, "unknown", true);
+  const found = await tokenByHash.first(db, { hash: hashToken(parsed.token) });
+  if (!found) throw await unauthorized(request, context, "unknown", true);
+  const { current_owner_id: currentOwnerId, ...token } = found;
   const status = tokenStatus(token, now);
   if (status !== "active") throw await unauthorized(request, context, status, true, token.id);
 
@@ -107,8 +114,7 @@ export async function requireToken(request: Request, context: AppLoadContext, op
     throw apiError("RATE_LIMITED", "Rate limit exceeded; retry later", { headers });
   }
 
-  const owner = await db.selectFrom("owners").select("id").limit(1).executeTakeFirst();
-  if (!owner || owner.id !== token.owner_id) {
+  if (currentOwnerId !== token.owner_id) {
     throw await forbidden(request, context, token, "owner_mismatch", headers);
   }
 

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
+import { sql } from "kysely";
 import { nowIso, type Db } from "../db.server";
+import { preparedQuery } from "../prepared-query.server";
 
 /** The fixed palette a label's color comes from. */
 export const LABEL_COLORS = [
@@ -99,18 +101,27 @@ export async function setTaskLabels(trx: Db, taskId: string, labelIds: readonly 
     .execute();
 }
 
+/** The labels of the tasks whose ids are in the JSON array `ids`: one statement for any number of tasks. */
+const labelsOfTaskList = preparedQuery((db, p: { ids: string }) =>
+  db
+    .selectFrom("task_labels")
+    .innerJoin("labels", "labels.id", "task_labels.label_id")
+    .select(["task_labels.task_id", "labels.name"])
+    .where("task_labels.task_id", "in", sql<string>`(select value from json_each(${p.ids}))`)
+    .orderBy("task_labels.task_id")
+    .orderBy("task_labels.position"),
+);
+
+/** Every project's labels, by name. */
+const allLabels = preparedQuery((db) =>
+  db.selectFrom("labels").select(["name", "name_key", "color"]).orderBy("name_key").orderBy("id"),
+);
+
 /** Label names per task, in each task's order. */
 export async function labelsOfTasks(db: Db, taskIds: readonly string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>(taskIds.map((id) => [id, []]));
   if (taskIds.length === 0) return out;
-  const rows = await db
-    .selectFrom("task_labels")
-    .innerJoin("labels", "labels.id", "task_labels.label_id")
-    .select(["task_labels.task_id", "labels.name"])
-    .where("task_labels.task_id", "in", taskIds)
-    .orderBy("task_labels.task_id")
-    .orderBy("task_labels.position")
-    .execute();
+  const rows = await labelsOfTaskList.all(db, { ids: JSON.stringify(taskIds) });
   for (const row of rows) out.get(row.task_id)?.push(row.name);
   return out;
 }
@@ -121,9 +132,15 @@ export async function labelsOfTasks(db: Db, taskIds: readonly string[]): Promise
  */
 export async function availableLabels(db: Db, projectIds: readonly string[] | null): Promise<LabelView[]> {
   if (projectIds && projectIds.length === 0) return [];
-  let query = db.selectFrom("labels").select(["name", "name_key", "color"]).orderBy("name_key").orderBy("id");
-  if (projectIds) query = query.where("project_id", "in", projectIds);
-  const rows = await query.execute();
+  const rows = projectIds
+    ? await db
+        .selectFrom("labels")
+        .select(["name", "name_key", "color"])
+        .where("project_id", "in", projectIds)
+        .orderBy("name_key")
+        .orderBy("id")
+        .execute()
+    : await allLabels.all(db, {});
   const seen = new Set<string>();
   const out: LabelView[] = [];
   for (const row of rows) {

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { sql } from "kysely";
-import type { ProjectRow, TaskRow } from "../../../db/schema";
+import { sql, type Kysely } from "kysely";
+import type { Database, ProjectRow, TaskRow } from "../../../db/schema";
 import { appendAudit, type AuditContext } from "../audit/log.server";
 import { DomainError } from "../domain/errors";
 import { JsonObjectSchema, parseJsonColumn, StringListSchema } from "../domain/json";
 import { keysetBeyond, opaqueCursor, splitPage, timestampPart, uuidPart } from "../domain/paging.server";
 import { nowIso, transaction, type Db } from "../db.server";
+import { preparedQuery } from "../prepared-query.server";
 import { availableLabels, labelKey, labelsOfTasks, resolveLabels, setTaskLabels, type LabelView } from "./labels.server";
 import { decideLifecycle, type RunState, type TaskStatus } from "./lifecycle";
 import { findProjectByKey, findProjectsByRepo, quoted, requireProject } from "../projects/projects.server";
@@ -50,7 +51,7 @@ export function taskView(row: TaskWithProject, labels: string[]): TaskView {
   };
 }
 
-function selectTasks(db: Db) {
+function selectTasks(db: Kysely<Database>) {
   return db
     .selectFrom("tasks")
     .innerJoin("projects", "projects.id", "tasks.project_id")
@@ -58,23 +59,52 @@ function selectTasks(db: Db) {
     .select(["projects.project_key", "projects.repo_url"]);
 }
 
+/** A task's label names in its order, as a JSON array built by SQLite in the same read as the task. */
+const LABELS_JSON = sql<string>`(select json_group_array(labels.name order by task_labels.position)
+  from task_labels inner join labels on labels.id = task_labels.label_id where task_labels.task_id = tasks.id)`;
+
+/** Tasks with their project's key and repository and their labels: what a task view is made of. */
+function selectTaskViews(db: Kysely<Database>) {
+  return selectTasks(db).select(LABELS_JSON.as("labels_json"));
+}
+
+type TaskViewRow = TaskWithProject & { labels_json: string };
+
+/** The view of a row read with its labels (SQLite's json_group_array of the label names: always an array of strings). */
+function viewOf(row: TaskViewRow): TaskView {
+  return taskView(row, JSON.parse(row.labels_json) as string[]);
+}
+
+// The lookups every task request makes, compiled once (app/lib/prepared-query.server.ts).
+const taskById = preparedQuery((db, p: { id: string }) => selectTasks(db).where("tasks.id", "=", p.id));
+const taskByKey = preparedQuery((db, p: { key: string }) => selectTasks(db).where("tasks.task_key", "=", p.key));
+const taskViewById = preparedQuery((db, p: { id: string }) => selectTaskViews(db).where("tasks.id", "=", p.id));
+const taskViewByKey = preparedQuery((db, p: { key: string }) => selectTaskViews(db).where("tasks.task_key", "=", p.key));
+
 /** A task by key (any case) or uuid; undefined when there is none or `idOrKey` is neither form. */
 export async function findTask(db: Db, idOrKey: string): Promise<TaskWithProject | undefined> {
-  if (UUID.test(idOrKey)) return selectTasks(db).where("tasks.id", "=", idOrKey.toLowerCase()).executeTakeFirst();
-  if (TASK_KEY.test(idOrKey)) return selectTasks(db).where("tasks.task_key", "=", idOrKey.toUpperCase()).executeTakeFirst();
+  if (UUID.test(idOrKey)) return taskById.first(db, { id: idOrKey.toLowerCase() });
+  if (TASK_KEY.test(idOrKey)) return taskByKey.first(db, { key: idOrKey.toUpperCase() });
   return undefined;
+}
+
+function notFound(idOrKey: string): DomainError {
+  return new DomainError("NOT_FOUND", `Task ${quoted(idOrKey)} not found`);
 }
 
 export async function requireTask(db: Db, idOrKey: string): Promise<TaskWithProject> {
   const task = await findTask(db, idOrKey);
-  if (!task) throw new DomainError("NOT_FOUND", `Task ${quoted(idOrKey)} not found`);
+  if (!task) throw notFound(idOrKey);
   return task;
 }
 
+/** A task's view by key (any case) or uuid, task and labels in one read; NOT_FOUND when there is none. */
 export async function getTaskView(db: Db, idOrKey: string): Promise<TaskView> {
-  const task = await requireTask(db, idOrKey);
-  const labels = await labelsOfTasks(db, [task.id]);
-  return taskView(task, labels.get(task.id) ?? []);
+  let row: TaskViewRow | undefined;
+  if (UUID.test(idOrKey)) row = await taskViewById.first(db, { id: idOrKey.toLowerCase() });
+  else if (TASK_KEY.test(idOrKey)) row = await taskViewByKey.first(db, { key: idOrKey.toUpperCase() });
+  if (!row) throw notFound(idOrKey);
+  return viewOf(row);
 }
 
 /**
@@ -149,7 +179,7 @@ export function decodeCursor(cursor: string): CursorPosition | null {
  * so no query sorts all matching rows.
  */
 export function taskListQuery(db: Db, query: ListTasksQuery, scope: { projectId?: string; position: CursorPosition | null }) {
-  let q = selectTasks(db);
+  let q = selectTaskViews(db);
   if (scope.projectId !== undefined) q = q.where("tasks.project_id", "=", scope.projectId);
   if (query.status !== undefined) q = q.where("tasks.status", "=", query.status);
   if (query.priority !== undefined) q = q.where("tasks.priority", "=", query.priority);
@@ -200,12 +230,8 @@ export async function listTasks(db: Db, query: ListTasksQuery): Promise<TaskPage
   }
   const { page, more } = splitPage(await taskListQuery(db, query, { projectId, position }).execute(), query.limit);
   const last = page.at(-1);
-  const labels = await labelsOfTasks(
-    db,
-    page.map((r) => r.id),
-  );
   return {
-    tasks: page.map((row) => taskView(row, labels.get(row.id) ?? [])),
+    tasks: page.map(viewOf),
     next_cursor: more && last ? encodeCursor({ updatedAt: last.updated_at, id: last.id }) : null,
     available_labels: await availableLabels(db, projectId === undefined ? null : [projectId]),
   };
