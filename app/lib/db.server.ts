@@ -6,7 +6,6 @@ import {
   Kysely,
   Migrator,
   SqliteDialect,
-  sql,
   type KyselyPlugin,
   type MigrationResultSet,
   type PluginTransformQueryArgs,
@@ -281,7 +280,7 @@ export class GroupCommitter implements KyselyPlugin {
           if (this.#queue.length === 0) return;
           this.stats.batches += 1;
           try {
-            await sql`begin immediate`.execute(conn);
+            this.#exec("begin immediate");
           } catch (error) {
             throw new BatchLost(error);
           }
@@ -292,12 +291,12 @@ export class GroupCommitter implements KyselyPlugin {
             (outcomes.length === 0 || performance.now() - started < this.#options.maxBatchMs)
           ) {
             current = this.#queue.shift()!;
-            outcomes.push(await this.#runMember(conn, trx, current));
+            outcomes.push(await this.#runMember(trx, current));
             current = null;
           }
           if (!this.#sqlite.inTransaction) throw new BatchLost(new Error("the transaction ended before COMMIT"));
           try {
-            await sql`commit`.execute(conn);
+            this.#exec("commit");
           } catch (error) {
             throw new BatchLost(error);
           }
@@ -306,7 +305,13 @@ export class GroupCommitter implements KyselyPlugin {
           this.stats.rolledBack += outcomes.filter((o) => !o.ok).length;
           this.stats.largestBatch = Math.max(this.stats.largestBatch, outcomes.length);
         } catch (error) {
-          if (this.#sqlite.inTransaction) await sql`rollback`.execute(conn).catch(() => undefined);
+          if (this.#sqlite.inTransaction) {
+            try {
+              this.#exec("rollback");
+            } catch {
+              // The connection is closed or broken: nothing left to roll back here.
+            }
+          }
           throw error;
         } finally {
           marker.open = false;
@@ -328,10 +333,18 @@ export class GroupCommitter implements KyselyPlugin {
     }
   }
 
+  /**
+   * Runs a transaction-control statement on the connection the batch holds, straight on
+   * its cached statement: the batch owns the connection, so nothing needs queueing.
+   */
+  #exec(sqlText: string): void {
+    this.#statements.prepare(sqlText).run();
+  }
+
   /** Runs one call in its own savepoint; when it throws, rolls back that savepoint alone. */
-  async #runMember(conn: Db, trx: Db, member: Pending): Promise<Outcome> {
+  async #runMember(trx: Db, member: Pending): Promise<Outcome> {
     try {
-      await sql`savepoint preq_member`.execute(conn);
+      this.#exec("savepoint preq_member");
     } catch (error) {
       throw new BatchLost(error);
     }
@@ -340,8 +353,8 @@ export class GroupCommitter implements KyselyPlugin {
       value = await member.fn(trx);
     } catch (error) {
       try {
-        await sql`rollback to preq_member`.execute(conn);
-        await sql`release preq_member`.execute(conn);
+        this.#exec("rollback to preq_member");
+        this.#exec("release preq_member");
       } catch {
         // SQLite rolled the whole transaction back (SQLITE_FULL, SQLITE_IOERR, …): the batch is gone.
         throw new BatchLost(error);
@@ -349,7 +362,7 @@ export class GroupCommitter implements KyselyPlugin {
       return { member, ok: false, error };
     }
     try {
-      await sql`release preq_member`.execute(conn);
+      this.#exec("release preq_member");
     } catch (error) {
       throw new BatchLost(error);
     }

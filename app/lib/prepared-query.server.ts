@@ -6,6 +6,7 @@ import {
   SqliteQueryCompiler,
   type Compilable,
   type CompiledQuery,
+  type Insertable,
 } from "kysely";
 import type { Database } from "../../db/schema";
 import { executeCompiled, type Db } from "./db.server";
@@ -80,7 +81,14 @@ export function preparedQuery<A extends Record<string, unknown>, O>(
   for (const name of used) {
     if (!slots.some((s) => "arg" in s && s.arg === name)) throw new Error(`preparedQuery: argument ${name} is not a parameter`);
   }
-  const parametersOf = (args: A) => slots.map((s) => ("arg" in s ? args[s.arg] : s.value));
+  const parametersOf = (args: A) =>
+    slots.map((s) => {
+      if (!("arg" in s)) return s.value;
+      const value = args[s.arg];
+      // better-sqlite3 would bind it as NULL (where Kysely leaves an undefined column out): say so instead.
+      if (value === undefined) throw new TypeError(`preparedQuery: argument ${s.arg} is undefined (use null for NULL)`);
+      return value;
+    });
 
   return {
     sql: compiled.sql,
@@ -94,4 +102,19 @@ export function preparedQuery<A extends Record<string, unknown>, O>(
       return (await executeCompiled(db, compiled, parametersOf(args))).changes;
     },
   };
+}
+
+/**
+ * `insert into <table> (<columns>) values (…)`, compiled once, each value bound from the
+ * row by its column name. List every column the rows carry (a `satisfies Record<keyof
+ * Row, …>` object's keys make the compiler check the list is complete); a row without a
+ * value for one of them (undefined) is refused rather than stored with a NULL there.
+ */
+export function preparedInsert<T extends keyof Database & string>(
+  table: T,
+  columns: readonly (keyof Insertable<Database[T]> & string)[],
+): PreparedQuery<Insertable<Database[T]>, never> {
+  return preparedQuery((db, row: Insertable<Database[T]>) =>
+    db.insertInto(table).values(Object.fromEntries(columns.map((column) => [column, row[column]])) as Insertable<Database[T]>),
+  ) as PreparedQuery<Insertable<Database[T]>, never>;
 }

@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { nowIso, transaction } from "~/lib/db.server";
-import { preparedQuery } from "~/lib/prepared-query.server";
+import { preparedInsert, preparedQuery } from "~/lib/prepared-query.server";
 import { testDatabase, type TestDatabase } from "../support/kit";
 
 // Prepared queries (app/lib/prepared-query.server.ts): written with Kysely, compiled
@@ -116,5 +116,43 @@ describe("preparedQuery", () => {
     release();
     await expect(failing).rejects.toThrow("this member fails");
     expect((await reading)?.name).toBe("before");
+  });
+});
+
+describe("preparedInsert", () => {
+  const insertProject = preparedInsert("projects", [
+    "id",
+    "project_key",
+    "name",
+    "description",
+    "repo_url",
+    "repo_key",
+    "settings",
+    "next_task_number",
+    "created_at",
+    "updated_at",
+  ]);
+  const row = {
+    id: "id-DELTA",
+    project_key: "DELTA",
+    name: "Delta",
+    description: "",
+    repo_url: null,
+    repo_key: null,
+    settings: "{}",
+    next_task_number: 1,
+    created_at: "2026-01-01T00:00:00.000Z",
+    updated_at: "2026-01-01T00:00:00.000Z",
+  };
+
+  it("inserts a row with every listed column bound by name", async () => {
+    await insertProject.run(opened.db, row);
+    expect(await opened.db.selectFrom("projects").selectAll().where("id", "=", "id-DELTA").executeTakeFirst()).toEqual(row);
+  });
+
+  it("refuses a row that lacks a value for a listed column instead of storing NULL there", async () => {
+    const { name: _name, ...nameless } = row;
+    await expect(insertProject.run(opened.db, nameless as typeof row)).rejects.toThrow(/argument name is undefined/);
+    expect(await opened.db.selectFrom("projects").selectAll().execute()).toEqual([]);
   });
 });

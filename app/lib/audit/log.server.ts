@@ -3,6 +3,7 @@ import type { AuditActorType, AuditChannel, AuditEntry } from "../../../db/schem
 import type { AuditAction, AuditResourceType } from "./actions";
 import type { AuditSigner, AuditVerifier } from "./signing.server";
 import { nowIso, transaction, type Db } from "../db.server";
+import { preparedInsert, preparedQuery } from "../prepared-query.server";
 
 /** Who did something, and from where, and the key that signs the entry. Built once per request. */
 export interface AuditContext {
@@ -63,6 +64,31 @@ export function chainHash(prevHash: string, canonical: string): string {
   return createHash("sha256").update(prevHash).update("\n").update(canonical).digest("hex");
 }
 
+/** The chain's head: the newest entry's seq and hash. */
+const auditHead = preparedQuery((db) => db.selectFrom("audit_log").select(["seq", "hash"]).orderBy("seq", "desc").limit(1));
+
+const insertAuditEntry = preparedInsert(
+  "audit_log",
+  Object.keys({
+    seq: 1,
+    created_at: 1,
+    actor_type: 1,
+    actor_id: 1,
+    actor_label: 1,
+    action: 1,
+    resource_type: 1,
+    resource_id: 1,
+    changes: 1,
+    ip: 1,
+    user_agent: 1,
+    request_id: 1,
+    channel: 1,
+    prev_hash: 1,
+    hash: 1,
+    signature: 1,
+  } satisfies Record<keyof AuditEntry, 1>) as (keyof AuditEntry)[],
+);
+
 /**
  * Appends one entry. This is the only writer of `audit_log`. It must be given the
  * transaction of the change it records, so the change and its entry commit or
@@ -70,7 +96,7 @@ export function chainHash(prevHash: string, canonical: string): string {
  */
 export async function appendAudit(trx: Db, ctx: AuditContext, input: AuditInput, now = Date.now()): Promise<AuditEntry> {
   return transaction(trx, async (tx) => {
-    const head = await tx.selectFrom("audit_log").select(["seq", "hash"]).orderBy("seq", "desc").limit(1).executeTakeFirst();
+    const head = await auditHead.first(tx, {});
     const base = {
       seq: (head?.seq ?? 0) + 1,
       created_at: nowIso(now),
@@ -89,7 +115,7 @@ export async function appendAudit(trx: Db, ctx: AuditContext, input: AuditInput,
     const prev_hash = head?.hash ?? GENESIS_HASH;
     const hash = chainHash(prev_hash, canonicalEntry(base));
     const entry: AuditEntry = { ...base, prev_hash, hash, signature: ctx.signer.sign(base.seq, hash) };
-    await tx.insertInto("audit_log").values(entry).execute();
+    await insertAuditEntry.run(tx, entry);
     return entry;
   });
 }

@@ -4,6 +4,7 @@ import { appendAudit, type AuditContext } from "../audit/log.server";
 import { DomainError } from "../domain/errors";
 import { JsonObjectSchema, parseJsonColumn } from "../domain/json";
 import { nowIso, transaction, type Db } from "../db.server";
+import { preparedQuery } from "../prepared-query.server";
 import { normalizeRepoUrl, repoMatchKey } from "./repo-url";
 import {
   SETTINGS_DEFAULTS,
@@ -63,8 +64,12 @@ export async function listProjects(db: Db): Promise<ProjectRow[]> {
   return db.selectFrom("projects").selectAll().orderBy("project_key").execute();
 }
 
+const projectByKey = preparedQuery((db, p: { key: string }) =>
+  db.selectFrom("projects").selectAll().where("project_key", "=", p.key),
+);
+
 export async function findProjectByKey(db: Db, key: string): Promise<ProjectRow | undefined> {
-  return db.selectFrom("projects").selectAll().where("project_key", "=", key.toUpperCase()).executeTakeFirst();
+  return projectByKey.first(db, { key: key.toUpperCase() });
 }
 
 /** Client input quoted in a message: at most 64 characters, so an error never echoes a huge path back. */

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { sql } from "kysely";
 import { nowIso, type Db } from "../db.server";
-import { preparedQuery } from "../prepared-query.server";
+import { preparedInsert, preparedQuery } from "../prepared-query.server";
 
 /** The fixed palette a label's color comes from. */
 export const LABEL_COLORS = [
@@ -50,6 +50,25 @@ export function dedupeLabelNames(names: readonly string[]): string[] {
   return out;
 }
 
+// The statements of creating and relabelling a task, compiled once (app/lib/prepared-query.server.ts).
+const projectLabelsByKey = preparedQuery((db, p: { projectId: string; keys: string }) =>
+  db
+    .selectFrom("labels")
+    .select(["id", "name", "name_key", "color"])
+    .where("project_id", "=", p.projectId)
+    .where("name_key", "in", sql<string>`(select value from json_each(${p.keys}))`),
+);
+const insertLabel = preparedQuery((db, p: { projectId: string; name: string; key: string; color: string; at: string }) =>
+  db
+    .insertInto("labels")
+    .values({ project_id: p.projectId, name: p.name, name_key: p.key, color: p.color, created_at: p.at })
+    .returning("id"),
+);
+const deleteTaskLabels = preparedQuery((db, p: { taskId: string }) =>
+  db.deleteFrom("task_labels").where("task_id", "=", p.taskId),
+);
+const insertTaskLabel = preparedInsert("task_labels", ["task_id", "label_id", "position"]);
+
 /**
  * The labels of a project for `names`, creating the ones it does not have yet.
  * An existing label keeps its first spelling (`Backend` stays `Backend` when
@@ -65,12 +84,7 @@ export async function resolveLabels(
   const wanted = dedupeLabelNames(names);
   if (wanted.length === 0) return [];
   const keys = wanted.map(labelKey);
-  const existing = await trx
-    .selectFrom("labels")
-    .select(["id", "name", "name_key", "color"])
-    .where("project_id", "=", projectId)
-    .where("name_key", "in", keys)
-    .execute();
+  const existing = await projectLabelsByKey.all(trx, { projectId, keys: JSON.stringify(keys) });
   const byKey = new Map(existing.map((l) => [l.name_key, l]));
   const out: { id: number; name: string; color: string }[] = [];
   for (const name of wanted) {
@@ -78,11 +92,8 @@ export async function resolveLabels(
     let label = byKey.get(key);
     if (!label) {
       const color = labelColor(name);
-      const inserted = await trx
-        .insertInto("labels")
-        .values({ project_id: projectId, name, name_key: key, color, created_at: nowIso(now) })
-        .returning("id")
-        .executeTakeFirstOrThrow();
+      const inserted = await insertLabel.first(trx, { projectId, name, key, color, at: nowIso(now) });
+      if (!inserted) throw new Error("insert … returning gave no row");
       label = { id: inserted.id, name, name_key: key, color };
       byKey.set(key, label);
     }
@@ -93,12 +104,9 @@ export async function resolveLabels(
 
 /** Replaces a task's labels with `labelIds`, in that order. */
 export async function setTaskLabels(trx: Db, taskId: string, labelIds: readonly number[]): Promise<void> {
-  await trx.deleteFrom("task_labels").where("task_id", "=", taskId).execute();
-  if (labelIds.length === 0) return;
-  await trx
-    .insertInto("task_labels")
-    .values(labelIds.map((label_id, position) => ({ task_id: taskId, label_id, position })))
-    .execute();
+  await deleteTaskLabels.run(trx, { taskId });
+  for (const [position, labelId] of labelIds.entries())
+    await insertTaskLabel.run(trx, { task_id: taskId, label_id: labelId, position });
 }
 
 /** The labels of the tasks whose ids are in the JSON array `ids`: one statement for any number of tasks. */

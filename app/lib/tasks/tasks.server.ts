@@ -6,7 +6,7 @@ import { DomainError } from "../domain/errors";
 import { JsonObjectSchema, parseJsonColumn, StringListSchema } from "../domain/json";
 import { keysetBeyond, opaqueCursor, splitPage, timestampPart, uuidPart } from "../domain/paging.server";
 import { nowIso, transaction, type Db } from "../db.server";
-import { preparedQuery } from "../prepared-query.server";
+import { preparedInsert, preparedQuery } from "../prepared-query.server";
 import { availableLabels, labelKey, labelsOfTasks, resolveLabels, setTaskLabels, type LabelView } from "./labels.server";
 import { decideLifecycle, type RunState, type TaskStatus } from "./lifecycle";
 import { findProjectByKey, findProjectsByRepo, quoted, requireProject } from "../projects/projects.server";
@@ -275,6 +275,40 @@ async function projectForNewTask(trx: Db, input: CreateTaskBody): Promise<Projec
   throw new DomainError("VALIDATION_ERROR", `project_key is required: ${message}`, [{ path: "project_key", message }]);
 }
 
+/** Takes the project's next task number. */
+const bumpTaskNumber = preparedQuery((db, p: { projectId: string }) =>
+  db
+    .updateTable("projects")
+    .set((eb) => ({ next_task_number: eb("next_task_number", "+", 1) }))
+    .where("id", "=", p.projectId)
+    .returning("next_task_number"),
+);
+
+const insertTask = preparedInsert(
+  "tasks",
+  Object.keys({
+    id: 1,
+    task_key: 1,
+    project_id: 1,
+    number: 1,
+    title: 1,
+    description: 1,
+    status: 1,
+    priority: 1,
+    acceptance_criteria: 1,
+    plan_markdown: 1,
+    engine: 1,
+    branch: 1,
+    run_state: 1,
+    run_state_updated_at: 1,
+    result: 1,
+    version: 1,
+    created_at: 1,
+    updated_at: 1,
+    archived_at: 1,
+  } satisfies Record<keyof TaskRow, 1>) as (keyof TaskRow)[],
+);
+
 /**
  * Creates a task, its key from the project's counter, its labels and its audit
  * entry, in one BEGIN IMMEDIATE transaction: keys are sequential per project,
@@ -283,12 +317,8 @@ async function projectForNewTask(trx: Db, input: CreateTaskBody): Promise<Projec
 export async function createTask(db: Db, audit: AuditContext, input: CreateTaskBody, now = Date.now()): Promise<TaskView> {
   return transaction(db, async (trx) => {
     const project = await projectForNewTask(trx, input);
-    const counter = await trx
-      .updateTable("projects")
-      .set((eb) => ({ next_task_number: eb("next_task_number", "+", 1) }))
-      .where("id", "=", project.id)
-      .returning("next_task_number")
-      .executeTakeFirstOrThrow();
+    const counter = await bumpTaskNumber.first(trx, { projectId: project.id });
+    if (!counter) throw new Error(`project ${project.id} vanished inside its transaction`);
     const number = counter.next_task_number - 1;
     const at = nowIso(now);
     const status: TaskStatus = input.status ?? "inbox";
@@ -313,7 +343,7 @@ export async function createTask(db: Db, audit: AuditContext, input: CreateTaskB
       updated_at: at,
       archived_at: status === "archived" ? at : null,
     };
-    await trx.insertInto("tasks").values(row).execute();
+    await insertTask.run(trx, row);
     const labels = await resolveLabels(trx, project.id, input.labels ?? [], now);
     await setTaskLabels(
       trx,
