@@ -98,13 +98,17 @@ const log = (text: string) => process.stderr.write(`${text}\n`);
 
 const SERVER_ENTRY = path.join(ROOT, "build/node/server.js");
 /** The Node flags `npm start` runs the server with (package.json's start script), so the bench measures the same process. */
-const START_FLAGS: string[] =
-  (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start.match(
-    /--[a-z-]+=\S+/g,
-  ) ?? [];
+const START_SCRIPT = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } })
+  .scripts.start;
+const START_FLAGS: string[] = START_SCRIPT.match(/--[a-z-]+=\S+/g) ?? [];
+/** The environment `npm start` sets (`NAME=${NAME:-default}` before `node`): the caller's value, else the default. */
+const START_ENV: Record<string, string> = Object.fromEntries(
+  [...START_SCRIPT.matchAll(/(?:^|\s)([A-Z_][A-Z0-9_]*)=\$\{\1:-([^}]*)\}/g)].map((m) => [m[1]!, process.env[m[1]!] ?? m[2]!]),
+);
 
 function projectEnv(dbPath: string): Record<string, string> {
   return {
+    ...START_ENV,
     DATABASE_PATH: dbPath,
     LOG_LEVEL: "warn",
     // Far above anything the benchmark sends: the limiter stays on the request path but never trips.
@@ -688,6 +692,7 @@ async function main() {
       quick,
       analyze: ANALYZE,
       serverEnv: SERVER_ENV,
+      startEnv: START_ENV,
       binary: BINARY,
       seed: MAIN,
       seedMs,

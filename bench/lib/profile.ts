@@ -38,7 +38,7 @@ function areaOf(url: string): string {
   if (url.startsWith("node:internal/deps/undici")) return "node: undici (fetch Request/Response/Headers)";
   if (url.startsWith("node:internal/webstreams")) return "node: web streams";
   if (url.startsWith("node:")) return `node: ${url.slice(5).split("/").slice(0, 2).join("/")}`;
-  if (url.includes("/build/node/server.js")) return "app: server.ts bundle";
+  if (url.includes("/build/node/server.js")) return "app (build/node/server.js: server, routes, app/lib; SQLite time shows here)";
   if (url.includes("/build/server/")) return "app: Remix build (routes, app/lib)";
   return url.replace(/^file:\/\//, "").replace(ROOT, ".");
 }
