@@ -216,6 +216,45 @@ describe("listing tasks", () => {
     expect(seen[0]).toBe("WID-45");
   });
 
+  it("answers the compiled common shapes (status, project, cursor) exactly as the query built per request", async () => {
+    await createProject(opened.db, audit, { name: "Gadgets", project_key: "GAD" });
+    let now = Date.parse("2026-01-01T00:00:00.000Z");
+    const statuses = ["inbox", "todo", "hold"] as const;
+    for (let i = 0; i < 30; i++) {
+      const labels = i % 4 === 0 ? [] : [`l${i % 3}`, `m${i % 5}`];
+      await createTask(
+        opened.db,
+        audit,
+        body({ title: `t${i}`, project_key: i % 2 ? "WID" : "GAD", status: statuses[i % 3], labels }),
+        (now += i % 4 === 0 ? 0 : 1000),
+      );
+    }
+    const projects = await opened.db.selectFrom("projects").select(["id", "project_key"]).execute();
+    const widId = projects.find((p) => p.project_key === "WID")!.id;
+    for (const q of [{}, { status: "todo" }, { project_key: "WID" }, { status: "hold", project_key: "WID" }] as Record<
+      string,
+      string
+    >[]) {
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await listTasks(opened.db, query({ ...q, limit: "4", ...(cursor ? { cursor } : {}) }));
+        // The same page through the builder (never prepared), labels and all.
+        const position = cursor ? JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) : null;
+        const built = await taskListQuery(opened.db, query({ ...q, limit: "4" }), {
+          projectId: q.project_key ? widId : undefined,
+          position: position && { updatedAt: position.u, id: position.i },
+        }).execute();
+        expect(page.tasks.map((t) => [t.task_key, t.labels])).toEqual(
+          built.slice(0, 4).map((r) => [r.task_key, JSON.parse(r.labels_json)]),
+        );
+        cursor = page.next_cursor ?? undefined;
+        pages += 1;
+      } while (cursor);
+      expect(pages).toBeGreaterThan(1);
+    }
+  });
+
   it("filters by status, label, run_state and updated_since, and lists the project's labels", async () => {
     const a = await createTask(
       opened.db,

@@ -179,6 +179,15 @@ export function decodeCursor(cursor: string): CursorPosition | null {
  * so no query sorts all matching rows.
  */
 export function taskListQuery(db: Db, query: ListTasksQuery, scope: { projectId?: string; position: CursorPosition | null }) {
+  return buildTaskListQuery(db, query, scope, query.limit + 1);
+}
+
+function buildTaskListQuery(
+  db: Kysely<Database>,
+  query: Omit<ListTasksQuery, "limit">,
+  scope: { projectId?: string; position: CursorPosition | null },
+  rows: number,
+) {
   let q = selectTaskViews(db);
   if (scope.projectId !== undefined) q = q.where("tasks.project_id", "=", scope.projectId);
   if (query.status !== undefined) q = q.where("tasks.status", "=", query.status);
@@ -208,10 +217,53 @@ export function taskListQuery(db: Db, query: ListTasksQuery, scope: { projectId?
   }
   const position = scope.position;
   if (position) q = q.where(keysetBeyond(["tasks.updated_at", "tasks.id"], "<", [position.updatedAt, position.id]));
-  return q
-    .orderBy("tasks.updated_at", "desc")
-    .orderBy("tasks.id", "desc")
-    .limit(query.limit + 1);
+  return q.orderBy("tasks.updated_at", "desc").orderBy("tasks.id", "desc").limit(rows);
+}
+
+type ListArgs = { status: TaskStatus; projectId: string; updatedAt: string; id: string; rows: number };
+
+/**
+ * The page queries of the common shapes — the whole list and the board's columns (a
+ * status, a project, both), each with and without a cursor — compiled once from the same
+ * builder; the list's other filters are built per request.
+ */
+const PREPARED_LISTS = new Map(
+  [false, true].flatMap((status) =>
+    [false, true].flatMap((project) =>
+      [false, true].map((cursor) => [
+        `${status}/${project}/${cursor}`,
+        preparedQuery((db, p: ListArgs) =>
+          buildTaskListQuery(
+            db,
+            status ? { status: p.status } : {},
+            { projectId: project ? p.projectId : undefined, position: cursor ? { updatedAt: p.updatedAt, id: p.id } : null },
+            p.rows,
+          ),
+        ),
+      ]),
+    ),
+  ),
+);
+
+/** The page's rows: a prepared query when the filters are of a common shape, else one built for them. */
+async function listPageRows(
+  db: Db,
+  query: ListTasksQuery,
+  scope: { projectId?: string; position: CursorPosition | null },
+): Promise<TaskViewRow[]> {
+  const { status, project_key: _projectKey, limit, cursor: _cursor, ...others } = query;
+  if (Object.values(others).every((v) => v === undefined)) {
+    const prepared = PREPARED_LISTS.get(`${status !== undefined}/${scope.projectId !== undefined}/${scope.position !== null}`)!;
+    // Only the arguments its shape binds are read; the rest are never undefined placeholders.
+    return prepared.all(db, {
+      status: status ?? "inbox",
+      projectId: scope.projectId ?? "",
+      updatedAt: scope.position?.updatedAt ?? "",
+      id: scope.position?.id ?? "",
+      rows: limit + 1,
+    });
+  }
+  return taskListQuery(db, query, scope).execute();
 }
 
 /** One page, newest `updated_at` first (ties by id), after the cursor's position. */
@@ -228,7 +280,7 @@ export async function listTasks(db: Db, query: ListTasksQuery): Promise<TaskPage
     if (!project) return { tasks: [], next_cursor: null, available_labels: [] };
     projectId = project.id;
   }
-  const { page, more } = splitPage(await taskListQuery(db, query, { projectId, position }).execute(), query.limit);
+  const { page, more } = splitPage(await listPageRows(db, query, { projectId, position }), query.limit);
   const last = page.at(-1);
   return {
     tasks: page.map(viewOf),
