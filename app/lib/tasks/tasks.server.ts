@@ -254,7 +254,7 @@ async function listPageRows(
   const { status, project_key: _projectKey, limit, cursor: _cursor, ...others } = query;
   if (Object.values(others).every((v) => v === undefined)) {
     const prepared = PREPARED_LISTS.get(`${status !== undefined}/${scope.projectId !== undefined}/${scope.position !== null}`)!;
-    // Only the arguments its shape binds are read; the rest are never undefined placeholders.
+    // A shape reads only the arguments it binds (the others are placeholders it never reads).
     return prepared.all(db, {
       status: status ?? "inbox",
       projectId: scope.projectId ?? "",
