@@ -8,6 +8,7 @@ import {
 } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
+import { FormAlert } from "~/components/form-alert";
 import { Field } from "~/components/field";
 import { PasskeyAuthenticate } from "~/components/passkey";
 import { guardAttempt, minutesText } from "~/lib/auth/attempt-guard.server";
@@ -194,11 +195,7 @@ export default function Login() {
     <main className="narrow">
       <div className="card">
         <h1>{codeStep ? "Two-factor authentication" : "Sign in"}</h1>
-        {actionData?.formError ? (
-          <div className="alert error" role="alert">
-            {actionData.formError}
-          </div>
-        ) : null}
+        <FormAlert message={actionData?.formError} />
         {codeStep ? (
           <Form method="post" noValidate key="code">
             {redirectTo ? <input type="hidden" name="redirectTo" value={redirectTo} /> : null}

@@ -1,6 +1,7 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
+import { FormAlert } from "~/components/form-alert";
 import { Field } from "~/components/field";
 import { ProjectFields } from "~/components/project-form";
 import { TaskHistory } from "~/components/task-history";
@@ -122,11 +123,7 @@ export default function ProjectPage() {
 
       <section className="card narrow-card" aria-labelledby="edit-project-title">
         <h2 id="edit-project-title">Edit project</h2>
-        {actionData?.formError ? (
-          <div className="alert error" role="alert">
-            {actionData.formError}
-          </div>
-        ) : null}
+        <FormAlert message={actionData?.formError} />
         <Form method="post" noValidate key={actionData ? "answered" : "fresh"}>
           <input type="hidden" name="intent" value="update" />
           <ProjectFields mode="edit" values={values} errors={errors} />

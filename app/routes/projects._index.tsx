@@ -1,6 +1,7 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
+import { FormAlert } from "~/components/form-alert";
 import { ProjectFields } from "~/components/project-form";
 import { CreateProjectBodySchema } from "~/lib/api/schemas";
 import { requireOwner } from "~/lib/auth/owner-session.server";
@@ -118,11 +119,7 @@ export default function Projects() {
 
       <section className="card narrow-card" aria-labelledby="new-project-title">
         <h2 id="new-project-title">New project</h2>
-        {actionData?.formError ? (
-          <div className="alert error" role="alert">
-            {actionData.formError}
-          </div>
-        ) : null}
+        <FormAlert message={actionData?.formError} />
         <Form method="post" noValidate>
           <input type="hidden" name="intent" value="create" />
           <ProjectFields mode="create" values={values} errors={errors} />

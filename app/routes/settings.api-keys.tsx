@@ -8,6 +8,7 @@ import {
 } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
+import { FormAlert } from "~/components/form-alert";
 import { CopyButton } from "~/components/copy-button";
 import { Field } from "~/components/field";
 import { requireOwner, requireSudo } from "~/lib/auth/owner-session.server";
@@ -160,11 +161,7 @@ export default function ApiKeys() {
           {notice}
         </div>
       ) : null}
-      {formError ? (
-        <div className="alert error" role="alert">
-          {formError}
-        </div>
-      ) : null}
+      <FormAlert message={formError} />
 
       <section className="card" id="new-token" aria-labelledby="new-token-title">
         <h2 id="new-token-title">New token</h2>

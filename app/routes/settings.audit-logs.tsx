@@ -1,5 +1,6 @@
 import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
+import { FormAlert } from "~/components/form-alert";
 import { ChangesTable } from "~/components/changes-table";
 import { dateInputType, FilterField } from "~/components/filter-field";
 import { Pager, queryString } from "~/components/pager";
@@ -154,16 +155,8 @@ export default function AuditLogs() {
 
       <section className="card" aria-labelledby="audit-filter-heading">
         <h2 id="audit-filter-heading">Filter</h2>
-        {errors.form ? (
-          <div className="alert error" role="alert">
-            {errors.form}
-          </div>
-        ) : null}
-        {errors.cursor ? (
-          <div className="alert error" role="alert">
-            {errors.cursor}
-          </div>
-        ) : null}
+        <FormAlert message={errors.form} />
+        <FormAlert message={errors.cursor} />
         <Form method="get" key={JSON.stringify(filters)}>
           <div className="inline-fields">
             <FilterField label="Actor" name="actor" error={errors.actor}>

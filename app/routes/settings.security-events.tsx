@@ -1,5 +1,6 @@
 import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
+import { FormAlert } from "~/components/form-alert";
 import { dateInputType, FilterField } from "~/components/filter-field";
 import { Pager, queryString } from "~/components/pager";
 import { UtcTime } from "~/components/utc-time";
@@ -109,11 +110,7 @@ export default function SecurityEvents() {
 
       <section className="card" aria-labelledby="events-filter-heading">
         <h2 id="events-filter-heading">Filter</h2>
-        {errors.cursor ? (
-          <div className="alert error" role="alert">
-            {errors.cursor}
-          </div>
-        ) : null}
+        <FormAlert message={errors.cursor} />
         <Form method="get" key={JSON.stringify(filters)}>
           <div className="inline-fields">
             <FilterField label="Type" name="type" error={errors.type}>

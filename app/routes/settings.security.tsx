@@ -1,13 +1,7 @@
-import {
-  data,
-  redirect,
-  type ActionFunctionArgs,
-  type HeadersFunction,
-  type LoaderFunctionArgs,
-  type MetaFunction,
-} from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
+import { FormAlert } from "~/components/form-alert";
 import { Field } from "~/components/field";
 import { guardAttempt, minutesText } from "~/lib/auth/attempt-guard.server";
 import { requireOwner } from "~/lib/auth/owner-session.server";
@@ -15,7 +9,7 @@ import { NewPasswordSchema } from "~/lib/auth/owner.server";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "~/lib/auth/password-policy";
 import { changePassword } from "~/lib/auth/password-change.server";
 import { readFlash, setFlash } from "~/lib/http/flash.server";
-import { inputProps, parseForm, readForm, type FieldErrors } from "~/lib/http/forms.server";
+import { inputProps, parseForm, readForm, type FieldErrors, retryAfterHeaders } from "~/lib/http/forms.server";
 
 const ChangePasswordSchema = z
   .object({
@@ -113,11 +107,7 @@ export default function Security() {
           Every other signed-in browser is signed out when the password changes; this one stays signed in. Locked out? Run{" "}
           <code>npx preqstation owner reset-password --email you@example.com</code> on the server.
         </p>
-        {actionData?.formError ? (
-          <div className="alert error" role="alert">
-            {actionData.formError}
-          </div>
-        ) : null}
+        <FormAlert message={actionData?.formError} />
         <Form method="post" noValidate>
           <Field
             label="Current password"
@@ -154,8 +144,4 @@ export default function Security() {
 
 export const meta: MetaFunction = () => [{ title: "Security · PreqStation" }];
 
-/** A throttled attempt's page carries the action's Retry-After (document responses take headers from here). */
-export const headers: HeadersFunction = ({ actionHeaders }) => {
-  const retryAfter = actionHeaders.get("Retry-After");
-  return retryAfter ? { "Retry-After": retryAfter } : new Headers();
-};
+export const headers = retryAfterHeaders;

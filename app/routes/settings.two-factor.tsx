@@ -8,6 +8,7 @@ import {
 } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
+import { FormAlert } from "~/components/form-alert";
 import { CopyButton } from "~/components/copy-button";
 import { Field } from "~/components/field";
 import { PasskeyRegister } from "~/components/passkey";
@@ -237,16 +238,8 @@ export default function TwoFactor() {
           {notice}
         </div>
       ) : null}
-      {unreadable ? (
-        <div className="alert error" role="alert">
-          {unreadable}
-        </div>
-      ) : null}
-      {error?.formError ? (
-        <div className="alert error" role="alert">
-          {error.formError}
-        </div>
-      ) : null}
+      <FormAlert message={unreadable} />
+      <FormAlert message={error?.formError} />
 
       {codes ? (
         <section className="alert success" role="status" aria-labelledby="codes-title">

@@ -1,13 +1,7 @@
-import {
-  data,
-  redirect,
-  type ActionFunctionArgs,
-  type HeadersFunction,
-  type LoaderFunctionArgs,
-  type MetaFunction,
-} from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
+import { FormAlert } from "~/components/form-alert";
 import { Field } from "~/components/field";
 import { guardAttempt } from "~/lib/auth/attempt-guard.server";
 import { newDevice, serializeDeviceCookie } from "~/lib/auth/device-cookie.server";
@@ -16,7 +10,7 @@ import { EmailSchema, NewPasswordSchema, ownerExists } from "~/lib/auth/owner.se
 import { MIN_PASSWORD_LENGTH } from "~/lib/auth/password-policy";
 import { serializeSessionCookie } from "~/lib/auth/session.server";
 import { requestContext } from "~/lib/domain/context";
-import { inputProps, parseForm, readForm, type FieldErrors } from "~/lib/http/forms.server";
+import { inputProps, parseForm, readForm, type FieldErrors, retryAfterHeaders } from "~/lib/http/forms.server";
 
 const SetupSchema = z
   .object({
@@ -91,11 +85,7 @@ export default function Setup() {
         <p className="muted">
           Create the owner account. The setup code is printed in the server log on a line reading <code>Setup code: …</code>.
         </p>
-        {actionData?.formError ? (
-          <div className="alert error" role="alert">
-            {actionData.formError}
-          </div>
-        ) : null}
+        <FormAlert message={actionData?.formError} />
         <Form method="post" noValidate>
           <Field label="Setup code" {...fields.setup_code} autoComplete="off" error={errors.setup_code} />
           <Field
@@ -134,8 +124,4 @@ export default function Setup() {
 
 export const meta: MetaFunction = () => [{ title: "Set up · PreqStation" }];
 
-/** A throttled attempt's page carries the action's Retry-After (document responses take headers from here). */
-export const headers: HeadersFunction = ({ actionHeaders }) => {
-  const retryAfter = actionHeaders.get("Retry-After");
-  return retryAfter ? { "Retry-After": retryAfter } : new Headers();
-};
+export const headers = retryAfterHeaders;

@@ -1,13 +1,7 @@
-import {
-  data,
-  redirect,
-  type ActionFunctionArgs,
-  type HeadersFunction,
-  type LoaderFunctionArgs,
-  type MetaFunction,
-} from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
+import { FormAlert } from "~/components/form-alert";
 import { Field } from "~/components/field";
 import { PasskeyAuthenticate } from "~/components/passkey";
 import { guardAttempt, minutesText } from "~/lib/auth/attempt-guard.server";
@@ -15,7 +9,7 @@ import { requireOwner, safeRedirectPath } from "~/lib/auth/owner-session.server"
 import { MAX_PASSWORD_LENGTH } from "~/lib/auth/password-policy";
 import { reauthenticate } from "~/lib/auth/reauthenticate.server";
 import { getTwoFactorStatus } from "~/lib/auth/two-factor/totp-factor.server";
-import { inputProps, parseForm, readForm, type FieldErrors } from "~/lib/http/forms.server";
+import { inputProps, parseForm, readForm, type FieldErrors, retryAfterHeaders } from "~/lib/http/forms.server";
 
 const SudoSchema = z.object({
   password: z.string().min(1, "Enter your password").max(MAX_PASSWORD_LENGTH, "Password is too long"),
@@ -97,11 +91,7 @@ export default function Sudo() {
           You are signed in as {email}. This action needs your password{totpEnabled ? " and a code" : ""} again; you will not be
           asked again for a while.
         </p>
-        {actionData?.formError ? (
-          <div className="alert error" role="alert">
-            {actionData.formError}
-          </div>
-        ) : null}
+        <FormAlert message={actionData?.formError} />
         <Form method="post" noValidate>
           <input type="hidden" name="redirectTo" value={redirectTo} />
           <input type="text" name="username" autoComplete="username" value={email} readOnly hidden />
@@ -144,7 +134,4 @@ export default function Sudo() {
 
 export const meta: MetaFunction = () => [{ title: "Confirm it is you · PreqStation" }];
 
-export const headers: HeadersFunction = ({ actionHeaders }) => {
-  const retryAfter = actionHeaders.get("Retry-After");
-  return retryAfter ? { "Retry-After": retryAfter } : new Headers();
-};
+export const headers = retryAfterHeaders;

@@ -2,6 +2,7 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, Link, useActionData, useLoaderData, useLocation } from "@remix-run/react";
 import { useState } from "react";
 import { z } from "zod";
+import { FormAlert } from "~/components/form-alert";
 import { useLiveUpdates } from "~/components/live-updates";
 import { MarkdownText, safeUrl } from "~/components/markdown";
 import { Age, LabelChips, PriorityBadge, RunBadge } from "~/components/task-bits";
@@ -180,11 +181,7 @@ export default function TaskPage() {
         <span className={`badge status-${task.status}`}>{task.status}</span> <PriorityBadge priority={task.priority} />{" "}
         <RunBadge runState={task.run_state} /> <span className="muted">version {task.version}</span>
       </p>
-      {topError ? (
-        <div className="alert error" role="alert">
-          {topError}
-        </div>
-      ) : null}
+      <FormAlert message={topError} />
 
       <div className="task-grid">
         <div className="task-main">

@@ -1,5 +1,6 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { FormAlert } from "~/components/form-alert";
 import { TaskFields } from "~/components/task-form";
 import { CreateTaskBodySchema } from "~/lib/api/schemas";
 import { requireOwner } from "~/lib/auth/owner-session.server";
@@ -72,11 +73,7 @@ export default function NewTask() {
           There is no project yet. <Link to="/projects">Create a project</Link> first.
         </div>
       ) : null}
-      {actionData?.formError ? (
-        <div className="alert error" role="alert">
-          {actionData.formError}
-        </div>
-      ) : null}
+      <FormAlert message={actionData?.formError} />
       <Form method="post" noValidate className="card">
         <TaskFields values={values} errors={actionData?.fieldErrors ?? {}} projects={projects} />
         <div className="form-actions">

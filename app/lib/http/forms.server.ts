@@ -1,3 +1,4 @@
+import type { HeadersFunction } from "@remix-run/node";
 import { z } from "zod";
 import { readBodyText } from "./body.server";
 
@@ -78,3 +79,12 @@ export function inputProps<S extends z.ZodObject>(schema: S, name: keyof S["shap
   }
   return props;
 }
+
+/**
+ * A page's `headers` export for forms whose action can be throttled: the answer carries the
+ * action's Retry-After (Remix takes a document response's headers from this function).
+ */
+export const retryAfterHeaders: HeadersFunction = ({ actionHeaders }) => {
+  const retryAfter = actionHeaders.get("Retry-After");
+  return retryAfter ? { "Retry-After": retryAfter } : new Headers();
+};
