@@ -25,6 +25,7 @@ import { AddonError, addonCacheDir, loadAddon, sha256, unpackAddon } from "./app
 import { loadStaticFilesFromDir, staticFilesFrom, type StaticFiles } from "./app/lib/runtime/static-files.server";
 import { SEA_MANIFEST_ASSET, type SeaManifest } from "./app/lib/runtime/sea-manifest";
 import { VERSION } from "./app/lib/version.server";
+import { requireSupportedNode } from "./scripts/node-version.mjs";
 import { startServer } from "./server";
 
 /** Where this process takes its client files and SQLite addon from. */
@@ -114,6 +115,7 @@ async function serve(sources: Sources): Promise<void> {
 }
 
 async function run(argv: string[]): Promise<void> {
+  requireSupportedNode();
   if (argv[0] === "--version" || argv[0] === "-v") {
     process.stdout.write(`${VERSION}\n`);
     return;

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // The admin CLI entry (`npx preqstation <command>`). Bundles bin/cli.ts when its
 // sources changed (esbuild, well under a second), then runs it.
-import { ensureCliBuilt } from "../scripts/build.mjs";
+import { requireSupportedNode } from "../scripts/node-version.mjs";
+
+requireSupportedNode();
+const { ensureCliBuilt } = await import("../scripts/build.mjs");
 
 try {
   await ensureCliBuilt();

@@ -15,6 +15,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { ensureAppBuilt, ensureCliBuilt, root, serverBuildPlugin } from "./build.mjs";
+import { sqliteAddonPath } from "./sqlite-addon.mjs";
 
 const require = createRequire(import.meta.url);
 const distDir = path.join(root, "dist");
@@ -46,14 +47,6 @@ function run(cmd, args) {
   }
 }
 
-/** The addon better-sqlite3 itself would load (node_modules/better-sqlite3/build/Release). */
-function addonPath() {
-  const pkgDir = path.dirname(require.resolve("better-sqlite3/package.json"));
-  const file = path.join(pkgDir, "build", "Release", "better_sqlite3.node");
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run npm ci first`);
-  return file;
-}
-
 export async function packageExecutable({ force = false, log = (t) => process.stderr.write(`${t}\n`) } = {}) {
   const started = performance.now();
   await ensureAppBuilt({ quiet: true });
@@ -81,7 +74,7 @@ export async function packageExecutable({ force = false, log = (t) => process.st
 
   const clientDir = path.join(root, "build", "client");
   const clientFiles = listFiles(clientDir);
-  const addon = addonPath();
+  const addon = sqliteAddonPath();
   const version = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).version;
   const manifest = {
     version,

@@ -1,7 +1,10 @@
 // `npm start`: build if the build is missing or stale, then run the server in
 // this same process (so signals reach it directly). The server migrates the
 // database itself before it listens.
-import { ensureAppBuilt } from "./build.mjs";
+import { requireSupportedNode } from "./node-version.mjs";
+
+requireSupportedNode();
+const { ensureAppBuilt } = await import("./build.mjs");
 
 try {
   await ensureAppBuilt();

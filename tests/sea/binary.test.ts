@@ -11,12 +11,13 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postForm, setupOwner } from "../support/http";
+import { sqliteAddonPath } from "../../scripts/sqlite-addon.mjs";
 import { ROOT, type TestServer } from "../support/server";
 import { tryMountTmpfs } from "../support/resilience";
 
 const BINARY = path.join(ROOT, "dist/preqstation");
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-const ADDON_HASH = sha256(fs.readFileSync(path.join(ROOT, "node_modules/better-sqlite3/build/Release/better_sqlite3.node")));
+const ADDON_HASH = sha256(fs.readFileSync(sqliteAddonPath()));
 
 interface Site {
   dir: string;
@@ -275,7 +276,7 @@ describe("dist/preqstation failures: one clear line, exit 1", () => {
 
   it("a damaged executable (the embedded addon's bytes changed) is refused with one line", () => {
     const exe = fs.readFileSync(BINARY);
-    const addon = fs.readFileSync(path.join(ROOT, "node_modules/better-sqlite3/build/Release/better_sqlite3.node"));
+    const addon = fs.readFileSync(sqliteAddonPath());
     // The addon sits inside the SEA blob at the end of the file; flip one byte in the middle of it.
     const at = exe.lastIndexOf(addon.subarray(4096, 4096 + 64));
     expect(at).toBeGreaterThan(0);

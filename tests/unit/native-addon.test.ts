@@ -5,10 +5,10 @@ import SQLite from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { AddonError, addonCacheDir, loadAddon, sha256, unpackAddon } from "~/lib/runtime/native-addon.server";
 import { tryMountTmpfs } from "../support/resilience";
-import { ROOT } from "../support/server";
+import { sqliteAddonPath } from "../../scripts/sqlite-addon.mjs";
 
 // The real addon better-sqlite3 loads, as the executable embeds it.
-const ADDON = fs.readFileSync(path.join(ROOT, "node_modules/better-sqlite3/build/Release/better_sqlite3.node"));
+const ADDON = fs.readFileSync(sqliteAddonPath());
 const HASH = sha256(ADDON);
 const dirs: string[] = [];
 const temp = () => {
