@@ -6,7 +6,8 @@
 //      (a SEA main may require only built-in modules);
 //   3. the SEA blob: that bundle plus the client files and better_sqlite3.node as assets,
 //      and manifest.json listing them with their SHA-256;
-//   4. a copy of this node binary with the blob injected by postject, then renamed into place.
+//   4. a copy of this node binary, stripped of its debug symbols, with the blob injected by
+//      postject, then renamed into place.
 // Skips everything after step 1 when nothing that goes into the executable changed.
 // Usage: node scripts/package.mjs [--force]
 import { spawnSync } from "node:child_process";
@@ -45,6 +46,21 @@ function run(cmd, args) {
       `${path.basename(cmd)} ${args.join(" ")} failed (exit ${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`,
     );
   }
+}
+
+/**
+ * The official Node.js binary carries its symbol table and DWARF debug information
+ * (18 MiB of Node 24's 121 MiB) that nothing loads at run time: `strip` drops them and
+ * keeps the dynamic symbols native addons link against (the SQLite addon loads from the
+ * stripped binary; tests/sea runs it). Only native crash backtraces lose function names;
+ * JavaScript stack traces are unchanged. Without binutils' strip, the binary is copied whole.
+ */
+function copyNodeBinary(from, to, log) {
+  const result = spawnSync("strip", ["--strip-all", "-o", to, from], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  if (result.status === 0) return;
+  log(`strip is not available (${result.error?.message ?? result.stderr.trim()}): embedding the unstripped Node.js binary`);
+  fs.rmSync(to, { force: true });
+  fs.copyFileSync(from, to);
 }
 
 export async function packageExecutable({ force = false, log = (t) => process.stderr.write(`${t}\n`) } = {}) {
@@ -116,7 +132,7 @@ export async function packageExecutable({ force = false, log = (t) => process.st
 
   const temp = path.join(distDir, `.preqstation.${process.pid}.tmp`);
   fs.rmSync(temp, { force: true });
-  fs.copyFileSync(process.execPath, temp);
+  copyNodeBinary(process.execPath, temp, log);
   fs.chmodSync(temp, 0o755);
   const postject = path.join(path.dirname(require.resolve("postject/package.json")), "dist", "cli.js");
   try {
