@@ -4,10 +4,8 @@ import { setImmediate } from "node:timers";
 import SQLite from "better-sqlite3";
 import {
   Kysely,
-  Migrator,
   SqliteDialect,
   type KyselyPlugin,
-  type MigrationResultSet,
   type PluginTransformQueryArgs,
   type PluginTransformResultArgs,
   type QueryResult,
@@ -15,6 +13,7 @@ import {
   type UnknownRow,
   type CompiledQuery,
 } from "kysely";
+import { Migrator, type MigrationResultSet } from "kysely/migration";
 import { migrations } from "../../db/migrations";
 import type { Database } from "../../db/schema";
 

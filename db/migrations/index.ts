@@ -1,4 +1,4 @@
-import type { Migration } from "kysely";
+import type { Migration } from "kysely/migration";
 import * as foundation from "./2026_11_27_2300_foundation";
 import * as tokensAudit from "./2026_11_27_2310_tokens_audit";
 import * as projectsTasks from "./2026_11_27_2320_projects_tasks";

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { Migrator, sql } from "kysely";
+import { sql } from "kysely";
+import { Migrator } from "kysely/migration";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrations } from "../../db/migrations";
 import { auditSignerFromSeed } from "../../app/lib/audit/signing.server";
