@@ -12,6 +12,5 @@ export default defineConfig({
     pool: "forks",
     // Integration suites start production servers; two at a time suit a 2-core machine.
     maxWorkers: 2,
-    minWorkers: 1,
   },
 });

@@ -18,6 +18,5 @@ export default defineConfig({
     pool: "forks",
     fileParallelism: false,
     maxWorkers: 1,
-    minWorkers: 1,
   },
 });

@@ -17,6 +17,5 @@ export default defineConfig({
     pool: "forks",
     fileParallelism: false,
     maxWorkers: 1,
-    minWorkers: 1,
   },
 });
