@@ -382,6 +382,78 @@ describe("MCP: HTTP-level guard", () => {
   });
 });
 
+describe("MCP: one JSON reader with /api", () => {
+  // Built from text, so `__proto__` is an own key (as JSON.parse keeps it), not the prototype.
+  const withProto = (taskId: string) =>
+    JSON.parse(`{"task_id": "${taskId}", "title": "Renamed", "__proto__": {"title": "polluted"}}`) as Record<string, unknown>;
+  const nested = (taskId: string) =>
+    JSON.parse(`{"task_id": "${taskId}", "result": {"summary": "ok", "constructor": {"prototype": {"x": 1}}}}`) as Record<
+      string,
+      unknown
+    >;
+
+  it("refuses a __proto__ key in a tool's arguments through the SDK client, as PATCH /api refuses it, and changes nothing", async () => {
+    const created = ok(await call(full, "create_task", { title: "Untouchable", project_key: "AT" })) as {
+      task: { task_key: string };
+    };
+    const key = created.task.task_key;
+    const before = auditRows().length;
+
+    const viaSdk = await call(full, "update_task", withProto(key)).catch((e: unknown) => e);
+    expect(viaSdk).toBeInstanceOf(Error);
+    expect((viaSdk as { code?: number }).code).toBe(400);
+    expect(String(viaSdk)).toContain(
+      'VALIDATION_ERROR: Request body failed validation (params.arguments.__proto__: the key \\"__proto__\\" is not allowed)',
+    );
+    const nestedViaSdk = await call(full, "complete_task", nested(key)).catch((e: unknown) => e);
+    expect((nestedViaSdk as { code?: number }).code).toBe(400);
+    expect(String(nestedViaSdk)).toContain("params.arguments.result.constructor");
+
+    // The same fields to the API: the same refusal, the same path (less the JSON-RPC envelope).
+    const { task_id: _id, ...fields } = withProto(key);
+    const viaApi = await api.call("PATCH", `/api/tasks/${key}`, {
+      raw: JSON.stringify(fields),
+      headers: { "Content-Type": "application/json" },
+    });
+    expect(viaApi.status).toBe(400);
+    expect(viaApi.json.error.code).toBe("VALIDATION_ERROR");
+    expect(viaApi.json.error.details).toEqual([{ path: "__proto__", message: 'The key "__proto__" is not allowed' }]);
+
+    const task = (await api.call("GET", `/api/tasks/${key}`)).json.task;
+    expect(task).toMatchObject({ title: "Untouchable", version: 1, result: null });
+    expect(auditRows()).toHaveLength(before);
+  });
+
+  it("answers a raw POST with __proto__ inside the tool arguments with a JSON-RPC invalid-params 400 carrying the API's details", async () => {
+    const created = ok(await call(full, "create_task", { title: "Raw target", project_key: "AT" })) as {
+      task: { task_key: string };
+    };
+    const key = created.task.task_key;
+    const before = auditRows().length;
+    const raw = `{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "update_task", "arguments": {"task_id": "${key}", "priority": "high", "__proto__": {"priority": "low"}}}}`;
+    const res = await post(raw);
+    expect(res.status).toBe(400);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await res.json()).toEqual({
+      jsonrpc: "2.0",
+      id: null,
+      error: {
+        code: ErrorCode.InvalidParams,
+        message:
+          'VALIDATION_ERROR: Request body failed validation (params.arguments.__proto__: the key "__proto__" is not allowed)',
+        data: { details: [{ path: "params.arguments.__proto__", message: 'The key "__proto__" is not allowed' }] },
+      },
+    });
+    // Outside the params: invalid-request.
+    const top = await post(`{"jsonrpc": "2.0", "id": 8, "method": "tools/list", "__proto__": {}}`);
+    expect(top.status).toBe(400);
+    expect(((await top.json()) as { error: { code: number } }).error.code).toBe(ErrorCode.InvalidRequest);
+
+    expect((await api.call("GET", `/api/tasks/${key}`)).json.task).toMatchObject({ priority: "none", version: 1 });
+    expect(auditRows()).toHaveLength(before);
+  });
+});
+
 describe("MCP: records", () => {
   it("leaves exactly one audit entry per successful write call, with the token as actor and channel mcp; the API's say api", async () => {
     const before = auditRows().at(-1)?.seq ?? 0;

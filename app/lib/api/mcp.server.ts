@@ -6,9 +6,11 @@
  * ALLOWED_ORIGINS) → the API's bearer guard (tokens, rate limit, security
  * events; a POST here is not yet a write: the scope is checked per tool call) →
  * the body (1 MiB, JSON, one message: batches would let one rate-limited request
- * carry many calls) → the MCP server. The guard's refusals (401, 403, 429) and a
- * body over 1 MiB (413) are answered in the API's error shape; a body that is not
- * one JSON-RPC message in JSON-RPC's, as the SDK's transport itself would.
+ * carry many calls; read by the API's own reader, so a forbidden key such as
+ * `__proto__` is refused here exactly as on /api) → the MCP server. The guard's
+ * refusals (401, 403, 429) and a body over 1 MiB (413) are answered in the API's
+ * error shape; a body that is not one JSON-RPC message in JSON-RPC's, as the SDK's
+ * transport itself would.
  */
 import type { AppLoadContext } from "@remix-run/node";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
@@ -16,10 +18,10 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import { z } from "zod";
-import { apiError } from "./errors.server";
+import { ApiError, apiError } from "./errors.server";
 import { requireToken, type TokenAuth } from "./guard.server";
-import { isJsonContentType } from "./input.server";
-import { BodyTooLargeError, MAX_BODY_BYTES, readBodyText } from "../http/body.server";
+import { readJsonBody } from "./input.server";
+import { BodyTooLargeError, MAX_BODY_BYTES } from "../http/body.server";
 import { isStorageUnavailable } from "../db.server";
 import { callTool, isKnownTool, listTools } from "./mcp-tools.server";
 import { checkSameOrigin } from "../http/origin.server";
@@ -93,17 +95,14 @@ async function refuseForeignOrigin(request: Request, context: AppLoadContext): P
 }
 
 async function serve(request: Request, context: AppLoadContext, auth: TokenAuth): Promise<Response> {
-  if (!isJsonContentType(request.headers.get("content-type"))) {
-    return rpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json");
-  }
   let message: unknown;
   try {
-    message = JSON.parse(await readBodyText(request, MAX_BODY_BYTES));
+    // The API's own JSON reader (media type, 1 MiB, syntax, forbidden keys at any depth): what /api
+    // refuses, /mcp refuses too, instead of the SDK's schemas silently dropping a `__proto__` key.
+    ({ value: message } = await readJsonBody(request));
   } catch (error) {
-    // The same answer the server gives a body declared too large before any route runs.
-    if (error instanceof BodyTooLargeError)
-      return apiError("PAYLOAD_TOO_LARGE", `Request body must be at most ${MAX_BODY_BYTES} bytes`);
-    if (error instanceof SyntaxError) return rpcError(400, -32700, "Parse error: Invalid JSON");
+    const refused = bodyRefusal(error);
+    if (refused) return refused;
     throw error;
   }
   if (Array.isArray(message)) {
@@ -119,6 +118,34 @@ async function serve(request: Request, context: AppLoadContext, auth: TokenAuth)
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   await server.connect(transport);
   return transport.handleRequest(request, { parsedBody: message });
+}
+
+/**
+ * The reader's refusals, each in the shape a client of this endpoint reads: a body over
+ * 1 MiB in the API's (the same answer the server gives a body declared too large before
+ * any route runs), the rest as JSON-RPC errors, as the SDK's transport answers them. A
+ * forbidden key (`__proto__`, `constructor`, `prototype`) is a 400 whose message starts
+ * with the API's code and whose data carries the API's details; invalid-params when the
+ * key is inside `params` (tool arguments), invalid-request elsewhere.
+ */
+function bodyRefusal(error: unknown): Response | null {
+  if (error instanceof BodyTooLargeError) {
+    return apiError("PAYLOAD_TOO_LARGE", `Request body must be at most ${MAX_BODY_BYTES} bytes`);
+  }
+  if (!(error instanceof ApiError)) return null;
+  switch (error.code) {
+    case "UNSUPPORTED_MEDIA_TYPE":
+      return rpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json");
+    case "INVALID_JSON":
+      return rpcError(400, -32700, "Parse error: Invalid JSON");
+    case "VALIDATION_ERROR": {
+      const path = error.details?.[0]?.path ?? "";
+      const code = path === "params" || path.startsWith("params.") ? ErrorCode.InvalidParams : ErrorCode.InvalidRequest;
+      return rpcError(400, code, `${error.code}: ${error.message}`, { details: error.details ?? [] });
+    }
+    default:
+      return null;
+  }
 }
 
 /** A server for one request: its handlers close over this request's token. */
@@ -152,8 +179,9 @@ function createServer(request: Request, context: AppLoadContext, auth: TokenAuth
   return server;
 }
 
-function rpcError(status: number, code: number, message: string): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }), {
+function rpcError(status: number, code: number, message: string, data?: unknown): Response {
+  const error = data === undefined ? { code, message } : { code, message, data };
+  return new Response(JSON.stringify({ jsonrpc: "2.0", error, id: null }), {
     status,
     headers: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" },
   });
