@@ -8,10 +8,11 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import http from "node:http";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getPage, setupOwner, signIn } from "../support/http";
-import { runCli, startServer } from "../support/server";
+import { runCli, startServer, type TestServer } from "../support/server";
 import { createToken, startApiServer, type ApiServer } from "./api-client";
 
 let api: ApiServer;
@@ -451,6 +452,109 @@ describe("MCP: one JSON reader with /api", () => {
 
     expect((await api.call("GET", `/api/tasks/${key}`)).json.task).toMatchObject({ priority: "none", version: 1 });
     expect(auditRows()).toHaveLength(before);
+  });
+});
+
+/** POST /mcp over a plain socket, every header as given (fetch cannot forge Host): a DNS-rebound browser's request. */
+function rawPost(
+  server: TestServer,
+  token: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: { error?: { code: string | number; message: string }; result?: unknown } }> {
+  const data = JSON.stringify(toolsCall("list_projects", {}));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port: server.port,
+        path: "/mcp",
+        method: "POST",
+        headers: {
+          Accept: "application/json, text/event-stream",
+          "Content-Type": "application/json",
+          "Content-Length": String(Buffer.byteLength(data)),
+          Authorization: `Bearer ${token}`,
+          Connection: "close",
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(text) as never }));
+      },
+    );
+    req.once("error", reject);
+    req.end(data);
+  });
+}
+
+describe("MCP: DNS rebinding (a forged Host with the matching Origin)", () => {
+  const FORBIDDEN_ORIGIN = { code: "FORBIDDEN", message: "Requests from another origin are not allowed" };
+  const csrfEvents = (server: ApiServer) =>
+    server
+      .rows<{ details: string }>("select details from security_events where type = 'csrf_blocked' and path = '/mcp'")
+      .map((e) => JSON.parse(e.details) as { reason: string; seen: string });
+
+  it("with PUBLIC_ORIGIN, answers only its host: a rebound name is a 403 and a security event whatever the Origin says", async () => {
+    const pub = await startApiServer({
+      API_RATE_LIMIT: "1000000/1m",
+      PUBLIC_ORIGIN: "https://preq.example.com",
+      ALLOWED_ORIGINS: "https://console.example.net",
+    });
+    try {
+      const evil = `evil.example:${pub.server.port}`;
+      const rebound = await rawPost(pub.server, pub.fullToken, { Host: evil, Origin: `http://${evil}` });
+      expect(rebound.status).toBe(403);
+      expect(rebound.body).toEqual({
+        error: {
+          code: "FORBIDDEN",
+          message: "This endpoint is served under another host name; use https://preq.example.com/mcp",
+        },
+      });
+      // An agent without an Origin, at the wrong name (the socket's address), is refused the same way.
+      expect((await rawPost(pub.server, pub.fullToken, { Host: `127.0.0.1:${pub.server.port}` })).status).toBe(403);
+      expect(csrfEvents(pub)).toEqual(expect.arrayContaining([expect.objectContaining({ reason: "host_mismatch", seen: evil })]));
+
+      // The public name: agents (no Origin) and the two configured origins are served, default port folded.
+      for (const headers of [
+        { Host: "preq.example.com" },
+        { Host: "PREQ.example.com:443" },
+        { Host: "preq.example.com", Origin: "https://preq.example.com" },
+        { Host: "preq.example.com", Origin: "https://console.example.net" },
+      ] as Record<string, string>[]) {
+        const res = await rawPost(pub.server, pub.fullToken, headers);
+        expect(res.status, JSON.stringify(headers)).toBe(200);
+        expect((res.body.result as { structuredContent: unknown }).structuredContent).toEqual({ projects: [] });
+      }
+      // The public host with a page elsewhere, or an Origin built from the Host on plain http: refused.
+      for (const origin of ["https://evil.example", "http://preq.example.com"]) {
+        const res = await rawPost(pub.server, pub.fullToken, { Host: "preq.example.com", Origin: origin });
+        expect(res.status, origin).toBe(403);
+        expect(res.body).toEqual({ error: FORBIDDEN_ORIGIN });
+      }
+      expect(pub.rows("select seq from audit_log where action like 'task.%'")).toEqual([]);
+    } finally {
+      await pub.stop();
+    }
+  });
+
+  it("with ALLOWED_ORIGINS only, a browser's Origin must be a listed one: the Host-derived origin no longer counts", async () => {
+    const listed = await startApiServer({ API_RATE_LIMIT: "1000000/1m", ALLOWED_ORIGINS: "https://preq.example.com" });
+    try {
+      const evil = `evil.example:${listed.server.port}`;
+      const rebound = await rawPost(listed.server, listed.fullToken, { Host: evil, Origin: `http://${evil}` });
+      expect(rebound.status).toBe(403);
+      expect(rebound.body).toEqual({ error: FORBIDDEN_ORIGIN });
+      expect(csrfEvents(listed)).toContainEqual(expect.objectContaining({ reason: "origin_mismatch", seen: `http://${evil}` }));
+      const allowed = await rawPost(listed.server, listed.fullToken, { Host: evil, Origin: "https://preq.example.com" });
+      expect(allowed.status).toBe(200);
+      // Agents send no Origin, at any name.
+      expect((await rawPost(listed.server, listed.fullToken, { Host: `localhost:${listed.server.port}` })).status).toBe(200);
+    } finally {
+      await listed.stop();
+    }
   });
 });
 

@@ -2,8 +2,8 @@
  * The MCP endpoint (`POST /mcp`): the official SDK's server over its web-standard
  * Streamable HTTP transport, stateless (no session id) with JSON responses.
  *
- * Order of checks: a present Origin must be this server's own (or in
- * ALLOWED_ORIGINS) → the API's bearer guard (tokens, rate limit, security
+ * Order of checks: with PUBLIC_ORIGIN set, the Host must be its host; a present
+ * Origin must be this server's own (PUBLIC_ORIGIN or ALLOWED_ORIGINS when set) → the API's bearer guard (tokens, rate limit, security
  * events; a POST here is not yet a write: the scope is checked per tool call) →
  * the body (1 MiB, JSON, one message: batches would let one rate-limited request
  * carry many calls; read by the API's own reader, so a forbidden key such as
@@ -24,7 +24,7 @@ import { readJsonBody } from "./input.server";
 import { BodyTooLargeError, MAX_BODY_BYTES } from "../http/body.server";
 import { isStorageUnavailable } from "../db.server";
 import { callTool, isKnownTool, listTools } from "./mcp-tools.server";
-import { checkSameOrigin } from "../http/origin.server";
+import { checkEndpointOrigin } from "../http/origin.server";
 import { quoted } from "../projects/projects.server";
 import { requestContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
@@ -78,12 +78,13 @@ export async function handleMcpRequest(request: Request, context: AppLoadContext
 
 /**
  * A browser page on another site (or a DNS-rebound name) must not drive the
- * endpoint: a present Origin that is not ours is a 403 and a security event.
- * Agents (no Origin header at all) are not affected.
+ * endpoint: a present Origin that is not ours is a 403 and a security event; with
+ * PUBLIC_ORIGIN set, so is any request for another host name (checkEndpointOrigin).
+ * Agents (no Origin header at all) are otherwise not affected.
  */
 async function refuseForeignOrigin(request: Request, context: AppLoadContext): Promise<Response | null> {
-  if (!request.headers.has("origin")) return null;
-  const check = checkSameOrigin(request, context.services.config.allowedOrigins);
+  const { config } = context.services;
+  const check = checkEndpointOrigin(request, config);
   if (check.ok) return null;
   await recordEvent(
     context.services.db,
@@ -91,7 +92,9 @@ async function refuseForeignOrigin(request: Request, context: AppLoadContext): P
     { type: "csrf_blocked", outcome: "blocked", details: { reason: check.reason, seen: check.seen, method: request.method } },
     { coalesce: true, bestEffort: context.services.logger },
   );
-  return apiError("FORBIDDEN", "Requests from another origin are not allowed");
+  return check.reason === "host_mismatch"
+    ? apiError("FORBIDDEN", `This endpoint is served under another host name; use ${config.publicOrigin}/mcp`)
+    : apiError("FORBIDDEN", "Requests from another origin are not allowed");
 }
 
 async function serve(request: Request, context: AppLoadContext, auth: TokenAuth): Promise<Response> {
