@@ -11,7 +11,7 @@ import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/
 import http from "node:http";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getPage, setupOwner, signIn } from "../support/http";
+import { getPage, postForm, setupOwner, signIn } from "../support/http";
 import { runCli, startServer, type TestServer } from "../support/server";
 import { createToken, startApiServer, type ApiServer } from "./api-client";
 
@@ -535,6 +535,12 @@ describe("MCP: DNS rebinding (a forged Host with the matching Origin)", () => {
         expect(res.body).toEqual({ error: FORBIDDEN_ORIGIN });
       }
       expect(pub.rows("select seq from audit_log where action like 'task.%'")).toEqual([]);
+      // The pages' same-origin check trusts PUBLIC_ORIGIN as it trusts ALLOWED_ORIGINS.
+      const fields = { email: "owner@example.com", password: "not the password" };
+      const fromPublic = await postForm(pub.server, "/login", fields, { headers: { Origin: "https://preq.example.com" } });
+      expect(fromPublic.status).toBe(401);
+      const fromElsewhere = await postForm(pub.server, "/login", fields, { headers: { Origin: "https://evil.example" } });
+      expect(fromElsewhere.status).toBe(403);
     } finally {
       await pub.stop();
     }
