@@ -167,6 +167,8 @@ export interface TasksTable {
   run_state_updated_at: Timestamp | null;
   /** JSON object, or null. */
   result: string | null;
+  /** Why the task is on hold (set by the block action, cleared when it leaves hold), or null. */
+  block_reason: string | null;
   version: number;
   created_at: Timestamp;
   updated_at: Timestamp;

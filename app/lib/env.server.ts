@@ -22,6 +22,12 @@ export interface Config {
   sessionAbsoluteMaxAgeSeconds: number;
   cookieSecure: boolean;
   allowedOrigins: string[];
+  /**
+   * The origin users and agents reach this server at (PUBLIC_ORIGIN), or null. When set,
+   * `/mcp` answers only requests whose Host is this origin's, and a browser's Origin
+   * there must be it or one of `allowedOrigins` (no DNS-rebound name passes).
+   */
+  publicOrigin: string | null;
   trustProxy: boolean;
   loginRateLimit: RateLimitSpec;
   /** Failed sign-ins per window across every client without a valid device cookie. */
@@ -119,6 +125,7 @@ const EnvSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(origin)),
+  PUBLIC_ORIGIN: z.string().trim().pipe(origin).optional(),
   TRUST_PROXY: bool.default(false),
   LOGIN_RATE_LIMIT: rateLimit.prefault("10/15m"),
   LOGIN_UNTRUSTED_RATE_LIMIT: rateLimit.prefault("10/15m"),
@@ -223,6 +230,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionAbsoluteMaxAgeSeconds: e.SESSION_ABSOLUTE_MAX_AGE,
     cookieSecure: e.COOKIE_SECURE,
     allowedOrigins: e.ALLOWED_ORIGINS,
+    publicOrigin: e.PUBLIC_ORIGIN ?? null,
     trustProxy: e.TRUST_PROXY,
     loginRateLimit: e.LOGIN_RATE_LIMIT,
     loginUntrustedRateLimit: e.LOGIN_UNTRUSTED_RATE_LIMIT,

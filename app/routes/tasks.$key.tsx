@@ -13,13 +13,12 @@ import { PatchTaskBodySchema, TaskStatusBodySchema, type TaskView } from "~/lib/
 import { changesSince, resourceHistory, type HistoryEntry } from "~/lib/audit/history.server";
 import { requireOwner } from "~/lib/auth/owner-session.server";
 import { auditContext } from "~/lib/domain/context";
-import { singleLineText } from "~/lib/domain/text";
 import { fieldErrorsFromZod, formErrorFrom } from "~/lib/http/form-errors.server";
 import { readForm, type FieldErrors } from "~/lib/http/forms.server";
 import { labelColor } from "~/lib/tasks/labels.server";
-import { TASK_STATUSES } from "~/lib/tasks/lifecycle";
+import { BLOCK_REASON_MAX, TASK_STATUSES } from "~/lib/tasks/lifecycle";
 import { patchBodyFrom, taskFormValues, type TaskFormValues } from "~/lib/tasks/task-form";
-import { deleteTask, findTask, getTaskView, setTaskStatus, updateTask } from "~/lib/tasks/tasks.server";
+import { blockTask, deleteTask, findTask, getTaskView, setTaskStatus, updateTask } from "~/lib/tasks/tasks.server";
 
 const INTENTS = ["update", "status", "review", "block", "delete"] as const;
 type Intent = (typeof INTENTS)[number];
@@ -29,8 +28,6 @@ const VersionSchema = z.coerce
   .int()
   .min(1)
   .max(2 ** 31);
-/** The optional reason of a block, kept in the task's result as `block_reason` (the agent reads it there). */
-const BlockReasonSchema = singleLineText(500);
 
 type ActionData = {
   intent: Intent | null;
@@ -38,7 +35,9 @@ type ActionData = {
   fieldErrors: FieldErrors;
   /** The update form's values, kept after an error. */
   values?: TaskFormValues;
-  /** A stale update: the version the task has now and what changed since the form's version. */
+  /** The block form's reason, kept after an error. */
+  reason?: string;
+  /** A stale update or block: the version the task has now and what changed since the form's version. */
   conflict?: { version: number; changes: HistoryEntry[] };
   /** Distinguishes one answer from the next, so the edit form re-mounts with its values. */
   answer: string;
@@ -80,8 +79,9 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   }
   const audit = auditContext(ctx, context.services.auditSigner);
   const values = intent.data === "update" ? taskFormValues(form) : undefined;
+  const reason = intent.data === "block" ? (form.get("reason") ?? "").trim() : undefined;
   const fail = (status: number, formError: string, fieldErrors: FieldErrors = {}, extra: Partial<ActionData> = {}) =>
-    data<ActionData>({ intent: intent.data, formError, fieldErrors, values, answer, ...extra }, { status });
+    data<ActionData>({ intent: intent.data, formError, fieldErrors, values, reason, answer, ...extra }, { status });
 
   try {
     switch (intent.data) {
@@ -121,17 +121,27 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
         break;
       }
       case "block": {
-        const reasonText = (form.get("reason") ?? "").trim();
-        const reason = BlockReasonSchema.safeParse(reasonText);
-        if (reasonText && !reason.success) return fail(400, "Check the reason.", { reason: reason.error.issues[0]!.message });
-        const body: Record<string, unknown> = { lifecycle_action: "block" };
-        if (reasonText && reason.success) {
-          const current = await getTaskView(db, key);
-          body.result = { ...(current.result ?? {}), block_reason: reason.data };
+        // One versioned command: the form carries the version the page showed, and a task
+        // that moved on since (an agent's result, say) is a conflict, never overwritten.
+        const rawVersion = form.get("version");
+        const version = rawVersion === null ? null : VersionSchema.safeParse(rawVersion);
+        if (version && !version.success) return fail(400, "The form has no valid version; reload the page.");
+        const parsed = PatchTaskBodySchema.safeParse({ lifecycle_action: "block", ...(reason ? { reason } : {}) });
+        if (!parsed.success) return fail(400, "Check the reason.", fieldErrorsFromZod(parsed.error));
+        try {
+          await blockTask(db, audit, key, parsed.data, { expectedVersion: version?.data });
+        } catch (error) {
+          if (formErrorFrom(error).code !== "PRECONDITION_FAILED" || !version) throw error;
+          const current = await findTask(db, key);
+          if (!current) notFound();
+          const history = await resourceHistory(db, "task", current.task_key);
+          return fail(
+            409,
+            `This task changed since the page was loaded (version ${version.data}, now ${current.version}). It was not blocked. Check what changed, then block it again.`,
+            {},
+            { conflict: { version: current.version, changes: changesSince(history, version.data, current.version) } },
+          );
         }
-        const parsed = PatchTaskBodySchema.safeParse(body);
-        if (!parsed.success) return fail(400, "The reason could not be stored.", fieldErrorsFromZod(parsed.error));
-        await updateTask(db, audit, key, parsed.data);
         break;
       }
       case "delete":
@@ -167,7 +177,7 @@ export default function TaskPage() {
   const location = useLocation();
   useLiveUpdates();
   const errorFor = (intent: Intent) => (actionData?.intent === intent ? actionData : undefined);
-  const topError = actionData && actionData.intent !== "update" ? actionData.formError : null;
+  const topError = actionData && actionData.intent !== "update" && actionData.intent !== "block" ? actionData.formError : null;
 
   return (
     <main className="wide task-page">
@@ -219,6 +229,12 @@ export default function TaskPage() {
             </dd>
             <dt>Status</dt>
             <dd>{task.status}</dd>
+            {task.block_reason ? (
+              <>
+                <dt>Blocked because</dt>
+                <dd className="pre-line">{task.block_reason}</dd>
+              </>
+            ) : null}
             <dt>Priority</dt>
             <dd>{task.priority}</dd>
             <dt>Labels</dt>
@@ -286,26 +302,7 @@ export default function TaskPage() {
                 <button type="submit">Approve (ready → done)</button>
               </Form>
             ) : null}
-            <Form method="post" className="stack">
-              <input type="hidden" name="intent" value="block" />
-              <label htmlFor="block-reason">Reason for blocking (optional)</label>
-              <input
-                id="block-reason"
-                name="reason"
-                type="text"
-                maxLength={500}
-                aria-invalid={errorFor("block")?.fieldErrors.reason ? true : undefined}
-                aria-describedby={errorFor("block")?.fieldErrors.reason ? "block-reason-error" : undefined}
-              />
-              {errorFor("block")?.fieldErrors.reason ? (
-                <p className="field-error" id="block-reason-error">
-                  {errorFor("block")!.fieldErrors.reason}
-                </p>
-              ) : null}
-              <button type="submit" className="secondary">
-                Block (→ hold)
-              </button>
-            </Form>
+            <BlockForm key={actionData?.answer ?? ""} task={task} actionData={errorFor("block")} />
           </section>
 
           <section aria-labelledby="delete-title" className="card">
@@ -393,6 +390,55 @@ function EditForm({ task, actionData }: { task: TaskView; actionData: ActionData
         </div>
       </Form>
     </section>
+  );
+}
+
+/**
+ * Block (→ hold) with an optional reason. It carries the version the page shows (after a
+ * conflict, the version it reported, whose changes are listed): a task changed since is
+ * answered with what changed, the reason kept, and nothing blocked.
+ */
+function BlockForm({ task, actionData }: { task: TaskView; actionData: ActionData | undefined }) {
+  const reasonError = actionData?.fieldErrors.reason;
+  const version = Math.max(task.version, actionData?.conflict?.version ?? 0);
+  return (
+    <Form method="post" className="stack">
+      <input type="hidden" name="intent" value="block" />
+      <input type="hidden" name="version" value={version} />
+      {actionData?.formError ? (
+        <div className="alert error" role="alert">
+          <p>{actionData.formError}</p>
+          {actionData.conflict && actionData.conflict.changes.length > 0 ? (
+            <ul>
+              {actionData.conflict.changes.map((entry) => (
+                <li key={entry.seq}>
+                  {entry.action} by {actorText(entry)}, <UtcTime iso={entry.at} />
+                  <EntryChanges entry={entry} />
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
+      ) : null}
+      <label htmlFor="block-reason">Reason for blocking (optional)</label>
+      <input
+        id="block-reason"
+        name="reason"
+        type="text"
+        maxLength={BLOCK_REASON_MAX}
+        defaultValue={actionData?.reason ?? ""}
+        aria-invalid={reasonError ? true : undefined}
+        aria-describedby={reasonError ? "block-reason-error" : undefined}
+      />
+      {reasonError ? (
+        <p className="field-error" id="block-reason-error">
+          {reasonError}
+        </p>
+      ) : null}
+      <button type="submit" className="secondary">
+        Block (→ hold)
+      </button>
+    </Form>
   );
 }
 

@@ -8,10 +8,11 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import http from "node:http";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getPage, setupOwner, signIn } from "../support/http";
-import { runCli, startServer } from "../support/server";
+import { getPage, postForm, setupOwner, signIn } from "../support/http";
+import { runCli, startServer, type TestServer } from "../support/server";
 import { createToken, startApiServer, type ApiServer } from "./api-client";
 
 let api: ApiServer;
@@ -379,6 +380,187 @@ describe("MCP: HTTP-level guard", () => {
     expect(chunked.status).toBe(413);
     expect(await chunked.json()).toEqual(tooLarge);
     expect(auditRows()).toHaveLength(before);
+  });
+});
+
+describe("MCP: one JSON reader with /api", () => {
+  // Built from text, so `__proto__` is an own key (as JSON.parse keeps it), not the prototype.
+  const withProto = (taskId: string) =>
+    JSON.parse(`{"task_id": "${taskId}", "title": "Renamed", "__proto__": {"title": "polluted"}}`) as Record<string, unknown>;
+  const nested = (taskId: string) =>
+    JSON.parse(`{"task_id": "${taskId}", "result": {"summary": "ok", "constructor": {"prototype": {"x": 1}}}}`) as Record<
+      string,
+      unknown
+    >;
+
+  it("refuses a __proto__ key in a tool's arguments through the SDK client, as PATCH /api refuses it, and changes nothing", async () => {
+    const created = ok(await call(full, "create_task", { title: "Untouchable", project_key: "AT" })) as {
+      task: { task_key: string };
+    };
+    const key = created.task.task_key;
+    const before = auditRows().length;
+
+    const viaSdk = await call(full, "update_task", withProto(key)).catch((e: unknown) => e);
+    expect(viaSdk).toBeInstanceOf(Error);
+    expect((viaSdk as { code?: number }).code).toBe(400);
+    expect(String(viaSdk)).toContain(
+      'VALIDATION_ERROR: Request body failed validation (params.arguments.__proto__: the key \\"__proto__\\" is not allowed)',
+    );
+    const nestedViaSdk = await call(full, "complete_task", nested(key)).catch((e: unknown) => e);
+    expect((nestedViaSdk as { code?: number }).code).toBe(400);
+    expect(String(nestedViaSdk)).toContain("params.arguments.result.constructor");
+
+    // The same fields to the API: the same refusal, the same path (less the JSON-RPC envelope).
+    const { task_id: _id, ...fields } = withProto(key);
+    const viaApi = await api.call("PATCH", `/api/tasks/${key}`, {
+      raw: JSON.stringify(fields),
+      headers: { "Content-Type": "application/json" },
+    });
+    expect(viaApi.status).toBe(400);
+    expect(viaApi.json.error.code).toBe("VALIDATION_ERROR");
+    expect(viaApi.json.error.details).toEqual([{ path: "__proto__", message: 'The key "__proto__" is not allowed' }]);
+
+    const task = (await api.call("GET", `/api/tasks/${key}`)).json.task;
+    expect(task).toMatchObject({ title: "Untouchable", version: 1, result: null });
+    expect(auditRows()).toHaveLength(before);
+  });
+
+  it("answers a raw POST with __proto__ inside the tool arguments with a JSON-RPC invalid-params 400 carrying the API's details", async () => {
+    const created = ok(await call(full, "create_task", { title: "Raw target", project_key: "AT" })) as {
+      task: { task_key: string };
+    };
+    const key = created.task.task_key;
+    const before = auditRows().length;
+    const raw = `{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "update_task", "arguments": {"task_id": "${key}", "priority": "high", "__proto__": {"priority": "low"}}}}`;
+    const res = await post(raw);
+    expect(res.status).toBe(400);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await res.json()).toEqual({
+      jsonrpc: "2.0",
+      id: null,
+      error: {
+        code: ErrorCode.InvalidParams,
+        message:
+          'VALIDATION_ERROR: Request body failed validation (params.arguments.__proto__: the key "__proto__" is not allowed)',
+        data: { details: [{ path: "params.arguments.__proto__", message: 'The key "__proto__" is not allowed' }] },
+      },
+    });
+    // Outside the params: invalid-request.
+    const top = await post(`{"jsonrpc": "2.0", "id": 8, "method": "tools/list", "__proto__": {}}`);
+    expect(top.status).toBe(400);
+    expect(((await top.json()) as { error: { code: number } }).error.code).toBe(ErrorCode.InvalidRequest);
+
+    expect((await api.call("GET", `/api/tasks/${key}`)).json.task).toMatchObject({ priority: "none", version: 1 });
+    expect(auditRows()).toHaveLength(before);
+  });
+});
+
+/** POST /mcp over a plain socket, every header as given (fetch cannot forge Host): a DNS-rebound browser's request. */
+function rawPost(
+  server: TestServer,
+  token: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: { error?: { code: string | number; message: string }; result?: unknown } }> {
+  const data = JSON.stringify(toolsCall("list_projects", {}));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port: server.port,
+        path: "/mcp",
+        method: "POST",
+        headers: {
+          Accept: "application/json, text/event-stream",
+          "Content-Type": "application/json",
+          "Content-Length": String(Buffer.byteLength(data)),
+          Authorization: `Bearer ${token}`,
+          Connection: "close",
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(text) as never }));
+      },
+    );
+    req.once("error", reject);
+    req.end(data);
+  });
+}
+
+describe("MCP: DNS rebinding (a forged Host with the matching Origin)", () => {
+  const FORBIDDEN_ORIGIN = { code: "FORBIDDEN", message: "Requests from another origin are not allowed" };
+  const csrfEvents = (server: ApiServer) =>
+    server
+      .rows<{ details: string }>("select details from security_events where type = 'csrf_blocked' and path = '/mcp'")
+      .map((e) => JSON.parse(e.details) as { reason: string; seen: string });
+
+  it("with PUBLIC_ORIGIN, answers only its host: a rebound name is a 403 and a security event whatever the Origin says", async () => {
+    const pub = await startApiServer({
+      API_RATE_LIMIT: "1000000/1m",
+      PUBLIC_ORIGIN: "https://preq.example.com",
+      ALLOWED_ORIGINS: "https://console.example.net",
+    });
+    try {
+      const evil = `evil.example:${pub.server.port}`;
+      const rebound = await rawPost(pub.server, pub.fullToken, { Host: evil, Origin: `http://${evil}` });
+      expect(rebound.status).toBe(403);
+      expect(rebound.body).toEqual({
+        error: {
+          code: "FORBIDDEN",
+          message: "This endpoint is served under another host name; use https://preq.example.com/mcp",
+        },
+      });
+      // An agent without an Origin, at the wrong name (the socket's address), is refused the same way.
+      expect((await rawPost(pub.server, pub.fullToken, { Host: `127.0.0.1:${pub.server.port}` })).status).toBe(403);
+      expect(csrfEvents(pub)).toEqual(expect.arrayContaining([expect.objectContaining({ reason: "host_mismatch", seen: evil })]));
+
+      // The public name: agents (no Origin) and the two configured origins are served, default port folded.
+      for (const headers of [
+        { Host: "preq.example.com" },
+        { Host: "PREQ.example.com:443" },
+        { Host: "preq.example.com", Origin: "https://preq.example.com" },
+        { Host: "preq.example.com", Origin: "https://console.example.net" },
+      ] as Record<string, string>[]) {
+        const res = await rawPost(pub.server, pub.fullToken, headers);
+        expect(res.status, JSON.stringify(headers)).toBe(200);
+        expect((res.body.result as { structuredContent: unknown }).structuredContent).toEqual({ projects: [] });
+      }
+      // The public host with a page elsewhere, or an Origin built from the Host on plain http: refused.
+      for (const origin of ["https://evil.example", "http://preq.example.com"]) {
+        const res = await rawPost(pub.server, pub.fullToken, { Host: "preq.example.com", Origin: origin });
+        expect(res.status, origin).toBe(403);
+        expect(res.body).toEqual({ error: FORBIDDEN_ORIGIN });
+      }
+      expect(pub.rows("select seq from audit_log where action like 'task.%'")).toEqual([]);
+      // The pages' same-origin check trusts PUBLIC_ORIGIN as it trusts ALLOWED_ORIGINS.
+      const fields = { email: "owner@example.com", password: "not the password" };
+      const fromPublic = await postForm(pub.server, "/login", fields, { headers: { Origin: "https://preq.example.com" } });
+      expect(fromPublic.status).toBe(401);
+      const fromElsewhere = await postForm(pub.server, "/login", fields, { headers: { Origin: "https://evil.example" } });
+      expect(fromElsewhere.status).toBe(403);
+    } finally {
+      await pub.stop();
+    }
+  });
+
+  it("with ALLOWED_ORIGINS only, a browser's Origin must be a listed one: the Host-derived origin no longer counts", async () => {
+    const listed = await startApiServer({ API_RATE_LIMIT: "1000000/1m", ALLOWED_ORIGINS: "https://preq.example.com" });
+    try {
+      const evil = `evil.example:${listed.server.port}`;
+      const rebound = await rawPost(listed.server, listed.fullToken, { Host: evil, Origin: `http://${evil}` });
+      expect(rebound.status).toBe(403);
+      expect(rebound.body).toEqual({ error: FORBIDDEN_ORIGIN });
+      expect(csrfEvents(listed)).toContainEqual(expect.objectContaining({ reason: "origin_mismatch", seen: `http://${evil}` }));
+      const allowed = await rawPost(listed.server, listed.fullToken, { Host: evil, Origin: "https://preq.example.com" });
+      expect(allowed.status).toBe(200);
+      // Agents send no Origin, at any name.
+      expect((await rawPost(listed.server, listed.fullToken, { Host: `localhost:${listed.server.port}` })).status).toBe(200);
+    } finally {
+      await listed.stop();
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { safeRedirectPath } from "../../app/lib/auth/owner-session.server";
-import { checkSameOrigin, isValidHost, requestOrigin } from "../../app/lib/http/origin.server";
+import { checkEndpointOrigin, checkSameOrigin, isValidHost, requestOrigin } from "../../app/lib/http/origin.server";
 
 const post = (headers: Record<string, string>) => new Request("http://127.0.0.1:3000/login", { method: "POST", headers });
 
@@ -39,6 +39,54 @@ describe("the same-origin check on page mutations", () => {
 
   it("refuses a request with none of the three headers", () => {
     expect(checkSameOrigin(post({}), [])).toEqual({ ok: false, reason: "no_origin_headers", seen: null });
+  });
+});
+
+describe("the /mcp check against DNS rebinding", () => {
+  const mcp = (url: string, headers: Record<string, string> = {}) => new Request(url, { method: "POST", headers });
+  const none = { publicOrigin: null, allowedOrigins: [] };
+  const pub = { publicOrigin: "https://preq.example.com", allowedOrigins: ["https://console.example.net"] };
+
+  it("with nothing configured, accepts no Origin or the request's own, and refuses any other", () => {
+    expect(checkEndpointOrigin(mcp("http://127.0.0.1:3000/mcp"), none)).toEqual({ ok: true });
+    expect(checkEndpointOrigin(mcp("http://127.0.0.1:3000/mcp", { Origin: "http://127.0.0.1:3000" }), none)).toEqual({
+      ok: true,
+    });
+    expect(checkEndpointOrigin(mcp("http://127.0.0.1:3000/mcp", { Origin: "https://evil.example" }), none)).toEqual({
+      ok: false,
+      reason: "origin_mismatch",
+      seen: "https://evil.example",
+    });
+  });
+
+  it("with PUBLIC_ORIGIN, refuses every request for another host, Origin or not", () => {
+    for (const url of ["http://evil.example:3000/mcp", "http://127.0.0.1:3000/mcp", "http://preq.example.com:8443/mcp"]) {
+      const host = new URL(url).host;
+      expect(checkEndpointOrigin(mcp(url), pub), url).toEqual({ ok: false, reason: "host_mismatch", seen: host });
+      expect(checkEndpointOrigin(mcp(url, { Origin: new URL(url).origin }), pub).ok, url).toBe(false);
+    }
+  });
+
+  it("with PUBLIC_ORIGIN, serves its host (default port folded) to agents and to the configured origins only", () => {
+    for (const url of ["http://preq.example.com/mcp", "http://preq.example.com:443/mcp", "https://preq.example.com/mcp"]) {
+      expect(checkEndpointOrigin(mcp(url), pub), url).toEqual({ ok: true });
+      expect(checkEndpointOrigin(mcp(url, { Origin: "https://preq.example.com" }), pub), url).toEqual({ ok: true });
+      expect(checkEndpointOrigin(mcp(url, { Origin: "https://console.example.net" }), pub), url).toEqual({ ok: true });
+    }
+    for (const origin of ["http://preq.example.com", "https://evil.example", "null"]) {
+      expect(checkEndpointOrigin(mcp("http://preq.example.com/mcp", { Origin: origin }), pub), origin).toMatchObject({
+        ok: false,
+        reason: "origin_mismatch",
+      });
+    }
+  });
+
+  it("with ALLOWED_ORIGINS only, trusts a browser's Origin only when it is listed", () => {
+    const listed = { publicOrigin: null, allowedOrigins: ["https://preq.example.com"] };
+    const rebound = mcp("http://evil.example:3000/mcp", { Origin: "http://evil.example:3000" });
+    expect(checkEndpointOrigin(rebound, listed)).toMatchObject({ ok: false, reason: "origin_mismatch" });
+    expect(checkEndpointOrigin(mcp("http://evil.example:3000/mcp"), listed)).toEqual({ ok: true });
+    expect(checkEndpointOrigin(mcp("http://x:3000/mcp", { Origin: "https://preq.example.com" }), listed)).toEqual({ ok: true });
   });
 });
 

@@ -20,7 +20,7 @@ import { IDEMPOTENCY_KEY_PATTERN, requestHash, withIdempotency, type StoredRespo
 import { jsonSchema } from "./openapi.server";
 import { listProjects, projectView } from "../projects/projects.server";
 import { DomainError } from "../domain/errors";
-import { createTask, deleteTask, getTaskView, listTasks, updateTask } from "../tasks/tasks.server";
+import { blockTask, createTask, deleteTask, getTaskView, listTasks, updateTask } from "../tasks/tasks.server";
 
 type Json = Record<string, unknown>;
 type Args = Record<string, unknown>;
@@ -159,6 +159,8 @@ function refuseFixed(rest: Args, fixed: readonly string[]): void {
 
 const TASK_OUTPUT = jsonSchema(S.TaskResponseSchema, "output");
 const LIFECYCLE_FIXED = ["status", "lifecycle_action"] as const;
+/** `reason` goes with a block only: the other lifecycle tools do not take it. */
+const NON_BLOCK_FIXED = [...LIFECYCLE_FIXED, "reason"] as const;
 
 function lifecycleTool(
   name: McpToolName,
@@ -166,21 +168,27 @@ function lifecycleTool(
   title: string,
   description: string,
 ): ToolDefinition {
+  const fixed = action === "block" ? LIFECYCLE_FIXED : NON_BLOCK_FIXED;
   return {
     name,
     title,
     description: `${description} Other fields (result, branch, engine…) may be changed in the same call. Same as PATCH /api/tasks/{id} with lifecycle_action "${action}".`,
     write: true,
     destructive: false,
-    source: { operationId: "updateTask", fields: "body", fixed: LIFECYCLE_FIXED, added: ["task_id"] },
-    inputSchema: inputSchema({ taskId: true, from: S.PatchTaskBodySchema, omit: LIFECYCLE_FIXED }),
+    source: { operationId: "updateTask", fields: "body", fixed, added: ["task_id"] },
+    inputSchema: inputSchema({ taskId: true, from: S.PatchTaskBodySchema, omit: fixed }),
     outputSchema: TASK_OUTPUT,
     async run(args, ctx) {
       const { taskId, rest } = taskIdAndRest(args);
-      refuseFixed(rest, LIFECYCLE_FIXED);
+      refuseFixed(rest, fixed);
       // Validated now, its error answered once the task is known to exist (one lookup): NOT_FOUND comes first.
       const input = deferredInput(S.PatchTaskBodySchema, { ...rest, lifecycle_action: action }, "Arguments");
-      return { body: { task: await updateTask(ctx.db, ctx.audit, taskId, input) } };
+      // A block is the domain's one block command, as the owner's page and the API's block are.
+      const task =
+        action === "block"
+          ? await blockTask(ctx.db, ctx.audit, taskId, input)
+          : await updateTask(ctx.db, ctx.audit, taskId, input);
+      return { body: { task } };
     },
   };
 }
@@ -315,7 +323,12 @@ const TOOLS: readonly ToolDefinition[] = [
     "Hand the work in for review: todo or hold → ready. Send the result (summary, tests, pr_url…) with it.",
   ),
   lifecycleTool("review_task", "review", "Review a task", "Accept the reviewed work: ready → done."),
-  lifecycleTool("block_task", "block", "Block a task", "Put the task on hold (from inbox, todo, hold or ready)."),
+  lifecycleTool(
+    "block_task",
+    "block",
+    "Block a task",
+    "Put the task on hold (from inbox, todo, hold or ready), with an optional reason (block_reason, until it leaves hold).",
+  ),
   {
     name: "delete_task",
     title: "Delete a task",

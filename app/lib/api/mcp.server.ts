@@ -2,13 +2,15 @@
  * The MCP endpoint (`POST /mcp`): the official SDK's server over its web-standard
  * Streamable HTTP transport, stateless (no session id) with JSON responses.
  *
- * Order of checks: a present Origin must be this server's own (or in
- * ALLOWED_ORIGINS) → the API's bearer guard (tokens, rate limit, security
+ * Order of checks: with PUBLIC_ORIGIN set, the Host must be its host; a present
+ * Origin must be this server's own (PUBLIC_ORIGIN or ALLOWED_ORIGINS when set) → the API's bearer guard (tokens, rate limit, security
  * events; a POST here is not yet a write: the scope is checked per tool call) →
  * the body (1 MiB, JSON, one message: batches would let one rate-limited request
- * carry many calls) → the MCP server. The guard's refusals (401, 403, 429) and a
- * body over 1 MiB (413) are answered in the API's error shape; a body that is not
- * one JSON-RPC message in JSON-RPC's, as the SDK's transport itself would.
+ * carry many calls; read by the API's own reader, so a forbidden key such as
+ * `__proto__` is refused here exactly as on /api) → the MCP server. The guard's
+ * refusals (401, 403, 429) and a body over 1 MiB (413) are answered in the API's
+ * error shape; a body that is not one JSON-RPC message in JSON-RPC's, as the SDK's
+ * transport itself would.
  */
 import type { AppLoadContext } from "@remix-run/node";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
@@ -16,13 +18,13 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import { z } from "zod";
-import { apiError } from "./errors.server";
+import { ApiError, apiError } from "./errors.server";
 import { requireToken, type TokenAuth } from "./guard.server";
-import { isJsonContentType } from "./input.server";
-import { BodyTooLargeError, MAX_BODY_BYTES, readBodyText } from "../http/body.server";
+import { readJsonBody } from "./input.server";
+import { BodyTooLargeError, MAX_BODY_BYTES } from "../http/body.server";
 import { isStorageUnavailable } from "../db.server";
 import { callTool, isKnownTool, listTools } from "./mcp-tools.server";
-import { checkSameOrigin } from "../http/origin.server";
+import { checkEndpointOrigin } from "../http/origin.server";
 import { quoted } from "../projects/projects.server";
 import { requestContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
@@ -76,12 +78,13 @@ export async function handleMcpRequest(request: Request, context: AppLoadContext
 
 /**
  * A browser page on another site (or a DNS-rebound name) must not drive the
- * endpoint: a present Origin that is not ours is a 403 and a security event.
- * Agents (no Origin header at all) are not affected.
+ * endpoint: a present Origin that is not ours is a 403 and a security event; with
+ * PUBLIC_ORIGIN set, so is any request for another host name (checkEndpointOrigin).
+ * Agents (no Origin header at all) are otherwise not affected.
  */
 async function refuseForeignOrigin(request: Request, context: AppLoadContext): Promise<Response | null> {
-  if (!request.headers.has("origin")) return null;
-  const check = checkSameOrigin(request, context.services.config.allowedOrigins);
+  const { config } = context.services;
+  const check = checkEndpointOrigin(request, config);
   if (check.ok) return null;
   await recordEvent(
     context.services.db,
@@ -89,21 +92,20 @@ async function refuseForeignOrigin(request: Request, context: AppLoadContext): P
     { type: "csrf_blocked", outcome: "blocked", details: { reason: check.reason, seen: check.seen, method: request.method } },
     { coalesce: true, bestEffort: context.services.logger },
   );
-  return apiError("FORBIDDEN", "Requests from another origin are not allowed");
+  return check.reason === "host_mismatch"
+    ? apiError("FORBIDDEN", `This endpoint is served under another host name; use ${config.publicOrigin}/mcp`)
+    : apiError("FORBIDDEN", "Requests from another origin are not allowed");
 }
 
 async function serve(request: Request, context: AppLoadContext, auth: TokenAuth): Promise<Response> {
-  if (!isJsonContentType(request.headers.get("content-type"))) {
-    return rpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json");
-  }
   let message: unknown;
   try {
-    message = JSON.parse(await readBodyText(request, MAX_BODY_BYTES));
+    // The API's own JSON reader (media type, 1 MiB, syntax, forbidden keys at any depth): what /api
+    // refuses, /mcp refuses too, instead of the SDK's schemas silently dropping a `__proto__` key.
+    ({ value: message } = await readJsonBody(request));
   } catch (error) {
-    // The same answer the server gives a body declared too large before any route runs.
-    if (error instanceof BodyTooLargeError)
-      return apiError("PAYLOAD_TOO_LARGE", `Request body must be at most ${MAX_BODY_BYTES} bytes`);
-    if (error instanceof SyntaxError) return rpcError(400, -32700, "Parse error: Invalid JSON");
+    const refused = bodyRefusal(error);
+    if (refused) return refused;
     throw error;
   }
   if (Array.isArray(message)) {
@@ -119,6 +121,34 @@ async function serve(request: Request, context: AppLoadContext, auth: TokenAuth)
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   await server.connect(transport);
   return transport.handleRequest(request, { parsedBody: message });
+}
+
+/**
+ * The reader's refusals, each in the shape a client of this endpoint reads: a body over
+ * 1 MiB in the API's (the same answer the server gives a body declared too large before
+ * any route runs), the rest as JSON-RPC errors, as the SDK's transport answers them. A
+ * forbidden key (`__proto__`, `constructor`, `prototype`) is a 400 whose message starts
+ * with the API's code and whose data carries the API's details; invalid-params when the
+ * key is inside `params` (tool arguments), invalid-request elsewhere.
+ */
+function bodyRefusal(error: unknown): Response | null {
+  if (error instanceof BodyTooLargeError) {
+    return apiError("PAYLOAD_TOO_LARGE", `Request body must be at most ${MAX_BODY_BYTES} bytes`);
+  }
+  if (!(error instanceof ApiError)) return null;
+  switch (error.code) {
+    case "UNSUPPORTED_MEDIA_TYPE":
+      return rpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json");
+    case "INVALID_JSON":
+      return rpcError(400, -32700, "Parse error: Invalid JSON");
+    case "VALIDATION_ERROR": {
+      const path = error.details?.[0]?.path ?? "";
+      const code = path === "params" || path.startsWith("params.") ? ErrorCode.InvalidParams : ErrorCode.InvalidRequest;
+      return rpcError(400, code, `${error.code}: ${error.message}`, { details: error.details ?? [] });
+    }
+    default:
+      return null;
+  }
 }
 
 /** A server for one request: its handlers close over this request's token. */
@@ -152,8 +182,9 @@ function createServer(request: Request, context: AppLoadContext, auth: TokenAuth
   return server;
 }
 
-function rpcError(status: number, code: number, message: string): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }), {
+function rpcError(status: number, code: number, message: string, data?: unknown): Response {
+  const error = data === undefined ? { code, message } : { code, message, data };
+  return new Response(JSON.stringify({ jsonrpc: "2.0", error, id: null }), {
     status,
     headers: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" },
   });

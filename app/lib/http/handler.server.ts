@@ -72,6 +72,8 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
   const remix = createRequestHandler(build, "production");
   const api = createApiDispatcher(build);
   const { config, logger } = services;
+  /** The page check trusts the public origin (PUBLIC_ORIGIN) as it trusts ALLOWED_ORIGINS. */
+  const trustedOrigins = config.publicOrigin === null ? config.allowedOrigins : [config.publicOrigin, ...config.allowedOrigins];
 
   /** A client error answered before a `Request` exists: a fixed body, every header, one debug line. */
   function refuse(status: 400 | 405, target: string | undefined, method: string, reason: string): Response {
@@ -209,7 +211,7 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
     }
 
     if (!isApi && method !== "GET" && method !== "HEAD") {
-      const check = checkSameOrigin(request, config.allowedOrigins);
+      const check = checkSameOrigin(request, trustedOrigins);
       if (!check.ok) {
         await recordEvent(
           services.db,

@@ -32,6 +32,49 @@ export function checkSameOrigin(request: Request, allowedOrigins: readonly strin
   return { ok: false, reason: "no_origin_headers", seen: null };
 }
 
+/** The origins a deployment names itself: PUBLIC_ORIGIN and ALLOWED_ORIGINS. */
+export interface NamedOrigins {
+  publicOrigin: string | null;
+  allowedOrigins: readonly string[];
+}
+
+/**
+ * The check for an endpoint that browsers must not drive but agents call without an
+ * Origin (`/mcp`), closed against DNS rebinding: a page at `http://evil.example:3000`
+ * whose name is made to resolve to this server sends `Host: evil.example:3000` and the
+ * same Origin, so "Origin equals the request's own origin" proves nothing there.
+ *
+ * - With PUBLIC_ORIGIN set, the request's host (the Host header, or with TRUST_PROXY the
+ *   proxy's X-Forwarded-Host: what the request URL was built from) must be that origin's
+ *   host, default ports folded (`preq.example.com:443` is `https://preq.example.com`).
+ * - A present Origin must be PUBLIC_ORIGIN or in ALLOWED_ORIGINS when either is set (a
+ *   name taken from the request itself no longer counts); with neither set, it must be
+ *   the request's own origin, as before.
+ */
+export function checkEndpointOrigin(request: Request, named: NamedOrigins): OriginCheck {
+  const url = new URL(request.url);
+  if (named.publicOrigin !== null) {
+    const expected = new URL(named.publicOrigin);
+    if (foldedHost(url.host, expected.protocol) !== expected.host) {
+      return { ok: false, reason: "host_mismatch", seen: url.host.slice(0, 200) };
+    }
+  }
+  const origin = request.headers.get("origin");
+  if (origin === null) return { ok: true };
+  const listed = named.publicOrigin === null ? named.allowedOrigins : [named.publicOrigin, ...named.allowedOrigins];
+  const trusted = listed.length > 0 ? listed.includes(origin) : origin === url.origin;
+  return trusted ? { ok: true } : { ok: false, reason: "origin_mismatch", seen: origin.slice(0, 200) };
+}
+
+/** A `host[:port]` as a URL of `protocol` spells it: lowercased, its default port dropped. */
+function foldedHost(host: string, protocol: string): string {
+  try {
+    return new URL(`${protocol}//${host}`).host;
+  } catch {
+    return host;
+  }
+}
+
 /**
  * Whether a Host (or X-Forwarded-Host) value is `hostname[:port]` and nothing else:
  * a DNS name or IPv4 address (letters, digits, `-`, `_`, dot-separated labels of at

@@ -16,6 +16,9 @@ export {
 } from "../../../db/schema";
 
 export const LIFECYCLE_ACTIONS = ["plan", "start", "complete", "review", "block"] as const;
+
+/** The longest reason a block may give (its `block_reason`); here, with no zod, so the task page's script can use it. */
+export const BLOCK_REASON_MAX = 2_000;
 export type LifecycleAction = (typeof LIFECYCLE_ACTIONS)[number];
 
 interface Rule {

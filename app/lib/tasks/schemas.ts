@@ -6,10 +6,10 @@
  */
 import { z } from "zod";
 import { RUN_STATES, TASK_PRIORITIES, TASK_STATUSES } from "../../../db/schema";
-import { LIFECYCLE_ACTIONS } from "./lifecycle";
+import { BLOCK_REASON_MAX, LIFECYCLE_ACTIONS } from "./lifecycle";
 import { BranchSchema, ProjectKeySchema, TimestampSchema } from "../projects/schemas";
 import { REPO_URL_MAX } from "../projects/repo-url";
-import { multiLineText, singleLine, singleLineText } from "../domain/text";
+import { multiLine, multiLineText, singleLine, singleLineText } from "../domain/text";
 
 export const TASK_LIMITS = {
   title: 180,
@@ -22,6 +22,7 @@ export const TASK_LIMITS = {
   engine: 64,
   resultBytes: 64 * 1024,
   resultDepth: 32,
+  blockReason: BLOCK_REASON_MAX,
   query: 200,
   pageDefault: 50,
   pageMax: 200,
@@ -75,6 +76,11 @@ const ResultSchema = z
   })
   .describe("Any JSON object an agent reports, e.g. {summary, tests, pr_url}; at most 64 KiB");
 
+/** Why a task is blocked: trimmed, at most 2 000 characters; empty means no reason. */
+export const BlockReasonSchema = multiLine(
+  z.string().trim().max(TASK_LIMITS.blockReason, `Must be at most ${TASK_LIMITS.blockReason} characters`),
+).describe("Why the task is blocked (lifecycle_action block only); stored as block_reason");
+
 /** Adds an issue when an alias and its canonical field are both given with different values. */
 function checkAlias(value: Record<string, unknown>, ctx: z.RefinementCtx, canonical: string, alias: string): void {
   if (value[canonical] !== undefined && value[alias] !== undefined && value[canonical] !== value[alias]) {
@@ -118,9 +124,13 @@ export const PatchTaskBodySchema = z
     result: ResultSchema.nullable().optional(),
     status: TaskStatusSchema.optional().describe("A plain status change; clears run_state"),
     lifecycle_action: LifecycleActionSchema.optional(),
+    reason: BlockReasonSchema.nullable().optional(),
   })
   .superRefine((value, ctx) => {
     checkAlias(value, ctx, "planMarkdown", "plan_markdown");
+    if (value.reason !== undefined && value.lifecycle_action !== "block") {
+      ctx.addIssue({ code: "custom", path: ["reason"], message: "reason goes with lifecycle_action block" });
+    }
     if (value.status !== undefined && value.lifecycle_action !== undefined) {
       ctx.addIssue({ code: "custom", path: ["status"], message: "Give either status or lifecycle_action, not both" });
     }
@@ -185,6 +195,7 @@ export const TaskSchema = z.object({
   run_state: RunStateSchema.nullable(),
   run_state_updated_at: TimestampSchema.nullable(),
   result: z.record(z.string(), z.unknown()).nullable(),
+  block_reason: z.string().nullable(),
   repo: z.string().nullable(),
   version: z.number().int().min(1),
   created_at: TimestampSchema,

@@ -43,6 +43,7 @@ export function taskView(row: TaskWithProject, labels: string[]): TaskView {
     run_state: row.run_state,
     run_state_updated_at: row.run_state_updated_at,
     result: resultOf(row),
+    block_reason: row.block_reason,
     repo: row.repo_url,
     version: row.version,
     created_at: row.created_at,
@@ -354,6 +355,7 @@ const insertTask = preparedInsert(
     run_state: 1,
     run_state_updated_at: 1,
     result: 1,
+    block_reason: 1,
     version: 1,
     created_at: 1,
     updated_at: 1,
@@ -390,6 +392,7 @@ export async function createTask(db: Db, audit: AuditContext, input: CreateTaskB
       run_state: null,
       run_state_updated_at: null,
       result: null,
+      block_reason: null,
       version: 1,
       created_at: at,
       updated_at: at,
@@ -437,9 +440,13 @@ function change<K extends keyof TaskRow>(draft: Draft, task: TaskRow, field: K, 
   draft.changes[shown] = { before: task[field], after };
 }
 
-/** Applies a new status and run state with their timestamps: archived_at and run_state_updated_at. */
+/**
+ * Applies a new status and run state with their timestamps: archived_at and
+ * run_state_updated_at; leaving hold clears block_reason.
+ */
 function moveTo(draft: Draft, task: TaskRow, status: TaskStatus, runState: RunState | null, at: string): void {
   change(draft, task, "status", status);
+  if (status !== "hold") change(draft, task, "block_reason", null);
   if (status === "archived" && task.status !== "archived") change(draft, task, "archived_at", at);
   if (status !== "archived" && task.status === "archived") change(draft, task, "archived_at", null);
   if (runState !== task.run_state) {
@@ -500,6 +507,8 @@ export async function updateTask(
       const decision = decideLifecycle(input.lifecycle_action, task.status);
       if (!decision.ok) throw new DomainError("CONFLICT", decision.message);
       moveTo(draft, task, decision.status, decision.runState, at);
+      // A block (re)states why: its reason, or none.
+      if (input.lifecycle_action === "block") change(draft, task, "block_reason", input.reason ? input.reason : null);
     } else if (input.status !== undefined) {
       moveTo(draft, task, input.status, null, at);
     }
@@ -539,6 +548,25 @@ export async function updateTask(
     }
     return commitDraft(trx, audit, task, draft, "task.update", labelsAfter, now);
   });
+}
+
+/**
+ * Puts a task on hold (the lifecycle's block: from inbox, todo, hold or ready), with
+ * its reason as block_reason, plus any other fields of the input, in updateTask's one
+ * transaction: not found, then the input, then the expected version (a page's form
+ * sends the version it showed; a stale one is a TaskVersionMismatch and changes
+ * nothing), then the lifecycle rule. The page's Block, the API's lifecycle_action
+ * block and the MCP block tool all come here, so nothing reads the task in one
+ * transaction and writes it back in another.
+ */
+export async function blockTask(
+  db: Db,
+  audit: AuditContext,
+  idOrKey: string,
+  input: DeferredInput<PatchTaskBody>,
+  options: ChangeOptions = {},
+): Promise<TaskView> {
+  return updateTask(db, audit, idOrKey, () => ({ ...resolveInput(input), lifecycle_action: "block" as const }), options);
 }
 
 /** A plain status change (and optionally the engine); clears run_state. Same order of checks as updateTask. */
