@@ -3,7 +3,8 @@
  * before it (the reason merged into `result`) keeps showing its reason; nothing else moves.
  */
 import path from "node:path";
-import { Migrator, sql } from "kysely";
+import { sql } from "kysely";
+import { Migrator } from "kysely/migration";
 import { describe, expect, it } from "vitest";
 import { migrations } from "../../db/migrations/index";
 import { openDatabase } from "../../app/lib/db.server";
