@@ -1,0 +1,125 @@
+/**
+ * The OAuth consent page (contract §9) in a real browser with the owner signed in:
+ * an MCP client (the SDK's own `auth()`, in this process) registers and sends the
+ * browser to the authorization URL; the owner sees the application, where it sends
+ * them back to and what it may do, clicks Allow, and the browser lands on the
+ * client's loopback redirect URI with the code, which the client exchanges for
+ * tokens that call a tool. With JavaScript and without it.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { auth, type OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import { getPage, setupOwner } from "../support/http";
+import type { TestServer } from "../support/server";
+import { expect, signIn, test } from "./fixtures";
+
+/** A native client's loopback listener: it answers the browser and remembers what it was sent. */
+async function loopback(): Promise<{ url: string; received: Promise<URL>; close(): void }> {
+  let resolve!: (u: URL) => void;
+  const received = new Promise<URL>((r) => (resolve = r));
+  const server = http.createServer((req, res) => {
+    resolve(new URL(req.url ?? "/", "http://127.0.0.1"));
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+    res.end("<!doctype html><title>Connected</title><h1>You can close this window</h1>");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/callback`, received, close: () => server.close() };
+}
+
+class BrowserFlowProvider implements OAuthClientProvider {
+  info: OAuthClientInformationMixed | undefined;
+  saved: OAuthTokens | undefined;
+  verifier = "";
+  authorizationUrl: URL | null = null;
+  constructor(
+    readonly name: string,
+    readonly redirect: string,
+  ) {}
+  get redirectUrl() {
+    return this.redirect;
+  }
+  get clientMetadata(): OAuthClientMetadata {
+    return { client_name: this.name, redirect_uris: [this.redirect], token_endpoint_auth_method: "none" };
+  }
+  state() {
+    return "e2e-state";
+  }
+  clientInformation() {
+    return this.info;
+  }
+  saveClientInformation(info: OAuthClientInformationMixed) {
+    this.info = info;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(tokens: OAuthTokens) {
+    this.saved = tokens;
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizationUrl = url;
+  }
+  saveCodeVerifier(v: string) {
+    this.verifier = v;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+}
+
+async function ensureOwner(server: TestServer) {
+  if ((await getPage(server, "/setup")).status !== 404) await setupOwner(server);
+}
+
+test.beforeEach(async ({ server }) => {
+  await ensureOwner(server);
+});
+
+for (const javaScriptEnabled of [true, false]) {
+  test.describe(javaScriptEnabled ? "with JavaScript" : "without JavaScript", () => {
+    test.use({ javaScriptEnabled });
+
+    test("the owner allows an MCP client on the consent page and the client calls a tool", async ({ page, server }) => {
+      const listener = await loopback();
+      try {
+        const name = `E2E Agent ${javaScriptEnabled ? "js" : "nojs"}`;
+        const provider = new BrowserFlowProvider(name, listener.url);
+        const serverUrl = new URL("/mcp", server.url);
+        expect(await auth(provider, { serverUrl })).toBe("REDIRECT");
+
+        await signIn(page, server);
+        await page.goto(provider.authorizationUrl!.toString());
+        await expect(page.getByRole("heading", { name: `Connect ${name}?`, level: 1 })).toBeVisible();
+        await expect(page.getByText(new URL(listener.url).host, { exact: true })).toBeVisible();
+        await expect(page.getByText("read and write tasks and projects")).toBeVisible();
+        await expect(page.getByRole("button", { name: "Deny" })).toBeVisible();
+
+        await page.getByRole("button", { name: "Allow" }).click();
+        const back = await listener.received;
+        await expect(page.getByRole("heading", { name: "You can close this window" })).toBeVisible();
+        expect(back.pathname).toBe("/callback");
+        expect(back.searchParams.get("state")).toBe("e2e-state");
+        const code = back.searchParams.get("code")!;
+        expect(code).toMatch(/^pqoc_/);
+
+        expect(await auth(provider, { serverUrl, authorizationCode: code })).toBe("AUTHORIZED");
+        const client = new Client({ name, version: "1.0.0" });
+        await client.connect(new StreamableHTTPClientTransport(serverUrl, { authProvider: provider }));
+        const result = await client.callTool({ name: "list_projects", arguments: {} });
+        expect(result.isError ?? false).toBe(false);
+        await client.close();
+
+        // The connection is listed on the settings page, with a revoke button.
+        await page.goto(`${server.url}/settings/connections`);
+        await expect(page.getByRole("cell", { name, exact: true })).toBeVisible();
+        await expect(page.getByRole("button", { name: `Revoke ${name}` })).toBeVisible();
+      } finally {
+        listener.close();
+      }
+    });
+  });
+}
