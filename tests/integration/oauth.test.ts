@@ -542,6 +542,14 @@ describe("MCP with OAuth: bad input is a 4xx in the RFC's shape", () => {
     expect(json.status).toBe(400);
     expect(((await json.json()) as { error: string }).error).toBe("invalid_request");
     expect((await fetch(`${server.url}/oauth/token`)).status).toBe(405);
+    // A browser-based client's request (with an Origin) is answered the same way: these endpoints are for clients, not pages.
+    const fromWeb = await fetch(`${server.url}/oauth/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: "https://connector.example" },
+      body: new URLSearchParams({ grant_type: "refresh_token", client_id: id, refresh_token: "x" }).toString(),
+    });
+    expect(fromWeb.status).toBe(400);
+    expect(((await fromWeb.json()) as { error: string }).error).toBe("invalid_grant");
   });
 
   it("sends bad authorization parameters back to a registered redirect URI as RFC 6749 errors", async () => {
