@@ -154,51 +154,55 @@ export default function Authorize() {
   if (page.kind === "error") {
     return (
       <main className="narrow">
-        <h1>{page.title}</h1>
-        <div className="alert error" role="alert">
-          <p>{page.message}</p>
+        <div className="card">
+          <h1>{page.title}</h1>
+          <div className="alert error" role="alert">
+            <p>{page.message}</p>
+          </div>
+          <p>
+            <a href="/">Back to PreqStation</a>
+          </p>
         </div>
-        <p>
-          <a href="/">Back to PreqStation</a>
-        </p>
       </main>
     );
   }
   return (
     <main className="narrow">
-      <h1>Connect {page.clientName}?</h1>
-      <p>
-        <strong>{page.clientName}</strong> wants to use PreqStation through MCP on your behalf.
-      </p>
-      <dl className="details">
-        <dt>Application</dt>
-        <dd>{page.clientName}</dd>
-        <dt>Sends you back to</dt>
-        <dd>
-          <code>{page.redirectHost}</code>
-        </dd>
-        <dt>It may</dt>
-        <dd>
-          {page.scopeText} (<code>{page.scope}</code>)
-        </dd>
-      </dl>
-      <p className="muted">
-        {page.writes
-          ? "It can create, change and delete tasks and projects, like a full-access API token."
-          : "It can only read, like a read-only API token."}{" "}
-        Access lasts until you revoke it under Settings → Connections.
-      </p>
-      <form method="post" action={page.formAction} className="actions">
-        {Object.entries(page.fields).map(([name, value]) => (
-          <input key={name} type="hidden" name={name} value={value} />
-        ))}
-        <button type="submit" name="decision" value="allow" className="primary">
-          Allow
-        </button>{" "}
-        <button type="submit" name="decision" value="deny">
-          Deny
-        </button>
-      </form>
+      <div className="card">
+        <h1>Connect {page.clientName}?</h1>
+        <p>
+          <strong>{page.clientName}</strong> wants to use PreqStation through MCP on your behalf.
+        </p>
+        <dl>
+          <dt>Application</dt>
+          <dd>{page.clientName}</dd>
+          <dt>Sends you back to</dt>
+          <dd>
+            <code>{page.redirectHost}</code>
+          </dd>
+          <dt>It may</dt>
+          <dd>
+            {page.scopeText} (<code>{page.scope}</code>)
+          </dd>
+        </dl>
+        <p className="muted">
+          {page.writes
+            ? "It can create, change and delete tasks and projects, like a full-access API token."
+            : "It can only read, like a read-only API token."}{" "}
+          Access lasts until you revoke it under Settings → Connections.
+        </p>
+        <form method="post" action={page.formAction} className="form-actions">
+          {Object.entries(page.fields).map(([name, value]) => (
+            <input key={name} type="hidden" name={name} value={value} />
+          ))}
+          <button type="submit" name="decision" value="allow">
+            Allow
+          </button>{" "}
+          <button type="submit" name="decision" value="deny" className="secondary">
+            Deny
+          </button>
+        </form>
+      </div>
     </main>
   );
 }

@@ -81,7 +81,8 @@ test.beforeEach(async ({ server }) => {
 
 for (const javaScriptEnabled of [true, false]) {
   test.describe(javaScriptEnabled ? "with JavaScript" : "without JavaScript", () => {
-    test.use({ javaScriptEnabled });
+    // With JavaScript on a desktop width, without it on a 390 px phone.
+    test.use({ javaScriptEnabled, viewport: javaScriptEnabled ? { width: 1280, height: 800 } : { width: 390, height: 844 } });
 
     test("the owner allows an MCP client on the consent page and the client calls a tool", async ({ page, server }) => {
       const listener = await loopback();
