@@ -11,7 +11,8 @@ import { throttleKey } from "~/lib/security/rate-limit.server";
 
 /**
  * Dynamic client registration (RFC 7591, contract §9): public clients only
- * (`token_endpoint_auth_method: none`), redirect URIs https or http on loopback.
+ * (registered and answered as `token_endpoint_auth_method: none`), redirect URIs
+ * https or http on loopback.
  * Rate-limited per client IP. Errors are RFC 7591 §3.2.2 bodies.
  */
 const MAX_REGISTRATION_BYTES = 64 * 1024;
@@ -58,12 +59,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const problem = redirectUriProblem(uri);
     if (problem) return oauthError("invalid_redirect_uri", `redirect_uris: ${uri.slice(0, 200)} ${problem}`);
   }
-  if (meta.token_endpoint_auth_method !== undefined && meta.token_endpoint_auth_method !== "none") {
-    return oauthError("invalid_client_metadata", "token_endpoint_auth_method: only public clients (none) are supported");
-  }
+  // Every client is registered public (no secret is ever issued), whatever authentication method it
+  // asked for: the answer says `none` (RFC 7591 §3.2.1 lets the server replace requested metadata), and
+  // the grant types are always authorization_code and refresh_token. A client that cannot use the code
+  // flow at all is refused.
   const grantTypes = meta.grant_types ?? ["authorization_code", "refresh_token"];
-  if (!grantTypes.includes("authorization_code") || grantTypes.some((g) => g !== "authorization_code" && g !== "refresh_token")) {
-    return oauthError("invalid_client_metadata", "grant_types: authorization_code (and refresh_token) only");
+  if (!grantTypes.includes("authorization_code")) {
+    return oauthError("invalid_client_metadata", "grant_types: authorization_code is the only flow here");
   }
   if (meta.response_types !== undefined && meta.response_types.some((r) => r !== "code")) {
     return oauthError("invalid_client_metadata", "response_types: code only");

@@ -28,7 +28,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (repeated) return oauthError("invalid_request", `${repeated.slice(0, 40)} was sent more than once`);
 
   const grantType = form.get("grant_type");
-  const clientId = form.get("client_id");
+  // A public client names itself in the body; one that insists on HTTP Basic (an empty secret) is read from there.
+  const clientId = form.get("client_id") ?? basicClientId(request.headers.get("authorization"));
   if (!grantType) return oauthError("invalid_request", "grant_type is required");
   if (grantType !== "authorization_code" && grantType !== "refresh_token") {
     return oauthError("unsupported_grant_type", "Supported: authorization_code, refresh_token");
@@ -61,4 +62,18 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!result.ok) return oauthError(result.error, result.description);
   const { ok: _ok, ...tokens } = result;
   return oauthJson(tokens);
+}
+
+/** The client id of an `Authorization: Basic` header (RFC 6749 §2.3.1: form-encoded, then base64), or null. */
+function basicClientId(header: string | null): string | null {
+  const match = header ? /^basic +([A-Za-z0-9+/=]+) *$/i.exec(header) : null;
+  if (!match) return null;
+  const decoded = Buffer.from(match[1]!, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon <= 0) return null;
+  try {
+    return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " "));
+  } catch {
+    return null;
+  }
 }

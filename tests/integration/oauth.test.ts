@@ -475,7 +475,6 @@ describe("MCP with OAuth: bad input is a 4xx in the RFC's shape", () => {
       [{ ...base, redirect_uris: ["https://ok.example/cb#frag"] }, "invalid_redirect_uri"],
       [{ ...base, redirect_uris: [] }, "invalid_redirect_uri"],
       [{ ...base, redirect_uris: "http://127.0.0.1/cb" }, "invalid_redirect_uri"],
-      [{ ...base, token_endpoint_auth_method: "client_secret_basic" }, "invalid_client_metadata"],
       [{ ...base, grant_types: ["client_credentials"] }, "invalid_client_metadata"],
       [{ ...base, client_name: "a\u202Eb" }, "invalid_client_metadata"],
       ["{not json", "invalid_client_metadata"],
@@ -492,6 +491,12 @@ describe("MCP with OAuth: bad input is a 4xx in the RFC's shape", () => {
     const ok = await register({ ...base, redirect_uris: ["http://[::1]:1/cb", "https://app.example/cb"] });
     expect(ok.status).toBe(201);
     expect(await ok.json()).toMatchObject({ client_id: expect.stringMatching(/^pqcl_/), token_endpoint_auth_method: "none" });
+    // A client asking for a secret is registered public all the same (no secret is ever issued).
+    const secretWanted = await register({ ...base, token_endpoint_auth_method: "client_secret_basic" });
+    expect(secretWanted.status).toBe(201);
+    const answer = (await secretWanted.json()) as Record<string, unknown>;
+    expect(answer.token_endpoint_auth_method).toBe("none");
+    expect(answer).not.toHaveProperty("client_secret");
   });
 
   it("refuses malformed token requests with RFC 6749 errors, never a 500", async () => {
@@ -550,6 +555,17 @@ describe("MCP with OAuth: bad input is a 4xx in the RFC's shape", () => {
     });
     expect(fromWeb.status).toBe(400);
     expect(((await fromWeb.json()) as { error: string }).error).toBe("invalid_grant");
+    // The client id may come as HTTP Basic (with an empty secret) from a client that insists on it.
+    const basic = await fetch(`${server.url}/oauth/token`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        Authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:`).toString("base64")}`,
+      },
+      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: "x" }).toString(),
+    });
+    expect(basic.status).toBe(400);
+    expect(((await basic.json()) as { error: string }).error).toBe("invalid_grant");
   });
 
   it("sends bad authorization parameters back to a registered redirect URI as RFC 6749 errors", async () => {
