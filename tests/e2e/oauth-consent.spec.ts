@@ -4,7 +4,8 @@
  * browser to the authorization URL; the owner sees the application, where it sends
  * them back to and what it may do, clicks Allow, and the browser lands on the
  * client's loopback redirect URI with the code, which the client exchanges for
- * tokens that call a tool. With JavaScript and without it.
+ * tokens that call a tool; then the owner revokes the connection on
+ * /settings/connections. With JavaScript and without it.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -84,7 +85,10 @@ for (const javaScriptEnabled of [true, false]) {
     // With JavaScript on a desktop width, without it on a 390 px phone.
     test.use({ javaScriptEnabled, viewport: javaScriptEnabled ? { width: 1280, height: 800 } : { width: 390, height: 844 } });
 
-    test("the owner allows an MCP client on the consent page and the client calls a tool", async ({ page, server }) => {
+    test("the owner allows an MCP client on the consent page, the client calls a tool, and revoking it on Connections ends its access", async ({
+      page,
+      server,
+    }) => {
       const listener = await loopback();
       try {
         const name = `E2E Agent ${javaScriptEnabled ? "js" : "nojs"}`;
@@ -114,10 +118,22 @@ for (const javaScriptEnabled of [true, false]) {
         expect(result.isError ?? false).toBe(false);
         await client.close();
 
-        // The connection is listed on the settings page, with a revoke button.
+        // The connection is listed on the settings page; revoking it ends the client's access at once.
         await page.goto(`${server.url}/settings/connections`);
         await expect(page.getByRole("cell", { name, exact: true })).toBeVisible();
-        await expect(page.getByRole("button", { name: `Revoke ${name}` })).toBeVisible();
+        await page.getByRole("button", { name: `Revoke ${name}` }).click();
+        await expect(page.getByRole("status")).toContainText(`Disconnected “${name}”`);
+        await expect(page.getByRole("cell", { name, exact: true })).toHaveCount(0);
+        const refused = await fetch(serverUrl, {
+          method: "POST",
+          headers: {
+            Authorization: `Bearer ${provider.saved!.access_token}`,
+            "Content-Type": "application/json",
+            Accept: "application/json, text/event-stream",
+          },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+        });
+        expect(refused.status).toBe(401);
       } finally {
         listener.close();
       }
