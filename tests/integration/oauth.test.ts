@@ -20,7 +20,7 @@ import {
   type OAuthTokens,
 } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OWNER_PASSWORD } from "../support/http";
+import { OWNER_EMAIL, OWNER_PASSWORD, postForm } from "../support/http";
 import { signedIn, type CookieJar } from "../support/kit";
 import { runCli, startServer, type TestServer } from "../support/server";
 
@@ -627,6 +627,14 @@ describe("MCP with OAuth: the consent page", () => {
     const login = new URL(anonymous.headers.get("location")!, server.url);
     expect(login.pathname).toBe("/login");
     expect(login.searchParams.get("redirectTo")).toBe(`${url.pathname}${url.search}`);
+    // Signing in there comes back to the same authorization request.
+    const signIn = await postForm(server, "/login", {
+      email: OWNER_EMAIL,
+      password: OWNER_PASSWORD,
+      redirectTo: login.searchParams.get("redirectTo")!,
+    });
+    expect(signIn.status).toBe(302);
+    expect(signIn.headers.get("location")).toBe(`${url.pathname}${url.search}`);
     // A consent page for the signed-in owner forbids framing and lets its form go to the client's redirect origin.
     const page = await owner.page(`${url.pathname}${url.search}`);
     const csp = page.headers.get("content-security-policy")!;
