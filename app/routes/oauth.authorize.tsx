@@ -1,6 +1,6 @@
 import { data, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useActionData, useLoaderData } from "@remix-run/react";
-import { requireOwner, requireSudo } from "~/lib/auth/owner-session.server";
+import { getOwnerSession, requireOwner, requireSudo } from "~/lib/auth/owner-session.server";
 import { readForm } from "~/lib/http/forms.server";
 import {
   authorizeRequestProblem,
@@ -23,6 +23,8 @@ import { describeScope, normaliseScope, redirectHost, scopeAllowsWrite } from "~
  */
 
 type ErrorPage = { kind: "error"; title: string; message: string };
+/** A cross-site arrival without a session: load the same URL again from this origin (see the loader). */
+type HopPage = { kind: "hop" };
 type ConsentPage = {
   kind: "consent";
   clientName: string;
@@ -56,6 +58,12 @@ function errorPage(page: ErrorPage, status = 400) {
 }
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
+  // The session cookie is SameSite=Strict, so a browser sent here by another site (a web
+  // connector) leaves it out. Before asking a possibly signed-in owner to sign in again, the
+  // page reloads itself once: that navigation starts on this origin, and the cookie goes with it.
+  if (request.headers.get("sec-fetch-site") === "cross-site" && !(await getOwnerSession(request, context))) {
+    return data<HopPage>({ kind: "hop" }, { headers: { "Cache-Control": "no-store" } });
+  }
   const signedIn = await requireOwner(request, context);
   const url = new URL(request.url);
   const p = readAuthorizeParams(url.searchParams);
@@ -148,9 +156,18 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Authorize() {
-  const loaded = useLoaderData<typeof loader>() as ErrorPage | ConsentPage;
+  const loaded = useLoaderData<typeof loader>() as ErrorPage | ConsentPage | HopPage;
   const acted = useActionData<typeof action>() as ErrorPage | undefined;
   const page = acted ?? loaded;
+  if (page.kind === "hop") {
+    return (
+      <main className="narrow">
+        <div className="card">
+          <p>Checking your sign-in…</p>
+        </div>
+      </main>
+    );
+  }
   if (page.kind === "error") {
     return (
       <main className="narrow">
@@ -214,4 +231,8 @@ export const headers: HeadersFunction = ({ loaderHeaders, actionHeaders }) => {
   return h;
 };
 
-export const meta: MetaFunction = () => [{ title: "Connect an application · PreqStation" }];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: "Connect an application · PreqStation" },
+  // The hop: reload this same URL at once (no JavaScript needed).
+  ...((data as { kind?: string } | undefined)?.kind === "hop" ? [{ httpEquiv: "refresh", content: "0" }] : []),
+];

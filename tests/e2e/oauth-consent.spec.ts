@@ -18,17 +18,26 @@ import type { TestServer } from "../support/server";
 import { expect, signIn, test } from "./fixtures";
 
 /** A native client's loopback listener: it answers the browser and remembers what it was sent. */
-async function loopback(): Promise<{ url: string; received: Promise<URL>; close(): void }> {
+async function loopback(): Promise<{ url: string; port: number; received: Promise<URL>; close(): void }> {
   let resolve!: (u: URL) => void;
   const received = new Promise<URL>((r) => (resolve = r));
   const server = http.createServer((req, res) => {
-    resolve(new URL(req.url ?? "/", "http://127.0.0.1"));
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (url.pathname === "/start") {
+      // Another site linking to the consent page (a web connector's "Connect" button).
+      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+      res.end(
+        `<!doctype html><title>Elsewhere</title><a href="${url.searchParams.get("to")!.replace(/"/g, "&quot;")}">Connect</a>`,
+      );
+      return;
+    }
+    resolve(url);
     res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
     res.end("<!doctype html><title>Connected</title><h1>You can close this window</h1>");
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/callback`, received, close: () => server.close() };
+  return { url: `http://127.0.0.1:${port}/callback`, port, received, close: () => server.close() };
 }
 
 class BrowserFlowProvider implements OAuthClientProvider {
@@ -140,3 +149,23 @@ for (const javaScriptEnabled of [true, false]) {
     });
   });
 }
+
+test.describe("arriving from another site", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("a signed-in owner sent by another site sees the consent page without signing in again", async ({ page, server }) => {
+    const listener = await loopback();
+    try {
+      const provider = new BrowserFlowProvider("Cross Site Agent", listener.url);
+      expect(await auth(provider, { serverUrl: new URL("/mcp", server.url) })).toBe("REDIRECT");
+      await signIn(page, server);
+      // localhost is another site than 127.0.0.1: the SameSite=Strict session cookie stays behind on this hop.
+      const start = `http://localhost:${listener.port}/start?to=${encodeURIComponent(provider.authorizationUrl!.toString())}`;
+      await page.goto(start);
+      await page.getByRole("link", { name: "Connect" }).click();
+      await expect(page.getByRole("heading", { name: "Connect Cross Site Agent?", level: 1 })).toBeVisible();
+    } finally {
+      listener.close();
+    }
+  });
+});

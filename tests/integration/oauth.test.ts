@@ -627,6 +627,14 @@ describe("MCP with OAuth: the consent page", () => {
     const login = new URL(anonymous.headers.get("location")!, server.url);
     expect(login.pathname).toBe("/login");
     expect(login.searchParams.get("redirectTo")).toBe(`${url.pathname}${url.search}`);
+    // Sent by another site (a web connector), the browser leaves the SameSite=Strict cookie out: the page reloads
+    // itself once from this origin instead of asking a signed-in owner to sign in again.
+    const crossSite = await fetch(url, { redirect: "manual", headers: { "Sec-Fetch-Site": "cross-site" } });
+    expect(crossSite.status).toBe(200);
+    expect(await crossSite.text()).toMatch(/<meta http-equiv="refresh" content="0"\/>/);
+    const reloaded = await owner.page(`${url.pathname}${url.search}`, { "Sec-Fetch-Site": "same-origin" });
+    expect(reloaded.status).toBe(200);
+    expect(await reloaded.text()).toContain("<strong>Sign In First</strong> wants to use PreqStation");
     // Signing in there comes back to the same authorization request.
     const signIn = await postForm(server, "/login", {
       email: OWNER_EMAIL,
