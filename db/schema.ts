@@ -19,6 +19,10 @@ export interface Database {
   login_challenges: LoginChallengesTable;
   passkeys: PasskeysTable;
   webauthn_challenges: WebauthnChallengesTable;
+  oauth_clients: OAuthClientsTable;
+  oauth_grants: OAuthGrantsTable;
+  oauth_codes: OAuthCodesTable;
+  oauth_tokens: OAuthTokensTable;
 }
 
 /** All times are ISO 8601 UTC strings with milliseconds (`2026-11-27T23:00:00.000Z`). */
@@ -275,6 +279,61 @@ export interface WebauthnChallengesTable {
   expires_at: Timestamp;
 }
 
+/** A dynamically registered OAuth client (RFC 7591): public, no secret. */
+export interface OAuthClientsTable {
+  /** The `client_id`: random, never reused. */
+  id: string;
+  client_name: string;
+  /** JSON array of the registered redirect URIs. */
+  redirect_uris: string;
+  created_at: Timestamp;
+  created_ip: string;
+  last_used_at: Timestamp | null;
+}
+
+/** One consent: what the owner allowed one client. */
+export interface OAuthGrantsTable {
+  id: Generated<number>;
+  owner_id: string;
+  client_id: string;
+  client_name: string;
+  redirect_uri: string;
+  /** Space-separated: `tasks:read` or `tasks:read tasks:write`. */
+  scope: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+  last_used_ip: string | null;
+  revoked_at: Timestamp | null;
+  revoked_reason: string | null;
+}
+
+export interface OAuthCodesTable {
+  /** SHA-256 (hex) of the code. */
+  code_hash: string;
+  grant_id: number;
+  client_id: string;
+  redirect_uri: string;
+  /** The PKCE S256 challenge (base64url). */
+  code_challenge: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+export const OAUTH_TOKEN_KINDS = ["access", "refresh"] as const;
+export type OAuthTokenKind = (typeof OAUTH_TOKEN_KINDS)[number];
+
+export interface OAuthTokensTable {
+  /** SHA-256 (hex) of the token. */
+  token_hash: string;
+  grant_id: number;
+  kind: OAuthTokenKind;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  /** A refresh token's rotation; a spent one presented again revokes the grant. */
+  used_at: Timestamp | null;
+}
+
 export type Owner = Selectable<OwnersTable>;
 export type NewOwner = Insertable<OwnersTable>;
 /**
@@ -298,3 +357,5 @@ export type RecoveryCodeRow = Selectable<RecoveryCodesTable>;
 export type LoginChallengeRow = Selectable<LoginChallengesTable>;
 export type PasskeyRow = Selectable<PasskeysTable>;
 export type WebauthnChallengeRow = Selectable<WebauthnChallengesTable>;
+export type OAuthClientRow = Selectable<OAuthClientsTable>;
+export type OAuthGrantRow = Selectable<OAuthGrantsTable>;

@@ -4,6 +4,7 @@ import { NavLink } from "@remix-run/react";
 export const SETTINGS_PAGES = [
   { to: "/settings", label: "Overview" },
   { to: "/settings/api-keys", label: "API Keys" },
+  { to: "/settings/connections", label: "Connections" },
   { to: "/settings/audit-logs", label: "Audit Logs" },
   { to: "/settings/security-events", label: "Security Events" },
   { to: "/settings/sessions", label: "Sessions" },

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "./logger.server";
 import { createChangeHub, type ChangeHub } from "./live/changes.server";
 import { RateLimiter } from "./security/rate-limit.server";
 import { pruneSecurityEvents } from "./security/events.server";
+import { pruneOAuth } from "./oauth/oauth.server";
 import { createSessionCookie, type SessionCookie } from "./auth/session.server";
 import { SetupCode } from "./auth/setup.server";
 import { DataKeyError, loadDataKey, type DataKey } from "./auth/two-factor/data-key.server";
@@ -44,6 +45,8 @@ export interface Services {
     api: RateLimiter;
     /** Failed bearer attempts per client IP, before any token is known. */
     apiAuthFailures: RateLimiter;
+    /** OAuth dynamic client registrations per client IP (contract §9). */
+    oauthRegister: RateLimiter;
   };
   /** Stops the hourly prune and closes the database. The server's shutdown and tests call it; once is enough. */
   close(): Promise<void>;
@@ -96,9 +99,13 @@ export async function createServices(
   // Old security events go at start and then hourly: a range delete on the created_at
   // index, never work done per request. The timer does not keep the process alive.
   const prune = () =>
-    pruneSecurityEvents(db, config.securityEventsRetentionDays).catch((error: unknown) =>
-      logger.warn("could not prune old security events", { error }),
-    );
+    Promise.all([
+      pruneSecurityEvents(db, config.securityEventsRetentionDays).catch((error: unknown) =>
+        logger.warn("could not prune old security events", { error }),
+      ),
+      // Unused OAuth registrations (30 days), spent codes and expired OAuth tokens.
+      pruneOAuth(db).catch((error: unknown) => logger.warn("could not prune OAuth records", { error })),
+    ]);
   await prune();
   const pruneTimer = setInterval(() => void prune(), PRUNE_INTERVAL_MS);
   pruneTimer.unref();
@@ -129,6 +136,8 @@ export async function createServices(
       api: new RateLimiter(config.apiRateLimit),
       // Generous, but bounded: enough for a misconfigured agent, not for a flood.
       apiAuthFailures: new RateLimiter({ max: Math.max(config.apiRateLimit.max, 100), windowMs: 15 * 60_000 }),
+      // A client registers once per installation; a few retries are plenty.
+      oauthRegister: new RateLimiter({ max: 20, windowMs: 60 * 60_000 }),
     },
     close() {
       clearInterval(pruneTimer);

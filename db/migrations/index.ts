@@ -7,6 +7,7 @@ import * as auditSignatures from "./2026_12_01_2200_audit_signatures";
 import * as auditChannel from "./2026_12_01_2210_audit_channel";
 import * as twoFactor from "./2026_12_01_2300_two_factor";
 import * as blockReason from "./2026_12_07_2310_block_reason";
+import * as oauth from "./2026_12_07_2330_oauth";
 
 /**
  * Every migration, by name. A static map (not a folder scan) so the migrations
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   "2026_12_01_2210_audit_channel": auditChannel,
   "2026_12_01_2300_two_factor": twoFactor,
   "2026_12_07_2310_block_reason": blockReason,
+  "2026_12_07_2330_oauth": oauth,
 };

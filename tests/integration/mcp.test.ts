@@ -287,12 +287,14 @@ describe("MCP: HTTP-level guard", () => {
   it("answers no token and a bad token with 401, WWW-Authenticate and the documented body", async () => {
     const none = await post(toolsCall("list_projects", {}), {}, null);
     expect(none.status).toBe(401);
-    expect(none.headers.get("www-authenticate")).toBe('Bearer realm="preqstation"');
+    // On /mcp the challenge also names the OAuth protected resource metadata (contract §9).
+    const resourceMetadata = `resource_metadata="${api.server.url}/.well-known/oauth-protected-resource/mcp"`;
+    expect(none.headers.get("www-authenticate")).toBe(`Bearer realm="preqstation", ${resourceMetadata}`);
     expect(await none.json()).toEqual({ error: { code: "UNAUTHORIZED", message: "Missing or invalid authorization header" } });
 
     const bad = await post(toolsCall("list_projects", {}), {}, `preq_${"x".repeat(32)}`);
     expect(bad.status).toBe(401);
-    expect(bad.headers.get("www-authenticate")).toBe('Bearer realm="preqstation", error="invalid_token"');
+    expect(bad.headers.get("www-authenticate")).toBe(`Bearer realm="preqstation", ${resourceMetadata}, error="invalid_token"`);
     expect(await bad.json()).toEqual({ error: { code: "UNAUTHORIZED", message: "Missing or invalid authorization header" } });
 
     // The SDK client sees the same refusal when it connects.

@@ -7,6 +7,8 @@ import { preparedQuery } from "../prepared-query.server";
 import { auditContext, requestContext, tokenActor } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import { hashToken, isWellFormedToken, tokenStatus, touchTokenUsage } from "../tokens/tokens.server";
+import { checkAccessToken, grantActor, touchGrantUsage } from "../oauth/oauth.server";
+import { isAccessToken, scopeAllowsWrite } from "../oauth/rules";
 
 /*
  * The bearer guard of every authenticated `/api/*` route. Only the
@@ -18,6 +20,11 @@ import { hashToken, isWellFormedToken, tokenStatus, touchTokenUsage } from "../t
  * parsing or lookup) → header present (401 missing) → token format (401
  * malformed, no lookup) → lookup by SHA-256 (401 unknown / revoked / expired)
  * → the token's own budget (429) → owner (403) → scope (403).
+ *
+ * On `/mcp` (audience `mcp`) an OAuth access token (contract §9) is accepted too: it
+ * goes through the same steps, with its grant in the place of the token row. On
+ * `/api` it is refused (401): it was issued for the MCP resource only. The 401 on
+ * `/mcp` names the protected resource metadata, where an OAuth client starts.
  */
 
 /** The token with this hash and, in the same read, the current owner's id (a token of a replaced owner is refused). */
@@ -37,9 +44,17 @@ export interface TokenAuth {
   audit: AuditContext;
   /** X-RateLimit-Limit/Remaining/Reset and, for expiring tokens, PreqStation-Token-Expiration. */
   headers: Headers;
+  /**
+   * Set when the request came with an OAuth access token: its grant. `token` then
+   * stands for the grant (id = −grant id, name `oauth:<client name>`, scope `full`
+   * for `tasks:write`, `read` for `tasks:read` only, expiry the access token's).
+   */
+  grant?: { id: number; clientName: string };
 }
 
-export type UnauthorizedReason = "missing" | "malformed" | "unknown" | "revoked" | "expired";
+export type UnauthorizedReason = "missing" | "malformed" | "unknown" | "revoked" | "expired" | "wrong_audience";
+/** Which resource a request is for: an OAuth access token is good for `/mcp` only. */
+export type Audience = "api" | "mcp";
 
 export const UNAUTHORIZED_MESSAGE = "Missing or invalid authorization header";
 export const FORBIDDEN_MESSAGE = "Insufficient permissions";
@@ -48,7 +63,11 @@ const REALM = 'Bearer realm="preqstation"';
 /** `Bearer <credentials>` with the scheme in any case; anything else is not a bearer attempt. */
 const BEARER = /^bearer +(\S*) *$/i;
 
-type ParsedAuthorization = { kind: "missing" } | { kind: "malformed"; presented: boolean } | { kind: "token"; token: string };
+type ParsedAuthorization =
+  | { kind: "missing" }
+  | { kind: "malformed"; presented: boolean }
+  | { kind: "token"; token: string }
+  | { kind: "oauth"; token: string };
 
 export function parseAuthorization(header: string | null): ParsedAuthorization {
   if (header === null || header.trim() === "") return { kind: "missing" };
@@ -56,12 +75,18 @@ export function parseAuthorization(header: string | null): ParsedAuthorization {
   // Another scheme (Basic, a bare value): no bearer token was presented.
   if (!match) return { kind: "malformed", presented: /^bearer(\s|$)/i.test(header.trimStart()) };
   const token = match[1] ?? "";
+  if (isAccessToken(token)) return { kind: "oauth", token };
   if (!isWellFormedToken(token)) return { kind: "malformed", presented: true };
   return { kind: "token", token };
 }
 
 /** Throws a Response (401/403/429 in the documented shape) when the request may not proceed. */
-export async function requireToken(request: Request, context: AppLoadContext, options: { write: boolean }): Promise<TokenAuth> {
+export async function requireToken(
+  request: Request,
+  context: AppLoadContext,
+  options: { write: boolean; audience?: Audience },
+): Promise<TokenAuth> {
+  const audience = options.audience ?? "api";
   const { db, limiters } = context.services;
   const ip = context.request.clientIp;
   const now = Date.now();
@@ -84,14 +109,18 @@ export async function requireToken(request: Request, context: AppLoadContext, op
   }
 
   const parsed = parseAuthorization(request.headers.get("authorization"));
-  if (parsed.kind === "missing") throw await unauthorized(request, context, "missing", false);
-  if (parsed.kind === "malformed") throw await unauthorized(request, context, "malformed", parsed.presented);
+  if (parsed.kind === "missing") throw await unauthorized(request, context, "missing", false, undefined, audience);
+  if (parsed.kind === "malformed") throw await unauthorized(request, context, "malformed", parsed.presented, undefined, audience);
+  if (parsed.kind === "oauth") {
+    if (audience !== "mcp") throw await unauthorized(request, context, "wrong_audience", true);
+    return requireAccessToken(request, context, parsed.token, now);
+  }
 
   const found = await tokenByHash.first(db, { hash: hashToken(parsed.token) });
-  if (!found) throw await unauthorized(request, context, "unknown", true);
+  if (!found) throw await unauthorized(request, context, "unknown", true, undefined, audience);
   const { current_owner_id: currentOwnerId, ...token } = found;
   const status = tokenStatus(token, now);
-  if (status !== "active") throw await unauthorized(request, context, status, true, token.id);
+  if (status !== "active") throw await unauthorized(request, context, status, true, token.id, audience);
 
   // Every request with a genuine token counts against that token's budget, refused ones included.
   const limit = limiters.api.hit(`token:${token.id}`);
@@ -129,6 +158,60 @@ export async function requireToken(request: Request, context: AppLoadContext, op
   const auth: TokenAuth = { token, audit: auditContext(ctx, context.services.auditSigner), headers };
   if (options.write) await requireWriteScope(request, context, auth);
   return auth;
+}
+
+/**
+ * The OAuth branch of `requireToken` on `/mcp`: the grant behind the access token,
+ * through the same budget, owner and scope checks as a `preq_` token. The grant's
+ * tool calls are attributed to `oauth:<client name>`.
+ */
+async function requireAccessToken(request: Request, context: AppLoadContext, plaintext: string, now: number): Promise<TokenAuth> {
+  const { db, limiters } = context.services;
+  const check = await checkAccessToken(db, plaintext, now);
+  if (!check.ok) throw await unauthorized(request, context, check.reason, true, undefined, "mcp");
+  const { grant } = check;
+  const token: ApiToken = {
+    id: -grant.id,
+    owner_id: grant.owner_id,
+    name: `oauth:${grant.client_name}`,
+    token_hash: "",
+    hint: "oauth",
+    scope: scopeAllowsWrite(grant.scope) ? "full" : "read",
+    created_at: grant.created_at,
+    expires_at: check.expiresAt,
+    revoked_at: null,
+    last_used_at: grant.last_used_at,
+    last_used_ip: grant.last_used_ip,
+  };
+  const key = `oauth:${grant.id}`;
+  const limit = limiters.api.hit(key);
+  const headers = new Headers(rateLimitHeaders(limit));
+  headers.set("PreqStation-Token-Expiration", check.expiresAt);
+  if (!limit.allowed) {
+    if (shouldRecordBlocked(limiters.api, key)) {
+      await recordEvent(
+        db,
+        requestContext(request, context.request),
+        { type: "rate_limited", outcome: "blocked", details: { limiter: "api", grant_id: grant.id } },
+        eventOptions(context),
+      );
+    }
+    headers.set("Retry-After", String(limit.retryAfter));
+    throw apiError("RATE_LIMITED", "Rate limit exceeded; retry later", { headers });
+  }
+  if (check.currentOwnerId !== grant.owner_id) throw await forbidden(request, context, token, "owner_mismatch", headers);
+  try {
+    await touchGrantUsage(db, grant, context.request.clientIp, now);
+  } catch (error) {
+    context.services.logger.warn("could not record grant use", { requestId: context.request.id, grantId: grant.id, error });
+  }
+  const ctx = { ...requestContext(request, context.request, grantActor(grant)), channel: "mcp" as const };
+  return {
+    token,
+    audit: auditContext(ctx, context.services.auditSigner),
+    headers,
+    grant: { id: grant.id, clientName: grant.client_name },
+  };
 }
 
 /**
@@ -172,6 +255,7 @@ async function unauthorized(
   reason: UnauthorizedReason,
   presented: boolean,
   tokenId?: number,
+  audience: Audience = "api",
 ): Promise<Response> {
   context.services.limiters.apiAuthFailures.hit(throttleKey(context.request.clientIp));
   await recordEvent(
@@ -184,8 +268,13 @@ async function unauthorized(
     },
     eventOptions(context),
   );
+  // On /mcp the challenge names the protected resource metadata (RFC 9728 §5.1), where an OAuth client starts.
+  const challenge =
+    audience === "mcp"
+      ? `${REALM}, resource_metadata="${new URL(request.url).origin}/.well-known/oauth-protected-resource/mcp"`
+      : REALM;
   return apiError("UNAUTHORIZED", UNAUTHORIZED_MESSAGE, {
-    headers: { "WWW-Authenticate": presented ? `${REALM}, error="invalid_token"` : REALM },
+    headers: { "WWW-Authenticate": presented ? `${challenge}, error="invalid_token"` : challenge },
   });
 }
 
@@ -203,7 +292,8 @@ async function forbidden(
     {
       type: "forbidden",
       outcome: "blocked",
-      details: { ...extra, reason, token_id: token.id, method: request.method },
+      // An OAuth grant stands in as a token with a negative id (TokenAuth.grant): name the grant.
+      details: { ...extra, reason, ...(token.id < 0 ? { grant_id: -token.id } : { token_id: token.id }), method: request.method },
     },
     eventOptions(context),
   );

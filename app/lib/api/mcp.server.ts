@@ -61,7 +61,7 @@ export async function handleMcpRequest(request: Request, context: AppLoadContext
 
   let auth: TokenAuth;
   try {
-    auth = await requireToken(request, context, { write: false });
+    auth = await requireToken(request, context, { write: false, audience: "mcp" });
   } catch (thrown) {
     if (thrown instanceof Response) return thrown;
     throw thrown;

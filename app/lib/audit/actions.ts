@@ -21,9 +21,21 @@ export const AUDIT_ACTIONS = [
   "owner.passkey_add",
   "owner.passkey_remove",
   "owner.2fa_reset",
+  "oauth.client_register",
+  "oauth.grant",
+  "oauth.revoke",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** The resource types those actions name. */
-export const AUDIT_RESOURCE_TYPES = ["task", "project", "api_token", "session", "owner", "passkey"] as const;
+export const AUDIT_RESOURCE_TYPES = [
+  "task",
+  "project",
+  "api_token",
+  "session",
+  "owner",
+  "passkey",
+  "oauth_client",
+  "oauth_grant",
+] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];

@@ -19,6 +19,7 @@ import { discardUnreadBodyAfterResponse, MAX_BODY_BYTES } from "./body.server";
 import { clientIp } from "./client-ip.server";
 import { checkSameOrigin, requestOrigin } from "./origin.server";
 import { plainPage } from "./plain-page.server";
+import { NATIVE_OAUTH_PATHS } from "./oauth.server";
 import { withSecurityHeaders } from "./security-headers.server";
 
 /** What the request line and headers say, before a Fetch `Request` is built from them. */
@@ -210,7 +211,9 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
       return plainPage(405, "Method not allowed", "This page only answers GET and POST.", { Allow: "GET, HEAD, POST" });
     }
 
-    if (!isApi && method !== "GET" && method !== "HEAD") {
+    // The OAuth token, registration and revocation endpoints are called by native clients
+    // (contract §9): no cookie is read there, so there is nothing for a cross-site form to ride on.
+    if (!isApi && method !== "GET" && method !== "HEAD" && !NATIVE_OAUTH_PATHS.has(url.pathname)) {
       const check = checkSameOrigin(request, trustedOrigins);
       if (!check.ok) {
         await recordEvent(

@@ -5,7 +5,7 @@
  */
 
 /** The policy for a document (scripts only with this request's nonce) or for the API and MCP (nothing at all). */
-export function contentSecurityPolicy(nonce: string, isApi: boolean): string {
+export function contentSecurityPolicy(nonce: string, isApi: boolean, formActionOrigin: string | null = null): string {
   if (isApi) return "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
   return [
     "default-src 'self'",
@@ -16,7 +16,7 @@ export function contentSecurityPolicy(nonce: string, isApi: boolean): string {
     "connect-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",
-    "form-action 'self'",
+    formActionOrigin ? `form-action 'self' ${formActionOrigin}` : "form-action 'self'",
     "frame-ancestors 'none'",
   ].join("; ");
 }
@@ -32,9 +32,29 @@ export interface SecurityHeaderOptions {
   https: boolean;
 }
 
+/**
+ * A page whose form is answered with a redirect to another origin (the OAuth consent
+ * form, whose Allow and Deny redirect to the client's registered URI) names that
+ * origin in this response header; it is moved into `form-action` (browsers check a
+ * form's redirects against it) and never sent. Only a bare origin is taken.
+ */
+export const FORM_ACTION_ORIGIN_HEADER = "X-Preq-Form-Action-Origin";
+
+function formActionOrigin(headers: Headers): string | null {
+  const value = headers.get(FORM_ACTION_ORIGIN_HEADER);
+  if (value === null) return null;
+  headers.delete(FORM_ACTION_ORIGIN_HEADER);
+  try {
+    const url = new URL(value);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value ? value : null;
+  } catch {
+    return null;
+  }
+}
+
 export function applySecurityHeaders(headers: Headers, { nonce, isApi, requestId, https }: SecurityHeaderOptions): void {
   headers.set("X-Request-Id", requestId);
-  headers.set("Content-Security-Policy", contentSecurityPolicy(nonce, isApi));
+  headers.set("Content-Security-Policy", contentSecurityPolicy(nonce, isApi, isApi ? null : formActionOrigin(headers)));
   headers.set("X-Content-Type-Options", "nosniff");
   headers.set("X-Frame-Options", "DENY");
   headers.set("Referrer-Policy", "same-origin");

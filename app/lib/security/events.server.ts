@@ -21,6 +21,7 @@ export const SECURITY_EVENT_TYPES = [
   "passkey",
   "sudo_granted",
   "sudo_failed",
+  "oauth",
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 
