@@ -52,9 +52,16 @@ function holds(task: TaskRow, claimant: Claimant, at: string): boolean {
 /** Why `claimant` may not renew or release `task`: it is free, or another's, or the caller's lease ran out. */
 function notHolder(task: TaskRow, claimant: Claimant, at: string, verb: string): DomainError {
   const live = claimOf(task, at).claimed_by !== null;
-  if (live) return new DomainError("CONFLICT", `Cannot ${verb} task ${task.task_key}: it is claimed by ${holderText(task)} until ${task.lease_expires_at}`);
+  if (live)
+    return new DomainError(
+      "CONFLICT",
+      `Cannot ${verb} task ${task.task_key}: it is claimed by ${holderText(task)} until ${task.lease_expires_at}`,
+    );
   if (task.claimed_by_type === claimant.type && task.claimed_by_id === claimant.id && task.lease_expires_at !== null) {
-    return new DomainError("CONFLICT", `Cannot ${verb} task ${task.task_key}: your lease expired at ${task.lease_expires_at}; start it again`);
+    return new DomainError(
+      "CONFLICT",
+      `Cannot ${verb} task ${task.task_key}: your lease expired at ${task.lease_expires_at}; start it again`,
+    );
   }
   return new DomainError("CONFLICT", `Cannot ${verb} task ${task.task_key}: it is not claimed`);
 }
@@ -150,7 +157,12 @@ const PRIORITY_RANK = sql<number>`case t.priority when 'highest' then 0 when 'hi
  * task and re-checks that it is still free, so two callers never get the same task.
  * `engine` takes tasks for that engine or for none, and records it on the task.
  */
-export async function claimNextTask(db: Db, audit: AuditContext, input: NextTaskBody, now = Date.now()): Promise<TaskView | null> {
+export async function claimNextTask(
+  db: Db,
+  audit: AuditContext,
+  input: NextTaskBody,
+  now = Date.now(),
+): Promise<TaskView | null> {
   const claimant = claimantOf(audit.actor);
   return transaction(db, async (trx) => {
     let projectId: string | undefined;

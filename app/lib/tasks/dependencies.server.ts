@@ -33,9 +33,11 @@ export async function resolveBlockers(
   const byKey = new Map(rows.map((r) => [r.task_key, r]));
   const unknown = wanted.filter((k) => !byKey.has(k));
   if (unknown.length > 0) {
-    throw new DomainError("VALIDATION_ERROR", `blocked_by names unknown task${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`, [
-      ...unknown.map((k) => ({ path: `blocked_by.${keys.findIndex((g) => normalKey(g) === k)}`, message: `No task ${k}` })),
-    ]);
+    throw new DomainError(
+      "VALIDATION_ERROR",
+      `blocked_by names unknown task${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`,
+      [...unknown.map((k) => ({ path: `blocked_by.${keys.findIndex((g) => normalKey(g) === k)}`, message: `No task ${k}` }))],
+    );
   }
   return wanted.map((k) => byKey.get(k)!);
 }

@@ -155,8 +155,10 @@ export function claimChanges(before: TaskRow, after: TaskRow, at: string): Recor
   const changes: Record<string, { before: unknown; after: unknown }> = {};
   const b = claimOf(before, at);
   const a = claimOf(after, at);
-  if (JSON.stringify(b.claimed_by) !== JSON.stringify(a.claimed_by)) changes.claimed_by = { before: b.claimed_by, after: a.claimed_by };
-  if (b.lease_expires_at !== a.lease_expires_at) changes.lease_expires_at = { before: b.lease_expires_at, after: a.lease_expires_at };
+  if (JSON.stringify(b.claimed_by) !== JSON.stringify(a.claimed_by))
+    changes.claimed_by = { before: b.claimed_by, after: a.claimed_by };
+  if (b.lease_expires_at !== a.lease_expires_at)
+    changes.lease_expires_at = { before: b.lease_expires_at, after: a.lease_expires_at };
   if (before.run_state !== after.run_state) changes.run_state = { before: before.run_state, after: after.run_state };
   return changes;
 }

@@ -141,7 +141,9 @@ export const PatchTaskBodySchema = z
     result: ResultSchema.nullable().optional(),
     status: TaskStatusSchema.optional().describe("A plain status change; clears run_state"),
     lifecycle_action: LifecycleActionSchema.optional(),
-    lease_seconds: LeaseSecondsSchema.optional().describe("With lifecycle_action start: the claim's lease, 10–86400 s, default 900"),
+    lease_seconds: LeaseSecondsSchema.optional().describe(
+      "With lifecycle_action start: the claim's lease, 10–86400 s, default 900",
+    ),
     blocked_by: BlockedBySchema.optional(),
   })
   .superRefine((value, ctx) => {

@@ -11,7 +11,14 @@ import { availableLabels, labelKey, labelsOfTasks, resolveLabels, setTaskLabels,
 import { decideLifecycle, type RunState, type TaskStatus } from "./lifecycle";
 import { findProjectByKey, findProjectsByRepo, quoted, requireProject } from "../projects/projects.server";
 import { repoMatchKey } from "../projects/repo-url";
-import { TASK_LIMITS, type CreateTaskBody, type ListTasksQuery, type PatchTaskBody, type TaskStatusBody, type TaskView } from "./schemas";
+import {
+  TASK_LIMITS,
+  type CreateTaskBody,
+  type ListTasksQuery,
+  type PatchTaskBody,
+  type TaskStatusBody,
+  type TaskView,
+} from "./schemas";
 import { dependenciesOf, findCycle, resolveBlockers, setBlockedBy } from "./dependencies.server";
 import {
   claimantOf,
@@ -99,7 +106,11 @@ const BLOCKING_JSON = sql<string>`(select json_group_array(w.task_key order by w
 
 /** Tasks with their project's key and repository, labels and dependencies: what a task view is made of. */
 function selectTaskViews(db: Kysely<Database>) {
-  return selectTasks(db).select([LABELS_JSON.as("labels_json"), BLOCKED_BY_JSON.as("blocked_by_json"), BLOCKING_JSON.as("blocking_json")]);
+  return selectTasks(db).select([
+    LABELS_JSON.as("labels_json"),
+    BLOCKED_BY_JSON.as("blocked_by_json"),
+    BLOCKING_JSON.as("blocking_json"),
+  ]);
 }
 
 type TaskViewRow = TaskWithProject & { labels_json: string; blocked_by_json: string; blocking_json: string };
