@@ -40,15 +40,6 @@ export async function claimTask(db: Db, audit: AuditContext, idOrKey: string, bo
   );
 }
 
-function holds(task: TaskRow, claimant: Claimant, at: string): boolean {
-  return (
-    task.claimed_by_type === claimant.type &&
-    task.claimed_by_id === claimant.id &&
-    task.lease_expires_at !== null &&
-    task.lease_expires_at > at
-  );
-}
-
 /** Why `claimant` may not renew or release `task`: it is free, or another's, or the caller's lease ran out. */
 function notHolder(task: TaskRow, claimant: Claimant, at: string, verb: string): DomainError {
   const live = claimOf(task, at).claimed_by !== null;
