@@ -4,6 +4,9 @@
  * dependencies with cycle detection, `?ready=true` and `next` under contention,
  * and every bad input a documented 4xx that changes nothing.
  */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskResponseSchema, TaskSchema } from "../../app/lib/api/schemas";
 import { createToken, startApiServer, type ApiServer } from "./api-client";
@@ -322,5 +325,66 @@ describe("next", () => {
     expect(bad.status).toBe(400);
     const unknown = await api.call("POST", "/api/tasks/next", { body: { project: "OR" } });
     expect(unknown.status).toBe(400);
+  });
+});
+
+describe("MCP coordination tools", () => {
+  async function connect(token: string): Promise<Client> {
+    const client = new Client({ name: "vitest-agent", version: "1.0.0" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL("/mcp", api.server.url), {
+        requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      }),
+    );
+    return client;
+  }
+  const call = async (client: Client, name: string, args: Record<string, unknown>) =>
+    (await client.callTool({ name, arguments: args })) as CallToolResult;
+  const body = (result: CallToolResult) => {
+    expect(result.isError ?? false, JSON.stringify(result.content)).toBe(false);
+    return result.structuredContent as { task: Record<string, unknown> | null };
+  };
+  const errorText = (result: CallToolResult) => {
+    expect(result.isError).toBe(true);
+    return (result.content[0] as { text: string }).text;
+  };
+
+  it("preq_claim_next_task, start_task with leaseSeconds, preq_heartbeat_task and preq_release_task", async () => {
+    await api.call("POST", "/api/projects", { body: { name: "Mcp", project_key: "MC" } });
+    const one = await connect(agents[0]!);
+    const two = await connect(agents[1]!);
+    try {
+      const key = await newTask({ title: "via MCP", priority: "high" }, "MC");
+      const claimed = body(await call(one, "preq_claim_next_task", { projectKey: "MC", leaseSeconds: 120 }));
+      expect(claimed.task).toMatchObject({ task_key: key, run_state: "working", claimed_by: { type: "token" } });
+      expect(body(await call(two, "preq_claim_next_task", { projectKey: "MC" })).task).toBeNull();
+      expect(errorText(await call(two, "start_task", { task_id: key, leaseSeconds: 60 }))).toMatch(
+        /^CONFLICT: .*claimed by token/,
+      );
+      expect(errorText(await call(two, "preq_heartbeat_task", { taskId: key }))).toMatch(/^CONFLICT: /);
+      const renewed = body(await call(one, "preq_heartbeat_task", { taskId: key, leaseSeconds: 3600 }));
+      expect(Date.parse(renewed.task!.lease_expires_at as string)).toBeGreaterThan(Date.now() + 3_000_000);
+      expect(errorText(await call(one, "preq_heartbeat_task", { taskId: key, lease_seconds: 60 }))).toMatch(
+        /^VALIDATION_ERROR: /,
+      );
+      expect(errorText(await call(one, "preq_heartbeat_task", { taskId: key, leaseSeconds: 5 }))).toMatch(/^VALIDATION_ERROR: /);
+      const released = body(await call(one, "preq_release_task", { taskId: key }));
+      expect(released.task).toMatchObject({ claimed_by: null, run_state: null });
+      const started = body(await call(two, "start_task", { task_id: key, leaseSeconds: 60 }));
+      expect(started.task).toMatchObject({ claimed_by: { type: "token" }, run_state: "working" });
+      const channels = api.rows<{ action: string; channel: string }>(
+        "select action, channel from audit_log where resource_id = ? order by seq",
+        key,
+      );
+      expect(channels.slice(-4)).toEqual([
+        { action: "task.claim", channel: "mcp" },
+        { action: "task.claim", channel: "mcp" },
+        { action: "task.release", channel: "mcp" },
+        { action: "task.claim", channel: "mcp" },
+      ]);
+    } finally {
+      await one.close();
+      await two.close();
+    }
   });
 });
