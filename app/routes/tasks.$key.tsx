@@ -20,8 +20,11 @@ import { labelColor } from "~/lib/tasks/labels.server";
 import { TASK_STATUSES } from "~/lib/tasks/lifecycle";
 import { patchBodyFrom, taskFormValues, type TaskFormValues } from "~/lib/tasks/task-form";
 import { deleteTask, findTask, getTaskView, setTaskStatus, updateTask } from "~/lib/tasks/tasks.server";
+import { releaseTask } from "~/lib/tasks/claims.server";
+import { dependencyDetails } from "~/lib/tasks/dependencies.server";
+import { TaskCoordination } from "~/components/task-coordination";
 
-const INTENTS = ["update", "status", "review", "block", "delete"] as const;
+const INTENTS = ["update", "status", "review", "block", "delete", "release"] as const;
 type Intent = (typeof INTENTS)[number];
 const IntentSchema = z.enum(INTENTS);
 const VersionSchema = z.coerce
@@ -57,7 +60,8 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const history = await resourceHistory(db, "task", task.task_key);
   const colors = Object.fromEntries(task.labels.map((name) => [name.toLowerCase(), labelColor(name)]));
   const confirmDelete = new URL(request.url).searchParams.get("confirm") === "delete";
-  return { task, history, colors, confirmDelete, now: Date.now() };
+  const dependencies = await dependencyDetails(db, row.id);
+  return { task, history, colors, confirmDelete, dependencies, now: Date.now() };
 }
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
@@ -134,6 +138,10 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
         await updateTask(db, audit, key, parsed.data);
         break;
       }
+      case "release":
+        // The owner frees a stuck claim: whoever holds it (audited as task.release).
+        await releaseTask(db, audit, key, { force: true });
+        break;
       case "delete":
         await deleteTask(db, audit, key);
         changes.publish();
@@ -162,12 +170,12 @@ function formValuesOf(task: TaskView): TaskFieldValues {
 }
 
 export default function TaskPage() {
-  const { task, history, colors, confirmDelete, now } = useLoaderData<typeof loader>();
+  const { task, history, colors, confirmDelete, dependencies, now } = useLoaderData<typeof loader>();
   const actionData = useActionData<ActionData>();
   const location = useLocation();
   useLiveUpdates();
   const errorFor = (intent: Intent) => (actionData?.intent === intent ? actionData : undefined);
-  const topError = actionData && actionData.intent !== "update" ? actionData.formError : null;
+  const topError = actionData && actionData.intent !== "update" && actionData.intent !== "release" ? actionData.formError : null;
 
   return (
     <main className="wide task-page">
@@ -260,6 +268,13 @@ export default function TaskPage() {
               <code>{task.uuid}</code>
             </dd>
           </dl>
+
+          <TaskCoordination
+            task={task}
+            blockedBy={dependencies.blockedBy}
+            blocking={dependencies.blocking}
+            error={errorFor("release")?.formError ?? null}
+          />
 
           <section aria-labelledby="lifecycle-title" className="card">
             <h2 id="lifecycle-title">Lifecycle</h2>
