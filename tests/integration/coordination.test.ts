@@ -9,6 +9,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskResponseSchema, TaskSchema } from "../../app/lib/api/schemas";
+import { getPage, postForm, signIn } from "../support/http";
 import { createToken, startApiServer, type ApiServer } from "./api-client";
 
 let api: ApiServer;
@@ -386,5 +387,56 @@ describe("MCP coordination tools", () => {
       await one.close();
       await two.close();
     }
+  });
+});
+
+describe("the owner's pages", () => {
+  it("show the lock badge with the holder, the blockers with their status, and free a stuck claim with a plain form", async () => {
+    await api.call("POST", "/api/projects", { body: { name: "Pages", project_key: "PG" } });
+    const blocker = await newTask({ title: "Blocker task" }, "PG");
+    const key = await newTask({ title: "Claimed task", blocked_by: [] }, "PG");
+    const waiting = await newTask({ title: "Waiting task", blocked_by: [key, blocker] }, "PG");
+    expect((await start(key, agents[2]!)).status).toBe(200);
+    const holder = (await getTask(key)).claimed_by!.name;
+    const cookie = await signIn(api.server);
+    // The page as HTML, without React's text-node separators.
+    const html = async (path: string) => (await (await getPage(api.server, path, cookie)).text()).replaceAll("<!-- -->", "");
+
+    const board = await html("/tasks?project_key=PG");
+    expect(board).toMatch(new RegExp(`class="badge claimed" title="Claimed by token ${holder}"`));
+    expect(board.match(/class="badge claimed"/g)).toHaveLength(1);
+
+    const waitingPage = await html(`/tasks/${waiting}`);
+    expect(waitingPage).toContain("Blocked by");
+    expect(waitingPage).toMatch(
+      new RegExp(`href="/tasks/${key}">${key}</a> Claimed task <span class="badge status-todo">todo</span>`),
+    );
+    expect(waitingPage).toMatch(new RegExp(`href="/tasks/${blocker}">${blocker}</a> Blocker task`));
+    const page = await html(`/tasks/${key}`);
+    expect(page).toContain(`href="/tasks/${waiting}">${waiting}</a> Waiting task`);
+    expect(page).toContain('name="intent" value="release"');
+
+    const freed = await postForm(api.server, `/tasks/${key}`, { intent: "release" }, { cookie });
+    expect(freed.status).toBe(303);
+    expect(freed.headers.get("location")).toBe(`/tasks/${key}`);
+    expect(await getTask(key)).toMatchObject({ claimed_by: null, lease_expires_at: null, run_state: null });
+    const entry = api
+      .rows<{ action: string; actor_type: string; channel: string; changes: string }>(
+        "select action, actor_type, channel, changes from audit_log where resource_id = ? order by seq desc limit 1",
+        key,
+      )
+      .at(0)!;
+    expect(entry).toMatchObject({ action: "task.release", actor_type: "owner", channel: "web" });
+    expect(JSON.parse(entry.changes).claimed_by).toEqual({ before: { type: "token", name: holder }, after: null });
+
+    // Nothing left to free: an inline 409, nothing changed.
+    const before = await snapshot(key);
+    const again = await postForm(api.server, `/tasks/${key}`, { intent: "release" }, { cookie });
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain("it is not claimed");
+    expect(await snapshot(key)).toEqual(before);
+    // The board has no badge any more.
+    const after = await html("/tasks?project_key=PG");
+    expect(after).not.toContain('class="badge claimed"');
   });
 });
