@@ -402,7 +402,7 @@ describe("the owner's pages", () => {
     // The page as HTML, without React's text-node separators.
     const html = async (path: string) => (await (await getPage(api.server, path, cookie)).text()).replaceAll("<!-- -->", "");
 
-    const board = await html("/tasks?project_key=PG");
+    const board = await html("/tasks?project=PG");
     expect(board).toMatch(new RegExp(`class="badge claimed" title="Claimed by token ${holder}"`));
     expect(board.match(/class="badge claimed"/g)).toHaveLength(1);
 
@@ -436,7 +436,7 @@ describe("the owner's pages", () => {
     expect(await again.text()).toContain("it is not claimed");
     expect(await snapshot(key)).toEqual(before);
     // The board has no badge any more.
-    const after = await html("/tasks?project_key=PG");
+    const after = await html("/tasks?project=PG");
     expect(after).not.toContain('class="badge claimed"');
   });
 });
