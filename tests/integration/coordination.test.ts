@@ -24,7 +24,7 @@ beforeAll(async () => {
   expect(project.status).toBe(201);
   const other = await api.call("POST", "/api/projects", { body: { name: "Queue", project_key: "QU" } });
   expect(other.status).toBe(201);
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await api?.stop();
 });
@@ -87,7 +87,7 @@ describe("claims with leases", () => {
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     expect(results.filter((r) => r.status === 409)).toHaveLength(31);
     agents = tokens;
-  }, 120_000);
+  }, 240_000);
 
   it("POST /claim and a heartbeat by the holder extend the lease; a heartbeat or release by another is 409, nothing changed", async () => {
     const key = await newTask();
