@@ -12,6 +12,7 @@ export interface Database {
   tasks: TasksTable;
   labels: LabelsTable;
   task_labels: TaskLabelsTable;
+  task_dependencies: TaskDependenciesTable;
   idempotency_keys: IdempotencyKeysTable;
   owner_totp: OwnerTotpTable;
   totp_enrolments: TotpEnrolmentsTable;
@@ -90,7 +91,7 @@ export interface ApiTokensTable {
   last_used_ip: string | null;
 }
 
-export const AUDIT_ACTOR_TYPES = ["owner", "token", "cli"] as const;
+export const AUDIT_ACTOR_TYPES = ["owner", "token", "cli", "system"] as const;
 export type AuditActorType = (typeof AUDIT_ACTOR_TYPES)[number];
 /** Through which door a change came; NULL on entries written before channels were recorded. */
 export const AUDIT_CHANNELS = ["api", "mcp", "web", "cli"] as const;
@@ -177,6 +178,22 @@ export interface TasksTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   archived_at: Timestamp | null;
+  /** The claim (contract §11): who holds the task, all null when free. A lease past its expiry is free. */
+  claimed_by_type: ClaimantType | null;
+  claimed_by_id: string | null;
+  claimed_by_name: string | null;
+  lease_expires_at: Timestamp | null;
+}
+
+/** Who may hold a claim: a token or an OAuth grant. */
+export const CLAIMANT_TYPES = ["token", "oauth"] as const;
+export type ClaimantType = (typeof CLAIMANT_TYPES)[number];
+
+/** `task_id` is blocked by `blocker_id`; `position` keeps the order the client gave. */
+export interface TaskDependenciesTable {
+  task_id: string;
+  blocker_id: string;
+  position: number;
 }
 
 export interface LabelsTable {

@@ -33,6 +33,18 @@ export function RunBadge({ runState }: { runState: string | null }) {
   return <span className={`badge run-${runState}`}>{runState}</span>;
 }
 
+/** A lock with the holder's name while an agent's lease on the task is live (contract §11). */
+export function ClaimBadge({ claimedBy }: { claimedBy: { type: string; name: string } | null }) {
+  if (!claimedBy) return null;
+  const who = `${claimedBy.type === "oauth" ? "OAuth grant" : "token"} ${claimedBy.name}`;
+  return (
+    <span className="badge claimed" title={`Claimed by ${who}`}>
+      <span aria-hidden="true">🔒</span> <span className="visually-hidden">Claimed by </span>
+      {claimedBy.name}
+    </span>
+  );
+}
+
 /** "3 h ago", from the server's clock at render time (`now`), so the browser renders the same text. */
 export function relativeAge(iso: string, now: number): string {
   const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
@@ -65,6 +77,7 @@ export function TaskCard({ task, colors, now }: { task: TaskCardView; colors: Re
       <div className="task-card-meta">
         <PriorityBadge priority={task.priority} />
         <RunBadge runState={task.run_state} />
+        <ClaimBadge claimedBy={task.claimed_by} />
         {task.engine ? <span className="engine">{task.engine}</span> : null}
         <span className="muted">
           updated <Age iso={task.updated_at} now={now} />

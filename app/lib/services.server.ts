@@ -13,6 +13,7 @@ import { pruneOAuth } from "./oauth/oauth.server";
 import { createSessionCookie, type SessionCookie } from "./auth/session.server";
 import { SetupCode } from "./auth/setup.server";
 import { DataKeyError, loadDataKey, type DataKey } from "./auth/two-factor/data-key.server";
+import { startLeaseSweeper, type LeaseSweeper } from "./tasks/lease-sweeper.server";
 
 /**
  * Everything a request handler needs that outlives one request. Built once by the
@@ -34,6 +35,8 @@ export interface Services {
   dataKey: DataKey;
   /** Tells the owner's open live pages that tasks or projects changed (app/lib/live/changes.server.ts). */
   changes: ChangeHub;
+  /** Frees tasks whose claim's lease ran out (contract §11); stopped by close(). */
+  leaseSweeper: LeaseSweeper;
   limiters: {
     /** Failed sign-in (and setup-code, and current-password) attempts per client IP. */
     login: RateLimiter;
@@ -118,6 +121,8 @@ export async function createServices(
     throw error;
   }
   let closed: Promise<void> | null = null;
+  const changes = createChangeHub();
+  const leaseSweeper = startLeaseSweeper({ db, signer: auditSigner, logger, onFreed: () => changes.publish() });
   return {
     config,
     db,
@@ -128,7 +133,8 @@ export async function createServices(
     setupCode,
     auditSigner,
     dataKey,
-    changes: createChangeHub(),
+    changes,
+    leaseSweeper,
     limiters: {
       login: new RateLimiter(config.loginRateLimit),
       loginDevice: new RateLimiter(config.loginRateLimit),
@@ -141,7 +147,7 @@ export async function createServices(
     },
     close() {
       clearInterval(pruneTimer);
-      closed ??= db.destroy();
+      closed ??= leaseSweeper.stop().then(() => db.destroy());
       return closed;
     },
   };

@@ -165,6 +165,7 @@ export default function AuditLogs() {
                   <option value="">Anyone</option>
                   <option value="owner">Owner (web console)</option>
                   <option value="cli">Admin CLI</option>
+                  <option value="system">System (expired leases)</option>
                   {unknownToken ? <option value={unknownToken}>{`Token #${unknownToken.slice(6)} (unknown)`}</option> : null}
                   {tokens.map((t) => (
                     <option key={t.id} value={`token:${t.id}`}>

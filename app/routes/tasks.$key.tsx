@@ -19,8 +19,11 @@ import { labelColor } from "~/lib/tasks/labels.server";
 import { BLOCK_REASON_MAX, TASK_STATUSES } from "~/lib/tasks/lifecycle";
 import { patchBodyFrom, taskFormValues, type TaskFormValues } from "~/lib/tasks/task-form";
 import { blockTask, deleteTask, findTask, getTaskView, setTaskStatus, updateTask } from "~/lib/tasks/tasks.server";
+import { releaseTask } from "~/lib/tasks/claims.server";
+import { dependencyDetails } from "~/lib/tasks/dependencies.server";
+import { TaskCoordination } from "~/components/task-coordination";
 
-const INTENTS = ["update", "status", "review", "block", "delete"] as const;
+const INTENTS = ["update", "status", "review", "block", "delete", "release"] as const;
 type Intent = (typeof INTENTS)[number];
 const IntentSchema = z.enum(INTENTS);
 const VersionSchema = z.coerce
@@ -56,7 +59,8 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const history = await resourceHistory(db, "task", task.task_key);
   const colors = Object.fromEntries(task.labels.map((name) => [name.toLowerCase(), labelColor(name)]));
   const confirmDelete = new URL(request.url).searchParams.get("confirm") === "delete";
-  return { task, history, colors, confirmDelete, now: Date.now() };
+  const dependencies = await dependencyDetails(db, row.id);
+  return { task, history, colors, confirmDelete, dependencies, now: Date.now() };
 }
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
@@ -144,6 +148,10 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
         }
         break;
       }
+      case "release":
+        // The owner frees a stuck claim: whoever holds it (audited as task.release).
+        await releaseTask(db, audit, key, { force: true });
+        break;
       case "delete":
         await deleteTask(db, audit, key);
         changes.publish();
@@ -172,12 +180,15 @@ function formValuesOf(task: TaskView): TaskFieldValues {
 }
 
 export default function TaskPage() {
-  const { task, history, colors, confirmDelete, now } = useLoaderData<typeof loader>();
+  const { task, history, colors, confirmDelete, dependencies, now } = useLoaderData<typeof loader>();
   const actionData = useActionData<ActionData>();
   const location = useLocation();
   useLiveUpdates();
   const errorFor = (intent: Intent) => (actionData?.intent === intent ? actionData : undefined);
-  const topError = actionData && actionData.intent !== "update" && actionData.intent !== "block" ? actionData.formError : null;
+  const topError =
+    actionData && actionData.intent !== "update" && actionData.intent !== "block" && actionData.intent !== "release"
+      ? actionData.formError
+      : null;
 
   return (
     <main className="wide task-page">
@@ -276,6 +287,13 @@ export default function TaskPage() {
               <code>{task.uuid}</code>
             </dd>
           </dl>
+
+          <TaskCoordination
+            task={task}
+            blockedBy={dependencies.blockedBy}
+            blocking={dependencies.blocking}
+            error={errorFor("release")?.formError ?? null}
+          />
 
           <section aria-labelledby="lifecycle-title" className="card">
             <h2 id="lifecycle-title">Lifecycle</h2>

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { FilterField } from "~/components/filter-field";
 import { useLiveUpdates } from "~/components/live-updates";
 import { queryString } from "~/components/pager";
-import { Age, LabelChips, PriorityBadge, RunBadge, TaskCard } from "~/components/task-bits";
+import { Age, ClaimBadge, LabelChips, PriorityBadge, RunBadge, TaskCard } from "~/components/task-bits";
 import { ListTasksQuerySchema } from "~/lib/api/schemas";
 import { requireOwner } from "~/lib/auth/owner-session.server";
 import { fieldErrorsFromZod, formErrorFrom } from "~/lib/http/form-errors.server";
@@ -188,7 +188,7 @@ export default function TaskBoard() {
                         <Link to={`/tasks/${task.task_key}`}>{task.task_key}</Link>
                       </th>
                       <td>
-                        {task.title} <RunBadge runState={task.run_state} />
+                        {task.title} <RunBadge runState={task.run_state} /> <ClaimBadge claimedBy={task.claimed_by} />
                       </td>
                       <td>{task.status}</td>
                       <td>

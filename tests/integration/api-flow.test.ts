@@ -316,7 +316,11 @@ describe("the OpenAPI document", () => {
       "/api/projects/{key}",
       "/api/projects/{key}/settings",
       "/api/tasks",
+      "/api/tasks/next",
       "/api/tasks/{id}",
+      "/api/tasks/{id}/claim",
+      "/api/tasks/{id}/heartbeat",
+      "/api/tasks/{id}/release",
       "/api/tasks/{id}/status",
     ]);
     expect((await api.call("HEAD", "/api/openapi.json", { token: null })).status).toBe(200);

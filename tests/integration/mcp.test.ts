@@ -106,6 +106,9 @@ const ALL_TOOLS = [
   "review_task",
   "block_task",
   "delete_task",
+  "preq_claim_next_task",
+  "preq_heartbeat_task",
+  "preq_release_task",
 ];
 
 describe("MCP: initialize and tools/list", () => {
@@ -129,7 +132,7 @@ describe("MCP: initialize and tools/list", () => {
     expect(body.result.protocolVersion).toBe("2025-06-18");
   });
 
-  it("lists all eleven tools to a full token, with output schemas and the read/destructive hints", async () => {
+  it("lists every tool to a full token, with output schemas and the read/destructive hints", async () => {
     const { tools } = await full.listTools();
     expect(tools.map((t) => t.name)).toEqual(ALL_TOOLS);
     for (const tool of tools) {
@@ -587,7 +590,7 @@ describe("MCP: records", () => {
     expect(rows.map((r) => [r.action, r.resource_id, r.actor_type, r.actor_id, r.channel])).toEqual([
       ["task.create", key, "token", id, "mcp"],
       ["task.update", key, "token", id, "mcp"],
-      ["task.update", key, "token", id, "mcp"],
+      ["task.claim", key, "token", id, "mcp"],
       ["task.update", key, "token", id, "mcp"],
       ["task.delete", key, "token", id, "mcp"],
       ["task.create", viaApi.json.task.task_key, "token", id, "api"],

@@ -24,6 +24,26 @@ export async function readJsonBody(request: Request): Promise<{ value: unknown; 
     throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
   }
   const text = await readBodyText(request, MAX_BODY_BYTES);
+  return { value: parseJsonText(text), text };
+}
+
+/**
+ * The body of a route whose fields are all optional (claim, heartbeat, release, next):
+ * no body at all (or an empty one) is `{}`; anything else is read as readJsonBody does.
+ */
+export async function readOptionalJsonBody(request: Request): Promise<unknown> {
+  const type = request.headers.get("content-type");
+  if (type !== null && !isJsonContentType(type)) {
+    throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
+  }
+  const text = await readBodyText(request, MAX_BODY_BYTES);
+  if (text.trim() === "") return {};
+  if (type === null) throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json");
+  return parseJsonText(text);
+}
+
+/** JSON text as a value: 400 INVALID_JSON when it is not JSON, 400 VALIDATION_ERROR for a forbidden key. */
+function parseJsonText(text: string): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text) as unknown;
@@ -41,7 +61,7 @@ export async function readJsonBody(request: Request): Promise<{ value: unknown; 
       details: [{ path, message: `The key "${key}" is not allowed` }],
     });
   }
-  return { value, text };
+  return value;
 }
 
 /**

@@ -21,6 +21,7 @@ import { jsonSchema } from "./openapi.server";
 import { listProjects, projectView } from "../projects/projects.server";
 import { DomainError } from "../domain/errors";
 import { blockTask, createTask, deleteTask, getTaskView, listTasks, updateTask } from "../tasks/tasks.server";
+import { claimNextTask, heartbeatTask, releaseTask } from "../tasks/claims.server";
 
 type Json = Record<string, unknown>;
 type Args = Record<string, unknown>;
@@ -37,6 +38,9 @@ export const MCP_TOOL_NAMES = [
   "review_task",
   "block_task",
   "delete_task",
+  "preq_claim_next_task",
+  "preq_heartbeat_task",
+  "preq_release_task",
 ] as const;
 export type McpToolName = (typeof MCP_TOOL_NAMES)[number];
 
@@ -66,6 +70,10 @@ export interface ToolSource {
   fields: "body" | "query" | "none";
   fixed: readonly string[];
   added: readonly string[];
+  /** API fields the tool takes under another (camelCase) name: API name → tool name. */
+  renamed?: Readonly<Record<string, string>>;
+  /** API fields the tool does not take (a lifecycle tool other than start takes no lease_seconds). */
+  omitted?: readonly string[];
 }
 
 interface ToolDefinition {
@@ -106,23 +114,26 @@ function objectParts(schema: z.ZodType): { properties: Record<string, Json>; req
 }
 
 function inputSchema(options: {
-  taskId?: boolean;
+  taskId?: boolean | "taskId";
   from?: z.ZodType;
   omit?: readonly string[];
+  rename?: Readonly<Record<string, string>>;
   extra?: Record<string, Json>;
 }): Json {
   const properties: Record<string, Json> = {};
   const required: string[] = [];
   if (options.taskId) {
-    properties.task_id = jsonSchema(TaskIdSchema, "input");
-    required.push("task_id");
+    const name = options.taskId === "taskId" ? "taskId" : "task_id";
+    properties[name] = jsonSchema(TaskIdSchema, "input");
+    required.push(name);
   }
   if (options.from) {
     const parts = objectParts(options.from);
+    const shown = (name: string) => options.rename?.[name] ?? name;
     for (const [name, schema] of Object.entries(parts.properties)) {
-      if (!options.omit?.includes(name)) properties[name] = schema;
+      if (!options.omit?.includes(name)) properties[shown(name)] = schema;
     }
-    required.push(...parts.required.filter((name) => !options.omit?.includes(name)));
+    required.push(...parts.required.filter((name) => !options.omit?.includes(name)).map(shown));
   }
   Object.assign(properties, options.extra ?? {});
   return { type: "object", properties, ...(required.length ? { required } : {}), additionalProperties: false };
@@ -146,6 +157,41 @@ function taskIdAndRest(args: Args): { taskId: string; rest: Args } {
   return { taskId: parsed.data, rest };
 }
 
+/**
+ * A camelCase tool's arguments under their API names (`leaseSeconds` → `lease_seconds`);
+ * an API name given directly is refused as the unknown field it is for this tool.
+ */
+function renameArgs(args: Args, rename: Readonly<Record<string, string>>): Args {
+  const out: Args = {};
+  const toApi = new Map(Object.entries(rename).map(([api, tool]) => [tool, api]));
+  for (const [name, value] of Object.entries(args)) {
+    if (Object.hasOwn(rename, name)) {
+      throw new ApiError(
+        "VALIDATION_ERROR",
+        `Arguments failed validation (${name}: Unknown field "${name}"; use ${rename[name]})`,
+        {
+          details: [{ path: name, message: `Unknown field "${name}"; use ${rename[name]}` }],
+        },
+      );
+    }
+    out[toApi.get(name) ?? name] = value;
+  }
+  return out;
+}
+
+/** Splits `taskId` (the coordination tools' camelCase name, validated) from the rest. */
+function camelTaskIdAndRest(args: Args): { taskId: string; rest: Args } {
+  const { taskId: raw, ...rest } = args;
+  const parsed = TaskIdSchema.safeParse(raw);
+  if (!parsed.success) {
+    const message = raw === undefined ? "Required" : (parsed.error.issues[0]?.message ?? "Invalid");
+    throw new ApiError("VALIDATION_ERROR", `Arguments failed validation (taskId: ${message})`, {
+      details: [{ path: "taskId", message }],
+    });
+  }
+  return { taskId: parsed.data, rest };
+}
+
 /** Refuses arguments a tool sets itself (a lifecycle tool's `lifecycle_action`), as the strict schemas refuse unknown fields. */
 function refuseFixed(rest: Args, fixed: readonly string[]): void {
   const given = fixed.filter((name) => Object.hasOwn(rest, name));
@@ -161,6 +207,8 @@ const TASK_OUTPUT = jsonSchema(S.TaskResponseSchema, "output");
 const LIFECYCLE_FIXED = ["status", "lifecycle_action"] as const;
 /** `reason` goes with a block only: the other lifecycle tools do not take it. */
 const NON_BLOCK_FIXED = [...LIFECYCLE_FIXED, "reason"] as const;
+/** `start` takes the lease as `leaseSeconds` (contract §11); the other lifecycle tools take no lease. */
+const LEASE_RENAME = { lease_seconds: "leaseSeconds" } as const;
 
 function lifecycleTool(
   name: McpToolName,
@@ -169,18 +217,31 @@ function lifecycleTool(
   description: string,
 ): ToolDefinition {
   const fixed = action === "block" ? LIFECYCLE_FIXED : NON_BLOCK_FIXED;
+  const refused = action === "start" ? fixed : [...fixed, "lease_seconds"];
   return {
     name,
     title,
     description: `${description} Other fields (result, branch, engine…) may be changed in the same call. Same as PATCH /api/tasks/{id} with lifecycle_action "${action}".`,
     write: true,
     destructive: false,
-    source: { operationId: "updateTask", fields: "body", fixed, added: ["task_id"] },
-    inputSchema: inputSchema({ taskId: true, from: S.PatchTaskBodySchema, omit: fixed }),
+    source: {
+      operationId: "updateTask",
+      fields: "body",
+      fixed,
+      added: ["task_id"],
+      ...(action === "start" ? { renamed: LEASE_RENAME } : { omitted: ["lease_seconds"] }),
+    },
+    inputSchema: inputSchema({
+      taskId: true,
+      from: S.PatchTaskBodySchema,
+      omit: refused,
+      ...(action === "start" ? { rename: LEASE_RENAME } : {}),
+    }),
     outputSchema: TASK_OUTPUT,
     async run(args, ctx) {
-      const { taskId, rest } = taskIdAndRest(args);
-      refuseFixed(rest, fixed);
+      const { taskId, rest: given } = taskIdAndRest(args);
+      const rest = action === "start" ? renameArgs(given, LEASE_RENAME) : given;
+      refuseFixed(rest, refused);
       // Validated now, its error answered once the task is known to exist (one lookup): NOT_FOUND comes first.
       const input = deferredInput(S.PatchTaskBodySchema, { ...rest, lifecycle_action: action }, "Arguments");
       // A block is the domain's one block command, as the owner's page and the API's block are.
@@ -199,6 +260,10 @@ function canonicalArguments(data: Record<string, unknown>): string {
   for (const key of Object.keys(data).sort()) if (data[key] !== undefined) sorted[key] = data[key];
   return JSON.stringify(sorted);
 }
+
+const NEXT_RENAME = { project_key: "projectKey", lease_seconds: "leaseSeconds" } as const;
+/** `next`'s result: the claimed task, or null where the API answers 204. */
+const NextTaskOutputSchema = z.object({ task: S.TaskSchema.nullable() });
 
 async function createTaskResponse(db: Db, audit: AuditContext, input: S.CreateTaskBody): Promise<StoredResponse> {
   const task = await createTask(db, audit, input);
@@ -314,7 +379,7 @@ const TOOLS: readonly ToolDefinition[] = [
     "start_task",
     "start",
     "Start a task",
-    "Mark the task as being worked on (run_state working). From inbox, todo, hold or ready.",
+    "Claim the task and mark it as being worked on (run_state working), with a lease of leaseSeconds (10–86400, default 900) that preq_heartbeat_task renews. Refused (CONFLICT) while another agent's lease is live or a blocker is open. From inbox, todo, hold or ready.",
   ),
   lifecycleTool(
     "complete_task",
@@ -343,6 +408,53 @@ const TOOLS: readonly ToolDefinition[] = [
       parseInput(NoArguments, rest, "Arguments");
       await deleteTask(ctx.db, ctx.audit, taskId);
       return { body: { ok: true } };
+    },
+  },
+  {
+    name: "preq_claim_next_task",
+    title: "Claim the next task",
+    description:
+      "Atomically claim the most urgent ready task (todo, no open blocker, no live lease; priority highest → none, then oldest) for this agent, with a lease of leaseSeconds. task is null when nothing is ready. engine takes tasks for that engine or for none. Same as POST /api/tasks/next.",
+    write: true,
+    destructive: false,
+    source: { operationId: "claimNextTask", fields: "body", fixed: [], added: [], renamed: NEXT_RENAME },
+    inputSchema: inputSchema({ from: S.NextTaskBodySchema, rename: NEXT_RENAME }),
+    outputSchema: jsonSchema(NextTaskOutputSchema, "output"),
+    async run(args, ctx) {
+      const input = parseInput(S.NextTaskBodySchema, renameArgs(args, NEXT_RENAME), "Arguments");
+      return { body: { task: await claimNextTask(ctx.db, ctx.audit, input) } };
+    },
+  },
+  {
+    name: "preq_heartbeat_task",
+    title: "Renew a task's lease",
+    description:
+      "Renew this agent's lease on a task it holds for leaseSeconds (default 900) from now. CONFLICT for anyone but the holder, or once the lease ran out. Same as POST /api/tasks/{id}/heartbeat.",
+    write: true,
+    destructive: false,
+    source: { operationId: "heartbeatTask", fields: "body", fixed: [], added: ["taskId"], renamed: LEASE_RENAME },
+    inputSchema: inputSchema({ taskId: "taskId", from: S.HeartbeatBodySchema, rename: LEASE_RENAME }),
+    outputSchema: TASK_OUTPUT,
+    async run(args, ctx) {
+      const { taskId, rest } = camelTaskIdAndRest(args);
+      const input = deferredInput(S.HeartbeatBodySchema, renameArgs(rest, LEASE_RENAME), "Arguments");
+      return { body: { task: await heartbeatTask(ctx.db, ctx.audit, taskId, input) } };
+    },
+  },
+  {
+    name: "preq_release_task",
+    title: "Release a task",
+    description:
+      "Give up this agent's claim: the task is free again (run_state null) for any agent. CONFLICT for anyone but the holder. Same as POST /api/tasks/{id}/release.",
+    write: true,
+    destructive: false,
+    source: { operationId: "releaseTask", fields: "body", fixed: [], added: ["taskId"] },
+    inputSchema: inputSchema({ taskId: "taskId", from: S.ReleaseBodySchema }),
+    outputSchema: TASK_OUTPUT,
+    async run(args, ctx) {
+      const { taskId, rest } = camelTaskIdAndRest(args);
+      parseInput(S.ReleaseBodySchema, rest, "Arguments");
+      return { body: { task: await releaseTask(ctx.db, ctx.audit, taskId) } };
     },
   },
 ];

@@ -99,6 +99,8 @@ interface OperationSpec {
   public?: boolean;
   parameters?: Json[];
   body?: string;
+  /** The body may be left out (every field is optional; no body is `{}`). */
+  bodyOptional?: boolean;
   responses: Record<string, Json>;
   errors: ErrorName[];
 }
@@ -120,7 +122,9 @@ function operation(spec: OperationSpec): Json {
     ...(spec.public ? { security: [] } : {}),
     ...(spec.write ? { description: "Needs a token with scope full." } : {}),
     ...(spec.parameters ? { parameters: spec.parameters } : {}),
-    ...(spec.body ? { requestBody: { required: true, content: { "application/json": { schema: ref(spec.body) } } } } : {}),
+    ...(spec.body
+      ? { requestBody: { required: !spec.bodyOptional, content: { "application/json": { schema: ref(spec.body) } } } }
+      : {}),
     responses,
   };
 }
@@ -169,6 +173,10 @@ export function openApiDocument(version: string): Json {
         [S.CreateTaskBodySchema, "CreateTaskBody"],
         [S.PatchTaskBodySchema, "PatchTaskBody"],
         [S.TaskStatusBodySchema, "TaskStatusBody"],
+        [S.ClaimBodySchema, "ClaimBody"],
+        [S.HeartbeatBodySchema, "HeartbeatBody"],
+        [S.ReleaseBodySchema, "ReleaseBody"],
+        [S.NextTaskBodySchema, "NextTaskBody"],
       ],
       "input",
     ),
@@ -347,6 +355,56 @@ export function openApiDocument(version: string): Json {
           body: "TaskStatusBody",
           responses: { "200": ok("The task", "TaskResponse", ETAG_HEADER) },
           errors: ["NotFound", "PreconditionFailed"],
+        }),
+      },
+      "/api/tasks/{id}/claim": {
+        post: operation({
+          operationId: "claimTask",
+          summary: "Start the task with a lease for the caller; 409 naming the holder while another's lease is live",
+          write: true,
+          parameters: [TASK_ID],
+          body: "ClaimBody",
+          bodyOptional: true,
+          responses: { "200": ok("The task, claimed", "TaskResponse", ETAG_HEADER) },
+          errors: ["NotFound", "Conflict"],
+        }),
+      },
+      "/api/tasks/{id}/heartbeat": {
+        post: operation({
+          operationId: "heartbeatTask",
+          summary: "Renew the caller's lease; 409 for anyone but the holder",
+          write: true,
+          parameters: [TASK_ID],
+          body: "HeartbeatBody",
+          bodyOptional: true,
+          responses: { "200": ok("The task, its lease renewed", "TaskResponse", ETAG_HEADER) },
+          errors: ["NotFound", "Conflict"],
+        }),
+      },
+      "/api/tasks/{id}/release": {
+        post: operation({
+          operationId: "releaseTask",
+          summary: "Free the task (run_state back to null); 409 for anyone but the holder",
+          write: true,
+          parameters: [TASK_ID],
+          body: "ReleaseBody",
+          bodyOptional: true,
+          responses: { "200": ok("The task, free", "TaskResponse", ETAG_HEADER) },
+          errors: ["NotFound", "Conflict"],
+        }),
+      },
+      "/api/tasks/next": {
+        post: operation({
+          operationId: "claimNextTask",
+          summary: "Claim the most urgent ready task (priority, then oldest) for the caller; 204 when none is ready",
+          write: true,
+          body: "NextTaskBody",
+          bodyOptional: true,
+          responses: {
+            "200": ok("The task, claimed", "TaskResponse", ETAG_HEADER),
+            "204": { description: "No task is ready" },
+          },
+          errors: [],
         }),
       },
     },

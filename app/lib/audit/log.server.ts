@@ -21,7 +21,8 @@ export interface AuditContext {
   channel?: AuditChannel;
 }
 
-const DEFAULT_CHANNEL: Record<AuditActorType, AuditChannel> = { token: "api", owner: "web", cli: "cli" };
+// The system (a lease's expiry, found by the sweeper or on access) acts through no door: no channel.
+const DEFAULT_CHANNEL: Record<AuditActorType, AuditChannel | null> = { token: "api", owner: "web", cli: "cli", system: null };
 
 export interface AuditInput {
   action: AuditAction;

@@ -77,7 +77,7 @@ export type { KeysetDirection } from "../domain/paging.server";
 const AUDIT_CURSOR = linkCursor(serialPart);
 const INVALID_CURSOR = "That page link is not valid; start again from the newest entries";
 
-const ACTOR_PATTERN = /^(owner|cli|token:[1-9]\d{0,15})$/;
+const ACTOR_PATTERN = /^(owner|cli|system|token:[1-9]\d{0,15})$/;
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 
 export const AuditFilterSchema = z
@@ -107,7 +107,7 @@ export type AuditFilterInput = z.output<typeof AuditFilterSchema>;
 export const AUDIT_FILTER_KEYS = ["actor", "action", "resource_type", "resource_id", "from", "to", "cursor"] as const;
 
 export interface AuditFilters {
-  actor?: { type: "owner" } | { type: "cli" } | { type: "token"; id: string };
+  actor?: { type: "owner" } | { type: "cli" } | { type: "system" } | { type: "token"; id: string };
   action?: string;
   resourceType?: string;
   resourceId?: string;
@@ -130,7 +130,7 @@ export function parseAuditFilters(params: URLSearchParams): ParsedAuditFilters {
   }
   const f = parsed.data;
   const filters: AuditFilters = { createdAt: dateBounds(f.from, f.to) };
-  if (f.actor === "owner" || f.actor === "cli") filters.actor = { type: f.actor };
+  if (f.actor === "owner" || f.actor === "cli" || f.actor === "system") filters.actor = { type: f.actor };
   else if (f.actor) filters.actor = { type: "token", id: f.actor.slice("token:".length) };
   if (f.action) filters.action = f.action;
   if (f.resource_type) filters.resourceType = f.resource_type;

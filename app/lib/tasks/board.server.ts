@@ -19,12 +19,12 @@ export type BoardFilters = Pick<ListQuery, "project_key" | "label" | "engine" | 
 /** What a card (or a list row) shows of a task: only these fields go to the page. */
 export type TaskCardView = Pick<
   TaskView,
-  "uuid" | "task_key" | "title" | "status" | "priority" | "labels" | "engine" | "run_state" | "updated_at"
+  "uuid" | "task_key" | "title" | "status" | "priority" | "labels" | "engine" | "run_state" | "updated_at" | "claimed_by"
 >;
 
 export function cardView(task: TaskView): TaskCardView {
-  const { uuid, task_key, title, status, priority, labels, engine, run_state, updated_at } = task;
-  return { uuid, task_key, title, status, priority, labels, engine, run_state, updated_at };
+  const { uuid, task_key, title, status, priority, labels, engine, run_state, updated_at, claimed_by } = task;
+  return { uuid, task_key, title, status, priority, labels, engine, run_state, updated_at, claimed_by };
 }
 
 export interface BoardColumn {

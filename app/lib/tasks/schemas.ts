@@ -5,7 +5,7 @@
  * field is refused by name). The enumerations come from db/schema.ts, their one source.
  */
 import { z } from "zod";
-import { RUN_STATES, TASK_PRIORITIES, TASK_STATUSES } from "../../../db/schema";
+import { CLAIMANT_TYPES, RUN_STATES, TASK_PRIORITIES, TASK_STATUSES } from "../../../db/schema";
 import { BLOCK_REASON_MAX, LIFECYCLE_ACTIONS } from "./lifecycle";
 import { BranchSchema, ProjectKeySchema, TimestampSchema } from "../projects/schemas";
 import { REPO_URL_MAX } from "../projects/repo-url";
@@ -26,6 +26,10 @@ export const TASK_LIMITS = {
   query: 200,
   pageDefault: 50,
   pageMax: 200,
+  blockedBy: 50,
+  leaseSecondsMin: 10,
+  leaseSecondsMax: 86_400,
+  leaseSecondsDefault: 900,
 } as const;
 
 // ---------------------------------------------------------------- building blocks
@@ -50,6 +54,24 @@ export const EngineSchema = z
   .max(TASK_LIMITS.engine)
   .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/, "Must be a slug such as claude-code, codex or gemini-cli")
   .describe("A slug such as claude-code, codex, gemini-cli");
+
+const TaskKeySchema = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9]{2,10}-[1-9][0-9]{0,8}$/, "Must be a task key such as PROJ-12")
+  .describe("A task key (any case)");
+const BlockedBySchema = z
+  .array(TaskKeySchema)
+  .max(TASK_LIMITS.blockedBy)
+  .describe(`The tasks (keys, any project, at most ${TASK_LIMITS.blockedBy}) this one waits for; replaces the set`);
+export const LeaseSecondsSchema = z
+  .number()
+  .int()
+  .min(TASK_LIMITS.leaseSecondsMin)
+  .max(TASK_LIMITS.leaseSecondsMax)
+  .describe(
+    `How long the claim lasts without a heartbeat, ${TASK_LIMITS.leaseSecondsMin}–${TASK_LIMITS.leaseSecondsMax} seconds, default ${TASK_LIMITS.leaseSecondsDefault}`,
+  );
 
 /** Depth of a JSON value, walked without recursion (so no input can overflow the stack). */
 export function jsonDepthExceeds(value: unknown, max: number): boolean {
@@ -105,6 +127,7 @@ export const CreateTaskBodySchema = z
     acceptance_criteria: CriteriaSchema.optional(),
     engine: EngineSchema.nullable().optional(),
     branch: BranchSchema.nullable().optional(),
+    blocked_by: BlockedBySchema.optional(),
   })
   .superRefine((value, ctx) => checkAlias(value, ctx, "project_key", "projectKey"))
   .transform(({ projectKey, ...rest }) => ({ ...rest, project_key: rest.project_key ?? projectKey }));
@@ -125,6 +148,10 @@ export const PatchTaskBodySchema = z
     status: TaskStatusSchema.optional().describe("A plain status change; clears run_state"),
     lifecycle_action: LifecycleActionSchema.optional(),
     reason: BlockReasonSchema.nullable().optional(),
+    lease_seconds: LeaseSecondsSchema.optional().describe(
+      "With lifecycle_action start: the claim's lease, 10–86400 s, default 900",
+    ),
+    blocked_by: BlockedBySchema.optional(),
   })
   .superRefine((value, ctx) => {
     checkAlias(value, ctx, "planMarkdown", "plan_markdown");
@@ -137,6 +164,9 @@ export const PatchTaskBodySchema = z
     const plan = value.planMarkdown ?? value.plan_markdown;
     if (value.lifecycle_action === "plan" && (typeof plan !== "string" || plan.trim() === "")) {
       ctx.addIssue({ code: "custom", path: ["planMarkdown"], message: "lifecycle_action plan needs a non-empty planMarkdown" });
+    }
+    if (value.lease_seconds !== undefined && value.lifecycle_action !== "start") {
+      ctx.addIssue({ code: "custom", path: ["lease_seconds"], message: "lease_seconds goes with lifecycle_action start" });
     }
   })
   .transform(({ plan_markdown, planMarkdown, ...rest }) => ({
@@ -173,6 +203,10 @@ export const ListTasksQuerySchema = z.strictObject({
     .default(TASK_LIMITS.pageDefault)
     .describe(`Page size, 1–${TASK_LIMITS.pageMax}, default ${TASK_LIMITS.pageDefault}`),
   cursor: z.string().max(TASK_LIMITS.query).optional().describe("next_cursor of the previous page"),
+  ready: z
+    .enum(["true", "false"])
+    .optional()
+    .describe("true: only tasks in todo with no open blocker and no live lease (what an agent may start now)"),
 });
 export type ListTasksQuery = z.output<typeof ListTasksQuerySchema>;
 
@@ -196,6 +230,13 @@ export const TaskSchema = z.object({
   run_state_updated_at: TimestampSchema.nullable(),
   result: z.record(z.string(), z.unknown()).nullable(),
   block_reason: z.string().nullable(),
+  blocked_by: z.array(z.string()).describe("Keys of the tasks this one waits for"),
+  blocking: z.array(z.string()).describe("Keys of the tasks waiting for this one"),
+  claimed_by: z
+    .object({ type: z.enum(CLAIMANT_TYPES), name: z.string() })
+    .nullable()
+    .describe("Who holds the task's lease while it is live, else null"),
+  lease_expires_at: TimestampSchema.nullable(),
   repo: z.string().nullable(),
   version: z.number().int().min(1),
   created_at: TimestampSchema,
@@ -203,5 +244,26 @@ export const TaskSchema = z.object({
   archived_at: TimestampSchema.nullable(),
 });
 export type TaskView = z.output<typeof TaskSchema>;
+
+// ---------------------------------------------------------------- coordination (contract §11)
+
+export const ClaimBodySchema = z.strictObject({
+  lease_seconds: LeaseSecondsSchema.optional(),
+  engine: EngineSchema.nullable().optional(),
+});
+export type ClaimBody = z.output<typeof ClaimBodySchema>;
+
+export const HeartbeatBodySchema = z.strictObject({ lease_seconds: LeaseSecondsSchema.optional() });
+export type HeartbeatBody = z.output<typeof HeartbeatBodySchema>;
+
+export const ReleaseBodySchema = z.strictObject({});
+
+export const NextTaskBodySchema = z.strictObject({
+  project_key: ProjectKeySchema.optional(),
+  label: LabelNameSchema.optional().describe("A label name, case-insensitive"),
+  engine: EngineSchema.optional().describe("Only tasks for this engine"),
+  lease_seconds: LeaseSecondsSchema.optional(),
+});
+export type NextTaskBody = z.output<typeof NextTaskBodySchema>;
 
 export const LabelSchema = z.object({ name: z.string(), color: z.string() });

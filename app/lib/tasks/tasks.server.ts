@@ -11,7 +11,27 @@ import { availableLabels, labelKey, labelsOfTasks, resolveLabels, setTaskLabels,
 import { decideLifecycle, type RunState, type TaskStatus } from "./lifecycle";
 import { findProjectByKey, findProjectsByRepo, quoted, requireProject } from "../projects/projects.server";
 import { repoMatchKey } from "../projects/repo-url";
-import type { CreateTaskBody, ListTasksQuery, PatchTaskBody, TaskStatusBody, TaskView } from "./schemas";
+import {
+  TASK_LIMITS,
+  type CreateTaskBody,
+  type ListTasksQuery,
+  type PatchTaskBody,
+  type TaskStatusBody,
+  type TaskView,
+} from "./schemas";
+import { dependenciesOf, findCycle, resolveBlockers, setBlockedBy } from "./dependencies.server";
+import {
+  claimantOf,
+  claimChanges,
+  claimOf,
+  claimRefusal,
+  claimRow,
+  expireLeases,
+  leaseFree,
+  NO_CLAIM,
+  noOpenBlocker,
+  systemAudit,
+} from "./lease.server";
 
 type Changes = Record<string, { before: unknown; after: unknown }>;
 type TaskWithProject = TaskRow & { project_key: string; repo_url: string | null };
@@ -24,8 +44,19 @@ const TASK_KEY = /^([A-Za-z0-9]{2,10})-([1-9][0-9]{0,8})$/;
 const criteriaOf = (row: Pick<TaskRow, "acceptance_criteria">) => parseJsonColumn(row.acceptance_criteria, StringListSchema, []);
 const resultOf = (row: Pick<TaskRow, "result">) => parseJsonColumn(row.result, JsonObjectSchema, null);
 
-/** What a client sees of a task: the documented fields, in the documented order. */
-export function taskView(row: TaskWithProject, labels: string[]): TaskView {
+/** A task's dependencies as its view shows them. */
+export interface TaskDependencies {
+  blocked_by: string[];
+  blocking: string[];
+}
+
+const NO_DEPENDENCIES: TaskDependencies = { blocked_by: [], blocking: [] };
+
+/**
+ * What a client sees of a task: the documented fields, in the documented order. A
+ * lease that has run out shows as free (claimed_by null) even before it is swept.
+ */
+export function taskView(row: TaskWithProject, labels: string[], deps: TaskDependencies = NO_DEPENDENCIES): TaskView {
   return {
     id: row.task_key,
     uuid: row.id,
@@ -44,6 +75,9 @@ export function taskView(row: TaskWithProject, labels: string[]): TaskView {
     run_state_updated_at: row.run_state_updated_at,
     result: resultOf(row),
     block_reason: row.block_reason,
+    blocked_by: deps.blocked_by,
+    blocking: deps.blocking,
+    ...claimOf(row),
     repo: row.repo_url,
     version: row.version,
     created_at: row.created_at,
@@ -64,16 +98,30 @@ function selectTasks(db: Kysely<Database>) {
 const LABELS_JSON = sql<string>`(select json_group_array(labels.name order by task_labels.position)
   from task_labels inner join labels on labels.id = task_labels.label_id where task_labels.task_id = tasks.id)`;
 
-/** Tasks with their project's key and repository and their labels: what a task view is made of. */
+/** The keys of the tasks a task is blocked by, in the given order, as a JSON array (same read as the task). */
+const BLOCKED_BY_JSON = sql<string>`(select json_group_array(b.task_key order by d.position)
+  from task_dependencies d inner join tasks b on b.id = d.blocker_id where d.task_id = tasks.id)`;
+/** The keys of the tasks a task blocks, oldest first. */
+const BLOCKING_JSON = sql<string>`(select json_group_array(w.task_key order by w.created_at, w.id)
+  from task_dependencies d inner join tasks w on w.id = d.task_id where d.blocker_id = tasks.id)`;
+
+/** Tasks with their project's key and repository, labels and dependencies: what a task view is made of. */
 function selectTaskViews(db: Kysely<Database>) {
-  return selectTasks(db).select(LABELS_JSON.as("labels_json"));
+  return selectTasks(db).select([
+    LABELS_JSON.as("labels_json"),
+    BLOCKED_BY_JSON.as("blocked_by_json"),
+    BLOCKING_JSON.as("blocking_json"),
+  ]);
 }
 
-type TaskViewRow = TaskWithProject & { labels_json: string };
+type TaskViewRow = TaskWithProject & { labels_json: string; blocked_by_json: string; blocking_json: string };
 
-/** The view of a row read with its labels (SQLite's json_group_array of the label names: always an array of strings). */
+/** The view of a row read with its labels and dependencies (SQLite's json_group_array: always an array of strings). */
 function viewOf(row: TaskViewRow): TaskView {
-  return taskView(row, JSON.parse(row.labels_json) as string[]);
+  return taskView(row, JSON.parse(row.labels_json) as string[], {
+    blocked_by: JSON.parse(row.blocked_by_json) as string[],
+    blocking: JSON.parse(row.blocking_json) as string[],
+  });
 }
 
 // The lookups every task request makes, compiled once (app/lib/prepared-query.server.ts).
@@ -209,6 +257,13 @@ function buildTaskListQuery(
           .where("labels.name_key", "=", key),
       ),
     );
+  }
+  if (query.ready === "true") {
+    const at = nowIso();
+    q = q.where("tasks.status", "=", "todo").where(leaseFree(at)).where(noOpenBlocker());
+  } else if (query.ready === "false") {
+    const at = nowIso();
+    q = q.where((eb) => eb.not(eb.and([eb("tasks.status", "=", "todo"), leaseFree(at), noOpenBlocker()])));
   }
   if (query.q !== undefined) {
     q = q.where(sql<boolean>`tasks.title like ${`%${escapeLike(query.q)}%`} escape '\\'`);
@@ -360,6 +415,10 @@ const insertTask = preparedInsert(
     created_at: 1,
     updated_at: 1,
     archived_at: 1,
+    claimed_by_type: 1,
+    claimed_by_id: 1,
+    claimed_by_name: 1,
+    lease_expires_at: 1,
   } satisfies Record<keyof TaskRow, 1>) as (keyof TaskRow)[],
 );
 
@@ -397,8 +456,15 @@ export async function createTask(db: Db, audit: AuditContext, input: CreateTaskB
       created_at: at,
       updated_at: at,
       archived_at: status === "archived" ? at : null,
+      ...NO_CLAIM,
     };
+    const blockers = input.blocked_by === undefined ? [] : await resolveBlockers(trx, input.blocked_by, null);
     await insertTask.run(trx, row);
+    await setBlockedBy(
+      trx,
+      row.id,
+      blockers.map((b) => b.id),
+    );
     const labels = await resolveLabels(trx, project.id, input.labels ?? [], now);
     await setTaskLabels(
       trx,
@@ -408,6 +474,7 @@ export async function createTask(db: Db, audit: AuditContext, input: CreateTaskB
     const view = taskView(
       { ...row, project_key: project.project_key, repo_url: project.repo_url },
       labels.map((l) => l.name),
+      { blocked_by: blockers.map((b) => b.task_key), blocking: [] },
     );
     const changes: Changes = {};
     for (const field of [
@@ -422,6 +489,7 @@ export async function createTask(db: Db, audit: AuditContext, input: CreateTaskB
     ] as const) {
       changes[field] = { before: null, after: view[field] };
     }
+    if (blockers.length > 0) changes.blocked_by = { before: null, after: view.blocked_by };
     await appendAudit(trx, audit, { action: "task.create", resourceType: "task", resourceId: row.task_key, changes }, now);
     return view;
   });
@@ -455,7 +523,28 @@ function moveTo(draft: Draft, task: TaskRow, status: TaskStatus, runState: RunSt
   }
 }
 
-/** Writes a draft (version +1, updated_at) and its one audit entry; returns the task as it is now. */
+/** Ends the task's claim (complete, block, review, a status change): the holder's lease is gone. */
+function endClaim(draft: Draft, task: TaskRow, at: string): void {
+  if (task.claimed_by_id === null) return;
+  Object.assign(draft.set, NO_CLAIM);
+  const before = claimOf(task, at);
+  if (before.claimed_by !== null) {
+    draft.changes.claimed_by = { before: before.claimed_by, after: null };
+    draft.changes.lease_expires_at = { before: before.lease_expires_at, after: null };
+  }
+}
+
+/** A start's claim: who takes the lease and for how long. */
+interface ClaimRequest {
+  claimant: ReturnType<typeof claimantOf>;
+  leaseSeconds: number;
+}
+
+/**
+ * Writes a draft (version +1, updated_at) and its one audit entry; returns the task as
+ * it is now. With a claim, the draft is written by the claim's one conditional UPDATE
+ * (and refused, with the reason, when the lease is another's or a blocker is open).
+ */
 async function commitDraft(
   trx: Db,
   audit: AuditContext,
@@ -464,16 +553,50 @@ async function commitDraft(
   action: "task.update" | "task.status",
   labelsAfter: string[] | null,
   now: number,
+  claim: ClaimRequest | null = null,
 ): Promise<TaskView> {
-  const changed = Object.keys(draft.changes).length > 0;
-  if (changed) {
-    draft.set.version = task.version + 1;
-    draft.set.updated_at = nowIso(now);
-    await trx.updateTable("tasks").set(draft.set).where("id", "=", task.id).execute();
+  let after: TaskRow;
+  let act: "task.update" | "task.status" | "task.claim" | "task.dependencies" = action;
+  if (claim) {
+    const { run_state: _r, run_state_updated_at: _u, ...set } = draft.set;
+    const row = await claimRow(trx, task.id, claim.claimant, claim.leaseSeconds, now, set);
+    if (!row) throw await claimRefusal(trx, task, claim.claimant, now);
+    Object.assign(draft.changes, claimChanges(task, row, nowIso(now)));
+    after = row;
+    act = "task.claim";
+  } else {
+    const changed = Object.keys(draft.changes).length > 0 || Object.keys(draft.set).length > 0;
+    if (changed) {
+      draft.set.version = task.version + 1;
+      draft.set.updated_at = nowIso(now);
+      await trx.updateTable("tasks").set(draft.set).where("id", "=", task.id).execute();
+    }
+    after = { ...task, ...draft.set };
+    const keys = Object.keys(draft.changes);
+    if (keys.length === 1 && keys[0] === "blocked_by") act = "task.dependencies";
   }
-  await appendAudit(trx, audit, { action, resourceType: "task", resourceId: task.task_key, changes: draft.changes }, now);
+  await appendAudit(trx, audit, { action: act, resourceType: "task", resourceId: task.task_key, changes: draft.changes }, now);
   const labels = labelsAfter ?? (await labelsOfTasks(trx, [task.id])).get(task.id) ?? [];
-  return taskView({ ...task, ...draft.set }, labels);
+  return taskView({ ...task, ...after }, labels, await dependenciesOf(trx, task.id));
+}
+
+/**
+ * Replaces the set of tasks `task` is blocked by: the keys must name other tasks that
+ * exist (VALIDATION_ERROR) and may not close a cycle (CONFLICT naming it).
+ */
+async function replaceBlockers(trx: Db, draft: Draft, task: TaskRow, keys: readonly string[]): Promise<void> {
+  const blockers = await resolveBlockers(trx, keys, task);
+  const cycle = await findCycle(trx, task, blockers);
+  if (cycle) throw new DomainError("CONFLICT", `blocked_by would make a cycle: ${cycle.join(" → ")}`);
+  const before = (await dependenciesOf(trx, task.id)).blocked_by;
+  const after = blockers.map((b) => b.task_key);
+  if (JSON.stringify(before) === JSON.stringify(after)) return;
+  await setBlockedBy(
+    trx,
+    task.id,
+    blockers.map((b) => b.id),
+  );
+  draft.changes.blocked_by = { before, after };
 }
 
 export interface ChangeOptions {
@@ -487,6 +610,12 @@ export interface ChangeOptions {
  * (per the decision table; CONFLICT when not allowed). Version +1 when anything
  * changed; one audit entry; all in one transaction, which reads the task once:
  * not found, then the input (when deferred), then the expected version.
+ *
+ * `start` claims the task for the caller (contract §11) with a lease of
+ * `lease_seconds`: one conditional UPDATE, refused while another caller's lease is
+ * live or a blocker is open. A lease that already ran out is expired first (its
+ * `task.lease_expired` entry, actor system). Complete, block, review and a status
+ * change end the claim.
  */
 export async function updateTask(
   db: Db,
@@ -497,20 +626,30 @@ export async function updateTask(
 ): Promise<TaskView> {
   const now = options.now ?? Date.now();
   return transaction(db, async (trx) => {
-    const task = await requireTask(trx, idOrKey);
+    let task = await requireTask(trx, idOrKey);
     const input = resolveInput(patch);
     checkVersion(options.expectedVersion, task);
     const at = nowIso(now);
     const draft: Draft = { set: {}, changes: {} };
+    let claim: ClaimRequest | null = null;
 
     if (input.lifecycle_action !== undefined) {
       const decision = decideLifecycle(input.lifecycle_action, task.status);
       if (!decision.ok) throw new DomainError("CONFLICT", decision.message);
-      moveTo(draft, task, decision.status, decision.runState, at);
+      if (input.lifecycle_action === "start") {
+        claim = { claimant: claimantOf(audit.actor), leaseSeconds: input.lease_seconds ?? TASK_LIMITS.leaseSecondsDefault };
+        // Lazily, on access: a lease that ran out is expired (and recorded) before anyone claims the task.
+        const freed = await expireLeases(trx, systemAudit(audit.signer, audit.requestId), now, task.id);
+        if (freed.length > 0) task = await requireTask(trx, task.id);
+      } else {
+        moveTo(draft, task, decision.status, decision.runState, at);
+        if (input.lifecycle_action !== "plan") endClaim(draft, task, at);
+      }
       // A block (re)states why: its reason, or none.
       if (input.lifecycle_action === "block") change(draft, task, "block_reason", input.reason ? input.reason : null);
     } else if (input.status !== undefined) {
       moveTo(draft, task, input.status, null, at);
+      endClaim(draft, task, at);
     }
     if (input.title !== undefined) change(draft, task, "title", input.title);
     if (input.description !== undefined) change(draft, task, "description", input.description);
@@ -532,6 +671,7 @@ export async function updateTask(
         draft.changes.result = { before: resultOf(task), after: input.result };
       }
     }
+    if (input.blocked_by !== undefined) await replaceBlockers(trx, draft, task, input.blocked_by);
     let labelsAfter: string[] | null = null;
     if (input.labels !== undefined) {
       const before = (await labelsOfTasks(trx, [task.id])).get(task.id) ?? [];
@@ -546,7 +686,7 @@ export async function updateTask(
         draft.changes.labels = { before, after: labelsAfter };
       }
     }
-    return commitDraft(trx, audit, task, draft, "task.update", labelsAfter, now);
+    return commitDraft(trx, audit, task, draft, "task.update", labelsAfter, now, claim);
   });
 }
 
@@ -569,7 +709,7 @@ export async function blockTask(
   return updateTask(db, audit, idOrKey, () => ({ ...resolveInput(input), lifecycle_action: "block" as const }), options);
 }
 
-/** A plain status change (and optionally the engine); clears run_state. Same order of checks as updateTask. */
+/** A plain status change (and optionally the engine); clears run_state and ends the claim. Same order of checks as updateTask. */
 export async function setTaskStatus(
   db: Db,
   audit: AuditContext,
@@ -584,12 +724,13 @@ export async function setTaskStatus(
     checkVersion(options.expectedVersion, task);
     const draft: Draft = { set: {}, changes: {} };
     moveTo(draft, task, input.status, null, nowIso(now));
+    endClaim(draft, task, nowIso(now));
     if (input.engine !== undefined) change(draft, task, "engine", input.engine);
     return commitDraft(trx, audit, task, draft, "task.status", null, now);
   });
 }
 
-/** Deletes a task (its key is never given out again) with its audit entry. */
+/** Deletes a task (its key is never given out again; its claim and dependencies go with it) with its audit entry. */
 export async function deleteTask(db: Db, audit: AuditContext, idOrKey: string, options: ChangeOptions = {}): Promise<void> {
   const now = options.now ?? Date.now();
   await transaction(db, async (trx) => {

@@ -1,0 +1,18 @@
+import { apiJson } from "~/lib/api/errors.server";
+import { etagOf } from "~/lib/api/etag.server";
+import { deferredInput, readOptionalJsonBody } from "~/lib/api/input.server";
+import { defineApiRoute } from "~/lib/api/route.server";
+import { HeartbeatBodySchema } from "~/lib/api/schemas";
+import { heartbeatTask } from "~/lib/tasks/claims.server";
+
+/** POST (full scope) `{lease_seconds?}`: the holder renews its lease; 409 for anyone else (contract §11). */
+const route = defineApiRoute({
+  POST: async ({ request, context, params, auth }) => {
+    const input = deferredInput(HeartbeatBodySchema, await readOptionalJsonBody(request));
+    const task = await heartbeatTask(context.services.db, auth.audit, params.id ?? "", input);
+    return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
+  },
+});
+
+export const loader = route.loader;
+export const action = route.action;
