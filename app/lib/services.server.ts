@@ -12,6 +12,7 @@ import { pruneSecurityEvents } from "./security/events.server";
 import { createSessionCookie, type SessionCookie } from "./auth/session.server";
 import { SetupCode } from "./auth/setup.server";
 import { DataKeyError, loadDataKey, type DataKey } from "./auth/two-factor/data-key.server";
+import { PASSKEY_OPTIONS_RATE_LIMIT } from "./auth/two-factor/passkeys.server";
 
 /**
  * Everything a request handler needs that outlives one request. Built once by the
@@ -42,6 +43,8 @@ export interface Services {
     loginUntrusted: RateLimiter;
     /** API requests per token. */
     api: RateLimiter;
+    /** Anonymous passkey sign-in starts per client IP: each writes a challenge row. */
+    passkeyOptions: RateLimiter;
     /** Failed bearer attempts per client IP, before any token is known. */
     apiAuthFailures: RateLimiter;
   };
@@ -127,6 +130,7 @@ export async function createServices(
       loginDevice: new RateLimiter(config.loginRateLimit),
       loginUntrusted: new RateLimiter(config.loginUntrustedRateLimit, 1),
       api: new RateLimiter(config.apiRateLimit),
+      passkeyOptions: new RateLimiter(PASSKEY_OPTIONS_RATE_LIMIT),
       // Generous, but bounded: enough for a misconfigured agent, not for a flood.
       apiAuthFailures: new RateLimiter({ max: Math.max(config.apiRateLimit.max, 100), windowMs: 15 * 60_000 }),
     },
