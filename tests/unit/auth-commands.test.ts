@@ -349,7 +349,11 @@ describe("resetPassword (CLI)", () => {
     const r = await resetPassword(deps(), ctx, { email: EMAIL, newPassword: NEW_PASSWORD });
     expect(r).toMatchObject({ ok: true, sessionsEnded: 1 });
     expect(await sessionCount()).toBe(0);
-    expect(JSON.parse((await events("password_changed"))[0]!.details)).toEqual({ via: "cli", sessions_ended: 1, challenges_ended: 0 });
+    expect(JSON.parse((await events("password_changed"))[0]!.details)).toEqual({
+      via: "cli",
+      sessions_ended: 1,
+      challenges_ended: 0,
+    });
     const entries = await audits();
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({
