@@ -75,7 +75,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const notice =
       n === 0
         ? "No API token was live."
-        : `Revoked ${n} API token${n === 1 ? "" : "s"}. Requests with them are refused from now on.`;
+        : `Revoked ${n} API token${n === 1 ? "" : "s"}. Requests with ${n === 1 ? "it" : "them"} are refused from now on.`;
     return redirect(PAGE, { headers: { "Set-Cookie": await setFlash(services.config, notice) } });
   }
 
