@@ -27,6 +27,7 @@ import { EmailSchema, getOwnerByEmail, NewPasswordSchema, ownerExists } from "..
 import { resetPassword } from "../app/lib/auth/password-change.server";
 import { resetTwoFactor } from "../app/lib/auth/two-factor/totp-factor.server";
 import { auditContext } from "../app/lib/domain/context";
+import { listLiveApiTokens } from "../app/lib/tokens/tokens.server";
 import { CliError, type CliIo, type CommandHandler } from "./cli-support";
 import { tokenCommands } from "./token-commands";
 
@@ -36,7 +37,8 @@ export const USAGE = `Usage: preqstation <command>
 
   migrate                                   apply pending database migrations
   owner create --email E                    create the owner (password read from standard input)
-  owner reset-password --email E            set a new password (from standard input); ends every session
+  owner reset-password --email E            set a new password (from standard input); ends every session and
+                                            sign-in challenge; lists the API tokens that still work
   owner 2fa reset --email E                 remove the owner's TOTP, recovery codes and passkeys (lost phone);
                                             ends every session; the password is unchanged
   token create --name N [--expires-in-days D] [--scope full|read]
@@ -98,6 +100,15 @@ const commands: Record<string, CommandHandler> = {
     const result = await resetPassword({ db: opened.db, auditSigner: signer }, ctx, { email, newPassword: password });
     if (!result.ok) throw new CliError(`no owner with email ${email}`);
     io.stdout(`Password changed for ${result.owner.email}; ${result.sessionsEnded} session(s) ended.\n`);
+    // A reset does not revoke API tokens: say which still work, and how to revoke them.
+    const live = await listLiveApiTokens(opened.db, result.owner.id);
+    if (live.length > 0) {
+      io.stdout(
+        `${live.length} API token(s) still work (a password reset does not revoke them):\n` +
+          live.map((t) => `  ${t.id}\t${t.name}\t${t.scope}\tlast used ${t.last_used_at ?? "never"}\n`).join("") +
+          "Revoke them all on /settings/security (Revoke all API tokens), or one by one with `token revoke <id>`.\n",
+      );
+    }
   },
 
   async "owner 2fa"(args, { opened, io, ctx, signer }) {

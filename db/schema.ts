@@ -236,6 +236,8 @@ export interface OwnerTotpTable {
 export interface TotpEnrolmentsTable {
   owner_id: string;
   secret_sealed: string;
+  /** The id hash of the session that started it: only that session sees the secret again or confirms it. */
+  session_id_hash: string | null;
   created_at: Timestamp;
   expires_at: Timestamp;
 }

@@ -14,6 +14,7 @@ import { createSessionCookie, type SessionCookie } from "./auth/session.server";
 import { SetupCode } from "./auth/setup.server";
 import { DataKeyError, loadDataKey, type DataKey } from "./auth/two-factor/data-key.server";
 import { startLeaseSweeper, type LeaseSweeper } from "./tasks/lease-sweeper.server";
+import { PASSKEY_OPTIONS_RATE_LIMIT } from "./auth/two-factor/passkeys.server";
 
 /**
  * Everything a request handler needs that outlives one request. Built once by the
@@ -46,6 +47,8 @@ export interface Services {
     loginUntrusted: RateLimiter;
     /** API requests per token. */
     api: RateLimiter;
+    /** Anonymous passkey sign-in starts per client IP: each writes a challenge row. */
+    passkeyOptions: RateLimiter;
     /** Failed bearer attempts per client IP, before any token is known. */
     apiAuthFailures: RateLimiter;
     /** OAuth dynamic client registrations per client IP (contract §9). */
@@ -140,6 +143,7 @@ export async function createServices(
       loginDevice: new RateLimiter(config.loginRateLimit),
       loginUntrusted: new RateLimiter(config.loginUntrustedRateLimit, 1),
       api: new RateLimiter(config.apiRateLimit),
+      passkeyOptions: new RateLimiter(PASSKEY_OPTIONS_RATE_LIMIT),
       // Generous, but bounded: enough for a misconfigured agent, not for a flood.
       apiAuthFailures: new RateLimiter({ max: Math.max(config.apiRateLimit.max, 100), windowMs: 15 * 60_000 }),
       // A client registers once per installation; a few retries are plenty.

@@ -7,6 +7,7 @@ import {
   type MetaFunction,
 } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { useEffect } from "react";
 import { z } from "zod";
 import { FormAlert } from "~/components/form-alert";
 import { Field } from "~/components/field";
@@ -191,6 +192,13 @@ export default function Login() {
   const redirectTo = actionData?.redirectTo ?? loaded.redirectTo;
   const { fields } = loaded;
   const codeStep = actionData?.step === "code";
+  // Without JavaScript a refused password comes back as a new page with the field empty;
+  // with it (single fetch) the form stays mounted, so empty it the same way.
+  useEffect(() => {
+    if (!actionData?.formError) return;
+    const password = document.querySelector<HTMLInputElement>('form input[name="password"]');
+    if (password) password.value = "";
+  }, [actionData]);
   return (
     <main className="narrow">
       <div className="card">

@@ -4,12 +4,17 @@ import { z } from "zod";
 import { FormAlert } from "~/components/form-alert";
 import { Field } from "~/components/field";
 import { guardAttempt, minutesText } from "~/lib/auth/attempt-guard.server";
-import { requireOwner } from "~/lib/auth/owner-session.server";
+import { UtcTime } from "~/components/utc-time";
+import { requireOwner, requireSudo } from "~/lib/auth/owner-session.server";
 import { NewPasswordSchema } from "~/lib/auth/owner.server";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "~/lib/auth/password-policy";
 import { changePassword } from "~/lib/auth/password-change.server";
+import { auditContext } from "~/lib/domain/context";
 import { readFlash, setFlash } from "~/lib/http/flash.server";
 import { inputProps, parseForm, readForm, type FieldErrors, retryAfterHeaders } from "~/lib/http/forms.server";
+import { listLiveApiTokens, revokeAllApiTokens } from "~/lib/tokens/tokens.server";
+
+const PAGE = "/settings/security";
 
 const ChangePasswordSchema = z
   .object({
@@ -30,12 +35,21 @@ const ChangePasswordSchema = z
   });
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  await requireOwner(request, context);
+  const { owner } = await requireOwner(request, context);
   // The confirmation comes only from the flash the change itself set: a link cannot claim one.
   const flash = await readFlash(request, context.services.config);
+  // A password change or reset does not revoke API tokens: the page lists the live ones.
+  const tokens = await listLiveApiTokens(context.services.db, owner.id);
   return data(
     {
       notice: flash.text,
+      tokens: tokens.map((t) => ({
+        id: t.id,
+        name: t.name,
+        scope: t.scope,
+        createdAt: t.created_at,
+        lastUsedAt: t.last_used_at,
+      })),
       fields: {
         current_password: inputProps(ChangePasswordSchema, "current_password"),
         new_password: inputProps(ChangePasswordSchema, "new_password"),
@@ -49,22 +63,45 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 type Failure = { fieldErrors?: FieldErrors; formError?: string };
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { owner, session, ctx } = await requireOwner(request, context);
+  const signedIn = await requireOwner(request, context);
+  const { owner, session, ctx } = signedIn;
   const { services } = context;
+  const body = await readForm(request);
 
-  // Wrong current passwords count against the same per-IP (per-/64) budget as failed
-  // sign-ins, so a stolen session cannot be used to guess the password at full speed.
-  // The attempt is counted before the slow check, so parallel guesses cannot all pass,
-  // and given back when it must not count (a form error, the right password).
-  const guard = await guardAttempt(services, ctx, { via: "password_change", account: false, cookieHeader: null });
-  if (!guard.allowed) {
-    return data<Failure>(
-      { formError: `Too many wrong passwords from your address. Try again in ${minutesText(guard.retryAfter)}.` },
-      { status: 429, headers: { "Retry-After": String(guard.retryAfter) } },
-    );
+  if (body?.get("intent") === "revoke-all-tokens") {
+    // Revoking every token at once is as sensitive as creating one: sudo mode (contract §6).
+    requireSudo(request, context, signedIn, PAGE);
+    const n = await revokeAllApiTokens(services.db, { ownerId: owner.id, audit: auditContext(ctx, services.auditSigner) });
+    const notice =
+      n === 0
+        ? "No API token was live."
+        : `Revoked ${n} API token${n === 1 ? "" : "s"}. Requests with ${n === 1 ? "it" : "them"} are refused from now on.`;
+    return redirect(PAGE, { headers: { "Set-Cookie": await setFlash(services.config, notice) } });
   }
 
-  const form = parseForm(ChangePasswordSchema, await readForm(request));
+  // Wrong current passwords go through the same attempt guard as sign-in and /sudo: per
+  // IP (per /64), and account-wide (per device cookie, or against the budget shared by
+  // every browser the owner has not signed in from), so a stolen session cannot guess
+  // the password at full speed, from one address or many. The attempt is counted before
+  // the slow check, so parallel guesses cannot all pass, and given back when it must not
+  // count (a form error, the right password).
+  const guard = await guardAttempt(services, ctx, {
+    via: "password_change",
+    account: true,
+    cookieHeader: request.headers.get("cookie"),
+  });
+  if (!guard.allowed) {
+    const wait = minutesText(guard.retryAfter);
+    const formError =
+      guard.scope === "ip"
+        ? `Too many wrong passwords from your address. Try again in ${wait}.`
+        : guard.scope === "device"
+          ? `Too many wrong passwords from this browser. Try again in ${wait}.`
+          : `Too many wrong passwords from browsers this account has not signed in from before. Try again in ${wait}.`;
+    return data<Failure>({ formError }, { status: 429, headers: { "Retry-After": String(guard.retryAfter) } });
+  }
+
+  const form = parseForm(ChangePasswordSchema, body);
   if (!form.success) {
     guard.release();
     return data<Failure>({ fieldErrors: form.fieldErrors }, { status: 400 });
@@ -81,15 +118,16 @@ export async function action({ request, context }: ActionFunctionArgs) {
     return data<Failure>({ fieldErrors: { current_password: "That is not your current password" } }, { status: 400 });
   }
   const n = result.otherSessionsEnded;
+  const live = (await listLiveApiTokens(services.db, owner.id)).length;
   const at = new Date().toISOString().slice(0, 19).replace("T", " ");
   const notice = `Password changed at ${at} UTC. ${
     n === 0 ? "No other sessions were signed in." : `${n} other session${n === 1 ? " was" : "s were"} signed out.`
-  }`;
-  return redirect("/settings/security", { headers: { "Set-Cookie": await setFlash(services.config, notice) } });
+  }${live === 0 ? "" : ` ${live} API token${live === 1 ? " still works" : "s still work"}: review ${live === 1 ? "it" : "them"} below.`}`;
+  return redirect(PAGE, { headers: { "Set-Cookie": await setFlash(services.config, notice) } });
 }
 
 export default function Security() {
-  const { notice, fields } = useLoaderData<typeof loader>();
+  const { notice, fields, tokens } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const errors = actionData?.fieldErrors;
@@ -137,6 +175,49 @@ export default function Security() {
             </button>
           </div>
         </Form>
+      </section>
+      <section className="card" aria-labelledby="tokens-heading">
+        <h2 id="tokens-heading">API tokens</h2>
+        <p className="muted">
+          API tokens still work after a password change or a reset: revoke them here if the password was changed because something
+          leaked. Revoking needs a recent sign-in or a password confirmation.
+        </p>
+        {tokens.length === 0 ? (
+          <p>No API token is live.</p>
+        ) : (
+          <>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Scope</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Last used</th>
+                </tr>
+              </thead>
+              <tbody>
+                {tokens.map((t) => (
+                  <tr key={t.id}>
+                    <th scope="row">{t.name}</th>
+                    <td>{t.scope}</td>
+                    <td>
+                      <UtcTime iso={t.createdAt} />
+                    </td>
+                    <td>{t.lastUsedAt ? <UtcTime iso={t.lastUsedAt} /> : "never"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <Form method="post">
+              <input type="hidden" name="intent" value="revoke-all-tokens" />
+              <div className="form-actions">
+                <button type="submit" className="danger" disabled={busy}>
+                  Revoke all API tokens ({tokens.length})
+                </button>
+              </div>
+            </Form>
+          </>
+        )}
       </section>
     </>
   );

@@ -53,6 +53,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
     return data({ formError: Object.values(form.fieldErrors)[0] ?? "That request was not valid." }, { status: 400 });
   }
 
+  // Ending any session but this one needs sudo mode (contract §6), one at a time as much
+  // as all at once: a session out of sudo mode cannot sign the owner's other browsers out.
+  // Signing this browser itself out never needs it (it is what "Sign out" does).
+  if (form.data.intent !== "revoke" || form.data.session_id !== current.public_id) requireSudo(request, context, signedIn);
+
   if (form.data.intent === "revoke") {
     const result = await revokeSession(services, ctx, { current, publicId: form.data.session_id });
     if (!result.ok) return data({ formError: "That session has already ended." }, { status: 404 });
@@ -64,8 +69,6 @@ export async function action({ request, context }: ActionFunctionArgs) {
     });
   }
 
-  // Ending every other session at once needs sudo mode (contract §6).
-  requireSudo(request, context, signedIn);
   const n = await revokeAllOtherSessions(services, ctx, { current });
   const notice = n === 0 ? "There were no other sessions to sign out." : `Signed out ${n} session${n === 1 ? "" : "s"}.`;
   return redirect("/settings/sessions", { headers: { "Set-Cookie": await setFlash(services.config, notice) } });

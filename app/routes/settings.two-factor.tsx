@@ -13,7 +13,9 @@ import { CopyButton } from "~/components/copy-button";
 import { Field } from "~/components/field";
 import { PasskeyRegister } from "~/components/passkey";
 import { UtcTime } from "~/components/utc-time";
+import { guardAttempt, minutesText } from "~/lib/auth/attempt-guard.server";
 import { inSudoMode, requireOwner, requireSudo } from "~/lib/auth/owner-session.server";
+import type { AttemptSlots } from "~/lib/auth/sign-in.server";
 import { isSealedDataError } from "~/lib/auth/two-factor/data-key.server";
 import { listPasskeys, PASSKEY_NAME_MAX, removePasskey } from "~/lib/auth/two-factor/passkeys.server";
 import {
@@ -62,10 +64,16 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const { db, dataKey, config } = context.services;
   const status = await getTwoFactorStatus(db, owner.owner.id);
   const passkeys = await listPasskeys(db, owner.owner.id);
+  const sudo = inSudoMode(context, owner);
   let pending: ReturnType<typeof enrolmentView> | null = null;
   let unreadable = false;
   try {
-    const found = status.enrolmentPending ? await getPendingTotpEnrolment(db, dataKey, { owner: owner.owner }) : null;
+    // The pending secret is shown again only in sudo mode, and only to the session that
+    // started the enrolment (pitfall 35): not in the page, not in its `.data` response.
+    const found =
+      status.enrolmentPending && sudo
+        ? await getPendingTotpEnrolment(db, dataKey, { owner: owner.owner, sessionIdHash: owner.session.id_hash })
+        : null;
     pending = found ? enrolmentView(found) : null;
   } catch (error) {
     if (!isSealedDataError(error)) throw error;
@@ -90,7 +98,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       pending,
       unreadable: unreadable ? UNREADABLE : null,
       passkeyNameMax: PASSKEY_NAME_MAX,
-      sudo: inSudoMode(context, owner),
+      sudo,
       notice: flash.text,
       fields: { code: inputProps(CodeSchema, "code") },
     },
@@ -114,25 +122,58 @@ export async function action({ request, context }: ActionFunctionArgs) {
       { status: 400 },
     );
   }
-  // Enrolment is confirmed with a code of the secret that sudo mode was needed to see;
-  // every other change needs sudo mode now (contract §6).
+  // Enrolment is confirmed with a code of the secret that sudo mode was needed to see, by
+  // the session that saw it (the command checks that); every other change needs sudo mode
+  // now (contract §6).
   if (intent.data.intent !== "totp-confirm") requireSudo(request, context, owner, PAGE);
+  // A TOTP or recovery code checked here goes through the same attempt guard as the
+  // sign-in code step: per IP, and per device or against the shared budget, counted
+  // before the check and given back when the code was right or the form was invalid.
+  let attempt: AttemptSlots | null = null;
+  if (intent.data.intent === "totp-confirm" || intent.data.intent === "totp-disable") {
+    const guard = await guardAttempt(context.services, owner.ctx, {
+      via: "two_factor",
+      account: true,
+      cookieHeader: request.headers.get("cookie"),
+    });
+    if (!guard.allowed) {
+      return data<ActionResult>(
+        {
+          kind: "error",
+          intent: intent.data.intent,
+          formError: `Too many wrong codes. Try again in ${minutesText(guard.retryAfter)}.`,
+        },
+        { status: 429, headers: { "Retry-After": String(guard.retryAfter) } },
+      );
+    }
+    attempt = guard;
+  }
   const audit = auditContext(owner.ctx, auditSigner);
   const noStore = { "Cache-Control": "no-store" };
   const ownerId = owner.owner.id;
   try {
     switch (intent.data.intent) {
       case "totp-start": {
-        const started = await startTotpEnrolment(db, dataKey, { owner: owner.owner });
+        const started = await startTotpEnrolment(db, dataKey, { owner: owner.owner, sessionIdHash: owner.session.id_hash });
         if (!started.ok)
           return data<ActionResult>({ kind: "error", intent: "totp-start", formError: "TOTP is already on." }, { status: 409 });
         return data<ActionResult>({ kind: "enrolment", enrolment: enrolmentView(started) }, { headers: noStore });
       }
       case "totp-confirm": {
         const code = parseForm(CodeSchema, form);
-        if (!code.success)
+        if (!code.success) {
+          attempt?.release();
           return data<ActionResult>({ kind: "error", intent: "totp-confirm", fieldErrors: code.fieldErrors }, { status: 400 });
-        const confirmed = await confirmTotp(db, dataKey, { owner: owner.owner, code: code.data.code, audit, source: owner.ctx });
+        }
+        const confirmed = await confirmTotp(db, dataKey, {
+          owner: owner.owner,
+          sessionIdHash: owner.session.id_hash,
+          code: code.data.code,
+          audit,
+          source: owner.ctx,
+        });
+        // Only a wrong code counts.
+        if (confirmed.ok || confirmed.reason !== "wrong_code") attempt?.release();
         if (confirmed.ok) {
           return data<ActionResult>(
             { kind: "codes", recoveryCodes: confirmed.recoveryCodes, reason: "enabled" },
@@ -157,9 +198,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
       }
       case "totp-disable": {
         const code = parseForm(CodeSchema, form);
-        if (!code.success)
+        if (!code.success) {
+          attempt?.release();
           return data<ActionResult>({ kind: "error", intent: "totp-disable", fieldErrors: code.fieldErrors }, { status: 400 });
+        }
         const disabled = await disableTotp(db, dataKey, { ownerId, code: code.data.code, audit, source: owner.ctx });
+        // Only a wrong, replayed or malformed code counts (as on the sign-in code step).
+        if (disabled.ok || disabled.reason === "not_enabled") attempt?.release();
         if (!disabled.ok) {
           const message =
             disabled.reason === "not_enabled"
@@ -206,6 +251,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       }
     }
   } catch (error) {
+    attempt?.release();
     if (!isSealedDataError(error)) throw error;
     return data<ActionResult>({ kind: "error", intent: intent.data.intent, formError: UNREADABLE }, { status: 409 });
   }
@@ -391,4 +437,10 @@ export default function TwoFactor() {
 
 export const meta: MetaFunction = () => [{ title: "Two-factor authentication · PreqStation" }];
 
-export const headers: HeadersFunction = () => ({ "Cache-Control": "no-store" });
+/** Never cached; a throttled attempt's page carries the action's Retry-After. */
+export const headers: HeadersFunction = ({ actionHeaders }) => {
+  const h = new Headers({ "Cache-Control": "no-store" });
+  const retryAfter = actionHeaders.get("Retry-After");
+  if (retryAfter) h.set("Retry-After", retryAfter);
+  return h;
+};

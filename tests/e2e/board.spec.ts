@@ -1,11 +1,11 @@
 /**
  * The task board in Chromium: live updates with JavaScript (an agent's API change
  * shows up on the open board and task page within 2 seconds, no reload), accessibility
- * of every board page with axe, and the whole create → edit → review flow without JavaScript.
+ * of every board page with axe, and the whole create → edit → review flow with and without JavaScript.
  */
 import AxeBuilder from "@axe-core/playwright";
 import { OWNER_EMAIL, setupOwner } from "../support/http";
-import { api, createToken, expect, signIn, test } from "./fixtures";
+import { api, createToken, expect, hydrated, nextPost, signIn, test } from "./fixtures";
 
 test.describe("with JavaScript", () => {
   test("an agent's change shows up on the open board and task page within 2 seconds, without a reload", async ({
@@ -80,43 +80,52 @@ test.describe("with JavaScript", () => {
   });
 });
 
-test.describe("without JavaScript", () => {
-  test.use({ javaScriptEnabled: false });
+for (const js of [true, false]) {
+  test.describe(js ? "with JavaScript" : "without JavaScript", () => {
+    test.use({ javaScriptEnabled: js });
 
-  test("the whole create → edit → review flow works with plain forms", async ({ page, freshServer: server }) => {
-    await setupOwner(server);
-    await signIn(page, server);
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Projects" }).click();
-    await page.getByLabel("Name").fill("Plain Forms");
-    await page.getByLabel("Project key").fill("PF");
-    await page.getByRole("button", { name: "Create project" }).click();
-    await expect(page).toHaveURL(/\/projects\/PF$/);
+    test("the whole create → edit → review flow works with the page's forms", async ({ page, freshServer: server }) => {
+      await setupOwner(server);
+      await signIn(page, server);
+      await hydrated(page, js);
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Projects" }).click();
+      await page.getByLabel("Name").fill("Plain Forms");
+      await page.getByLabel("Project key").fill("PF");
+      await page.getByRole("button", { name: "Create project" }).click();
+      await expect(page).toHaveURL(/\/projects\/PF$/);
 
-    await page.getByRole("link", { name: "New task in PF" }).click();
-    await page.getByLabel("Title").fill("Works without scripts");
-    await page.getByLabel("Description (Markdown)").fill("First *draft*");
-    await page.getByLabel("Labels").fill("nojs, forms");
-    await page.getByLabel("Acceptance criteria").fill("creates\nedits\nreviews");
-    await page.getByRole("button", { name: "Create task" }).click();
-    await expect(page).toHaveURL(/\/tasks\/PF-1$/);
-    await expect(page.getByRole("heading", { level: 1, name: /PF-1 Works without scripts/ })).toBeVisible();
+      await page.getByRole("link", { name: "New task in PF" }).click();
+      await page.getByLabel("Title").fill("Works without scripts");
+      await page.getByLabel("Description (Markdown)").fill("First *draft*");
+      await page.getByLabel("Labels").fill("nojs, forms");
+      await page.getByLabel("Acceptance criteria").fill("creates\nedits\nreviews");
+      await hydrated(page, js);
+      const created = nextPost(page, "/tasks/new", js);
+      await page.getByRole("button", { name: "Create task" }).click();
+      await created;
+      await expect(page).toHaveURL(/\/tasks\/PF-1$/);
+      await expect(page.getByRole("heading", { level: 1, name: /PF-1 Works without scripts/ })).toBeVisible();
 
-    const edit = page.getByRole("region", { name: "Edit" });
-    await edit.getByLabel("Title").fill("Works without scripts, edited");
-    await edit.getByLabel("Priority").selectOption("high");
-    await edit.getByRole("button", { name: "Save changes" }).click();
-    await expect(page.getByRole("heading", { level: 1, name: /edited/ })).toBeVisible();
+      const edit = page.getByRole("region", { name: "Edit" });
+      await edit.getByLabel("Title").fill("Works without scripts, edited");
+      await edit.getByLabel("Priority").selectOption("high");
+      await hydrated(page, js);
+      const saved = nextPost(page, "/tasks/PF-1", js);
+      await edit.getByRole("button", { name: "Save changes" }).click();
+      await saved;
+      await expect(page.getByRole("heading", { level: 1, name: /edited/ })).toBeVisible();
 
-    await page.getByLabel("Status", { exact: true }).selectOption("ready");
-    await page.getByRole("button", { name: "Set status" }).click();
-    await page.getByRole("button", { name: "Approve (ready → done)" }).click();
-    await expect(page.locator(".task-badges").getByText("done", { exact: true })).toBeVisible();
-    const history = page.getByRole("region", { name: "History" });
-    await expect(history.getByText("task.create")).toBeVisible();
-    await expect(history.getByText("task.update").first()).toBeVisible();
-    await expect(history.getByText(`${OWNER_EMAIL} (owner)`).first()).toBeVisible();
+      await page.getByLabel("Status", { exact: true }).selectOption("ready");
+      await page.getByRole("button", { name: "Set status" }).click();
+      await page.getByRole("button", { name: "Approve (ready → done)" }).click();
+      await expect(page.locator(".task-badges").getByText("done", { exact: true })).toBeVisible();
+      const history = page.getByRole("region", { name: "History" });
+      await expect(history.getByText("task.create")).toBeVisible();
+      await expect(history.getByText("task.update").first()).toBeVisible();
+      await expect(history.getByText(`${OWNER_EMAIL} (owner)`).first()).toBeVisible();
 
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tasks" }).click();
-    await expect(page.getByRole("region", { name: /^done/ }).getByRole("link", { name: /PF-1/ })).toBeVisible();
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tasks" }).click();
+      await expect(page.getByRole("region", { name: /^done/ }).getByRole("link", { name: /PF-1/ })).toBeVisible();
+    });
   });
-});
+}

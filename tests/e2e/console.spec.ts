@@ -1,7 +1,8 @@
 /**
  * The owner's console in Chromium, with and without JavaScript: finding what one
- * token did through the audit log's actor filter, revoking another session, and
- * changing the password then signing in with it. Each test has a server of its
+ * token did through the audit log's actor filter, revoking another session,
+ * changing the password then signing in with it, and revoking every API token that
+ * survived the change. Each test has a server of its
  * own (`freshServer`), since it changes sessions and the password.
  */
 import type { Page } from "@playwright/test";
@@ -108,6 +109,30 @@ for (const javaScriptEnabled of [true, false]) {
       await expect(page.getByRole("alert")).toHaveText("Incorrect email or password.");
       await signInToSettings(page, server, NEW_PASSWORD);
       await expect(page.getByText(OWNER_EMAIL)).toBeVisible();
+    });
+
+    test("after a password change, shows the API tokens that still work and revokes them all at once", async ({
+      page,
+      freshServer: server,
+    }) => {
+      await setupOwner(server);
+      const token = await createToken(server, "ci-bot");
+      await signInToSettings(page, server);
+      await page.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Security", exact: true }).click();
+      await page.getByLabel("Current password").fill(OWNER_PASSWORD);
+      await page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
+      await page.getByLabel("Confirm new password").fill(NEW_PASSWORD);
+      await page.getByRole("button", { name: "Change password" }).click();
+      await expect(page.getByRole("status")).toContainText("1 API token still works: review it below.");
+      const tokens = page.getByRole("region", { name: "API tokens" });
+      await expect(tokens.getByRole("rowheader", { name: "ci-bot" })).toBeVisible();
+      const me = () => fetch(`${server.url}/api/me`, { headers: { Authorization: `Bearer ${token}` } });
+      expect((await me()).status).toBe(200);
+
+      await tokens.getByRole("button", { name: "Revoke all API tokens (1)" }).click();
+      await expect(page.getByRole("status")).toHaveText("Revoked 1 API token. Requests with it are refused from now on.");
+      await expect(tokens.getByText("No API token is live.")).toBeVisible();
+      expect((await me()).status).toBe(401);
     });
   });
 }

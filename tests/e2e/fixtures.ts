@@ -58,3 +58,33 @@ export async function api(server: TestServer, token: string, method: string, pat
   expect(res.status, `${method} ${path}`).toBeLessThan(300);
   return res.json();
 }
+
+/**
+ * With JavaScript on, waits until Remix has hydrated the page, so a click is handled by
+ * the router (a single-fetch POST to `<path>.data`) and not by the browser's own form
+ * submission. A no-op without JavaScript.
+ */
+export async function hydrated(page: Page, javaScriptEnabled: boolean) {
+  if (!javaScriptEnabled) return;
+  await page.waitForFunction(() => {
+    const router = (window as unknown as { __remixRouter?: { state: { initialized: boolean } } }).__remixRouter;
+    return router?.state.initialized === true;
+  });
+}
+
+/**
+ * The next POST the page sends for the route at `pathname`: to `pathname` itself without
+ * JavaScript, to `pathname.data` (Remix single fetch) with it. Fails the test when the
+ * request goes to the other one, so a JavaScript test cannot silently fall back to a
+ * plain form post.
+ */
+export function nextPost(page: Page, pathname: string, javaScriptEnabled: boolean) {
+  const expected = javaScriptEnabled ? `${pathname}.data` : pathname;
+  return page.waitForResponse((r) => {
+    if (r.request().method() !== "POST") return false;
+    const p = new URL(r.url()).pathname;
+    if (p !== pathname && p !== `${pathname}.data`) return false;
+    expect(p, "with JavaScript the form posts through single fetch").toBe(expected);
+    return true;
+  });
+}

@@ -306,7 +306,7 @@ describe("changePassword", () => {
     expect((await db().selectFrom("sessions").select("id_hash").execute()).map((s) => s.id_hash)).toEqual([mine.row.id_hash]);
     const [event] = await events("password_changed");
     expect(event).toMatchObject({ outcome: "success", ip: "192.0.2.10", path: "/settings/security" });
-    expect(JSON.parse(event!.details)).toEqual({ via: "web", other_sessions_ended: 2 });
+    expect(JSON.parse(event!.details)).toEqual({ via: "web", other_sessions_ended: 2, challenges_ended: 0 });
     const entries = await audits();
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({
@@ -349,7 +349,11 @@ describe("resetPassword (CLI)", () => {
     const r = await resetPassword(deps(), ctx, { email: EMAIL, newPassword: NEW_PASSWORD });
     expect(r).toMatchObject({ ok: true, sessionsEnded: 1 });
     expect(await sessionCount()).toBe(0);
-    expect(JSON.parse((await events("password_changed"))[0]!.details)).toEqual({ via: "cli", sessions_ended: 1 });
+    expect(JSON.parse((await events("password_changed"))[0]!.details)).toEqual({
+      via: "cli",
+      sessions_ended: 1,
+      challenges_ended: 0,
+    });
     const entries = await audits();
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({

@@ -48,13 +48,17 @@ beforeEach(async () => {
 });
 afterEach(() => opened.db.destroy());
 
+/** The id hash of the session enrolling (an enrolment is bound to it). */
+const SESSION = "a".repeat(64);
+
 /** Enrols TOTP at T0 and returns the raw secret and the recovery codes. */
 async function enrol(now = T0) {
-  const started = await startTotpEnrolment(opened.db, dataKey, { owner, now });
+  const started = await startTotpEnrolment(opened.db, dataKey, { owner, sessionIdHash: SESSION, now });
   if (!started.ok) throw new Error("enrolment did not start");
   const secret = Buffer.from(base32Decode(started.secretBase32));
   const confirmed = await confirmTotp(opened.db, dataKey, {
     owner,
+    sessionIdHash: SESSION,
     code: totpCodeAt(secret, totpStep(now)),
     audit,
     source,
@@ -79,7 +83,7 @@ const auditActions = async () =>
 
 describe("TOTP enrolment", () => {
   it("keeps the pending secret sealed on the server and enables TOTP on a correct code, with 10 recovery codes once", async () => {
-    const started = await startTotpEnrolment(opened.db, dataKey, { owner, now: T0 });
+    const started = await startTotpEnrolment(opened.db, dataKey, { owner, sessionIdHash: SESSION, now: T0 });
     expect(started.ok).toBe(true);
     if (!started.ok) return;
     expect(started.uri).toMatch(/^otpauth:\/\/totp\/PreqStation:owner@example\.com\?secret=[A-Z2-7]{32}&issuer=PreqStation$/);
@@ -87,15 +91,25 @@ describe("TOTP enrolment", () => {
     const pending = await opened.db.selectFrom("totp_enrolments").selectAll().executeTakeFirstOrThrow();
     expect(pending.secret_sealed).toMatch(/^v1\./);
     expect(pending.secret_sealed).not.toContain(started.secretBase32);
-    expect((await getPendingTotpEnrolment(opened.db, dataKey, { owner, now: T0 }))?.uri).toBe(started.uri);
+    expect((await getPendingTotpEnrolment(opened.db, dataKey, { owner, sessionIdHash: SESSION, now: T0 }))?.uri).toBe(
+      started.uri,
+    );
 
     const secret = base32Decode(started.secretBase32);
-    const wrong = await confirmTotp(opened.db, dataKey, { owner, code: "000000", audit, source, now: T0 });
+    const wrong = await confirmTotp(opened.db, dataKey, {
+      owner,
+      sessionIdHash: SESSION,
+      code: "000000",
+      audit,
+      source,
+      now: T0,
+    });
     expect(wrong).toEqual({ ok: false, reason: "wrong_code" });
     expect((await events()).at(-1)).toMatchObject({ type: "second_factor", outcome: "failure" });
 
     const confirmed = await confirmTotp(opened.db, dataKey, {
       owner,
+      sessionIdHash: SESSION,
       code: totpCodeAt(secret, totpStep(T0)),
       audit,
       source,
@@ -111,15 +125,18 @@ describe("TOTP enrolment", () => {
     expect(await opened.db.selectFrom("totp_enrolments").selectAll().execute()).toHaveLength(0);
     expect(await getTwoFactorStatus(opened.db, owner.id, T0)).toMatchObject({ totpEnabled: true, recoveryCodesLeft: 10 });
     expect(await auditActions()).toEqual(["owner.2fa_enable"]);
-    expect(await startTotpEnrolment(opened.db, dataKey, { owner, now: T0 })).toEqual({ ok: false, reason: "already_enabled" });
+    expect(await startTotpEnrolment(opened.db, dataKey, { owner, sessionIdHash: SESSION, now: T0 })).toEqual({
+      ok: false,
+      reason: "already_enabled",
+    });
   });
 
   it("refuses to confirm an enrolment that expired", async () => {
-    const started = await startTotpEnrolment(opened.db, dataKey, { owner, now: T0 });
+    const started = await startTotpEnrolment(opened.db, dataKey, { owner, sessionIdHash: SESSION, now: T0 });
     if (!started.ok) throw new Error();
     const later = T0 + 16 * 60_000;
     const code = totpCodeAt(base32Decode(started.secretBase32), totpStep(later));
-    expect(await confirmTotp(opened.db, dataKey, { owner, code, audit, source, now: later })).toEqual({
+    expect(await confirmTotp(opened.db, dataKey, { owner, sessionIdHash: SESSION, code, audit, source, now: later })).toEqual({
       ok: false,
       reason: "no_enrolment",
     });

@@ -6,15 +6,16 @@ import { recordEvent } from "../security/events.server";
 import { throttleKey, type RateLimiter } from "../security/rate-limit.server";
 
 /**
- * The one guard in front of every password (and setup-code) check: sign-in, setup
- * and password change. An attempt is counted *before* the slow check, so parallel
+ * The one guard in front of every password, code (and setup-code) check: sign-in and
+ * its code step, setup, `/sudo`, password change, and the TOTP codes that confirm an
+ * enrolment or turn TOTP off (pitfall 37). An attempt is counted *before* the slow check, so parallel
  * guesses cannot all pass a check made before any of them was counted; the caller
  * gives the slots back (`release`) when the attempt must not count (a form error,
  * or it succeeded).
  *
  * Layers, each answered with 429 and Retry-After and recorded as a `login_throttled` event:
  * - `ip`: failures per client IP (IPv6: per /64), LOGIN_RATE_LIMIT. Always.
- * - with `account: true` (sign-in), one more, chosen by the device cookie:
+ * - with `account: true` (every check but setup), one more, chosen by the device cookie:
  *   - `device`: a valid device cookie of this owner: failures per device, LOGIN_RATE_LIMIT,
  *     so a device that fails too often is itself locked out for the window;
  *   - `untrusted`: anything else: one budget shared by every client, LOGIN_UNTRUSTED_RATE_LIMIT,
@@ -49,7 +50,7 @@ export async function guardAttempt(
   deps: AttemptGuardDeps,
   ctx: RequestContext,
   options: {
-    via: "login" | "setup" | "password_change" | "sudo";
+    via: "login" | "setup" | "password_change" | "sudo" | "two_factor";
     account: boolean;
     /** The request's Cookie header: the device cookie is read from it when `account` is set. */
     cookieHeader: string | null;
@@ -98,6 +99,33 @@ export async function guardAttempt(
     if (refused) return refused;
   }
   return { allowed: true, device, release };
+}
+
+/**
+ * A per-IP limit in front of something an anonymous client can make the server write
+ * (pitfall 25): `null` when the request may go on, or the seconds to wait. A refusal is
+ * recorded as one coalesced `login_throttled` event per client, so the flood it stops
+ * does not write a row per request either.
+ */
+export async function limitPerIp(
+  deps: { db: Db },
+  ctx: RequestContext,
+  limiter: RateLimiter,
+  via: "passkey_options",
+): Promise<number | null> {
+  const state = limiter.hit(throttleKey(ctx.ip));
+  if (state.allowed) return null;
+  await recordEvent(
+    deps.db,
+    ctx,
+    {
+      type: "login_throttled",
+      outcome: "blocked",
+      details: { scope: "ip", via, limit: state.limit, retry_after: state.retryAfter },
+    },
+    { coalesce: true },
+  );
+  return state.retryAfter;
 }
 
 /** "N minute(s)" for a Retry-After in seconds. */

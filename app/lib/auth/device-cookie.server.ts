@@ -1,5 +1,6 @@
-import { createHmac, randomBytes } from "node:crypto";
-import { createCookie, type Cookie } from "@remix-run/node";
+import { randomBytes } from "node:crypto";
+import type { Cookie } from "@remix-run/node";
+import { deriveCookieKey, scopedCookie } from "../cookies.server";
 import type { Config } from "../env.server";
 
 /**
@@ -26,20 +27,15 @@ const VALUE_PATTERN = /^dev1\.([0-9a-f-]{36})\.([A-Za-z0-9_-]{22})$/;
 /** A year: the cookie outlives sessions so that a browser stays known between sign-ins. */
 export const DEVICE_COOKIE_MAX_AGE_SECONDS = 365 * 86_400;
 
+const KEY_LABEL = "preqstation/device-cookie/v1";
+
 /** The device cookie's HMAC key for one SESSION_SECRET: a different purpose than the session key. */
 export function deriveDeviceKey(secret: string): string {
-  return createHmac("sha256", secret).update("preqstation/device-cookie/v1").digest("base64url");
+  return deriveCookieKey(secret, KEY_LABEL);
 }
 
 export function createDeviceCookie(config: Pick<Config, "sessionSecrets" | "cookieSecure">): Cookie {
-  return createCookie("device", {
-    secrets: config.sessionSecrets.map(deriveDeviceKey),
-    httpOnly: true,
-    secure: config.cookieSecure,
-    sameSite: "strict",
-    path: "/",
-    maxAge: DEVICE_COOKIE_MAX_AGE_SECONDS,
-  });
+  return scopedCookie("device", config, { keyLabel: KEY_LABEL, maxAgeSeconds: DEVICE_COOKIE_MAX_AGE_SECONDS });
 }
 
 export function newDevice(ownerId: string): Device {

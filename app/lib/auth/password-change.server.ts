@@ -14,6 +14,21 @@ type Deps = { db: Db; auditSigner: AuditSigner };
 /** Never the password or its hash in an audit entry: only that it changed. */
 const PASSWORD_CHANGED = { before: "[redacted]", after: "[changed]" } as const;
 
+/**
+ * Everything a password opened ends with it (pitfall 36): the sign-in challenges waiting
+ * for their second factor (a `login_challenge` cookie opened with the old password can no
+ * longer finish), and every pending passkey ceremony (sign-in ones belong to no owner
+ * until they verify, so all of them go). Returns how many ended.
+ */
+async function endOpenChallenges(trx: Db, ownerId: string): Promise<number> {
+  const login = await trx.deleteFrom("login_challenges").where("owner_id", "=", ownerId).executeTakeFirst();
+  const passkey = await trx
+    .deleteFrom("webauthn_challenges")
+    .where((eb) => eb.or([eb("owner_id", "=", ownerId), eb("owner_id", "is", null)]))
+    .executeTakeFirst();
+  return Number(login.numDeletedRows) + Number(passkey.numDeletedRows);
+}
+
 export type PasswordChangeResult = { ok: true; otherSessionsEnded: number } | { ok: false; reason: "wrong_current_password" };
 
 /**
@@ -21,8 +36,9 @@ export type PasswordChangeResult = { ok: true; otherSessionsEnded: number } | { 
  * guard (a stolen session cannot guess the current password at full speed); a wrong
  * current password is a `password_changed` failure event and keeps counting. On
  * success, in one transaction: the new hash, every other session ended (this one,
- * `keepSessionIdHash`, stays), the success event and the `owner.password_change`
- * audit entry.
+ * `keepSessionIdHash`, stays), every open sign-in and passkey challenge ended, the
+ * success event and the `owner.password_change` audit entry. API tokens are not
+ * touched: the page shows the owner the ones still live (`listLiveApiTokens`).
  */
 export async function changePassword(
   deps: Deps,
@@ -40,10 +56,11 @@ export async function changePassword(
   const ended = await transaction(db, async (trx) => {
     await updateOwnerPassword(trx, owner.id, passwordHash);
     const n = await revokeOtherSessions(trx, owner.id, input.keepSessionIdHash);
+    const challenges = await endOpenChallenges(trx, owner.id);
     await recordEvent(trx, ctx, {
       type: "password_changed",
       outcome: "success",
-      details: { via: "web", other_sessions_ended: n },
+      details: { via: "web", other_sessions_ended: n, challenges_ended: challenges },
     });
     await appendAudit(trx, auditContext(ctx, deps.auditSigner), {
       action: "owner.password_change",
@@ -60,8 +77,8 @@ export type PasswordResetResult = { ok: true; owner: Owner; sessionsEnded: numbe
 
 /**
  * `owner reset-password` on the CLI (for an owner locked out): in one transaction the
- * new hash, every session ended, the `password_changed` event (`via: cli`) and the
- * `owner.password_reset` audit entry.
+ * new hash, every session ended, every open sign-in and passkey challenge ended, the
+ * `password_changed` event (`via: cli`) and the `owner.password_reset` audit entry.
  */
 export async function resetPassword(
   deps: Deps,
@@ -75,7 +92,12 @@ export async function resetPassword(
     if (!owner) return { ok: false, reason: "no_owner" } as const;
     await updateOwnerPassword(trx, owner.id, passwordHash);
     const n = await revokeOtherSessions(trx, owner.id, null);
-    await recordEvent(trx, ctx, { type: "password_changed", outcome: "success", details: { via: "cli", sessions_ended: n } });
+    const challenges = await endOpenChallenges(trx, owner.id);
+    await recordEvent(trx, ctx, {
+      type: "password_changed",
+      outcome: "success",
+      details: { via: "cli", sessions_ended: n, challenges_ended: challenges },
+    });
     await appendAudit(trx, auditContext(ctx, deps.auditSigner), {
       action: "owner.password_reset",
       resourceType: "owner",

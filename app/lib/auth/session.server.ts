@@ -1,5 +1,6 @@
-import { createHash, createHmac, randomBytes } from "node:crypto";
-import { createCookie, type Cookie } from "@remix-run/node";
+import { createHash, randomBytes } from "node:crypto";
+import type { Cookie } from "@remix-run/node";
+import { deriveCookieKey, scopedCookie } from "../cookies.server";
 import type { Session } from "../../../db/schema";
 import type { Config } from "../env.server";
 import { isStorageUnavailable, nowIso, type Db } from "../db.server";
@@ -20,24 +21,19 @@ const VALUE_PREFIX = "sess1.";
 /** Stored idle expiry is bumped at most this often, so a busy page does not write on every view. */
 export const IDLE_BUMP_INTERVAL_MS = 60_000;
 
+const KEY_LABEL = "preqstation/session-cookie/v1";
+
 /**
  * Keys for the session cookie are derived from SESSION_SECRET for this one
  * purpose, so a value signed for anything else (now or later) never verifies here.
  */
 export function deriveSessionKey(secret: string): string {
-  return createHmac("sha256", secret).update("preqstation/session-cookie/v1").digest("base64url");
+  return deriveCookieKey(secret, KEY_LABEL);
 }
 
 export function createSessionCookie(config: Config): SessionCookie {
   return {
-    cookie: createCookie("session", {
-      secrets: config.sessionSecrets.map(deriveSessionKey),
-      httpOnly: true,
-      secure: config.cookieSecure,
-      sameSite: "strict",
-      path: "/",
-      maxAge: config.sessionMaxAgeSeconds,
-    }),
+    cookie: scopedCookie("session", config, { keyLabel: KEY_LABEL, maxAgeSeconds: config.sessionMaxAgeSeconds }),
     maxAgeSeconds: config.sessionMaxAgeSeconds,
     absoluteMaxAgeSeconds: config.sessionAbsoluteMaxAgeSeconds,
   };

@@ -1,5 +1,5 @@
-import { createHmac } from "node:crypto";
-import { createCookie, type Cookie } from "@remix-run/node";
+import type { Cookie } from "@remix-run/node";
+import { deriveCookieKey, scopedCookie } from "../cookies.server";
 import type { Config } from "../env.server";
 
 /**
@@ -21,9 +21,11 @@ export const FLASH_MAX_AGE_SECONDS = 60;
 /** The longest notice kept; a page's notices are one sentence. */
 export const MAX_FLASH_TEXT = 300;
 
+const KEY_LABEL = "preqstation/flash-cookie/v1";
+
 /** The flash cookie's HMAC key for one SESSION_SECRET: a different purpose than the session and device keys. */
 export function deriveFlashKey(secret: string): string {
-  return createHmac("sha256", secret).update("preqstation/flash-cookie/v1").digest("base64url");
+  return deriveCookieKey(secret, KEY_LABEL);
 }
 
 const cookies = new WeakMap<FlashConfig, Cookie>();
@@ -31,14 +33,7 @@ const cookies = new WeakMap<FlashConfig, Cookie>();
 export function flashCookie(config: FlashConfig): Cookie {
   let cookie = cookies.get(config);
   if (!cookie) {
-    cookie = createCookie("flash", {
-      secrets: config.sessionSecrets.map(deriveFlashKey),
-      httpOnly: true,
-      secure: config.cookieSecure,
-      sameSite: "strict",
-      path: "/",
-      maxAge: FLASH_MAX_AGE_SECONDS,
-    });
+    cookie = scopedCookie("flash", config, { keyLabel: KEY_LABEL, maxAgeSeconds: FLASH_MAX_AGE_SECONDS });
     cookies.set(config, cookie);
   }
   return cookie;

@@ -224,6 +224,49 @@ export async function revokeApiToken(
   });
 }
 
+/**
+ * The owner's tokens that still work (not revoked, not expired), newest first. A
+ * password change or reset does not revoke them: the Security page and the CLI's
+ * `owner reset-password` show this list after one.
+ */
+export async function listLiveApiTokens(db: Db, ownerId: string, now = Date.now()): Promise<TokenSummary[]> {
+  return (await listApiTokens(db, ownerId, now)).filter((t) => t.status === "active");
+}
+
+/**
+ * Revokes every token of the owner that still works, at once ("Revoke all API tokens"
+ * after a password change): in one transaction, each with its own `api_token.revoke`
+ * audit entry. Returns how many were revoked (0 when none was live).
+ */
+export async function revokeAllApiTokens(db: Db, input: { ownerId: string; audit: AuditContext; now?: number }): Promise<number> {
+  const now = input.now ?? Date.now();
+  const revokedAt = nowIso(now);
+  return transaction(db, async (trx) => {
+    const revoked = await trx
+      .updateTable("api_tokens")
+      .set({ revoked_at: revokedAt })
+      .where("owner_id", "=", input.ownerId)
+      .where("revoked_at", "is", null)
+      .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", revokedAt)]))
+      .returning("id")
+      .execute();
+    for (const { id } of revoked.sort((a, b) => a.id - b.id)) {
+      await appendAudit(
+        trx,
+        input.audit,
+        {
+          action: "api_token.revoke",
+          resourceType: "api_token",
+          resourceId: String(id),
+          changes: { revoked_at: { before: null, after: revokedAt } },
+        },
+        now,
+      );
+    }
+    return revoked.length;
+  });
+}
+
 /** The token row for a plaintext token, by its hash; undefined for anything malformed or unknown. */
 export async function findTokenByPlaintext(db: Db, plaintext: string): Promise<ApiToken | undefined> {
   if (!isWellFormedToken(plaintext)) return undefined;

@@ -1,12 +1,14 @@
-import { createHmac } from "node:crypto";
-import { createCookie, type Cookie } from "@remix-run/node";
+import type { Cookie } from "@remix-run/node";
+import { deriveCookieKey, scopedCookie } from "../../cookies.server";
 import type { Config } from "../../env.server";
 import { LOGIN_CHALLENGE_ID_PATTERN, LOGIN_CHALLENGE_TTL_MS } from "./login-challenge.server";
 
 /**
  * The `login_challenge` cookie (contract §6): it names the server-side challenge a
- * correct password opened, for the `code` step of `/login` only (Path=/login,
- * Max-Age=300, HttpOnly, SameSite=Strict, Secure per COOKIE_SECURE). It is never a
+ * correct password opened, for the `code` step of `/login` (Max-Age=300, HttpOnly,
+ * SameSite=Strict, Secure per COOKIE_SECURE, and Path=/ like every cookie here: with
+ * JavaScript the code step posts to `/login.data`, which `Path=/login` does not
+ * reach; `scopedCookie` has no path to choose). It is never a
  * session (pitfall 29): its own name, its own HMAC key derived from SESSION_SECRET for
  * this purpose alone, its own value format (`lc1_` + 256 random bits), looked up in its
  * own table by a differently labelled hash. A missing, tampered or malformed value is
@@ -14,9 +16,11 @@ import { LOGIN_CHALLENGE_ID_PATTERN, LOGIN_CHALLENGE_TTL_MS } from "./login-chal
  */
 export const LOGIN_CHALLENGE_COOKIE = "login_challenge";
 
+const KEY_LABEL = "preqstation/login-challenge-cookie/v1";
+
 /** The challenge cookie's HMAC key for one SESSION_SECRET (not the session, device or flash key). */
 export function deriveLoginChallengeKey(secret: string): string {
-  return createHmac("sha256", secret).update("preqstation/login-challenge-cookie/v1").digest("base64url");
+  return deriveCookieKey(secret, KEY_LABEL);
 }
 
 const cookies = new WeakMap<object, Cookie>();
@@ -24,14 +28,7 @@ const cookies = new WeakMap<object, Cookie>();
 export function loginChallengeCookie(config: Pick<Config, "sessionSecrets" | "cookieSecure">): Cookie {
   let cookie = cookies.get(config);
   if (!cookie) {
-    cookie = createCookie(LOGIN_CHALLENGE_COOKIE, {
-      secrets: config.sessionSecrets.map(deriveLoginChallengeKey),
-      httpOnly: true,
-      secure: config.cookieSecure,
-      sameSite: "strict",
-      path: "/login",
-      maxAge: LOGIN_CHALLENGE_TTL_MS / 1000,
-    });
+    cookie = scopedCookie(LOGIN_CHALLENGE_COOKIE, config, { keyLabel: KEY_LABEL, maxAgeSeconds: LOGIN_CHALLENGE_TTL_MS / 1000 });
     cookies.set(config, cookie);
   }
   return cookie;

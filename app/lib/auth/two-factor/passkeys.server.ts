@@ -34,6 +34,14 @@ export const WEBAUTHN_CHALLENGE_ID_PATTERN = /^wa1_[A-Za-z0-9_-]{43}$/;
  * slow sign-in start over, never grow the table.
  */
 export const MAX_PENDING_AUTHENTICATIONS = 100;
+
+/**
+ * Passkey sign-in starts one client IP (IPv6: one /64) may make per window, in front of
+ * the cap above: each start writes a row, and one address must not be able to push the
+ * owner's own pending sign-in out of the table (issue 22, item 9). A person clicking
+ * "Sign in with a passkey" never comes close.
+ */
+export const PASSKEY_OPTIONS_RATE_LIMIT = { max: 20, windowMs: 15 * 60_000 } as const;
 export const PASSKEY_NAME_MAX = 64;
 /** ES256, EdDSA, RS256: what platform authenticators and security keys use. */
 const SUPPORTED_ALGORITHMS = [-7, -8, -257];

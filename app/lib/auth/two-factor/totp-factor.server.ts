@@ -78,13 +78,15 @@ export type StartEnrolmentResult = ({ ok: true } & TotpEnrolment) | { ok: false;
 
 /**
  * Starts (or restarts) TOTP enrolment: a new random secret, kept sealed in
- * `totp_enrolments` (one per owner; a restart replaces it) until `confirmTotp`. The
- * page needs sudo mode for this (contract §6); that check is the caller's.
+ * `totp_enrolments` (one per owner; a restart replaces it) until `confirmTotp`, bound
+ * to the session that started it (`sessionIdHash`): no other session is shown the
+ * secret or may confirm it. The page needs sudo mode for this (contract §6); that
+ * check is the caller's.
  */
 export async function startTotpEnrolment(
   db: Db,
   dataKey: DataKey,
-  input: { owner: OwnerRef; now?: number },
+  input: { owner: OwnerRef; sessionIdHash: string; now?: number },
 ): Promise<StartEnrolmentResult> {
   const now = input.now ?? Date.now();
   const secret = newTotpSecret();
@@ -94,6 +96,7 @@ export async function startTotpEnrolment(
     const row = {
       owner_id: input.owner.id,
       secret_sealed: dataKey.seal("totp-enrolment", input.owner.id, secret),
+      session_id_hash: input.sessionIdHash,
       created_at: nowIso(now),
       expires_at: expiresAt,
     };
@@ -108,16 +111,21 @@ export async function startTotpEnrolment(
   return { ok: true, ...(await describeEnrolment(input.owner.email, secret, expiresAt)) };
 }
 
-/** The enrolment in progress (to show its QR code again after a wrong code), or null. */
+/**
+ * The enrolment in progress that `sessionIdHash` started (to show its QR code again
+ * after a wrong code), or null. The page asks only in sudo mode (pitfall 35: a secret
+ * sudo guarded at creation is not readable by a session out of sudo mode).
+ */
 export async function getPendingTotpEnrolment(
   db: Db,
   dataKey: DataKey,
-  input: { owner: OwnerRef; now?: number },
+  input: { owner: OwnerRef; sessionIdHash: string; now?: number },
 ): Promise<TotpEnrolment | null> {
   const row = await db
     .selectFrom("totp_enrolments")
     .selectAll()
     .where("owner_id", "=", input.owner.id)
+    .where("session_id_hash", "=", input.sessionIdHash)
     .where("expires_at", ">", nowIso(input.now ?? Date.now()))
     .executeTakeFirst();
   if (!row) return null;
@@ -134,7 +142,7 @@ export type ConfirmTotpResult =
   { ok: true; recoveryCodes: string[] } | { ok: false; reason: "already_enabled" | "no_enrolment" | "wrong_code" };
 
 /**
- * Confirms an enrolment with a code from the new secret. In one transaction: TOTP on
+ * Confirms the enrolment this session started (`sessionIdHash`) with a code from the new secret. In one transaction: TOTP on
  * (the confirming code's step is already "used", so it cannot sign in afterwards),
  * the pending row gone, a fresh set of 10 recovery codes (any old set deleted), and
  * the `owner.2fa_enable` audit entry. The codes are returned once, here, and never
@@ -143,7 +151,7 @@ export type ConfirmTotpResult =
 export async function confirmTotp(
   db: Db,
   dataKey: DataKey,
-  input: { owner: OwnerRef; code: string; audit: AuditContext; source: EventSource; now?: number },
+  input: { owner: OwnerRef; sessionIdHash: string; code: string; audit: AuditContext; source: EventSource; now?: number },
 ): Promise<ConfirmTotpResult> {
   const now = input.now ?? Date.now();
   const ownerId = input.owner.id;
@@ -153,6 +161,8 @@ export async function confirmTotp(
       .selectFrom("totp_enrolments")
       .selectAll()
       .where("owner_id", "=", ownerId)
+      // Only the session that started it (item 2 of issue 22): another one has no enrolment to confirm.
+      .where("session_id_hash", "=", input.sessionIdHash)
       .where("expires_at", ">", nowIso(now))
       .executeTakeFirst();
     if (!pending) return { ok: false, reason: "no_enrolment" } as const;
