@@ -11,12 +11,17 @@ import { openDatabase } from "../../app/lib/db.server";
 import { getTaskView } from "../../app/lib/tasks/tasks.server";
 import { testDir } from "../support/kit";
 
-describe("migration 2026_12_07_2310_block_reason", () => {
+const MIGRATION = "2026_12_07_2310_block_reason";
+/** The migration just before it, whatever later branches add around it. */
+const names = Object.keys(migrations).sort();
+const BEFORE = names[names.indexOf(MIGRATION) - 1]!;
+
+describe(`migration ${MIGRATION}`, () => {
   it("copies a held task's result.block_reason into the new column and leaves results and other tasks alone", async () => {
     const { db } = openDatabase(path.join(testDir("preq-migration-"), "old.db"));
     try {
       const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-      expect((await migrator.migrateTo("2026_12_01_2300_two_factor")).error).toBeUndefined();
+      expect((await migrator.migrateTo(BEFORE)).error).toBeUndefined();
       const at = "2026-12-01T00:00:00.000Z";
       await sql`insert into projects (id, project_key, name, created_at, updated_at) values ('p1', 'OLD', 'Old', ${at}, ${at})`.execute(
         db,
@@ -47,8 +52,8 @@ describe("migration 2026_12_07_2310_block_reason", () => {
       expect(after.rows.every((r) => r.version === 3)).toBe(true);
       expect(await getTaskView(db, "OLD-1")).toMatchObject({ status: "hold", block_reason: "waiting on design" });
 
-      // And back down: the column goes, the rest stays.
-      expect((await migrator.migrateDown()).error).toBeUndefined();
+      // And back down (through any later migration): the column goes, the rest stays.
+      expect((await migrator.migrateTo(BEFORE)).error).toBeUndefined();
       const columns = await sql<{ name: string }>`select name from pragma_table_info('tasks')`.execute(db);
       expect(columns.rows.map((c) => c.name)).not.toContain("block_reason");
     } finally {
