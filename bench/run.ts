@@ -8,7 +8,8 @@
  *   --duration N   BENCH_DURATION     seconds per measured run (default 10)
  *   --rounds N     BENCH_ROUNDS       A/B rounds per scenario (default 3)
  *   --only a,b     BENCH_ONLY         run only these scenario ids (list, get, post, patch, mixed, mcp, audit, signin, scale,
- *                                     deep-audit)
+ *                                     deep-audit, next: `POST /api/tasks/next` under contention beside a PATCH,
+ *                                     bench/coordination.ts, run last with its own server and 1 000 ready tasks)
  *   --quick                           duration 3, rounds 1, small extra databases (a smoke run, not for the README)
  *   --out FILE     BENCH_OUT          where to write the JSON (default bench/results/latest.json)
  *   --binary FILE  BENCH_BINARY       measure this single executable (npm run package: dist/preqstation) instead of
@@ -24,6 +25,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { runLoad, type LoadRequest, type LoadResult } from "./lib/load";
 import { runSequential } from "./lib/sequential";
@@ -242,6 +244,19 @@ async function measure(
 }
 
 /** Warms both sides up, then alternates A B for ROUNDS rounds. */
+/**
+ * `next` under contention (32 workers, 1 000 ready tasks) beside a plain PATCH write:
+ * bench/coordination.ts, in its own process with its own server; it prints its rounds
+ * and writes bench/results/coordination.json.
+ */
+function coordinationBench(): void {
+  log("\n▶ POST /api/tasks/next under contention vs PATCH lifecycle_action block (bench/coordination.ts)");
+  const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
+  const args = ["bench/coordination.ts", "--rounds", String(ROUNDS), "--tasks", quick ? "200" : "1000"];
+  const result = spawnSync(tsx, args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
+  if (result.status !== 0) throw new Error(`bench/coordination.ts failed (exit ${result.status ?? result.signal})`);
+}
+
 async function compare(scenario: Scenario, a: Target, b: Target): Promise<ScenarioResult> {
   log(`\n▶ ${scenario.title}, ${scenario.connections} connection(s): ${a.label} vs ${b.label}`);
   await measure(a, scenario, 1);
@@ -664,6 +679,7 @@ async function main() {
     }
     if (wanted("scale")) results.push(await scaleComparison(dir));
     if (wanted("deep-audit")) deep = await deepAudit(dir);
+    if (wanted("next")) coordinationBench();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
