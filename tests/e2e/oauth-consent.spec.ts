@@ -9,11 +9,11 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { auth, type OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
+import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { getPage, setupOwner } from "../support/http";
+import { MemoryOAuthProvider } from "../support/oauth-client";
 import type { TestServer } from "../support/server";
 import { expect, signIn, test } from "./fixtures";
 
@@ -40,47 +40,6 @@ async function loopback(): Promise<{ url: string; port: number; received: Promis
   return { url: `http://127.0.0.1:${port}/callback`, port, received, close: () => server.close() };
 }
 
-class BrowserFlowProvider implements OAuthClientProvider {
-  info: OAuthClientInformationMixed | undefined;
-  saved: OAuthTokens | undefined;
-  verifier = "";
-  authorizationUrl: URL | null = null;
-  constructor(
-    readonly name: string,
-    readonly redirect: string,
-  ) {}
-  get redirectUrl() {
-    return this.redirect;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return { client_name: this.name, redirect_uris: [this.redirect], token_endpoint_auth_method: "none" };
-  }
-  state() {
-    return "e2e-state";
-  }
-  clientInformation() {
-    return this.info;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.info = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(v: string) {
-    this.verifier = v;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-}
-
 async function ensureOwner(server: TestServer) {
   if ((await getPage(server, "/setup")).status !== 404) await setupOwner(server);
 }
@@ -101,7 +60,7 @@ for (const javaScriptEnabled of [true, false]) {
       const listener = await loopback();
       try {
         const name = `E2E Agent ${javaScriptEnabled ? "js" : "nojs"}`;
-        const provider = new BrowserFlowProvider(name, listener.url);
+        const provider = new MemoryOAuthProvider(name, listener.url);
         const serverUrl = new URL("/mcp", server.url);
         expect(await auth(provider, { serverUrl })).toBe("REDIRECT");
 
@@ -116,7 +75,7 @@ for (const javaScriptEnabled of [true, false]) {
         const back = await listener.received;
         await expect(page.getByRole("heading", { name: "You can close this window" })).toBeVisible();
         expect(back.pathname).toBe("/callback");
-        expect(back.searchParams.get("state")).toBe("e2e-state");
+        expect(back.searchParams.get("state")).toBe(`state-${name}`);
         const code = back.searchParams.get("code")!;
         expect(code).toMatch(/^pqoc_/);
 
@@ -156,7 +115,7 @@ test.describe("arriving from another site", () => {
   test("a signed-in owner sent by another site sees the consent page without signing in again", async ({ page, server }) => {
     const listener = await loopback();
     try {
-      const provider = new BrowserFlowProvider("Cross Site Agent", listener.url);
+      const provider = new MemoryOAuthProvider("Cross Site Agent", listener.url);
       expect(await auth(provider, { serverUrl: new URL("/mcp", server.url) })).toBe("REDIRECT");
       await signIn(page, server);
       // localhost is another site than 127.0.0.1: the SameSite=Strict session cookie stays behind on this hop.

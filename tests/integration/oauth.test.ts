@@ -9,76 +9,23 @@
  */
 import Database from "better-sqlite3";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { auth, UnauthorizedError, type OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
+import { auth, UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import {
   OAuthMetadataSchema,
   OAuthProtectedResourceMetadataSchema,
-  type OAuthClientInformationMixed,
-  type OAuthClientMetadata,
   type OAuthTokens,
 } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OWNER_EMAIL, OWNER_PASSWORD, postForm } from "../support/http";
 import { signedIn, type CookieJar } from "../support/kit";
+import { MemoryOAuthProvider } from "../support/oauth-client";
 import { runCli, startServer, type TestServer } from "../support/server";
 
 let server: TestServer;
 let owner: CookieJar;
 let apiToken: string;
-
-/** An MCP client's OAuth storage, in memory: what Claude Code keeps in its keychain. */
-class TestProvider implements OAuthClientProvider {
-  info: OAuthClientInformationMixed | undefined;
-  saved: OAuthTokens | undefined;
-  verifier = "";
-  authorizationUrl: URL | null = null;
-  readonly redirect: string;
-
-  constructor(
-    readonly name: string,
-    port = 40_000 + Math.floor(Math.random() * 20_000),
-  ) {
-    this.redirect = `http://127.0.0.1:${port}/callback`;
-  }
-  get redirectUrl() {
-    return this.redirect;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: this.name,
-      redirect_uris: [this.redirect],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  state() {
-    return "state-" + this.name;
-  }
-  clientInformation() {
-    return this.info;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.info = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(v: string) {
-    this.verifier = v;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-}
 
 const mcpUrl = () => new URL("/mcp", server.url);
 
@@ -122,8 +69,8 @@ async function consent(url: URL, decision: "allow" | "deny" = "allow"): Promise<
  * The whole flow with the SDK: connect without credentials (401 → discovery →
  * registration → authorization URL), consent, finishAuth, reconnect with the tokens.
  */
-async function connectWithOAuth(name: string, scope?: string): Promise<{ provider: TestProvider; client: Client }> {
-  const provider = new TestProvider(name);
+async function connectWithOAuth(name: string, scope?: string): Promise<{ provider: MemoryOAuthProvider; client: Client }> {
+  const provider = new MemoryOAuthProvider(name);
   if (scope) {
     // A client that asks for less than the server offers (auth() takes the scope as an option).
     expect(await auth(provider, { serverUrl: mcpUrl(), scope })).toBe("REDIRECT");
@@ -349,7 +296,7 @@ describe("MCP with OAuth: codes, refresh tokens and revocation", () => {
   });
 
   it("refuses a code used twice and revokes what its first use issued", async () => {
-    const provider = new TestProvider("Twice");
+    const provider = new MemoryOAuthProvider("Twice");
     expect(await auth(provider, { serverUrl: mcpUrl() })).toBe("REDIRECT");
     const back = await consent(provider.authorizationUrl!);
     const exchange = {
@@ -374,7 +321,7 @@ describe("MCP with OAuth: codes, refresh tokens and revocation", () => {
   });
 
   it("refuses a wrong PKCE verifier, and records it", async () => {
-    const provider = new TestProvider("Bad Verifier");
+    const provider = new MemoryOAuthProvider("Bad Verifier");
     expect(await auth(provider, { serverUrl: mcpUrl() })).toBe("REDIRECT");
     const back = await consent(provider.authorizationUrl!);
     const before = events("bad_verifier");
@@ -391,7 +338,7 @@ describe("MCP with OAuth: codes, refresh tokens and revocation", () => {
   });
 
   it("shows an error page, never a redirect, for an unregistered redirect URI or an unknown client", async () => {
-    const provider = new TestProvider("Redirect Check");
+    const provider = new MemoryOAuthProvider("Redirect Check");
     expect(await auth(provider, { serverUrl: mcpUrl() })).toBe("REDIRECT");
     const url = new URL(provider.authorizationUrl!);
     for (const evil of ["https://evil.example/callback", "http://127.0.0.1:1234/other", "http://localhost:1234/callback"]) {
@@ -459,7 +406,7 @@ describe("MCP with OAuth: codes, refresh tokens and revocation", () => {
   });
 
   it("sends Deny back to the client as access_denied", async () => {
-    const provider = new TestProvider("Denied");
+    const provider = new MemoryOAuthProvider("Denied");
     expect(await auth(provider, { serverUrl: mcpUrl() })).toBe("REDIRECT");
     const back = await consent(provider.authorizationUrl!, "deny");
     expect(back.searchParams.get("error")).toBe("access_denied");
@@ -569,7 +516,7 @@ describe("MCP with OAuth: bad input is a 4xx in the RFC's shape", () => {
   });
 
   it("sends bad authorization parameters back to a registered redirect URI as RFC 6749 errors", async () => {
-    const provider = new TestProvider("Param Check");
+    const provider = new MemoryOAuthProvider("Param Check");
     expect(await auth(provider, { serverUrl: mcpUrl() })).toBe("REDIRECT");
     const cases: [Record<string, string | null>, string][] = [
       [{ code_challenge_method: "plain" }, "invalid_request"],
@@ -619,7 +566,7 @@ describe("MCP with OAuth: bad input is a 4xx in the RFC's shape", () => {
 
 describe("MCP with OAuth: the consent page", () => {
   it("sends a signed-out visitor to sign in and back, forbids framing, and refuses a cross-site form", async () => {
-    const provider = new TestProvider("Sign In First");
+    const provider = new MemoryOAuthProvider("Sign In First");
     expect(await auth(provider, { serverUrl: mcpUrl() })).toBe("REDIRECT");
     const url = provider.authorizationUrl!;
     const anonymous = await fetch(url, { redirect: "manual" });
@@ -657,7 +604,7 @@ describe("MCP with OAuth: the consent page", () => {
     const own = await startServer({ env: { SUDO_MAX_AGE: "1" } });
     try {
       const jar = await signedIn(own);
-      const provider = new TestProvider("Sudo Check");
+      const provider = new MemoryOAuthProvider("Sudo Check");
       expect(await auth(provider, { serverUrl: new URL("/mcp", own.url) })).toBe("REDIRECT");
       const url = provider.authorizationUrl!;
       const path = `${url.pathname}${url.search}`;
