@@ -6,6 +6,7 @@ import type { z } from "zod";
 import { ApiError, type ValidationDetail } from "./errors.server";
 import { READ_ONLY_FIELDS } from "./schemas";
 import { MAX_BODY_BYTES, readBodyText } from "../http/body.server";
+import { forbiddenKeyPath } from "../domain/json";
 
 /** True when the Content-Type is `application/json`, with or without parameters such as charset. */
 export function isJsonContentType(header: string | null): boolean {
@@ -62,49 +63,6 @@ function parseJsonText(text: string): unknown {
     });
   }
   return value;
-}
-
-/**
- * Keys that name JavaScript's prototype machinery. JSON.parse keeps `__proto__` as an
- * own property, which object spreads and schema parsers then drop or, worse, treat as
- * the prototype; none is a field of this API, so a body carrying one is refused.
- */
-const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
-
-interface Visit {
-  value: unknown;
-  key: string | number;
-  parent: Visit | null;
-}
-
-/**
- * The path of the first forbidden key at any depth, or null. Iterative, with each
- * visit linked to its parent (the path is built only for the answer), so neither
- * the stack nor the time grows faster than the body: 1 MiB of `[` stays linear.
- */
-export function forbiddenKeyPath(root: unknown): (string | number)[] | null {
-  const pathOf = (visit: Visit | null, last: string): (string | number)[] => {
-    const path: (string | number)[] = [last];
-    for (let v = visit; v && v.parent; v = v.parent) path.push(v.key);
-    return path.reverse();
-  };
-  const stack: Visit[] = [{ value: root, key: "", parent: null }];
-  while (stack.length > 0) {
-    const visit = stack.pop()!;
-    const { value } = visit;
-    if (value === null || typeof value !== "object") continue;
-    if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i] as unknown, key: i, parent: visit });
-      continue;
-    }
-    const keys = Object.keys(value);
-    const bad = keys.find((k) => FORBIDDEN_KEYS.has(k));
-    if (bad !== undefined) return pathOf(visit, bad);
-    for (let i = keys.length - 1; i >= 0; i--) {
-      stack.push({ value: (value as Record<string, unknown>)[keys[i]!], key: keys[i]!, parent: visit });
-    }
-  }
-  return null;
 }
 
 /** A zod issue path as one string: `labels.0`, `settings.deploy_strategy`; the whole body is `""`. */

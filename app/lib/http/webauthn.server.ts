@@ -1,5 +1,6 @@
 import type { RelyingParty } from "../auth/two-factor/passkeys.server";
 import { readBodyText } from "./body.server";
+import { forbiddenKeyPath } from "../domain/json";
 
 /**
  * What the WebAuthn resource routes share: the relying party and the small JSON bodies
@@ -23,13 +24,18 @@ export function relyingParty(request: Request): RelyingParty {
   return { id: url.hostname.replace(/^\[|\]$/g, ""), origin: url.origin, name: "PreqStation" };
 }
 
-/** A JSON object body, or null when it is too large, not JSON, or not an object. */
+/**
+ * A JSON object body, or null when it is too large, not JSON, not an object, or carries
+ * a prototype key (`__proto__`, `constructor`, `prototype`) at any depth: the same rule as
+ * the API's and MCP's reader.
+ */
 export async function readJsonObject(request: Request): Promise<Record<string, unknown> | null> {
   const type = request.headers.get("content-type") ?? "";
   if (!type.toLowerCase().startsWith("application/json")) return null;
   try {
     const value: unknown = JSON.parse(await readBodyText(request, MAX_WEBAUTHN_BODY_BYTES));
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return null;
+    return forbiddenKeyPath(value) === null ? (value as Record<string, unknown>) : null;
   } catch {
     return null;
   }
