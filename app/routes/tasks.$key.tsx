@@ -382,14 +382,7 @@ function EditForm({ task, actionData }: { task: TaskView; actionData: ActionData
           {actionData.conflict && actionData.conflict.changes.length > 0 ? (
             <div>
               <p>Changed meanwhile:</p>
-              <ul>
-                {actionData.conflict.changes.map((entry) => (
-                  <li key={entry.seq}>
-                    {entry.action} by {actorText(entry)}, <UtcTime iso={entry.at} />
-                    <EntryChanges entry={entry} />
-                  </li>
-                ))}
-              </ul>
+              <ConflictChanges changes={actionData.conflict.changes} />
             </div>
           ) : null}
         </div>
@@ -411,6 +404,20 @@ function EditForm({ task, actionData }: { task: TaskView; actionData: ActionData
   );
 }
 
+/** What changed since the version a form carried: the audit entries a conflict answer lists. */
+function ConflictChanges({ changes }: { changes: NonNullable<ActionData["conflict"]>["changes"] }) {
+  return (
+    <ul>
+      {changes.map((entry) => (
+        <li key={entry.seq}>
+          {entry.action} by {actorText(entry)}, <UtcTime iso={entry.at} />
+          <EntryChanges entry={entry} />
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 /**
  * Block (→ hold) with an optional reason. It carries the version the page shows (after a
  * conflict, the version it reported, whose changes are listed): a task changed since is
@@ -427,14 +434,7 @@ function BlockForm({ task, actionData }: { task: TaskView; actionData: ActionDat
         <div className="alert error" role="alert">
           <p>{actionData.formError}</p>
           {actionData.conflict && actionData.conflict.changes.length > 0 ? (
-            <ul>
-              {actionData.conflict.changes.map((entry) => (
-                <li key={entry.seq}>
-                  {entry.action} by {actorText(entry)}, <UtcTime iso={entry.at} />
-                  <EntryChanges entry={entry} />
-                </li>
-              ))}
-            </ul>
+            <ConflictChanges changes={actionData.conflict.changes} />
           ) : null}
         </div>
       ) : null}
