@@ -109,11 +109,14 @@ const dbPath = path.join(dir, "preqstation.db");
     requestId: "bench-seed",
     signer,
   };
+  const ctx = { actor: audit.actor, ip: "local", userAgent: "bench", requestId: "bench-seed", path: "bench" };
   const started = Date.now();
+  // One transaction for the whole seed: each command joins it.
   await transaction(db, async (trx) => {
+    const deps = { db: trx, auditSigner: signer, changes: { publish: () => undefined } };
     const projects = [];
     for (const [i, key] of ["ALPHA", "BETA", "GAMMA", "DELTA"].entries()) {
-      projects.push(await createProject(trx, audit, { name: key, project_key: key, repo_url: `acme/repo${i}` }));
+      projects.push(await createProject(deps, ctx, { name: key, project_key: key, repo_url: `acme/repo${i}` }));
     }
     const statuses = ["inbox", "todo", "hold", "ready", "done"] as const;
     for (let i = 0; i < TASKS; i++) {

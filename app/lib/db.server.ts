@@ -19,6 +19,14 @@ import type { Database } from "../../db/schema";
 
 export type Db = Kysely<Database>;
 
+declare const IN_TRANSACTION: unique symbol;
+/**
+ * The database as `transaction()` hands it to its callback: the same object as a `Db`,
+ * typed apart so that what must run inside a transaction (an audit append) cannot be
+ * given a plain `Db` by mistake.
+ */
+export type Trx = Db & { readonly [IN_TRANSACTION]: true };
+
 /**
  * How to open the database. `nativeBinding` is better-sqlite3's own option: the addon
  * already loaded (the single executable unpacks and verifies its embedded copy) or the
@@ -412,17 +420,17 @@ export function committerOf(db: Db): GroupCommitter | null {
  * and the promise rejects with its error. A call inside a running transaction (with
  * the `trx` it was given) joins it, without a savepoint of its own.
  */
-export async function transaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+export async function transaction<T>(db: Db, fn: (trx: Trx) => Promise<T>): Promise<T> {
   const plugins = db.getExecutor().plugins;
   for (const plugin of plugins) {
     if (OPEN_BATCH in plugin) {
       if (!(plugin as OpenBatch).open) throw new Error("transaction: this transaction has already ended");
-      return fn(db);
+      return fn(db as Trx);
     }
   }
   const committer = committerOf(db);
   if (!committer) throw new Error("transaction: the database was not opened with openDatabase()");
-  return committer.run(db, fn);
+  return committer.run(db, fn as (trx: Db) => Promise<T>);
 }
 
 /** True for SQLite errors that mean "the disk refuses writes right now". */

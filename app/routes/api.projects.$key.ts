@@ -13,7 +13,7 @@ const route = defineApiRoute({
   PATCH: async ({ request, context, params, auth }) => {
     // Body errors are answered after the lookup: an unknown project is a 404 whatever the body.
     const input = await deferredJsonInput(request, PatchProjectBodySchema);
-    const project = await updateProject(context.services.db, auth.audit, params.key ?? "", input);
+    const project = await updateProject(context.services, auth.ctx, { key: params.key ?? "", patch: input });
     return apiJson({ project: projectView(project) });
   },
 });

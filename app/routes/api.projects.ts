@@ -12,7 +12,7 @@ const route = defineApiRoute({
   },
   POST: async ({ request, context, auth }) => {
     const { data } = await readJsonInput(request, CreateProjectBodySchema);
-    const project = await createProject(context.services.db, auth.audit, data);
+    const project = await createProject(context.services, auth.ctx, data);
     return apiJson(
       { project: projectView(project) },
       { status: 201, headers: { Location: `/api/projects/${project.project_key}` } },

@@ -8,7 +8,6 @@ import { TaskHistory } from "~/components/task-history";
 import { PatchProjectBodySchema } from "~/lib/api/schemas";
 import { resourceHistory } from "~/lib/audit/history.server";
 import { requireOwner } from "~/lib/auth/owner-session.server";
-import { auditContext } from "~/lib/domain/context";
 import { fieldErrorsFromZod, formErrorFrom } from "~/lib/http/form-errors.server";
 import { readForm, type FieldErrors } from "~/lib/http/forms.server";
 import { findProjectByKey, projectSettings, updateProject } from "~/lib/projects/projects.server";
@@ -84,13 +83,12 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     );
   }
   try {
-    await updateProject(context.services.db, auditContext(ctx, context.services.auditSigner), key || "-", parsed.data);
+    await updateProject(context.services, ctx, { key: key || "-", patch: parsed.data });
   } catch (error) {
     const mapped = formErrorFrom(error);
     if (mapped.code === "NOT_FOUND") throw new Response("There is no project with this key.", { status: 404 });
     return data<ActionData>({ values, fieldErrors: mapped.fieldErrors, formError: mapped.formError }, { status: mapped.status });
   }
-  context.services.changes.publish();
   throw redirect(`/projects/${key.toUpperCase()}`, 303);
 }
 

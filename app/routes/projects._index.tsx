@@ -5,7 +5,6 @@ import { FormAlert } from "~/components/form-alert";
 import { ProjectFields } from "~/components/project-form";
 import { CreateProjectBodySchema } from "~/lib/api/schemas";
 import { requireOwner } from "~/lib/auth/owner-session.server";
-import { auditContext } from "~/lib/domain/context";
 import { fieldErrorsFromZod, formErrorFrom } from "~/lib/http/form-errors.server";
 import { readForm, type FieldErrors } from "~/lib/http/forms.server";
 import { createProject } from "~/lib/projects/projects.server";
@@ -54,8 +53,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     );
   }
   try {
-    const project = await createProject(context.services.db, auditContext(ctx, context.services.auditSigner), parsed.data);
-    context.services.changes.publish();
+    const project = await createProject(context.services, ctx, parsed.data);
     throw redirect(`/projects/${project.project_key}`, 303);
   } catch (error) {
     if (error instanceof Response) throw error;

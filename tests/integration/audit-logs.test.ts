@@ -8,10 +8,11 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditKeyFileFor, loadAuditSigner, type AuditSigner } from "../../app/lib/audit/signing.server";
-import { appendAudit, canonicalEntry, chainHash, GENESIS_HASH, type AuditContext } from "../../app/lib/audit/log.server";
+import { canonicalEntry, chainHash, GENESIS_HASH, type AuditContext } from "../../app/lib/audit/log.server";
 import { openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { getPage, setupOwner } from "../support/http";
 import { runCli, startServer, type TestServer } from "../support/server";
+import { auditInTransaction } from "../support/kit";
 
 const DAY = 86_400_000;
 const T0 = Date.parse("2026-11-01T12:00:00.000Z");
@@ -121,7 +122,7 @@ describe("Settings > Audit Logs", () => {
       const [action, resourceType] = actions[i % actions.length]!;
       const resourceId = i === 137 ? '=HYPERLINK("http://evil.example","x")' : resourceType === "task" ? `PROJ-${i % 7}` : "PROJ";
       const at = T0 + Math.floor(i / 20) * DAY + i * 1000;
-      const entry = await appendAudit(
+      const entry = await auditInTransaction(
         opened.db,
         actor,
         { action, resourceType, resourceId, changes: { title: { before: `@old ${i}`, after: `+new ${i}` } } },

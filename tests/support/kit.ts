@@ -18,8 +18,11 @@ import os from "node:os";
 import path from "node:path";
 import { onTestFinished } from "vitest";
 import { createOwner } from "../../app/lib/auth/owner.server";
-import type { AuditContext } from "../../app/lib/audit/log.server";
-import { migrate, openDatabase, type OpenedDatabase } from "../../app/lib/db.server";
+import { appendAudit, type AuditContext, type AuditInput } from "../../app/lib/audit/log.server";
+import type { ChangePublisher } from "../../app/lib/audit/actions";
+import type { CommandDeps } from "../../app/lib/command/command.server";
+import type { ActorContext } from "../../app/lib/domain/context";
+import { migrate, openDatabase, transaction, type Db, type OpenedDatabase } from "../../app/lib/db.server";
 import { loadConfig } from "../../app/lib/env.server";
 import { createLogger, type Logger } from "../../app/lib/logger.server";
 import { createServices, type Services } from "../../app/lib/services.server";
@@ -42,6 +45,29 @@ export const testAudit: AuditContext = {
   requestId: "r-0",
   signer: testAuditSigner,
 };
+
+/**
+ * Appends an audit entry in a transaction of its own: for tests that need entries in
+ * the log (the app appends only inside a command's transaction, through `tx.audit`).
+ */
+export function auditInTransaction(db: Db, ctx: AuditContext, input: AuditInput, now?: number) {
+  return transaction(db, (trx) => appendAudit(trx, ctx, input, now));
+}
+
+/** A change publisher that drops what it hears (tests that watch changes pass their own). */
+export const noChanges: ChangePublisher = { publish: () => undefined };
+
+/**
+ * A command's `deps` and `ctx` from a database and an audit context, for calling a
+ * domain command the way a route does: `createProject(...cmd(db, audit), input)`.
+ */
+export function cmd(db: Db, audit: AuditContext = testAudit, changes: ChangePublisher = noChanges): [CommandDeps, ActorContext] {
+  const { signer, ...rest } = audit;
+  return [
+    { db, auditSigner: signer, changes },
+    { ...rest, path: "test" },
+  ];
+}
 
 /** A logger that drops everything (the default of the kit: test output stays readable). */
 export const quietLogger: Logger = createLogger("error", () => undefined);

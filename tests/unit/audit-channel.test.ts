@@ -3,7 +3,6 @@ import { Migrator } from "kysely/migration";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AuditInput } from "~/lib/audit/log.server";
 import {
-  appendAudit,
   canonicalEntry,
   chainHash,
   GENESIS_HASH,
@@ -14,6 +13,7 @@ import {
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { migrations } from "../../db/migrations";
 import { testAuditSigner } from "../support/audit-key";
+import { auditInTransaction } from "../support/kit";
 
 const base = { ip: "203.0.113.4", userAgent: "agent/2", requestId: "req-1", signer: testAuditSigner };
 const verifyAuditChain = (db: OpenedDatabase["db"]) => verifyWith(db, testAuditSigner);
@@ -36,10 +36,10 @@ const rows = () => opened.db.selectFrom("audit_log").selectAll().orderBy("seq").
 describe("audit channel", () => {
   it("records the channel given, else the actor's: token → api, owner → web, cli → cli", async () => {
     await migrate(opened.db);
-    await appendAudit(opened.db, { ...token, channel: "mcp" }, input("P-1"));
-    await appendAudit(opened.db, token, input("P-2"));
-    await appendAudit(opened.db, { ...base, actor: { type: "owner", id: "o", label: "me@example.com" } }, input("P-3"));
-    await appendAudit(opened.db, { ...base, actor: { type: "cli", id: "cli", label: "cli (root@host)" } }, input("P-4"));
+    await auditInTransaction(opened.db, { ...token, channel: "mcp" }, input("P-1"));
+    await auditInTransaction(opened.db, token, input("P-2"));
+    await auditInTransaction(opened.db, { ...base, actor: { type: "owner", id: "o", label: "me@example.com" } }, input("P-3"));
+    await auditInTransaction(opened.db, { ...base, actor: { type: "cli", id: "cli", label: "cli (root@host)" } }, input("P-4"));
     expect((await rows()).map((r) => r.channel)).toEqual(["mcp", "api", "web", "cli"]);
     expect(await verifyAuditChain(opened.db)).toMatchObject({ ok: true, count: 4 });
   });
@@ -72,7 +72,7 @@ describe("audit channel", () => {
     );
     await migrate(opened.db);
     await sealLegacyAuditLog(opened.db, testAuditSigner);
-    await appendAudit(opened.db, { ...token, channel: "mcp" }, input("P-1"));
+    await auditInTransaction(opened.db, { ...token, channel: "mcp" }, input("P-1"));
     const [old, fresh] = await rows();
     expect(old!.channel).toBeNull();
     expect(fresh!.channel).toBe("mcp");
@@ -82,8 +82,8 @@ describe("audit channel", () => {
 
   it("covers the channel by the hash: changing or clearing it is detected at that entry", async () => {
     await migrate(opened.db);
-    await appendAudit(opened.db, { ...token, channel: "mcp" }, input("P-1"));
-    await appendAudit(opened.db, { ...token, channel: "mcp" }, input("P-2"));
+    await auditInTransaction(opened.db, { ...token, channel: "mcp" }, input("P-1"));
+    await auditInTransaction(opened.db, { ...token, channel: "mcp" }, input("P-2"));
     await sql`drop trigger audit_log_no_update`.execute(opened.db);
     await opened.db.updateTable("audit_log").set({ channel: "api" }).where("seq", "=", 2).execute();
     expect(await verifyAuditChain(opened.db)).toMatchObject({ ok: false, badSeq: 2 });
@@ -93,7 +93,7 @@ describe("audit channel", () => {
 
   it("refuses a channel outside the four known ones at the database", async () => {
     await migrate(opened.db);
-    await appendAudit(opened.db, token, input("P-1"));
+    await auditInTransaction(opened.db, token, input("P-1"));
     const head = (await rows())[0]!;
     await expect(
       opened.db

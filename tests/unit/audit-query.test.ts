@@ -1,6 +1,6 @@
 import { Kysely, SqliteDialect } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { appendAudit, type AuditContext } from "../../app/lib/audit/log.server";
+import { type AuditContext } from "../../app/lib/audit/log.server";
 import {
   dateBounds,
   describeChanges,
@@ -13,6 +13,7 @@ import {
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import type { Database } from "../../db/schema";
 import { testAuditSigner } from "../support/audit-key";
+import { auditInTransaction } from "../support/kit";
 
 const T0 = Date.parse("2026-11-10T08:00:00.000Z");
 const HOUR = 3_600_000;
@@ -83,7 +84,7 @@ describe("listAuditPage and iterateAuditEntries", () => {
     await migrate(opened.db);
     for (let i = 0; i < 23; i++) {
       const actor = i % 3 === 0 ? ctx("token", "7") : i % 3 === 1 ? ctx("owner", "o") : ctx("cli", "cli");
-      await appendAudit(
+      await auditInTransaction(
         opened.db,
         actor,
         { action: i % 2 ? "task.update" : "task.create", resourceType: "task", resourceId: `T-${i % 4}`, changes: {} },
@@ -140,7 +141,7 @@ describe("listAuditPage and iterateAuditEntries", () => {
 
   it("pages a date range forward and back in (created_at, seq) order, exact even if the clock stepped back", async () => {
     // An entry written with a clock that went back an hour: seq 24 is older than seq 23 by time.
-    await appendAudit(
+    await auditInTransaction(
       opened.db,
       ctx("owner", "o"),
       { action: "task.update", resourceType: "task", resourceId: "T-9", changes: {} },

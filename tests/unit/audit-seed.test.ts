@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { appendAudit, verifyAuditChain } from "../../app/lib/audit/log.server";
+import { verifyAuditChain } from "../../app/lib/audit/log.server";
 import { seedAuditLog } from "../../app/lib/audit/seed.server";
-import { testAuditSigner, testDatabase } from "../support/kit";
+import { testAuditSigner, testDatabase, auditInTransaction } from "../support/kit";
 
 describe("seedAuditLog", () => {
   it("writes N entries whose hash chain verifies, continuing an existing chain", async () => {
     const { db, sqlite } = await testDatabase();
-    const real = await appendAudit(
+    const real = await auditInTransaction(
       db,
       {
         actor: { type: "owner", id: "o", label: "o@x" },
@@ -29,7 +29,7 @@ describe("seedAuditLog", () => {
     // The chain links to the entry that was there before, and new writes continue it.
     const second = await db.selectFrom("audit_log").select("prev_hash").where("seq", "=", 2).executeTakeFirstOrThrow();
     expect(second.prev_hash).toBe(real.hash);
-    await appendAudit(
+    await auditInTransaction(
       db,
       {
         actor: { type: "cli", id: "cli", label: "cli" },

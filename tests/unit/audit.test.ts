@@ -16,7 +16,7 @@ import {
 } from "../../app/lib/audit/log.server";
 import { migrate, openDatabase, transaction, type Db, type OpenedDatabase } from "~/lib/db.server";
 import { rechainAuditLog } from "../support/audit-key";
-import { testAuditSigner, testDatabase, type TestDatabase } from "../support/kit";
+import { testAuditSigner, testDatabase, type TestDatabase, auditInTransaction } from "../support/kit";
 
 const ctx: AuditContext = {
   actor: { type: "token", id: "7", label: "claude-code-prod" },
@@ -33,7 +33,7 @@ beforeEach(async () => {
 
 async function appendN(n: number, db: Db = opened.db) {
   for (let id = 1; id <= n; id++) {
-    await appendAudit(db, ctx, {
+    await auditInTransaction(db, ctx, {
       action: "task.update",
       resourceType: "task",
       resourceId: `PROJ-${id}`,

@@ -5,10 +5,9 @@ import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main, type CliIo } from "../../bin/cli";
 import { auditSignerFromSeed, type AuditSigner } from "../../app/lib/audit/signing.server";
-import { appendAudit } from "../../app/lib/audit/log.server";
 import { migrate, openDatabase, type Db } from "~/lib/db.server";
 import { rechainAuditLog } from "../support/audit-key";
-import { TEST_AUDIT_KEY, TEST_SESSION_SECRET, testAudit, testAuditSigner, testDir } from "../support/kit";
+import { TEST_AUDIT_KEY, TEST_SESSION_SECRET, testAudit, testAuditSigner, testDir, auditInTransaction } from "../support/kit";
 
 const ctx = testAudit;
 
@@ -49,7 +48,7 @@ describe("preqstation audit verify", () => {
     const { db } = openDatabase(dbPath);
     await migrate(db);
     for (let i = 0; i < 5; i++)
-      await appendAudit(db, ctx, { action: "task.update", resourceType: "task", resourceId: String(i), changes: {} });
+      await auditInTransaction(db, ctx, { action: "task.update", resourceType: "task", resourceId: String(i), changes: {} });
     await db.destroy();
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -145,7 +144,7 @@ describe("preqstation audit verify", () => {
     // Someone holding the real key rewrites entry 1 and re-signs: only the recorded head catches it.
     const { db } = openDatabase(dbPath);
     for (let i = 0; i < 2; i++)
-      await appendAudit(db, ctx, { action: "task.update", resourceType: "task", resourceId: `n${i}`, changes: {} });
+      await auditInTransaction(db, ctx, { action: "task.update", resourceType: "task", resourceId: `n${i}`, changes: {} });
     await db.destroy();
     await forge(
       dbPath,

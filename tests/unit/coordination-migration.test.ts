@@ -6,9 +6,9 @@
 import { Migrator } from "kysely/migration";
 import { describe, expect, it } from "vitest";
 import { migrations } from "../../db/migrations";
-import { appendAudit, sealLegacyAuditLog, verifyAuditChain } from "../../app/lib/audit/log.server";
+import { sealLegacyAuditLog, verifyAuditChain } from "../../app/lib/audit/log.server";
 import { migrate, openDatabase } from "../../app/lib/db.server";
-import { testAudit, testAuditSigner, testDir } from "../support/kit";
+import { testAudit, testAuditSigner, testDir, auditInTransaction } from "../support/kit";
 import path from "node:path";
 
 describe("the coordination migration", () => {
@@ -20,12 +20,17 @@ describe("the coordination migration", () => {
       expect(before.error).toBeUndefined();
       await sealLegacyAuditLog(db, testAuditSigner);
       for (let i = 0; i < 5; i += 1) {
-        await appendAudit(db, testAudit, { action: "project.create", resourceType: "project", resourceId: `P${i}`, changes: {} });
+        await auditInTransaction(db, testAudit, {
+          action: "project.create",
+          resourceType: "project",
+          resourceId: `P${i}`,
+          changes: {},
+        });
       }
       const rows = sqlite.prepare("select * from audit_log order by seq").all();
       await migrate(db);
       expect(sqlite.prepare("select * from audit_log order by seq").all()).toEqual(rows);
-      await appendAudit(
+      await auditInTransaction(
         db,
         { ...testAudit, actor: { type: "system", id: "system", label: "system" } },
         { action: "task.lease_expired", resourceType: "task", resourceId: "X-1", changes: {} },

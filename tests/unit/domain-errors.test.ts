@@ -30,6 +30,7 @@ import { createApiToken } from "../../app/lib/tokens/tokens.server";
 import { loadConfig } from "~/lib/env.server";
 import { createServices, type Services } from "~/lib/services.server";
 import { testAuditSigner } from "../support/audit-key";
+import { cmd } from "../support/kit";
 
 let dir: string;
 let services: Services;
@@ -53,7 +54,7 @@ beforeEach(async () => {
   );
   ownerId = (await createOwner(services.db, { email: "owner@example.com", passwordHash: "not-used" })).id;
   token = (await createApiToken(services.db, { ownerId, name: "t", scope: "full", expiresInDays: null, audit })).plaintext;
-  await createProject(services.db, audit, { name: "Widgets", project_key: "WID" });
+  await createProject(...cmd(services.db, audit), { name: "Widgets", project_key: "WID" });
 });
 
 afterEach(async () => {
@@ -90,8 +91,8 @@ describe("the domain throws DomainError, not ApiError", () => {
     );
     await check("stale version on delete", deleteTask(db, audit, task.task_key, { expectedVersion: [] }));
     await check("unknown project", requireProject(db, "NOPE"));
-    await check("duplicate project key", createProject(db, audit, { name: "Again", project_key: "WID" }));
-    await check("bad repo_url", updateProject(db, audit, "WID", { repo_url: "not a url at all" }));
+    await check("duplicate project key", createProject(...cmd(db, audit), { name: "Again", project_key: "WID" }));
+    await check("bad repo_url", updateProject(...cmd(db, audit), { key: "WID", patch: { repo_url: "not a url at all" } }));
     await check("unknown repository", createTask(db, audit, CreateTaskBodySchema.parse({ title: "x", repo: "acme/unknown" })));
     await check("token name", createApiToken(db, { ownerId, name: "", scope: "full", expiresInDays: null, audit }));
     await check("token scope", createApiToken(db, { ownerId, name: "ok", scope: "admin" as never, expiresInDays: null, audit }));

@@ -1,7 +1,7 @@
 import SQLite from "better-sqlite3";
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
-import { appendAudit, verifyAuditChain } from "../../app/lib/audit/log.server";
+import { verifyAuditChain } from "../../app/lib/audit/log.server";
 import type { AuditEntry } from "../../db/schema";
 import {
   committerOf,
@@ -13,7 +13,7 @@ import {
   type GroupCommitOptions,
   type OpenedDatabase,
 } from "~/lib/db.server";
-import { testAudit, testAuditSigner, testDatabase, type TestDatabase } from "../support/kit";
+import { testAudit, testAuditSigner, testDatabase, type TestDatabase, auditInTransaction } from "../support/kit";
 
 // Group commit (app/lib/db.server.ts): concurrent transaction() calls share one
 // BEGIN IMMEDIATE … COMMIT, each in its own savepoint. These tests use a real SQLite
@@ -53,7 +53,7 @@ const committedProjectKeys = () =>
   );
 
 function audit(db: Db, resourceId: string): Promise<AuditEntry> {
-  return appendAudit(db, testAudit, { action: "project.create", resourceType: "project", resourceId, changes: {} });
+  return auditInTransaction(db, testAudit, { action: "project.create", resourceType: "project", resourceId, changes: {} });
 }
 
 async function insertProject(trx: Db, key: string) {

@@ -4,6 +4,7 @@ import { availableLabels, dedupeLabelNames, LABEL_COLORS, labelColor, resolveLab
 import { createProject } from "../../app/lib/projects/projects.server";
 import type { AuditContext } from "../../app/lib/audit/log.server";
 import { testAuditSigner } from "../support/audit-key";
+import { cmd } from "../support/kit";
 
 const audit: AuditContext = {
   actor: { type: "token", id: "1", label: "t" },
@@ -33,8 +34,8 @@ describe("label resolution", () => {
   });
 
   it("creates unknown labels once per project and reuses existing ones case-insensitively", async () => {
-    const p = await createProject(opened.db, audit, { name: "One", project_key: "ONE" });
-    const q = await createProject(opened.db, audit, { name: "Two", project_key: "TWO" });
+    const p = await createProject(...cmd(opened.db, audit), { name: "One", project_key: "ONE" });
+    const q = await createProject(...cmd(opened.db, audit), { name: "Two", project_key: "TWO" });
     const first = await transaction(opened.db, (trx) => resolveLabels(trx, p.id, ["Backend", "api"]));
     const again = await transaction(opened.db, (trx) => resolveLabels(trx, p.id, ["BACKEND", "ui", "Api"]));
     expect(first.map((l) => l.name)).toEqual(["Backend", "api"]);
@@ -49,8 +50,8 @@ describe("label resolution", () => {
   });
 
   it("lists the labels of the chosen projects, each name once", async () => {
-    const p = await createProject(opened.db, audit, { name: "One", project_key: "ONE" });
-    const q = await createProject(opened.db, audit, { name: "Two", project_key: "TWO" });
+    const p = await createProject(...cmd(opened.db, audit), { name: "One", project_key: "ONE" });
+    const q = await createProject(...cmd(opened.db, audit), { name: "Two", project_key: "TWO" });
     await resolveLabels(opened.db, p.id, ["backend", "zeta"]);
     await resolveLabels(opened.db, q.id, ["Backend", "alpha"]);
     expect((await availableLabels(opened.db, [p.id])).map((l) => l.name)).toEqual(["backend", "zeta"]);
@@ -59,7 +60,7 @@ describe("label resolution", () => {
   });
 
   it("refuses a second label differing only in case at the database level", async () => {
-    const p = await createProject(opened.db, audit, { name: "One", project_key: "ONE" });
+    const p = await createProject(...cmd(opened.db, audit), { name: "One", project_key: "ONE" });
     await resolveLabels(opened.db, p.id, ["backend"]);
     await expect(
       opened.db

@@ -9,13 +9,13 @@ import { createProject } from "../../app/lib/projects/projects.server";
 import { claimNextTask, releaseTask } from "../../app/lib/tasks/claims.server";
 import { startLeaseSweeper } from "../../app/lib/tasks/lease-sweeper.server";
 import { createTask, getTaskView, updateTask } from "../../app/lib/tasks/tasks.server";
-import { quietLogger, testAudit, testAuditSigner, testDatabase, testServices } from "../support/kit";
+import { quietLogger, testAudit, testAuditSigner, testDatabase, testServices, cmd } from "../support/kit";
 
 const agent = (id: string): AuditContext => ({ ...testAudit, actor: { type: "token", id, label: `agent-${id}` } });
 
 async function setup() {
   const { db } = await testDatabase({ file: true });
-  await createProject(db, testAudit, { name: "Sweep", project_key: "SW" });
+  await createProject(...cmd(db, testAudit), { name: "Sweep", project_key: "SW" });
   const task = await createTask(db, testAudit, { title: "t", project_key: "SW", status: "todo" });
   return { db, key: task.task_key };
 }

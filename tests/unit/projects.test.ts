@@ -10,6 +10,7 @@ import {
   updateProject,
 } from "../../app/lib/projects/projects.server";
 import { testAuditSigner } from "../support/audit-key";
+import { cmd } from "../support/kit";
 
 const audit: AuditContext = {
   actor: { type: "token", id: "1", label: "t" },
@@ -37,15 +38,15 @@ describe("projects", () => {
   });
 
   it("numbers a derived key that is taken, and refuses an explicit duplicate with 409", async () => {
-    expect((await createProject(opened.db, audit, { name: "Widgets" })).project_key).toBe("WIDG");
-    expect((await createProject(opened.db, audit, { name: "Widgets" })).project_key).toBe("WIDG2");
-    const error = await createProject(opened.db, audit, { name: "Other", project_key: "WIDG" }).catch((e: unknown) => e);
+    expect((await createProject(...cmd(opened.db, audit), { name: "Widgets" })).project_key).toBe("WIDG");
+    expect((await createProject(...cmd(opened.db, audit), { name: "Widgets" })).project_key).toBe("WIDG2");
+    const error = await createProject(...cmd(opened.db, audit), { name: "Other", project_key: "WIDG" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DomainError);
     expect((error as DomainError).code).toBe("CONFLICT");
   });
 
   it("stores a GitHub repo_url as owner/repo and finds the project by any form of it", async () => {
-    const p = await createProject(opened.db, audit, {
+    const p = await createProject(...cmd(opened.db, audit), {
       name: "W",
       project_key: "WID",
       repo_url: "git@github.com:Acme/Widgets.git",
@@ -56,7 +57,7 @@ describe("projects", () => {
   });
 
   it("fills in the documented settings defaults and stores changes as strings, with one audit entry", async () => {
-    const p = await createProject(opened.db, audit, { name: "W", project_key: "WID" });
+    const p = await createProject(...cmd(opened.db, audit), { name: "W", project_key: "WID" });
     expect(projectSettings(p)).toEqual({
       deploy_strategy: "direct_commit",
       deploy_default_branch: "main",
@@ -65,9 +66,9 @@ describe("projects", () => {
       deploy_squash_merge: "true",
     });
     const before = await opened.db.selectFrom("audit_log").select("seq").execute();
-    const updated = await updateProject(opened.db, audit, "wid", {
-      settings: { deploy_auto_pr: "true", deploy_default_branch: "develop" },
-      name: "Widgets",
+    const updated = await updateProject(...cmd(opened.db, audit), {
+      key: "wid",
+      patch: { settings: { deploy_auto_pr: "true", deploy_default_branch: "develop" }, name: "Widgets" },
     });
     expect(projectSettings(updated)).toMatchObject({
       deploy_auto_pr: "true",

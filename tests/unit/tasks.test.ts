@@ -22,6 +22,7 @@ import {
   updateTask,
 } from "../../app/lib/tasks/tasks.server";
 import { testAuditSigner } from "../support/audit-key";
+import { cmd } from "../support/kit";
 
 const audit: AuditContext = {
   actor: { type: "token", id: "1", label: "t" },
@@ -36,7 +37,7 @@ beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-tasks-"));
   opened = openDatabase(path.join(dir, "t.db"));
   await migrate(opened.db);
-  await createProject(opened.db, audit, { name: "Widgets", project_key: "WID", repo_url: "acme/widgets" });
+  await createProject(...cmd(opened.db, audit), { name: "Widgets", project_key: "WID", repo_url: "acme/widgets" });
 });
 afterEach(async () => {
   await opened.db.destroy();
@@ -90,7 +91,11 @@ describe("task keys", () => {
 describe("choosing the project of a new task", () => {
   it("uses the only project when none is named, and matches repo in any GitHub form", async () => {
     expect((await createTask(opened.db, audit, body({ title: "a" }))).project_key).toBe("WID");
-    await createProject(opened.db, audit, { name: "Other", project_key: "OTH", repo_url: "https://gitlab.com/acme/other" });
+    await createProject(...cmd(opened.db, audit), {
+      name: "Other",
+      project_key: "OTH",
+      repo_url: "https://gitlab.com/acme/other",
+    });
     const byRepo = await createTask(opened.db, audit, body({ title: "b", repo: "git@github.com:ACME/widgets.git" }));
     expect(byRepo.project_key).toBe("WID");
     expect(byRepo.repo).toBe("acme/widgets");
@@ -217,7 +222,7 @@ describe("listing tasks", () => {
   });
 
   it("answers the compiled common shapes (status, project, cursor) exactly as the query built per request", async () => {
-    await createProject(opened.db, audit, { name: "Gadgets", project_key: "GAD" });
+    await createProject(...cmd(opened.db, audit), { name: "Gadgets", project_key: "GAD" });
     let now = Date.parse("2026-01-01T00:00:00.000Z");
     const statuses = ["inbox", "todo", "hold"] as const;
     for (let i = 0; i < 30; i++) {

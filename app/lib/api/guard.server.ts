@@ -4,7 +4,7 @@ import { apiError } from "./errors.server";
 import type { AuditContext } from "../audit/log.server";
 import { throttleKey, type RateLimiter, type RateLimitState } from "../security/rate-limit.server";
 import { preparedQuery } from "../prepared-query.server";
-import { auditContext, requestContext, tokenActor } from "../domain/context";
+import { auditContext, requestContext, tokenActor, type ActorContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import { hashToken, isWellFormedToken, tokenStatus, touchTokenUsage } from "../tokens/tokens.server";
 import { checkAccessToken, grantActor, touchGrantUsage } from "../oauth/oauth.server";
@@ -40,6 +40,8 @@ const tokenByHash = preparedQuery((db, p: { hash: string }) =>
 export interface TokenAuth {
   /** The token row (never sent to clients). */
   token: ApiToken;
+  /** Who asks (actor `{type: 'token', id, label: name}`), from where: the `ctx` of every command the request runs. */
+  ctx: ActorContext;
   /** Actor `{type: 'token', id, label: name}`, IP, user agent and request id, for `appendAudit`. */
   audit: AuditContext;
   /** X-RateLimit-Limit/Remaining/Reset and, for expiring tokens, PreqStation-Token-Expiration. */
@@ -155,7 +157,7 @@ export async function requireToken(
   }
 
   const ctx = { ...requestContext(request, context.request, tokenActor(token)), channel: "api" as const };
-  const auth: TokenAuth = { token, audit: auditContext(ctx, context.services.auditSigner), headers };
+  const auth: TokenAuth = { token, ctx, audit: auditContext(ctx, context.services.auditSigner), headers };
   if (options.write) await requireWriteScope(request, context, auth);
   return auth;
 }
@@ -208,6 +210,7 @@ async function requireAccessToken(request: Request, context: AppLoadContext, pla
   const ctx = { ...requestContext(request, context.request, grantActor(grant)), channel: "mcp" as const };
   return {
     token,
+    ctx,
     audit: auditContext(ctx, context.services.auditSigner),
     headers,
     grant: { id: grant.id, clientName: grant.client_name },

@@ -43,3 +43,21 @@ export const AUDIT_RESOURCE_TYPES = [
   "oauth_grant",
 ] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
+
+/**
+ * One committed change, as its audit entry names it: what the command runner
+ * (app/lib/command) publishes after its transaction commits, to the live pages today
+ * and to the webhook outbox and PostgreSQL notifications later.
+ */
+export interface Change {
+  action: AuditAction;
+  resourceType: AuditResourceType;
+  resourceId: string;
+  /** The audit entry's sequence number: a stable id for the change. */
+  seq: number;
+}
+
+/** Hears about committed changes. */
+export interface ChangePublisher {
+  publish(changes: readonly Change[]): void;
+}

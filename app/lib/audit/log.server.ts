@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { AuditActorType, AuditChannel, AuditEntry } from "../../../db/schema";
 import type { AuditAction, AuditResourceType } from "./actions";
 import type { AuditSigner, AuditVerifier } from "./signing.server";
-import { nowIso, transaction, type Db } from "../db.server";
+import { nowIso, transaction, type Db, type Trx } from "../db.server";
 import { preparedInsert, preparedQuery } from "../prepared-query.server";
 
 /** Who did something, and from where, and the key that signs the entry. Built once per request. */
@@ -91,12 +91,14 @@ const insertAuditEntry = preparedInsert(
 );
 
 /**
- * Appends one entry. This is the only writer of `audit_log`. It must be given the
- * transaction of the change it records, so the change and its entry commit or
- * fail together; called outside a transaction, it opens its own.
+ * Appends one entry. This is the only writer of `audit_log`, and commands reach it only
+ * through the command runner (`tx.audit`, app/lib/command). It takes the transaction of
+ * the change it records (a `Trx`, which only `transaction()` hands out), so the change
+ * and its entry commit or fail together.
  */
-export async function appendAudit(trx: Db, ctx: AuditContext, input: AuditInput, now = Date.now()): Promise<AuditEntry> {
-  return transaction(trx, async (tx) => {
+export async function appendAudit(trx: Trx, ctx: AuditContext, input: AuditInput, now = Date.now()): Promise<AuditEntry> {
+  const tx = trx;
+  {
     const head = await auditHead.first(tx, {});
     const base = {
       seq: (head?.seq ?? 0) + 1,
@@ -118,7 +120,7 @@ export async function appendAudit(trx: Db, ctx: AuditContext, input: AuditInput,
     const entry: AuditEntry = { ...base, prev_hash, hash, signature: ctx.signer.sign(base.seq, hash) };
     await insertAuditEntry.run(tx, entry);
     return entry;
-  });
+  }
 }
 
 /**

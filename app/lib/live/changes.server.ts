@@ -1,3 +1,5 @@
+import type { Change, ChangePublisher } from "../audit/actions";
+
 /**
  * The in-process change notifier behind the owner's live pages. Whoever completes a
  * change of tasks or projects (an API or MCP write, an owner's form) calls `publish`;
@@ -7,9 +9,12 @@
  */
 export type ChangeListener = () => void;
 
-export interface ChangeHub {
-  /** Announce a committed change. Bursts are coalesced: listeners hear at most one call per `coalesceMs`. */
-  publish(): void;
+export interface ChangeHub extends ChangePublisher {
+  /**
+   * Announce committed changes (the command runner calls it after each commit).
+   * Bursts are coalesced: listeners hear at most one call per `coalesceMs`.
+   */
+  publish(changes?: readonly Change[]): void;
   /** Listen for changes; returns the function that stops listening. */
   subscribe(listener: ChangeListener): () => void;
   /** Listen for the hub's closing (server shutdown); returns the function that stops listening. */

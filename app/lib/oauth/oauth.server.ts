@@ -14,7 +14,7 @@
 import type { OAuthClientRow, OAuthGrantRow } from "../../../db/schema";
 import { appendAudit } from "../audit/log.server";
 import type { AuditSigner } from "../audit/signing.server";
-import { nowIso, transaction, type Db } from "../db.server";
+import { nowIso, transaction, type Db, type Trx } from "../db.server";
 import { auditContext, withActor, type Actor, type ActorContext, type RequestContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import {
@@ -355,7 +355,7 @@ async function issueTokens(trx: Db, grant: Pick<OAuthGrantRow, "id" | "scope">, 
 
 /** Revokes a grant inside `trx` (unless it already is), with its `oauth.revoke` entry. */
 async function revokeGrantIn(
-  trx: Db,
+  trx: Trx,
   deps: OAuthDeps,
   ctx: ActorContext,
   grant: OAuthGrantRow,

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { ProjectRow } from "../../../db/schema";
-import { appendAudit, type AuditContext } from "../audit/log.server";
+import { runCommand, type CommandDeps } from "../command/command.server";
+import type { ActorContext } from "../domain/context";
 import { DomainError } from "../domain/errors";
 import { JsonObjectSchema, parseJsonColumn } from "../domain/json";
-import { nowIso, transaction, type Db } from "../db.server";
+import { nowIso, type Db } from "../db.server";
 import { preparedQuery } from "../prepared-query.server";
 import { normalizeRepoUrl, repoMatchKey } from "./repo-url";
 import {
@@ -107,13 +108,14 @@ function normalizedRepo(input: string | null | undefined): { repo_url: string | 
  * that exists is a CONFLICT; a derived key that exists gets a number appended.
  */
 export async function createProject(
-  db: Db,
-  audit: AuditContext,
+  deps: CommandDeps,
+  ctx: ActorContext,
   input: CreateProjectBody,
   now = Date.now(),
 ): Promise<ProjectRow> {
   const repo = normalizedRepo(input.repo_url);
-  return transaction(db, async (trx) => {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     let key = input.project_key;
     if (key) {
       if (await findProjectByKey(trx, key)) throw new DomainError("CONFLICT", `Project key ${key} already exists`);
@@ -139,9 +141,7 @@ export async function createProject(
       updated_at: at,
     };
     await trx.insertInto("projects").values(row).execute();
-    await appendAudit(
-      trx,
-      audit,
+    await tx.audit(
       {
         action: "project.create",
         resourceType: "project",
@@ -153,7 +153,7 @@ export async function createProject(
           repo_url: { before: null, after: row.repo_url },
         },
       },
-      now,
+      { now },
     );
     return row;
   });
@@ -165,13 +165,14 @@ export async function createProject(
  * errors (`patch` may be a function that yields the input or throws the caller's error).
  */
 export async function updateProject(
-  db: Db,
-  audit: AuditContext,
-  key: string,
-  patch: PatchProjectBody | (() => PatchProjectBody),
+  deps: CommandDeps,
+  ctx: ActorContext,
+  input: { key: string; patch: PatchProjectBody | (() => PatchProjectBody) },
   now = Date.now(),
 ): Promise<ProjectRow> {
-  return transaction(db, async (trx) => {
+  const { key, patch } = input;
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const project = await requireProject(trx, key);
     const input = typeof patch === "function" ? patch() : patch;
     const repo = input.repo_url === undefined ? undefined : normalizedRepo(input.repo_url);
@@ -204,12 +205,7 @@ export async function updateProject(
       set.updated_at = nowIso(now);
       await trx.updateTable("projects").set(set).where("id", "=", project.id).execute();
     }
-    await appendAudit(
-      trx,
-      audit,
-      { action: "project.update", resourceType: "project", resourceId: project.project_key, changes },
-      now,
-    );
+    await tx.audit({ action: "project.update", resourceType: "project", resourceId: project.project_key, changes }, { now });
     return { ...project, ...set };
   });
 }

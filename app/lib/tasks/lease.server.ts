@@ -12,7 +12,7 @@ import type { ClaimantType, TaskRow } from "../../../db/schema";
 import { appendAudit, type AuditContext } from "../audit/log.server";
 import type { Actor } from "../domain/context";
 import { DomainError } from "../domain/errors";
-import { nowIso, type Db } from "../db.server";
+import { nowIso, type Db, type Trx } from "../db.server";
 import { LIFECYCLE_RULES } from "./lifecycle";
 
 export const LEASE_LIMITS = { min: 10, max: 86_400, default: 900 } as const;
@@ -187,7 +187,7 @@ export function systemAudit(signer: AuditContext["signer"], requestId: string): 
  * system). Run in the caller's transaction; returns the keys freed. The UPDATE
  * re-checks the expiry, so a lease renewed in between is left alone.
  */
-export async function expireLeases(trx: Db, audit: AuditContext, now: number, taskId?: string): Promise<string[]> {
+export async function expireLeases(trx: Trx, audit: AuditContext, now: number, taskId?: string): Promise<string[]> {
   const at = nowIso(now);
   let expired = trx.selectFrom("tasks").selectAll().where("lease_expires_at", "<=", at).where("claimed_by_id", "is not", null);
   if (taskId !== undefined) expired = expired.where("id", "=", taskId);

@@ -5,7 +5,7 @@ import { appendAudit, type AuditContext } from "../audit/log.server";
 import { DomainError } from "../domain/errors";
 import { JsonObjectSchema, parseJsonColumn, StringListSchema } from "../domain/json";
 import { keysetBeyond, opaqueCursor, splitPage, timestampPart, uuidPart } from "../domain/paging.server";
-import { nowIso, transaction, type Db } from "../db.server";
+import { nowIso, transaction, type Db, type Trx } from "../db.server";
 import { preparedInsert, preparedQuery } from "../prepared-query.server";
 import { availableLabels, labelKey, labelsOfTasks, resolveLabels, setTaskLabels, type LabelView } from "./labels.server";
 import { decideLifecycle, type RunState, type TaskStatus } from "./lifecycle";
@@ -546,7 +546,7 @@ interface ClaimRequest {
  * (and refused, with the reason, when the lease is another's or a blocker is open).
  */
 async function commitDraft(
-  trx: Db,
+  trx: Trx,
   audit: AuditContext,
   task: TaskWithProject,
   draft: Draft,
