@@ -16,12 +16,12 @@ const route = defineApiRoute({
     // answered after the task lookup, so an unknown task is a 404 whatever the body.
     const input = await deferredJsonInput(request, PatchTaskBodySchema);
     const expectedVersion = expectedVersionOf(request.headers.get("if-match"));
-    const task = await updateTask(context.services.db, auth.audit, params.id ?? "", input, { expectedVersion });
+    const task = await updateTask(context.services, auth.ctx, { task: params.id ?? "", patch: input, expectedVersion });
     return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
   },
   DELETE: async ({ request, context, params, auth }) => {
     const expectedVersion = expectedVersionOf(request.headers.get("if-match"));
-    await deleteTask(context.services.db, auth.audit, params.id ?? "", { expectedVersion });
+    await deleteTask(context.services, auth.ctx, { task: params.id ?? "", expectedVersion });
     return apiJson({ ok: true });
   },
 });

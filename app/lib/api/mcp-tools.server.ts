@@ -14,9 +14,11 @@ import { ApiError } from "./errors.server";
 import { etagOf } from "./etag.server";
 import { deferredInput, parseInput } from "./input.server";
 import * as S from "./schemas";
-import type { AuditContext } from "../audit/log.server";
 import { isStorageUnavailable, type Db } from "../db.server";
-import { IDEMPOTENCY_KEY_PATTERN, requestHash, withIdempotency, type StoredResponse } from "./idempotency.server";
+import { IDEMPOTENCY_KEY_PATTERN } from "./idempotency.server";
+import { requestHash, withIdempotency, type StoredReply } from "../command/idempotency.server";
+import type { CommandDeps } from "../command/command.server";
+import type { ActorContext } from "../domain/context";
 import { jsonSchema } from "./openapi.server";
 import { listProjects, projectView } from "../projects/projects.server";
 import { DomainError } from "../domain/errors";
@@ -44,10 +46,12 @@ export const MCP_TOOL_NAMES = [
 ] as const;
 export type McpToolName = (typeof MCP_TOOL_NAMES)[number];
 
-/** What a tool call runs with: the guard's result (audit channel `mcp`), the services, the HTTP request. */
+/** What a tool call runs with: the guard's result, the command deps and context (channel `mcp`), the HTTP request. */
 export interface ToolContext {
   auth: TokenAuth;
-  audit: AuditContext;
+  /** `auth.ctx` with the channel `mcp`: the ctx of every command a tool runs. */
+  ctx: ActorContext;
+  deps: CommandDeps;
   db: Db;
   request: Request;
   context: AppLoadContext;
@@ -247,8 +251,8 @@ function lifecycleTool(
       // A block is the domain's one block command, as the owner's page and the API's block are.
       const task =
         action === "block"
-          ? await blockTask(ctx.db, ctx.audit, taskId, input)
-          : await updateTask(ctx.db, ctx.audit, taskId, input);
+          ? await blockTask(ctx.deps, ctx.ctx, { task: taskId, patch: input })
+          : await updateTask(ctx.deps, ctx.ctx, { task: taskId, patch: input });
       return { body: { task } };
     },
   };
@@ -265,8 +269,8 @@ const NEXT_RENAME = { project_key: "projectKey", lease_seconds: "leaseSeconds" }
 /** `next`'s result: the claimed task, or null where the API answers 204. */
 const NextTaskOutputSchema = z.object({ task: S.TaskSchema.nullable() });
 
-async function createTaskResponse(db: Db, audit: AuditContext, input: S.CreateTaskBody): Promise<StoredResponse> {
-  const task = await createTask(db, audit, input);
+async function createTaskResponse(deps: CommandDeps, ctx: ActorContext, input: S.CreateTaskBody): Promise<StoredReply> {
+  const task = await createTask(deps, ctx, input);
   return {
     status: 201,
     headers: { Location: `/api/tasks/${task.task_key}`, ETag: etagOf(task.version) },
@@ -341,16 +345,16 @@ const TOOLS: readonly ToolDefinition[] = [
           : parseInput(IdempotencyArgSchema, { idempotency_key: rawKey }, "Arguments").idempotency_key;
       const input = parseInput(S.CreateTaskBodySchema, rest, "Arguments");
       if (key === undefined) {
-        const stored = await createTaskResponse(ctx.db, ctx.audit, input);
+        const stored = await createTaskResponse(ctx.deps, ctx.ctx, input);
         return { body: JSON.parse(stored.body) as Json };
       }
       // The same key and the same (validated) arguments replay; other arguments are a CONFLICT.
-      const { response, replayed } = await withIdempotency(
-        ctx.db,
+      const { reply, replayed } = await withIdempotency(
+        ctx.deps,
         { tokenId: ctx.auth.token.id, key, requestHash: requestHash("MCP", "create_task", canonicalArguments(input)) },
-        (trx) => createTaskResponse(trx, ctx.audit, input),
+        (deps) => createTaskResponse(deps, ctx.ctx, input),
       );
-      return { body: JSON.parse(response.body) as Json, replayed };
+      return { body: JSON.parse(reply.body) as Json, replayed };
     },
   },
   {
@@ -366,7 +370,7 @@ const TOOLS: readonly ToolDefinition[] = [
     async run(args, ctx) {
       const { taskId, rest } = taskIdAndRest(args);
       const input = deferredInput(S.PatchTaskBodySchema, rest, "Arguments");
-      return { body: { task: await updateTask(ctx.db, ctx.audit, taskId, input) } };
+      return { body: { task: await updateTask(ctx.deps, ctx.ctx, { task: taskId, patch: input }) } };
     },
   },
   lifecycleTool(
@@ -406,7 +410,7 @@ const TOOLS: readonly ToolDefinition[] = [
     async run(args, ctx) {
       const { taskId, rest } = taskIdAndRest(args);
       parseInput(NoArguments, rest, "Arguments");
-      await deleteTask(ctx.db, ctx.audit, taskId);
+      await deleteTask(ctx.deps, ctx.ctx, { task: taskId });
       return { body: { ok: true } };
     },
   },
@@ -422,7 +426,7 @@ const TOOLS: readonly ToolDefinition[] = [
     outputSchema: jsonSchema(NextTaskOutputSchema, "output"),
     async run(args, ctx) {
       const input = parseInput(S.NextTaskBodySchema, renameArgs(args, NEXT_RENAME), "Arguments");
-      return { body: { task: await claimNextTask(ctx.db, ctx.audit, input) } };
+      return { body: { task: await claimNextTask(ctx.deps, ctx.ctx, input) } };
     },
   },
   {
@@ -438,7 +442,7 @@ const TOOLS: readonly ToolDefinition[] = [
     async run(args, ctx) {
       const { taskId, rest } = camelTaskIdAndRest(args);
       const input = deferredInput(S.HeartbeatBodySchema, renameArgs(rest, LEASE_RENAME), "Arguments");
-      return { body: { task: await heartbeatTask(ctx.db, ctx.audit, taskId, input) } };
+      return { body: { task: await heartbeatTask(ctx.deps, ctx.ctx, { task: taskId, body: input }) } };
     },
   },
   {
@@ -454,7 +458,7 @@ const TOOLS: readonly ToolDefinition[] = [
     async run(args, ctx) {
       const { taskId, rest } = camelTaskIdAndRest(args);
       parseInput(S.ReleaseBodySchema, rest, "Arguments");
-      return { body: { task: await releaseTask(ctx.db, ctx.audit, taskId) } };
+      return { body: { task: await releaseTask(ctx.deps, ctx.ctx, { task: taskId }) } };
     },
   },
 ];

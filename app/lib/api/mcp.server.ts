@@ -162,7 +162,8 @@ function createServer(request: Request, context: AppLoadContext, auth: TokenAuth
   });
   const ctx = {
     auth,
-    audit: { ...auth.audit, channel: "mcp" as const },
+    ctx: { ...auth.ctx, channel: "mcp" as const },
+    deps: context.services,
     db: context.services.db,
     request,
     context,
