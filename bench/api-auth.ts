@@ -44,6 +44,7 @@ const ownerId = (await createOwner(services.db, { email: "owner@example.com", pa
 const context = (clientIp = "192.0.2.1"): AppLoadContext => ({
   services,
   request: { id: "bench", clientIp, userAgent: "bench", cspNonce: "n" },
+  api: { routes: [], openApiText: () => "{}" },
 });
 const us = (ms: number) => ms * 1000;
 

@@ -1,16 +1,28 @@
 import { apiJson } from "~/lib/api/errors.server";
 import { etagOf } from "~/lib/api/etag.server";
 import { deferredInput, readOptionalJsonBody } from "~/lib/api/input.server";
+import { ETAG_HEADER, ok, TASK_ID } from "~/lib/api/openapi.server";
 import { defineApiRoute } from "~/lib/api/route.server";
 import { HeartbeatBodySchema } from "~/lib/api/schemas";
 import { heartbeatTask } from "~/lib/tasks/claims.server";
 
 /** POST (full scope) `{lease_seconds?}`: the holder renews its lease; 409 for anyone else (contract §11). */
-const route = defineApiRoute({
-  POST: async ({ request, context, params, auth }) => {
-    const input = deferredInput(HeartbeatBodySchema, await readOptionalJsonBody(request));
-    const task = await heartbeatTask(context.services, auth.ctx, { task: params.id ?? "", body: input });
-    return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
+const route = defineApiRoute("/api/tasks/{id}/heartbeat", {
+  POST: {
+    doc: {
+      operationId: "heartbeatTask",
+      summary: "Renew the caller's lease; 409 for anyone but the holder",
+      parameters: [TASK_ID],
+      body: "HeartbeatBody",
+      bodyOptional: true,
+      responses: { "200": ok("The task, its lease renewed", "TaskResponse", ETAG_HEADER) },
+      errors: ["NotFound", "Conflict"],
+    },
+    handler: async ({ request, context, params, auth }) => {
+      const input = deferredInput(HeartbeatBodySchema, await readOptionalJsonBody(request));
+      const task = await heartbeatTask(context.services, auth.ctx, { task: params.id ?? "", body: input });
+      return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
+    },
   },
 });
 

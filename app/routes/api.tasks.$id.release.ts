@@ -1,16 +1,28 @@
 import { apiJson } from "~/lib/api/errors.server";
 import { etagOf } from "~/lib/api/etag.server";
 import { parseInput, readOptionalJsonBody } from "~/lib/api/input.server";
+import { ETAG_HEADER, ok, TASK_ID } from "~/lib/api/openapi.server";
 import { defineApiRoute } from "~/lib/api/route.server";
 import { ReleaseBodySchema } from "~/lib/api/schemas";
 import { releaseTask } from "~/lib/tasks/claims.server";
 
 /** POST (full scope), no body (or `{}`): the holder frees the task; 409 for anyone else (contract §11). */
-const route = defineApiRoute({
-  POST: async ({ request, context, params, auth }) => {
-    parseInput(ReleaseBodySchema, await readOptionalJsonBody(request));
-    const task = await releaseTask(context.services, auth.ctx, { task: params.id ?? "" });
-    return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
+const route = defineApiRoute("/api/tasks/{id}/release", {
+  POST: {
+    doc: {
+      operationId: "releaseTask",
+      summary: "Free the task (run_state back to null); 409 for anyone but the holder",
+      parameters: [TASK_ID],
+      body: "ReleaseBody",
+      bodyOptional: true,
+      responses: { "200": ok("The task, free", "TaskResponse", ETAG_HEADER) },
+      errors: ["NotFound", "Conflict"],
+    },
+    handler: async ({ request, context, params, auth }) => {
+      parseInput(ReleaseBodySchema, await readOptionalJsonBody(request));
+      const task = await releaseTask(context.services, auth.ctx, { task: params.id ?? "" });
+      return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
+    },
   },
 });
 

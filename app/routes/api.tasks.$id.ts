@@ -1,28 +1,57 @@
 import { apiJson } from "~/lib/api/errors.server";
 import { etagOf, expectedVersionOf } from "~/lib/api/etag.server";
 import { deferredJsonInput } from "~/lib/api/input.server";
+import { ETAG_HEADER, IF_MATCH, ok, TASK_ID } from "~/lib/api/openapi.server";
 import { defineApiRoute } from "~/lib/api/route.server";
 import { PatchTaskBodySchema } from "~/lib/api/schemas";
 import { deleteTask, getTaskView, updateTask } from "~/lib/tasks/tasks.server";
 
 /** GET: one task by key or uuid, with its ETag. PATCH and DELETE (full scope) honour If-Match. */
-const route = defineApiRoute({
-  GET: async ({ context, params }) => {
-    const task = await getTaskView(context.services.db, params.id ?? "");
-    return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
+const route = defineApiRoute("/api/tasks/{id}", {
+  GET: {
+    doc: {
+      operationId: "getTask",
+      summary: "One task",
+      parameters: [TASK_ID],
+      responses: { "200": ok("The task", "TaskResponse", ETAG_HEADER) },
+      errors: ["NotFound"],
+    },
+    handler: async ({ context, params }) => {
+      const task = await getTaskView(context.services.db, params.id ?? "");
+      return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
+    },
   },
-  PATCH: async ({ request, context, params, auth }) => {
-    // The body is read first (never inside the write transaction); its errors are
-    // answered after the task lookup, so an unknown task is a 404 whatever the body.
-    const input = await deferredJsonInput(request, PatchTaskBodySchema);
-    const expectedVersion = expectedVersionOf(request.headers.get("if-match"));
-    const task = await updateTask(context.services, auth.ctx, { task: params.id ?? "", patch: input, expectedVersion });
-    return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
+  PATCH: {
+    doc: {
+      operationId: "updateTask",
+      summary: "Change fields, the status, or apply a lifecycle_action (plan, start, complete, review, block)",
+      parameters: [TASK_ID, IF_MATCH],
+      body: "PatchTaskBody",
+      responses: { "200": ok("The task", "TaskResponse", ETAG_HEADER) },
+      errors: ["NotFound", "Conflict", "PreconditionFailed"],
+    },
+    handler: async ({ request, context, params, auth }) => {
+      // The body is read first (never inside the write transaction); its errors are
+      // answered after the task lookup, so an unknown task is a 404 whatever the body.
+      const input = await deferredJsonInput(request, PatchTaskBodySchema);
+      const expectedVersion = expectedVersionOf(request.headers.get("if-match"));
+      const task = await updateTask(context.services, auth.ctx, { task: params.id ?? "", patch: input, expectedVersion });
+      return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
+    },
   },
-  DELETE: async ({ request, context, params, auth }) => {
-    const expectedVersion = expectedVersionOf(request.headers.get("if-match"));
-    await deleteTask(context.services, auth.ctx, { task: params.id ?? "", expectedVersion });
-    return apiJson({ ok: true });
+  DELETE: {
+    doc: {
+      operationId: "deleteTask",
+      summary: "Delete a task (its key is never reused)",
+      parameters: [TASK_ID, IF_MATCH],
+      responses: { "200": ok("Deleted", "OkResponse") },
+      errors: ["NotFound", "PreconditionFailed"],
+    },
+    handler: async ({ request, context, params, auth }) => {
+      const expectedVersion = expectedVersionOf(request.headers.get("if-match"));
+      await deleteTask(context.services, auth.ctx, { task: params.id ?? "", expectedVersion });
+      return apiJson({ ok: true });
+    },
   },
 });
 

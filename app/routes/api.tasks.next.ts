@@ -1,6 +1,7 @@
 import { apiJson } from "~/lib/api/errors.server";
 import { etagOf } from "~/lib/api/etag.server";
 import { parseInput, readOptionalJsonBody } from "~/lib/api/input.server";
+import { ETAG_HEADER, ok } from "~/lib/api/openapi.server";
 import { defineApiRoute } from "~/lib/api/route.server";
 import { NextTaskBodySchema } from "~/lib/api/schemas";
 import { claimNextTask } from "~/lib/tasks/claims.server";
@@ -9,12 +10,25 @@ import { claimNextTask } from "~/lib/tasks/claims.server";
  * POST (full scope) `{project_key?, label?, engine?, lease_seconds?}`: claims the most
  * urgent ready task for the caller → 200 `{task}`, or 204 when none is ready (contract §11).
  */
-const route = defineApiRoute({
-  POST: async ({ request, context, auth }) => {
-    const input = parseInput(NextTaskBodySchema, await readOptionalJsonBody(request));
-    const task = await claimNextTask(context.services, auth.ctx, input);
-    if (!task) return new Response(null, { status: 204, headers: { "Cache-Control": "no-store" } });
-    return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
+const route = defineApiRoute("/api/tasks/next", {
+  POST: {
+    doc: {
+      operationId: "claimNextTask",
+      summary: "Claim the most urgent ready task (priority, then oldest) for the caller; 204 when none is ready",
+      body: "NextTaskBody",
+      bodyOptional: true,
+      responses: {
+        "200": ok("The task, claimed", "TaskResponse", ETAG_HEADER),
+        "204": { description: "No task is ready" },
+      },
+      errors: [],
+    },
+    handler: async ({ request, context, auth }) => {
+      const input = parseInput(NextTaskBodySchema, await readOptionalJsonBody(request));
+      const task = await claimNextTask(context.services, auth.ctx, input);
+      if (!task) return new Response(null, { status: 204, headers: { "Cache-Control": "no-store" } });
+      return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
+    },
   },
 });
 

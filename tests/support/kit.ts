@@ -19,6 +19,8 @@ import path from "node:path";
 import { onTestFinished } from "vitest";
 import { createOwner } from "../../app/lib/auth/owner.server";
 import { appendAudit, type AuditContext, type AuditInput } from "../../app/lib/audit/log.server";
+import type { ApiDescription } from "../../app/lib/api/dispatch.server";
+import { openApiDocument, type ApiRouteDoc } from "../../app/lib/api/openapi.server";
 import type { ChangePublisher } from "../../app/lib/audit/actions";
 import type { CommandDeps } from "../../app/lib/command/command.server";
 import type { ActorContext } from "../../app/lib/domain/context";
@@ -237,4 +239,30 @@ export async function signedIn(server: TestServer, credentials: { email?: string
     cookie = await signIn(server, email, password);
   }
   return cookieJar(server, cookie);
+}
+
+/** The API description of a request handler with no API routes: for tests that build an AppLoadContext by hand. */
+export const noApiRoutes: ApiDescription = {
+  routes: [],
+  openApiText: () => JSON.stringify(openApiDocument("test", [])),
+};
+
+/**
+ * Every API route module's own OpenAPI description (`loader.openapi`), read from
+ * app/routes the way describeApi reads them from the build.
+ */
+export async function apiRouteDocs(): Promise<ApiRouteDoc[]> {
+  const dir = path.resolve(import.meta.dirname, "../../app/routes");
+  const docs: ApiRouteDoc[] = [];
+  for (const file of fs.readdirSync(dir).sort()) {
+    if (!/^api\..*\.ts$/.test(file) || file === "api.$.ts") continue;
+    const module = (await import(path.join(dir, file))) as { loader?: { openapi?: ApiRouteDoc } };
+    if (module.loader?.openapi) docs.push(module.loader.openapi);
+  }
+  return docs;
+}
+
+/** The OpenAPI document the server serves, generated from the route modules. */
+export async function routesOpenApiDocument(version: string): Promise<Record<string, unknown>> {
+  return openApiDocument(version, await apiRouteDocs());
 }

@@ -1,9 +1,15 @@
 import type { AppLoadContext } from "@remix-run/node";
 import { beforeEach, describe, expect, it } from "vitest";
 import { apiJson } from "../../app/lib/api/errors.server";
-import { ApiError, defineApiRoute, type ApiHandler } from "../../app/lib/api/route.server";
+import { ApiError, defineApiRoute, type ApiMethod, type ApiHandler } from "../../app/lib/api/route.server";
 import { BodyTooLargeError, readBodyText } from "../../app/lib/http/body.server";
-import { testOwner, testServices, testToken, type TestServices } from "../support/kit";
+import { testOwner, testServices, testToken, type TestServices, noApiRoutes } from "../support/kit";
+
+/** A method of a test route: the handler with a minimal OpenAPI operation. */
+const m = (handler: ApiMethod["handler"]): ApiMethod => ({
+  doc: { operationId: "test", summary: "test", responses: {}, errors: [] },
+  handler,
+});
 
 let services: TestServices;
 let logged: string[];
@@ -31,7 +37,7 @@ beforeEach(async () => {
 });
 
 function context(id = "req-42"): AppLoadContext {
-  return { services, request: { id, clientIp: "203.0.113.1", userAgent: "agent", cspNonce: "n" } };
+  return { services, request: { id, clientIp: "203.0.113.1", userAgent: "agent", cspNonce: "n" }, api: noApiRoutes };
 }
 
 /** Calls the route the way Remix does: loader for GET/HEAD, action otherwise. */
@@ -49,7 +55,7 @@ const ok: ApiHandler = ({ auth }) => apiJson({ name: auth.token.name });
 
 describe("defineApiRoute", () => {
   it("a GET handler answers GET and HEAD with the auth headers added", async () => {
-    const route = defineApiRoute({ GET: ok });
+    const route = defineApiRoute("/api/test", { GET: m(ok) });
     for (const method of ["GET", "HEAD"]) {
       const res = await call(route, method, full);
       expect(res.status).toBe(200);
@@ -61,23 +67,23 @@ describe("defineApiRoute", () => {
   });
 
   it("an expiring token's response carries PreqStation-Token-Expiration", async () => {
-    const res = await call(defineApiRoute({ GET: ok }), "GET", expiring.plaintext);
+    const res = await call(defineApiRoute("/api/test", { GET: m(ok) }), "GET", expiring.plaintext);
     expect(res.headers.get("PreqStation-Token-Expiration")).toBe(expiring.expires);
   });
 
   it("a method not in the map is a 405 with Allow, before authentication", async () => {
-    const route = defineApiRoute({ GET: ok, PATCH: ok });
+    const route = defineApiRoute("/api/test", { GET: m(ok), PATCH: m(ok) });
     const res = await call(route, "DELETE");
     expect(res.status).toBe(405);
     expect(res.headers.get("Allow")).toBe("GET, HEAD, PATCH");
     expect((await res.json()).error.code).toBe("METHOD_NOT_ALLOWED");
-    const noGet = await call(defineApiRoute({ POST: ok }), "GET");
+    const noGet = await call(defineApiRoute("/api/test", { POST: m(ok) }), "GET");
     expect(noGet.status).toBe(405);
     expect(noGet.headers.get("Allow")).toBe("POST");
   });
 
   it("writes need a full token: a read token gets 403, a full token passes", async () => {
-    const route = defineApiRoute({ POST: ok, PATCH: ok, PUT: ok, DELETE: ok });
+    const route = defineApiRoute("/api/test", { POST: m(ok), PATCH: m(ok), PUT: m(ok), DELETE: m(ok) });
     for (const method of ["POST", "PATCH", "PUT", "DELETE"]) {
       const denied = await call(route, method, read, method === "DELETE" ? undefined : "{}");
       expect(denied.status).toBe(403);
@@ -87,16 +93,16 @@ describe("defineApiRoute", () => {
   });
 
   it("no token is the documented 401", async () => {
-    const res = await call(defineApiRoute({ GET: ok }), "GET");
+    const res = await call(defineApiRoute("/api/test", { GET: m(ok) }), "GET");
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: { code: "UNAUTHORIZED", message: "Missing or invalid authorization header" } });
   });
 
   it("a thrown ApiError becomes its error response, with details and the auth headers", async () => {
-    const route = defineApiRoute({
-      POST: () => {
+    const route = defineApiRoute("/api/test", {
+      POST: m(() => {
         throw new ApiError("VALIDATION_ERROR", "Invalid body", { details: [{ path: "title", message: "Required" }] });
-      },
+      }),
     });
     const res = await call(route, "POST", full, "{}");
     expect(res.status).toBe(400);
@@ -107,10 +113,10 @@ describe("defineApiRoute", () => {
   });
 
   it("a thrown Response is returned as is", async () => {
-    const route = defineApiRoute({
-      GET: () => {
+    const route = defineApiRoute("/api/test", {
+      GET: m(() => {
         throw apiJson({ custom: true }, { status: 409 });
-      },
+      }),
     });
     const res = await call(route, "GET", full);
     expect(res.status).toBe(409);
@@ -118,11 +124,11 @@ describe("defineApiRoute", () => {
   });
 
   it("a body over the limit is a 413 PAYLOAD_TOO_LARGE", async () => {
-    const route = defineApiRoute({
-      POST: async ({ request }) => {
+    const route = defineApiRoute("/api/test", {
+      POST: m(async ({ request }) => {
         await readBodyText(request, 10);
         return apiJson({});
-      },
+      }),
     });
     const res = await call(route, "POST", full, JSON.stringify({ big: "x".repeat(100) }));
     expect(res.status).toBe(413);
@@ -131,10 +137,10 @@ describe("defineApiRoute", () => {
   });
 
   it("a storage failure is a 503 SERVICE_UNAVAILABLE", async () => {
-    const route = defineApiRoute({
-      GET: () => {
+    const route = defineApiRoute("/api/test", {
+      GET: m(() => {
         throw Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR_WRITE" });
-      },
+      }),
     });
     const res = await call(route, "GET", full);
     expect(res.status).toBe(503);
@@ -144,10 +150,10 @@ describe("defineApiRoute", () => {
   });
 
   it("a bug is a 500 that repeats the request id, with no stack or SQL, and is logged with the request id", async () => {
-    const route = defineApiRoute({
-      GET: () => {
+    const route = defineApiRoute("/api/test", {
+      GET: m(() => {
         throw new Error("select * from secret_table where x = 'boom'");
-      },
+      }),
     });
     const res = await call(route, "GET", full, undefined, "req-bug-7");
     expect(res.status).toBe(500);

@@ -4,7 +4,7 @@ import { requireToken, type TokenAuth } from "../../app/lib/api/guard.server";
 import { nowIso } from "~/lib/db.server";
 import { createApiToken, generateToken, hashToken, revokeApiToken, tokenHint } from "../../app/lib/tokens/tokens.server";
 import type { Owner } from "../../db/schema";
-import { testAudit as cli, testOwner, testServices, type TestServices } from "../support/kit";
+import { testAudit as cli, testOwner, testServices, type TestServices, noApiRoutes } from "../support/kit";
 
 const UNAUTHORIZED_BODY = { error: { code: "UNAUTHORIZED", message: "Missing or invalid authorization header" } };
 const FORBIDDEN_BODY = { error: { code: "FORBIDDEN", message: "Insufficient permissions" } };
@@ -20,7 +20,11 @@ async function build(env: Record<string, string> = {}) {
 }
 
 function ctx(ip = "203.0.113.7"): AppLoadContext {
-  return { services, request: { id: `req-${Math.random()}`, clientIp: ip, userAgent: "agent/1.0", cspNonce: "n" } };
+  return {
+    services,
+    request: { id: `req-${Math.random()}`, clientIp: ip, userAgent: "agent/1.0", cspNonce: "n" },
+    api: noApiRoutes,
+  };
 }
 
 function req(headers: Record<string, string> = {}, method = "GET", url = "http://localhost/api/me"): Request {

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { API_CODE_OF, apiErrorOf } from "../../app/lib/api/domain-errors.server";
 import { API_ERRORS, ApiError } from "../../app/lib/api/errors.server";
 import { expectedVersionOf } from "../../app/lib/api/etag.server";
-import { defineApiRoute } from "../../app/lib/api/route.server";
+import { defineApiRoute, type ApiMethod } from "../../app/lib/api/route.server";
 import type { AuditContext } from "../../app/lib/audit/log.server";
 import { createOwner } from "../../app/lib/auth/owner.server";
 import { DomainError, type DomainErrorCode } from "../../app/lib/domain/errors";
@@ -30,7 +30,13 @@ import { createApiToken } from "../../app/lib/tokens/tokens.server";
 import { loadConfig } from "~/lib/env.server";
 import { createServices, type Services } from "~/lib/services.server";
 import { testAuditSigner } from "../support/audit-key";
-import { cmd } from "../support/kit";
+import { cmd, noApiRoutes } from "../support/kit";
+
+/** A method of a test route: the handler with a minimal OpenAPI operation. */
+const m = (handler: ApiMethod["handler"]): ApiMethod => ({
+  doc: { operationId: "test", summary: "test", responses: {}, errors: [] },
+  handler,
+});
 
 let dir: string;
 let services: Services;
@@ -151,14 +157,14 @@ describe("the domain throws DomainError, not ApiError", () => {
 
 describe("the API maps each domain code to its documented status and body", () => {
   function context(): AppLoadContext {
-    return { services, request: { id: "req-1", clientIp: "203.0.113.1", userAgent: "agent", cspNonce: "n" } };
+    return { services, request: { id: "req-1", clientIp: "203.0.113.1", userAgent: "agent", cspNonce: "n" }, api: noApiRoutes };
   }
 
   async function answer(thrown: Error): Promise<Response> {
-    const route = defineApiRoute({
-      GET: () => {
+    const route = defineApiRoute("/api/test", {
+      GET: m(() => {
         throw thrown;
-      },
+      }),
     });
     const request = new Request("http://localhost/api/thing", { headers: { Authorization: `Bearer ${token}` } });
     return (await route.loader({ request, context: context(), params: {} })) as Response;

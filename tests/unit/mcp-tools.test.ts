@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { listTools, MCP_TOOL_NAMES, toolSources } from "../../app/lib/api/mcp-tools.server";
-import { openApiDocument } from "../../app/lib/api/openapi.server";
+import { routesOpenApiDocument } from "../support/kit";
 
 type Json = Record<string, unknown>;
 
-const doc = openApiDocument("test") as {
+const doc = (await routesOpenApiDocument("test")) as {
   paths: Record<string, Record<string, Json>>;
   components: { schemas: Record<string, Json> };
 };

@@ -2,10 +2,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { API_ERRORS } from "../../app/lib/api/errors.server";
-import { openApiDocument } from "../../app/lib/api/openapi.server";
+import { routesOpenApiDocument } from "../support/kit";
 
 type Json = Record<string, unknown>;
-const doc = openApiDocument("1.2.3") as Json;
+const doc = (await routesOpenApiDocument("1.2.3")) as Json;
 const paths = doc.paths as Record<string, Record<string, Json>>;
 const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"];
 

@@ -6,7 +6,6 @@ import {
   PatchProjectBodySchema,
   PatchTaskBodySchema,
 } from "../../app/lib/api/schemas";
-import { openApiDocument } from "../../app/lib/api/openapi.server";
 import {
   MULTI_LINE_PATTERN,
   multiLineText,
@@ -16,6 +15,7 @@ import {
   visibleText,
 } from "../../app/lib/domain/text";
 import { TokenNameSchema } from "../../app/lib/tokens/tokens.server";
+import { routesOpenApiDocument } from "../support/kit";
 
 const hex = (cp: number) => `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -202,8 +202,8 @@ describe("the API schemas and the token name use the rule", () => {
     ).toEqual([]);
   });
 
-  it("the OpenAPI document carries the patterns, and they refuse the same characters once read back from JSON", () => {
-    const doc = JSON.parse(JSON.stringify(openApiDocument("1.0.0"))) as Record<string, unknown>;
+  it("the OpenAPI document carries the patterns, and they refuse the same characters once read back from JSON", async () => {
+    const doc = JSON.parse(JSON.stringify(await routesOpenApiDocument("1.0.0"))) as Record<string, unknown>;
     const patterns = new Set<string>();
     JSON.stringify(doc, (key, value: unknown) => {
       if (key === "pattern" && typeof value === "string") patterns.add(value);

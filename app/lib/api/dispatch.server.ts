@@ -1,5 +1,6 @@
 import type { ActionFunction, AppLoadContext, LoaderFunction, ServerBuild } from "@remix-run/node";
 import { matchRoutes } from "@remix-run/router";
+import { openApiDocument, type ApiRouteDoc } from "./openapi.server";
 
 /**
  * Serves `/api/*` and `/mcp` straight from their resource-route modules of the Remix build.
@@ -114,6 +115,40 @@ export function apiRoutesOf(build: ServerBuild): { id: string; path: string; mod
     throw new Error("API routes must be resource routes (no default export)");
   }
   return apiRoutes;
+}
+
+/** What the API says about itself: each route module's description and the OpenAPI document built from them. */
+export interface ApiDescription {
+  routes: readonly ApiRouteDoc[];
+  /** The OpenAPI document as JSON text, rendered on first use and kept (it depends on the build alone). */
+  openApiText(): string;
+}
+
+/**
+ * Collects every `/api` route module's `loader.openapi` from the build (defineApiRoute
+ * writes it next to the handlers): the OpenAPI document's paths come from the routes
+ * themselves, never from a table kept by hand. Throws when an API route has none.
+ */
+declare module "@remix-run/node" {
+  interface AppLoadContext {
+    /** The API's description (OpenAPI), built once from the Remix build by the request handler. */
+    api: ApiDescription;
+  }
+}
+
+export function describeApi(build: ServerBuild, version: string): ApiDescription {
+  const routes: ApiRouteDoc[] = [];
+  for (const route of apiRoutesOf(build)) {
+    if (route.path === "api/*" || !route.path.startsWith("api/")) continue; // the JSON 404; /mcp is MCP, not REST
+    const doc = (route.module.loader as { openapi?: ApiRouteDoc } | undefined)?.openapi;
+    if (!doc) throw new Error(`API route ${route.id} has no OpenAPI description on its loader (defineApiRoute, describedLoader)`);
+    routes.push(doc);
+  }
+  let text: string | null = null;
+  return {
+    routes,
+    openApiText: () => (text ??= JSON.stringify(openApiDocument(version, routes))),
+  };
 }
 
 export function createApiDispatcher(build: ServerBuild): ApiDispatcher {

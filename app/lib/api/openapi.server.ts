@@ -76,7 +76,7 @@ function registrySchemas(entries: [z.ZodType, string][], io: "input" | "output")
   return out;
 }
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorRef = (name: ErrorName) => ({ $ref: `#/components/responses/${name}` });
 
 const RATE_HEADERS = {
@@ -86,13 +86,13 @@ const RATE_HEADERS = {
   "X-Request-Id": { $ref: "#/components/headers/X-Request-Id" },
 };
 
-function ok(description: string, schema: string, extraHeaders: Json = {}): Json {
+export function ok(description: string, schema: string, extraHeaders: Json = {}): Json {
   return { description, headers: { ...RATE_HEADERS, ...extraHeaders }, content: { "application/json": { schema: ref(schema) } } };
 }
 
-const ETAG_HEADER = { ETag: { schema: { type: "string" }, description: 'The task version, "<version>"' } };
+export const ETAG_HEADER = { ETag: { schema: { type: "string" }, description: 'The task version, "<version>"' } };
 
-interface OperationSpec {
+export interface OperationSpec {
   operationId: string;
   summary: string;
   write?: boolean;
@@ -136,16 +136,16 @@ const pathParam = (name: string, description: string) => ({
   description,
   schema: { type: "string" },
 });
-const TASK_ID = pathParam("id", "A task key (PROJ-12, any case) or a task uuid");
-const PROJECT_KEY = pathParam("key", "A project key (any case)");
-const IF_MATCH = {
+export const TASK_ID = pathParam("id", "A task key (PROJ-12, any case) or a task uuid");
+export const PROJECT_KEY = pathParam("key", "A project key (any case)");
+export const IF_MATCH = {
   name: "If-Match",
   in: "header",
   required: false,
   description: 'The ETag ("<version>") the change is based on; 412 when the task has moved on',
   schema: { type: "string" },
 };
-const IDEMPOTENCY_KEY = {
+export const IDEMPOTENCY_KEY = {
   name: "Idempotency-Key",
   in: "header",
   required: false,
@@ -154,7 +154,7 @@ const IDEMPOTENCY_KEY = {
   schema: { type: "string", minLength: 1, maxLength: 255 },
 };
 
-function queryParameters(schema: z.ZodObject): Json[] {
+export function queryParameters(schema: z.ZodObject): Json[] {
   return Object.entries(schema.shape).map(([name, field]) => {
     const fieldSchema = jsonSchema(field as z.ZodType, "input");
     const { description, ...rest } = fieldSchema;
@@ -162,8 +162,54 @@ function queryParameters(schema: z.ZodObject): Json[] {
   });
 }
 
-/** The whole document. Built on request: the route is rarely hit and nothing is cached in the module. */
-export function openApiDocument(version: string): Json {
+/** The HTTP methods an API route may document, in the order the document lists them. */
+export const DOCUMENTED_METHODS = ["get", "post", "put", "patch", "delete"] as const;
+export type DocumentedMethod = (typeof DOCUMENTED_METHODS)[number];
+
+/**
+ * What one API route module says about itself (its `loader.openapi`, written next to
+ * its handlers by `defineApiRoute`, or by `describeRoute` for the public routes): its
+ * path in OpenAPI form and one operation per method.
+ */
+export interface ApiRouteDoc {
+  path: string;
+  operations: Partial<Record<DocumentedMethod, OperationSpec>>;
+}
+
+/**
+ * Attaches a route's OpenAPI description to its `loader`, so the document can be
+ * generated from the route modules themselves (describeApi reads `loader.openapi`).
+ * On the loader, not a `handle` export: Remix strips loaders from the browser bundle.
+ */
+export function describedLoader<F extends (...args: never[]) => unknown>(
+  path: string,
+  operations: ApiRouteDoc["operations"],
+  loader: F,
+): F & { openapi: ApiRouteDoc } {
+  return Object.assign(loader, { openapi: { path, operations } });
+}
+
+/** The `paths` object: one entry per route, in path order, its operations in method order. */
+function pathsOf(routes: readonly ApiRouteDoc[]): Record<string, Json> {
+  const paths: Record<string, Json> = {};
+  for (const route of [...routes].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    if (paths[route.path]) throw new Error(`OpenAPI: two routes describe ${route.path}`);
+    const entry: Json = {};
+    for (const method of DOCUMENTED_METHODS) {
+      const spec = route.operations[method];
+      if (spec) entry[method] = operation(spec);
+    }
+    paths[route.path] = entry;
+  }
+  return paths;
+}
+
+/**
+ * The whole document, from the API route modules' own descriptions (`routes`: every
+ * `/api` route module's `loader.openapi`, collected from the build by describeApi)
+ * and the shared schemas.
+ */
+export function openApiDocument(version: string, routes: readonly ApiRouteDoc[]): Json {
   const schemas = {
     ...registrySchemas(
       [
@@ -219,195 +265,7 @@ export function openApiDocument(version: string): Json {
     },
     servers: [{ url: "/" }],
     security: [{ bearerAuth: [] }],
-    paths: {
-      "/api/health": {
-        get: operation({
-          operationId: "getHealth",
-          summary: "Liveness and database check (public, not rate-limited)",
-          public: true,
-          responses: {
-            "200": { description: "The service answers", content: { "application/json": { schema: ref("HealthResponse") } } },
-            "503": {
-              description: "The database cannot be read (ok: false)",
-              content: { "application/json": { schema: ref("HealthResponse") } },
-            },
-          },
-          errors: ["MethodNotAllowed"],
-        }),
-      },
-      "/api/openapi.json": {
-        get: operation({
-          operationId: "getOpenApi",
-          summary: "This document (public)",
-          public: true,
-          responses: {
-            "200": { description: "OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } },
-          },
-          errors: ["MethodNotAllowed"],
-        }),
-      },
-      "/api/me": {
-        get: operation({
-          operationId: "getMe",
-          summary: "The calling token's name, scope and expiry",
-          responses: { "200": ok("The token", "MeResponse") },
-          errors: [],
-        }),
-      },
-      "/api/projects": {
-        get: operation({
-          operationId: "listProjects",
-          summary: "Every project",
-          responses: { "200": ok("The projects", "ProjectListResponse") },
-          errors: [],
-        }),
-        post: operation({
-          operationId: "createProject",
-          summary: "Create a project; a missing project_key is derived from the name",
-          write: true,
-          body: "CreateProjectBody",
-          responses: { "201": ok("Created", "ProjectResponse", { Location: { schema: { type: "string" } } }) },
-          errors: ["Conflict"],
-        }),
-      },
-      "/api/projects/{key}": {
-        get: operation({
-          operationId: "getProject",
-          summary: "One project",
-          parameters: [PROJECT_KEY],
-          responses: { "200": ok("The project", "ProjectResponse") },
-          errors: ["NotFound"],
-        }),
-        patch: operation({
-          operationId: "updateProject",
-          summary: "Change a project's name, description, repo_url or settings (project_key is immutable)",
-          write: true,
-          parameters: [PROJECT_KEY],
-          body: "PatchProjectBody",
-          responses: { "200": ok("The project", "ProjectResponse") },
-          errors: ["NotFound"],
-        }),
-      },
-      "/api/projects/{key}/settings": {
-        get: operation({
-          operationId: "getProjectSettings",
-          summary: "A project's settings (string values; defaults filled in)",
-          parameters: [PROJECT_KEY],
-          responses: { "200": ok("The settings", "SettingsResponse") },
-          errors: ["NotFound"],
-        }),
-      },
-      "/api/tasks": {
-        get: operation({
-          operationId: "listTasks",
-          summary: "Tasks, newest updated_at first; follow next_cursor to walk every match once",
-          parameters: queryParameters(S.ListTasksQuerySchema),
-          responses: { "200": ok("A page of tasks", "TaskListResponse") },
-          errors: ["BadRequest"],
-        }),
-        post: operation({
-          operationId: "createTask",
-          summary: "Create a task in a project given by project_key or repo (or the only project)",
-          write: true,
-          parameters: [IDEMPOTENCY_KEY],
-          body: "CreateTaskBody",
-          responses: {
-            "201": ok("Created (or the first response replayed for an Idempotency-Key)", "TaskResponse", {
-              Location: { schema: { type: "string" }, description: "/api/tasks/<task_key>" },
-              ...ETAG_HEADER,
-            }),
-          },
-          errors: ["NotFound", "Conflict"],
-        }),
-      },
-      "/api/tasks/{id}": {
-        get: operation({
-          operationId: "getTask",
-          summary: "One task",
-          parameters: [TASK_ID],
-          responses: { "200": ok("The task", "TaskResponse", ETAG_HEADER) },
-          errors: ["NotFound"],
-        }),
-        patch: operation({
-          operationId: "updateTask",
-          summary: "Change fields, the status, or apply a lifecycle_action (plan, start, complete, review, block)",
-          write: true,
-          parameters: [TASK_ID, IF_MATCH],
-          body: "PatchTaskBody",
-          responses: { "200": ok("The task", "TaskResponse", ETAG_HEADER) },
-          errors: ["NotFound", "Conflict", "PreconditionFailed"],
-        }),
-        delete: operation({
-          operationId: "deleteTask",
-          summary: "Delete a task (its key is never reused)",
-          write: true,
-          parameters: [TASK_ID, IF_MATCH],
-          responses: { "200": ok("Deleted", "OkResponse") },
-          errors: ["NotFound", "PreconditionFailed"],
-        }),
-      },
-      "/api/tasks/{id}/status": {
-        patch: operation({
-          operationId: "setTaskStatus",
-          summary: "Set the status (and optionally the engine); clears run_state",
-          write: true,
-          parameters: [TASK_ID, IF_MATCH],
-          body: "TaskStatusBody",
-          responses: { "200": ok("The task", "TaskResponse", ETAG_HEADER) },
-          errors: ["NotFound", "PreconditionFailed"],
-        }),
-      },
-      "/api/tasks/{id}/claim": {
-        post: operation({
-          operationId: "claimTask",
-          summary: "Start the task with a lease for the caller; 409 naming the holder while another's lease is live",
-          write: true,
-          parameters: [TASK_ID],
-          body: "ClaimBody",
-          bodyOptional: true,
-          responses: { "200": ok("The task, claimed", "TaskResponse", ETAG_HEADER) },
-          errors: ["NotFound", "Conflict"],
-        }),
-      },
-      "/api/tasks/{id}/heartbeat": {
-        post: operation({
-          operationId: "heartbeatTask",
-          summary: "Renew the caller's lease; 409 for anyone but the holder",
-          write: true,
-          parameters: [TASK_ID],
-          body: "HeartbeatBody",
-          bodyOptional: true,
-          responses: { "200": ok("The task, its lease renewed", "TaskResponse", ETAG_HEADER) },
-          errors: ["NotFound", "Conflict"],
-        }),
-      },
-      "/api/tasks/{id}/release": {
-        post: operation({
-          operationId: "releaseTask",
-          summary: "Free the task (run_state back to null); 409 for anyone but the holder",
-          write: true,
-          parameters: [TASK_ID],
-          body: "ReleaseBody",
-          bodyOptional: true,
-          responses: { "200": ok("The task, free", "TaskResponse", ETAG_HEADER) },
-          errors: ["NotFound", "Conflict"],
-        }),
-      },
-      "/api/tasks/next": {
-        post: operation({
-          operationId: "claimNextTask",
-          summary: "Claim the most urgent ready task (priority, then oldest) for the caller; 204 when none is ready",
-          write: true,
-          body: "NextTaskBody",
-          bodyOptional: true,
-          responses: {
-            "200": ok("The task, claimed", "TaskResponse", ETAG_HEADER),
-            "204": { description: "No task is ready" },
-          },
-          errors: [],
-        }),
-      },
-    },
+    paths: pathsOf(routes),
     components: {
       securitySchemes: {
         bearerAuth: { type: "http", scheme: "bearer", description: "Authorization: Bearer preq_<32 characters A-Z a-z 0-9>" },

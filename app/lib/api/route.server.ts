@@ -2,6 +2,7 @@ import type { ActionFunction, AppLoadContext, LoaderFunction, LoaderFunctionArgs
 import type { z } from "zod";
 import { ApiError, apiError, methodNotAllowed } from "./errors.server";
 import { parseIdempotencyKey } from "./idempotency.server";
+import { describedLoader, type ApiRouteDoc, type DocumentedMethod, type OperationSpec } from "./openapi.server";
 import { parseInput, readJsonBody } from "./input.server";
 import type { CommandDeps } from "../command/command.server";
 import { requestHash, withIdempotency, type StoredReply } from "../command/idempotency.server";
@@ -25,6 +26,16 @@ export type ApiHandler = (args: ApiHandlerArgs) => Response | Promise<Response>;
 
 type Method = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 
+/**
+ * One method of a route: its handler and its OpenAPI operation, side by side, so the
+ * document (GET /api/openapi.json) is generated from the routes themselves. `write`
+ * (needs scope full) follows from the method.
+ */
+export interface ApiMethod {
+  doc: Omit<OperationSpec, "write" | "public">;
+  handler: ApiHandler;
+}
+
 // ApiError lives with the error vocabulary (errors.server.ts), so modules that throw it need not load the guard.
 export { ApiError };
 
@@ -36,17 +47,25 @@ const WRITE_METHODS = ["POST", "PATCH", "PUT", "DELETE"] as const;
  * (writes need a `full` token), error mapping, and the auth headers
  * (X-RateLimit-*, PreqStation-Token-Expiration) on every response, errors included.
  */
-export function defineApiRoute(methods: Partial<Record<Method, ApiHandler>>): {
-  loader: LoaderFunction;
+export function defineApiRoute(
+  path: string,
+  methods: Partial<Record<Method, ApiMethod>>,
+): {
+  /** Carries the route's OpenAPI description (`loader.openapi`), collected from the build by describeApi. */
+  loader: LoaderFunction & { openapi: ApiRouteDoc };
   action: ActionFunction;
 } {
   const allow: string[] = [];
   if (methods.GET) allow.push("GET", "HEAD");
   for (const m of WRITE_METHODS) if (methods[m]) allow.push(m);
+  const operations: ApiRouteDoc["operations"] = {};
+  for (const [method, spec] of Object.entries(methods) as [Method, ApiMethod][]) {
+    operations[method.toLowerCase() as DocumentedMethod] = { ...spec.doc, write: method !== "GET" };
+  }
 
   async function run(request: Request, context: AppLoadContext, params: Params): Promise<Response> {
     const method = request.method.toUpperCase();
-    const handler = method === "HEAD" ? methods.GET : (methods as Partial<Record<string, ApiHandler>>)[method];
+    const handler = (method === "HEAD" ? methods.GET : (methods as Partial<Record<string, ApiMethod>>)[method])?.handler;
     if (!handler) return methodNotAllowed(allow);
     const write = method !== "GET" && method !== "HEAD";
     let auth: TokenAuth | undefined;
@@ -61,7 +80,9 @@ export function defineApiRoute(methods: Partial<Record<Method, ApiHandler>>): {
   }
 
   return {
-    loader: ({ request, context, params }) => run(request, context, params),
+    loader: describedLoader(path, operations, ({ request, context, params }: LoaderFunctionArgs) =>
+      run(request, context, params),
+    ),
     action: ({ request, context, params }) => run(request, context, params),
   };
 }

@@ -9,7 +9,8 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type http from "node:http";
 import { createRequestListener, sendResponse, type ClientAddress } from "@remix-run/node-fetch-server";
 import { createRequestHandler, type AppLoadContext, type ServerBuild } from "@remix-run/node";
-import { createApiDispatcher } from "../api/dispatch.server";
+import { createApiDispatcher, describeApi } from "../api/dispatch.server";
+import { VERSION } from "../version.server";
 import { apiError } from "../api/errors.server";
 import type { StaticFiles } from "../runtime/static-files.server";
 import { requestContext } from "../domain/context";
@@ -72,6 +73,7 @@ const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 export function createAppHandler(services: Services, build: ServerBuild, staticFiles: StaticFiles): AppHandler {
   const remix = createRequestHandler(build, "production");
   const api = createApiDispatcher(build);
+  const apiDescription = describeApi(build, VERSION);
   const { config, logger } = services;
   /** The page check trusts the public origin (PUBLIC_ORIGIN) as it trusts ALLOWED_ORIGINS. */
   const trustedOrigins = config.publicOrigin === null ? config.allowedOrigins : [config.publicOrigin, ...config.allowedOrigins];
@@ -239,7 +241,7 @@ export function createAppHandler(services: Services, build: ServerBuild, staticF
       }
     }
 
-    const context: AppLoadContext = { services, request: info };
+    const context: AppLoadContext = { services, request: info, api: apiDescription };
     if (isApi) {
       const response = api(request, url.pathname, context);
       if (response) return response;
