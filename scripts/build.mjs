@@ -24,7 +24,7 @@ const APP_SOURCES = [
   "vite.config.ts",
   "tsconfig.json",
 ];
-const CLI_SOURCES = ["app/lib", "db", "bin", "package.json", "package-lock.json"];
+const CLI_SOURCES = ["app/lib", "app/server", "db", "bin", "package.json", "package-lock.json"];
 
 /** A fingerprint of the sources: every file's path, size and modification time. */
 function fingerprint(entries) {
