@@ -2,21 +2,55 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 /*
- * Import direction (README "Layout"): routes → api/http → domain → foundations → db/.
- * Never upward, types included. Each pattern matches both the `~/` alias and relative
- * specifiers (`../api/x`, `./http/x`, `../../lib/api/x`); scripts/check-imports.mjs adds
- * the cycle check. One rule entry per folder group: a later `no-restricted-imports`
- * replaces an earlier one, so each group lists everything it may not reach.
+ * Import direction (README "Layout"), top to bottom; never upward, types included:
+ *
+ *   main.ts, app/entry.server.tsx
+ *   app/server/ (the composition root), bin/ (the CLI)
+ *   app/routes/, app/components/, app/root.tsx
+ *   app/lib/api/
+ *   app/lib/http/
+ *   app/lib/{auth,oauth,tokens,tasks,projects}   (tasks may use projects, never the reverse)
+ *   app/lib/command/
+ *   app/lib/{audit,security,live}
+ *   app/lib/domain/, app/lib/*.server.ts         (the foundations)
+ *   db/
+ *
+ * Each pattern matches both the `~/` alias and relative specifiers (`../api/x`,
+ * `./http/x`, `../../lib/api/x`); scripts/check-imports.mjs adds the module and folder
+ * cycle checks. One rule entry per layer: a later `no-restricted-imports` replaces an
+ * earlier one, so each layer lists everything above it.
  */
+const lib = (folders, message) => ({ regex: `^(~/lib/|(\\.{1,2}/)+(lib/)?)(${folders})(/|$)`, message });
 const UP = {
-  api: {
-    regex: "^(~/lib/|(\\.{1,2}/)+(lib/)?)api(/|$)",
-    message: "The domain and the foundations never import the API layer (app/lib/api): map domain errors there instead.",
+  server: {
+    regex: "^(~/|(\\.{1,2}/)+(app/)?)server(/|$)",
+    message:
+      "Only the process (main.ts), the Remix entry and the CLI import the composition root (app/server): take what you need as a parameter or from context.services.",
   },
-  http: {
-    regex: "^(~/lib/|(\\.{1,2}/)+(lib/)?)http(/|$)",
-    message: "The domain and the foundations never import the HTTP layer (app/lib/http).",
-  },
+  api: lib(
+    "api",
+    "Only routes, components and the composition root import the API layer (app/lib/api): map domain errors there instead.",
+  ),
+  http: lib(
+    "http",
+    "The domain and the foundations never import the HTTP layer (app/lib/http); the API layer may, never the reverse.",
+  ),
+  domainFolders: lib(
+    "auth|oauth|tokens|tasks|projects",
+    "The command runner and the foundations never import a domain folder: pass what they need in.",
+  ),
+  tasks: lib(
+    "tasks",
+    "Projects never import tasks (tasks belong to a project): put what both need below them (db/schema, app/lib/domain).",
+  ),
+  command: lib(
+    "command",
+    "Audit, security events, live updates and the foundations never import the command runner (app/lib/command).",
+  ),
+  auditSecurityLive: lib(
+    "audit|security|live",
+    "The foundations never import audit, security or live (app/lib/{audit,security,live}).",
+  ),
   routes: {
     regex: "^(~/|(\\.{1,2}/)+(app/)?)routes(/|$)",
     message: "Only Remix imports route modules: move the shared code into app/lib.",
@@ -29,9 +63,23 @@ const UP = {
   app: { regex: "^(~/|(\\.{1,2}/)+app(/|$))", message: "db/ (schema, frozen migrations) never imports app code." },
 };
 const restrict = (...rules) => ["error", { patterns: rules }];
-const DOMAIN_AND_FOUNDATIONS = [
-  "app/lib/{auth,audit,oauth,security,tasks,projects,tokens,domain,runtime,live}/**",
-  "app/lib/*.{ts,tsx}",
+const ENTRY = [UP.routes, UP.bin, UP.tests];
+const ABOVE_ROUTES = [UP.server, ...ENTRY];
+const LAYERS = [
+  { files: ["app/server/**", "app/entry.server.tsx"], up: ENTRY },
+  { files: ["bin/**"], up: [UP.routes, UP.tests] },
+  { files: ["app/{routes,components}/**", "app/root.tsx", "app/routes.ts"], up: ABOVE_ROUTES },
+  { files: ["app/lib/api/**"], up: ABOVE_ROUTES },
+  { files: ["app/lib/http/**"], up: [UP.api, ...ABOVE_ROUTES] },
+  { files: ["app/lib/{auth,oauth,tokens,tasks}/**"], up: [UP.http, UP.api, ...ABOVE_ROUTES] },
+  { files: ["app/lib/projects/**"], up: [UP.tasks, UP.http, UP.api, ...ABOVE_ROUTES] },
+  { files: ["app/lib/command/**"], up: [UP.domainFolders, UP.http, UP.api, ...ABOVE_ROUTES] },
+  { files: ["app/lib/{audit,security,live}/**"], up: [UP.command, UP.domainFolders, UP.http, UP.api, ...ABOVE_ROUTES] },
+  {
+    files: ["app/lib/domain/**", "app/lib/*.{ts,tsx}"],
+    up: [UP.auditSecurityLive, UP.command, UP.domainFolders, UP.http, UP.api, ...ABOVE_ROUTES],
+  },
+  { files: ["db/**"], up: [UP.app, UP.bin, UP.tests] },
 ];
 
 export default tseslint.config(
@@ -74,10 +122,7 @@ export default tseslint.config(
       eqeqeq: ["error", "always"],
     },
   },
-  { files: DOMAIN_AND_FOUNDATIONS, rules: { "no-restricted-imports": restrict(UP.api, UP.http, UP.routes, UP.bin, UP.tests) } },
-  { files: ["app/lib/{api,http}/**"], rules: { "no-restricted-imports": restrict(UP.routes, UP.bin, UP.tests) } },
-  { files: ["app/{routes,components}/**", "app/*.{ts,tsx}"], rules: { "no-restricted-imports": restrict(UP.bin, UP.tests) } },
-  { files: ["db/**"], rules: { "no-restricted-imports": restrict(UP.app, UP.bin, UP.tests) } },
+  ...LAYERS.map(({ files, up }) => ({ files, rules: { "no-restricted-imports": restrict(...up) } })),
   {
     // Migrations are typed Kysely<any> on purpose: frozen in time, independent of today's schema.
     files: ["db/migrations/**"],

@@ -21,12 +21,12 @@ import * as serverBuild from "virtual:preqstation/server-build";
 import { main as cli, USAGE } from "./bin/cli";
 import type { DatabaseOptions } from "./app/lib/db.server";
 import { ConfigError, loadConfig, type Config } from "./app/lib/env.server";
-import { AddonError, addonCacheDir, loadAddon, sha256, unpackAddon } from "./app/lib/runtime/native-addon.server";
-import { loadStaticFilesFromDir, staticFilesFrom, type StaticFiles } from "./app/lib/runtime/static-files.server";
-import { SEA_MANIFEST_ASSET, type SeaManifest } from "./app/lib/runtime/sea-manifest";
+import { AddonError, addonCacheDir, loadAddon, sha256, unpackAddon } from "./app/server/runtime/native-addon.server";
+import { loadStaticFilesFromDir, staticFilesFrom, type StaticFiles } from "./app/server/runtime/static-files.server";
+import { SEA_MANIFEST_ASSET, type SeaManifest } from "./app/server/runtime/sea-manifest";
 import { VERSION } from "./app/lib/version.server";
 import { requireSupportedNode } from "./scripts/node-version.mjs";
-import { startServer } from "./server";
+import { startServer } from "./app/server/start.server";
 
 /** Where this process takes its client files and SQLite addon from. */
 interface Sources {

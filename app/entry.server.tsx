@@ -66,10 +66,10 @@ export const handleError: HandleErrorFunction = (error, { request, context }) =>
 };
 
 /*
- * The server's long-lived pieces, exported from the Remix build so that the process (server.ts)
+ * The server's long-lived pieces, exported from the Remix build so that the process (app/server/start.server.ts)
  * builds its services and request handler from the same copy of app/lib the routes run: the
  * production bundle then holds one copy of every module they share, so a class or a brand
  * created on one side is recognised on the other.
  */
-export { createServices } from "./lib/services.server";
-export { createAppHandler } from "./lib/http/handler.server";
+export { createServices } from "./server/services.server";
+export { createAppHandler } from "./server/handler.server";

@@ -12,7 +12,7 @@ import {
   useRouteLoaderData,
 } from "@remix-run/react";
 import type { ReactNode } from "react";
-import { getOwnerSession } from "./lib/auth/owner-session.server";
+import { getOwnerSession } from "./lib/http/owner-session.server";
 import { MainNav } from "./components/main-nav";
 import { useNonce } from "./components/nonce";
 import styles from "./styles.css?url";

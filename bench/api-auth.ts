@@ -16,7 +16,7 @@ import { createOwner } from "../app/lib/auth/owner.server";
 import { migrate, nowIso, openDatabase, transaction, type Db } from "../app/lib/db.server";
 import { loadConfig } from "../app/lib/env.server";
 import { createLogger } from "../app/lib/logger.server";
-import { createServices } from "../app/lib/services.server";
+import { createServices } from "../app/server/services.server";
 import { createApiToken, generateToken, hashToken, tokenHint } from "../app/lib/tokens/tokens.server";
 import { median, quantile } from "./lib/stats";
 

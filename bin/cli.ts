@@ -21,12 +21,12 @@ import {
 import { migrate, openDatabase, type DatabaseOptions, type OpenedDatabase } from "../app/lib/db.server";
 import { cliContext } from "../app/lib/domain/context";
 import { ConfigError, loadConfig, type Config } from "../app/lib/env.server";
-import { loadAuditSignerOrFail } from "../app/lib/services.server";
+import { loadAuditSignerOrFail } from "../app/server/services.server";
 import { createOwnerFromCli } from "../app/lib/auth/owner-setup.server";
 import { EmailSchema, getOwnerByEmail, NewPasswordSchema, ownerExists } from "../app/lib/auth/owner.server";
 import { resetPassword } from "../app/lib/auth/password-change.server";
 import { resetTwoFactor } from "../app/lib/auth/two-factor/totp-factor.server";
-import { auditContext } from "../app/lib/domain/context";
+import { auditContext } from "../app/lib/command/command.server";
 import { listLiveApiTokens } from "../app/lib/tokens/tokens.server";
 import { CliError, type CliIo, type CommandHandler } from "./cli-support";
 import { tokenCommands } from "./token-commands";

@@ -9,7 +9,7 @@ import {
   TokenNameSchema,
   TokenScopeSchema,
 } from "../app/lib/tokens/tokens.server";
-import { auditContext } from "../app/lib/domain/context";
+import { auditContext } from "../app/lib/command/command.server";
 import { CliError, type CliContext, type CommandHandler } from "./cli-support";
 
 /** The owner every token belongs to; tokens cannot exist before there is one. */

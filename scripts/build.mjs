@@ -18,14 +18,13 @@ const APP_SOURCES = [
   "bin",
   "public",
   "main.ts",
-  "server.ts",
   "package.json",
   "package-lock.json",
   "remix.config.js",
   "vite.config.ts",
   "tsconfig.json",
 ];
-const CLI_SOURCES = ["app/lib", "db", "bin", "package.json", "package-lock.json"];
+const CLI_SOURCES = ["app/lib", "app/server", "db", "bin", "package.json", "package-lock.json"];
 
 /** A fingerprint of the sources: every file's path, size and modification time. */
 function fingerprint(entries) {
@@ -64,7 +63,7 @@ function run(cmd, args) {
     throw new Error(`${path.basename(cmd)} ${args.join(" ")} failed (exit ${result.status ?? result.signal})`);
 }
 
-/** esbuild plugin: `virtual:preqstation/server-build` is the Remix server build (see app/lib/runtime/server-build.d.ts). */
+/** esbuild plugin: `virtual:preqstation/server-build` is the Remix server build (see app/server/runtime/server-build.d.ts). */
 export const serverBuildPlugin = {
   name: "preqstation-server-build",
   setup(build) {

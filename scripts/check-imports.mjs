@@ -1,16 +1,19 @@
 // No import cycles: parses the import specifiers of the project's own modules (app/,
-// db/, bin/, server.ts, main.ts), resolves relative and `~/` ones to files, and reports
-// every strongly connected group of modules that import each other, type-only imports
+// db/, bin/, main.ts), resolves relative and `~/` ones to files, and reports every
+// strongly connected group of modules that import each other, type-only imports
 // included (a cycle of types is still two modules that cannot be understood apart).
-// The import direction between folders is ESLint's (no-restricted-imports, eslint.config.js).
-// Dependency-free; run by `npm run lint`. Exit 1 when a cycle exists.
-//   node scripts/check-imports.mjs [--graph]
+// Then the same for folders (see `folderOf`): two folders that import each other, even
+// through different modules, are one layer in two places; each folder cycle is printed
+// with one example import per direction. The direction between folders is ESLint's
+// (no-restricted-imports, eslint.config.js) and the README's layer diagram.
+// Dependency-free; run by `npm run lint`. Exit 1 when a module or folder cycle exists.
+//   node scripts/check-imports.mjs [--graph] [--folders]
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const ENTRIES = ["app", "db", "bin", "server.ts", "main.ts"];
+const ENTRIES = ["app", "db", "bin", "main.ts"];
 const EXTENSIONS = [".ts", ".tsx", ".js", ".mjs"];
 
 function listSources(rel) {
@@ -61,39 +64,42 @@ const graph = new Map(
   ]),
 );
 
-// Tarjan's strongly connected components.
-let index = 0;
-const stack = [];
-const meta = new Map();
-const cycles = [];
-function connect(v) {
-  meta.set(v, { index, low: index, onStack: true });
-  index += 1;
-  stack.push(v);
-  for (const w of graph.get(v) ?? []) {
-    if (!graph.has(w)) continue;
-    if (!meta.has(w)) {
-      connect(w);
-      meta.get(v).low = Math.min(meta.get(v).low, meta.get(w).low);
-    } else if (meta.get(w).onStack) {
-      meta.get(v).low = Math.min(meta.get(v).low, meta.get(w).index);
+/** Tarjan's strongly connected components of `graph`: every group of more than one node that reach each other. */
+function stronglyConnected(graph) {
+  let index = 0;
+  const stack = [];
+  const meta = new Map();
+  const groups = [];
+  function connect(v) {
+    meta.set(v, { index, low: index, onStack: true });
+    index += 1;
+    stack.push(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!meta.has(w)) {
+        connect(w);
+        meta.get(v).low = Math.min(meta.get(v).low, meta.get(w).low);
+      } else if (meta.get(w).onStack) {
+        meta.get(v).low = Math.min(meta.get(v).low, meta.get(w).index);
+      }
+    }
+    if (meta.get(v).low === meta.get(v).index) {
+      const group = [];
+      let w;
+      do {
+        w = stack.pop();
+        meta.get(w).onStack = false;
+        group.push(w);
+      } while (w !== v);
+      if (group.length > 1) groups.push(group.sort());
     }
   }
-  if (meta.get(v).low === meta.get(v).index) {
-    const group = [];
-    let w;
-    do {
-      w = stack.pop();
-      meta.get(w).onStack = false;
-      group.push(w);
-    } while (w !== v);
-    if (group.length > 1) cycles.push(group.sort());
-  }
+  for (const v of graph.keys()) if (!meta.has(v)) connect(v);
+  return groups;
 }
-for (const f of files) if (!meta.has(f)) connect(f);
 
 /** One concrete loop through a group, for the message: A → B → … → A. */
-function loopThrough(group) {
+function loopThrough(graph, group) {
   const members = new Set(group);
   const start = group[0];
   const previous = new Map([[start, null]]);
@@ -115,14 +121,76 @@ function loopThrough(group) {
   return group;
 }
 
+/**
+ * The folder a module belongs to, for the folder-level check: each folder of app/lib
+ * (app/lib/auth/two-factor is app/lib/auth), app/lib's own files (the foundations:
+ * db, env, logger, key files, cookies, prepared queries, version) as `app/lib`,
+ * app/server (the composition root), app/routes, app/components, app's own files
+ * (root.tsx, entry.server.tsx, routes.ts) as `app`, db/, bin/, and main.ts.
+ */
+function folderOf(file) {
+  const parts = file.split(path.sep);
+  if (parts[0] === "app" && parts[1] === "lib") return parts.length > 3 ? `app/lib/${parts[2]}` : "app/lib";
+  if (parts[0] === "app") return parts.length > 2 ? `app/${parts[1]}` : "app";
+  return parts.length > 1 ? parts[0] : file;
+}
+
+const cycles = stronglyConnected(graph);
+
+/** folder → folder → the first module import that makes the edge, e.g. "app/lib/x/a.ts → app/lib/y/b.ts". */
+const folderEdges = new Map();
+for (const [from, deps] of graph) {
+  for (const to of deps) {
+    if (!graph.has(to)) continue;
+    const a = folderOf(from);
+    const b = folderOf(to);
+    if (a === b) continue;
+    if (!folderEdges.has(a)) folderEdges.set(a, new Map());
+    if (!folderEdges.get(a).has(b)) folderEdges.get(a).set(b, `${from} → ${to}`);
+  }
+}
+const folderGraph = new Map(
+  [...new Set(files.map(folderOf))].sort().map((f) => [f, [...(folderEdges.get(f)?.keys() ?? [])].sort()]),
+);
+const folderCycles = stronglyConnected(folderGraph);
+
 if (process.argv.includes("--graph")) {
   for (const [f, deps] of graph) process.stdout.write(`${f}\n${deps.map((d) => `  → ${d}\n`).join("")}`);
+}
+if (process.argv.includes("--folders")) {
+  for (const [f, deps] of folderGraph)
+    process.stdout.write(`${f}\n${deps.map((d) => `  → ${d}  (${folderEdges.get(f).get(d)})\n`).join("")}`);
 }
 if (cycles.length) {
   process.stderr.write(
     `check-imports: ${cycles.length} import cycle${cycles.length > 1 ? "s" : ""} among ${files.length} modules:\n`,
   );
-  for (const group of cycles) process.stderr.write(`  ${loopThrough(group).join(" → ")}\n`);
-  process.exit(1);
+  for (const group of cycles) process.stderr.write(`  ${loopThrough(graph, group).join(" → ")}\n`);
 }
-process.stdout.write(`check-imports: no import cycles among ${files.length} modules\n`);
+if (folderCycles.length) {
+  process.stderr.write(
+    `check-imports: ${folderCycles.length} folder cycle${folderCycles.length > 1 ? "s" : ""} among ${folderGraph.size} folders ` +
+      '(move the shared piece down a layer; README "Layout"):\n',
+  );
+  const edge = (a, b) => folderEdges.get(a).get(b);
+  for (const group of folderCycles) {
+    // Each pair of folders that import each other directly, with one import each way;
+    // a longer loop (A → B → C → A) is printed hop by hop when no such pair exists.
+    const pairs = group.flatMap((a, i) =>
+      group
+        .slice(i + 1)
+        .filter((b) => edge(a, b) && edge(b, a))
+        .map((b) => [a, b]),
+    );
+    const loops = pairs.length ? pairs.map(([a, b]) => [a, b, a]) : [loopThrough(folderGraph, group)];
+    process.stderr.write(`  ${group.join(", ")}:\n`);
+    for (const loop of loops) {
+      process.stderr.write(`    ${loop.join(" → ")}\n`);
+      for (let i = 0; i + 1 < loop.length; i += 1) process.stderr.write(`      ${edge(loop[i], loop[i + 1])}\n`);
+    }
+  }
+}
+if (cycles.length || folderCycles.length) process.exit(1);
+process.stdout.write(
+  `check-imports: no import cycles among ${files.length} modules, no folder cycles among ${folderGraph.size} folders\n`,
+);

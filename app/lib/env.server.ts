@@ -2,8 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { auditKeyFileFor, decodeAuditKey } from "./audit/signing.server";
-import { decodeKey } from "./key-file.server";
+import { auditKeyFileFor, decodeKey } from "./key-file.server";
 
 /**
  * Configuration, parsed once at start from the variables in contract §2.
@@ -134,8 +133,8 @@ const EnvSchema = z.object({
   AUDIT_SIGNING_KEY: z
     .string()
     .transform((text, ctx) => {
-      const decoded = decodeAuditKey(text);
-      if (decoded.ok) return decoded.seed;
+      const decoded = decodeKey(text);
+      if (decoded.ok) return decoded.key;
       ctx.addIssue({ code: "custom", message: decoded.message });
       return z.NEVER;
     })

@@ -30,6 +30,11 @@ export function decodeKey(text: string): { ok: true; key: Buffer } | { ok: false
   return { ok: true, key };
 }
 
+/** The key file the server uses for a database at `databasePath` (without AUDIT_SIGNING_KEY): `<db folder>/audit-key`. */
+export function auditKeyFileFor(databasePath: string): string {
+  return path.join(path.dirname(path.resolve(databasePath)), "audit-key");
+}
+
 /**
  * The text of a key file. With `create`, a missing file is first created holding 32
  * random bytes as base64url, with an exclusive 0600 create (two processes starting

@@ -1,5 +1,5 @@
 import { redirect, type LoaderFunctionArgs } from "@remix-run/node";
-import { getOwnerSession } from "~/lib/auth/owner-session.server";
+import { getOwnerSession } from "~/lib/http/owner-session.server";
 import { ownerExists } from "~/lib/auth/owner.server";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {

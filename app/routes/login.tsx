@@ -14,7 +14,7 @@ import { Field } from "~/components/field";
 import { PasskeyAuthenticate } from "~/components/passkey";
 import { guardAttempt, minutesText } from "~/lib/auth/attempt-guard.server";
 import { newDevice, serializeDeviceCookie } from "~/lib/auth/device-cookie.server";
-import { getOwnerSession, safeRedirectPath } from "~/lib/auth/owner-session.server";
+import { getOwnerSession, safeRedirectPath } from "~/lib/http/owner-session.server";
 import { ownerExists } from "~/lib/auth/owner.server";
 import { MAX_PASSWORD_LENGTH } from "~/lib/auth/password-policy";
 import { readSessionId, serializeSessionCookie } from "~/lib/auth/session.server";

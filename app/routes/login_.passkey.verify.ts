@@ -1,7 +1,7 @@
 import type { ActionFunctionArgs } from "@remix-run/node";
 import { guardAttempt, minutesText } from "~/lib/auth/attempt-guard.server";
 import { newDevice, serializeDeviceCookie } from "~/lib/auth/device-cookie.server";
-import { safeRedirectPath } from "~/lib/auth/owner-session.server";
+import { safeRedirectPath } from "~/lib/http/owner-session.server";
 import { readSessionId, serializeSessionCookie } from "~/lib/auth/session.server";
 import { signInWithPasskey } from "~/lib/auth/sign-in.server";
 import { requestContext } from "~/lib/domain/context";

@@ -1,5 +1,5 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/node";
-import { getOwnerSession } from "~/lib/auth/owner-session.server";
+import { getOwnerSession } from "~/lib/http/owner-session.server";
 import { clearSessionCookie } from "~/lib/auth/session.server";
 import { signOut } from "~/lib/auth/sign-in.server";
 

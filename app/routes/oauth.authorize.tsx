@@ -1,6 +1,6 @@
 import { data, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useActionData, useLoaderData } from "@remix-run/react";
-import { getOwnerSession, requireOwner, requireSudo } from "~/lib/auth/owner-session.server";
+import { getOwnerSession, requireOwner, requireSudo } from "~/lib/http/owner-session.server";
 import { readForm } from "~/lib/http/forms.server";
 import {
   authorizeRequestProblem,

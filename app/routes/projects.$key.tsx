@@ -7,7 +7,7 @@ import { ProjectFields } from "~/components/project-form";
 import { TaskHistory } from "~/components/task-history";
 import { PatchProjectBodySchema } from "~/lib/api/schemas";
 import { resourceHistory } from "~/lib/audit/history.server";
-import { requireOwner } from "~/lib/auth/owner-session.server";
+import { requireOwner } from "~/lib/http/owner-session.server";
 import { fieldErrorsFromZod, formErrorFrom } from "~/lib/http/form-errors.server";
 import { readForm, type FieldErrors } from "~/lib/http/forms.server";
 import { findProjectByKey, projectSettings, updateProject } from "~/lib/projects/projects.server";

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { FormAlert } from "~/components/form-alert";
 import { ProjectFields } from "~/components/project-form";
 import { CreateProjectBodySchema } from "~/lib/api/schemas";
-import { requireOwner } from "~/lib/auth/owner-session.server";
+import { requireOwner } from "~/lib/http/owner-session.server";
 import { fieldErrorsFromZod, formErrorFrom } from "~/lib/http/form-errors.server";
 import { readForm, type FieldErrors } from "~/lib/http/forms.server";
 import { createProject } from "~/lib/projects/projects.server";

@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { queryString } from "~/components/pager";
-import { requireOwner } from "~/lib/auth/owner-session.server";
+import { requireOwner } from "~/lib/http/owner-session.server";
 import { listSessions } from "~/lib/auth/session.server";
 import { countRecentProblems } from "~/lib/security/events-query.server";
 

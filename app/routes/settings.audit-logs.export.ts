@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { iterateAuditEntries, parseAuditFilters } from "~/lib/audit/query.server";
-import { requireOwner } from "~/lib/auth/owner-session.server";
+import { requireOwner } from "~/lib/http/owner-session.server";
 import { csvRow } from "~/lib/audit/csv";
 import { AnyJsonSchema, parseJsonColumn } from "~/lib/domain/json";
 import type { AuditEntry } from "../../db/schema";

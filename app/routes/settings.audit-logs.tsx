@@ -14,7 +14,7 @@ import {
   parseAuditFilters,
 } from "~/lib/audit/query.server";
 import { formatHead, verifyAuditChain } from "~/lib/audit/log.server";
-import { requireOwner } from "~/lib/auth/owner-session.server";
+import { requireOwner } from "~/lib/http/owner-session.server";
 import { formatDevice } from "~/lib/http/user-agent";
 import type { AuditEntry } from "../../db/schema";
 

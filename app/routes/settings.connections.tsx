@@ -2,7 +2,7 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { UtcTime } from "~/components/utc-time";
-import { requireOwner } from "~/lib/auth/owner-session.server";
+import { requireOwner } from "~/lib/http/owner-session.server";
 import { readFlash, setFlash } from "~/lib/http/flash.server";
 import { parseForm, readForm } from "~/lib/http/forms.server";
 import { listGrants, revokeGrant } from "~/lib/oauth/oauth.server";

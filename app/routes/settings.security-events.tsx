@@ -4,7 +4,7 @@ import { FormAlert } from "~/components/form-alert";
 import { dateInputType, FilterField } from "~/components/filter-field";
 import { Pager, queryString } from "~/components/pager";
 import { UtcTime } from "~/components/utc-time";
-import { requireOwner } from "~/lib/auth/owner-session.server";
+import { requireOwner } from "~/lib/http/owner-session.server";
 import { SECURITY_EVENT_TYPES } from "~/lib/security/events.server";
 import { listSecurityEventPage, parseSecurityEventFilters, SECURITY_EVENT_OUTCOMES } from "~/lib/security/events-query.server";
 import { formatDevice } from "~/lib/http/user-agent";

@@ -2,7 +2,7 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { UtcTime } from "~/components/utc-time";
-import { requireOwner, requireSudo } from "~/lib/auth/owner-session.server";
+import { requireOwner, requireSudo } from "~/lib/http/owner-session.server";
 import { revokeAllOtherSessions, revokeSession } from "~/lib/auth/session-revoke.server";
 import { clearSessionCookie, listSessions } from "~/lib/auth/session.server";
 import { readFlash, setFlash } from "~/lib/http/flash.server";

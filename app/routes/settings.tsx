@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { Outlet } from "@remix-run/react";
 import { SettingsNav } from "~/components/settings-nav";
-import { requireOwner } from "~/lib/auth/owner-session.server";
+import { requireOwner } from "~/lib/http/owner-session.server";
 
 // This layout's check protects only its own render: every child loader and
 // action calls requireOwner itself.

@@ -14,7 +14,7 @@ import { Field } from "~/components/field";
 import { PasskeyRegister } from "~/components/passkey";
 import { UtcTime } from "~/components/utc-time";
 import { guardAttempt, minutesText } from "~/lib/auth/attempt-guard.server";
-import { inSudoMode, requireOwner, requireSudo } from "~/lib/auth/owner-session.server";
+import { inSudoMode, requireOwner, requireSudo } from "~/lib/http/owner-session.server";
 import type { AttemptSlots } from "~/lib/auth/sign-in.server";
 import { isSealedDataError } from "~/lib/auth/two-factor/data-key.server";
 import { listPasskeys, PASSKEY_NAME_MAX, removePasskey } from "~/lib/auth/two-factor/passkeys.server";
@@ -27,7 +27,7 @@ import {
   startTotpEnrolment,
   type TotpEnrolment,
 } from "~/lib/auth/two-factor/totp-factor.server";
-import { auditContext } from "~/lib/domain/context";
+import { auditContext } from "~/lib/command/command.server";
 import { readFlash, setFlash } from "~/lib/http/flash.server";
 import { inputProps, parseForm, readForm, type FieldErrors } from "~/lib/http/forms.server";
 

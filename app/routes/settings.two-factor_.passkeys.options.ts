@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs } from "@remix-run/node";
-import { requireOwner, requireSudo } from "~/lib/auth/owner-session.server";
+import { requireOwner, requireSudo } from "~/lib/http/owner-session.server";
 import { startPasskeyRegistration } from "~/lib/auth/two-factor/passkeys.server";
 import { jsonNoStore, relyingParty } from "~/lib/http/webauthn.server";
 

@@ -1,7 +1,7 @@
 import type { ActionFunctionArgs } from "@remix-run/node";
-import { requireOwner, requireSudo } from "~/lib/auth/owner-session.server";
+import { requireOwner, requireSudo } from "~/lib/http/owner-session.server";
 import { finishPasskeyRegistration } from "~/lib/auth/two-factor/passkeys.server";
-import { auditContext } from "~/lib/domain/context";
+import { auditContext } from "~/lib/command/command.server";
 import { setFlash } from "~/lib/http/flash.server";
 import { jsonNoStore, readJsonObject, relyingParty } from "~/lib/http/webauthn.server";
 

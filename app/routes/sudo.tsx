@@ -5,7 +5,7 @@ import { FormAlert } from "~/components/form-alert";
 import { Field } from "~/components/field";
 import { PasskeyAuthenticate } from "~/components/passkey";
 import { guardAttempt, minutesText } from "~/lib/auth/attempt-guard.server";
-import { requireOwner, safeRedirectPath } from "~/lib/auth/owner-session.server";
+import { requireOwner, safeRedirectPath } from "~/lib/http/owner-session.server";
 import { MAX_PASSWORD_LENGTH } from "~/lib/auth/password-policy";
 import { reauthenticate } from "~/lib/auth/reauthenticate.server";
 import { getTwoFactorStatus } from "~/lib/auth/two-factor/totp-factor.server";

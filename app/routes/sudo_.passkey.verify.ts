@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs } from "@remix-run/node";
 import { guardAttempt, minutesText } from "~/lib/auth/attempt-guard.server";
-import { requireOwner, safeRedirectPath } from "~/lib/auth/owner-session.server";
+import { requireOwner, safeRedirectPath } from "~/lib/http/owner-session.server";
 import { reauthenticateWithPasskey } from "~/lib/auth/reauthenticate.server";
 import { jsonNoStore, readJsonObject, relyingParty } from "~/lib/http/webauthn.server";
 

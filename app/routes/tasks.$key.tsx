@@ -11,7 +11,7 @@ import { EntryChanges, TaskHistory, actorText } from "~/components/task-history"
 import { UtcTime } from "~/components/utc-time";
 import { PatchTaskBodySchema, TaskStatusBodySchema, type TaskView } from "~/lib/api/schemas";
 import { changesSince, resourceHistory, type HistoryEntry } from "~/lib/audit/history.server";
-import { requireOwner } from "~/lib/auth/owner-session.server";
+import { requireOwner } from "~/lib/http/owner-session.server";
 import { fieldErrorsFromZod, formErrorFrom } from "~/lib/http/form-errors.server";
 import { readForm, type FieldErrors } from "~/lib/http/forms.server";
 import { labelColor } from "~/lib/tasks/labels.server";

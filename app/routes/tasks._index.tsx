@@ -6,7 +6,7 @@ import { useLiveUpdates } from "~/components/live-updates";
 import { queryString } from "~/components/pager";
 import { Age, ClaimBadge, LabelChips, PriorityBadge, RunBadge, TaskCard } from "~/components/task-bits";
 import { ListTasksQuerySchema } from "~/lib/api/schemas";
-import { requireOwner } from "~/lib/auth/owner-session.server";
+import { requireOwner } from "~/lib/http/owner-session.server";
 import { fieldErrorsFromZod, formErrorFrom } from "~/lib/http/form-errors.server";
 import type { FieldErrors } from "~/lib/http/forms.server";
 import { listProjects } from "~/lib/projects/projects.server";

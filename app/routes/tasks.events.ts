@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { requireOwner } from "~/lib/auth/owner-session.server";
-import { changeStream } from "~/lib/live/stream.server";
+import { requireOwner } from "~/lib/http/owner-session.server";
+import { changeStream } from "~/lib/http/change-stream.server";
 
 /**
  * The owner's live stream (server-sent events) behind the same session check as

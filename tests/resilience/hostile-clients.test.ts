@@ -4,7 +4,7 @@ import { setupOwner } from "../support/http";
 import { openSocket, probeHealth, request, safeWrite, sleep, type WatchedSocket } from "../support/resilience";
 import { startServer, type TestServer } from "../support/server";
 
-// server.ts sets headersTimeout 10 s and requestTimeout 30 s, and has Node check them
+// app/server/start.server.ts sets headersTimeout 10 s and requestTimeout 30 s, and has Node check them
 // every second (`connectionsCheckingInterval`; Node's default sweep is every 30 s), so a
 // stalled connection is cut within about a second of its timeout. 5 s of slack for a
 // loaded machine.

@@ -27,7 +27,7 @@ import type { ActorContext } from "../../app/lib/domain/context";
 import { migrate, openDatabase, transaction, type Db, type OpenedDatabase } from "../../app/lib/db.server";
 import { loadConfig } from "../../app/lib/env.server";
 import { createLogger, type Logger } from "../../app/lib/logger.server";
-import { createServices, type Services } from "../../app/lib/services.server";
+import { createServices, type Services } from "../../app/server/services.server";
 import { createApiToken, type CreatedToken } from "../../app/lib/tokens/tokens.server";
 import type { Owner } from "../../db/schema";
 import { TEST_AUDIT_KEY, testAuditSigner } from "./audit-key";

@@ -28,7 +28,7 @@ import {
 import { CreateTaskBodySchema, ListTasksQuerySchema, PatchTaskBodySchema } from "../../app/lib/tasks/schemas";
 import { createApiToken } from "../../app/lib/tokens/tokens.server";
 import { loadConfig } from "~/lib/env.server";
-import { createServices, type Services } from "~/lib/services.server";
+import { createServices, type Services } from "~/server/services.server";
 import { testAuditSigner } from "../support/audit-key";
 import { cmd, noApiRoutes } from "../support/kit";
 

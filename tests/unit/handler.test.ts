@@ -2,9 +2,9 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ServerBuild } from "@remix-run/node";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createAppHandler, type AppHandler, type RequestHead } from "~/lib/http/handler.server";
+import { createAppHandler, type AppHandler, type RequestHead } from "~/server/handler.server";
 import { MAX_BODY_BYTES } from "~/lib/http/body.server";
-import { loadStaticFilesFromDir, type StaticFiles } from "~/lib/runtime/static-files.server";
+import { loadStaticFilesFromDir, type StaticFiles } from "~/server/runtime/static-files.server";
 import { testServices, type TestServices } from "../support/kit";
 import { ROOT } from "../support/server";
 

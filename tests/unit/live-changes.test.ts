@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Database, Session } from "../../db/schema";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { createChangeHub } from "~/lib/live/changes.server";
-import { changeStream } from "~/lib/live/stream.server";
+import { changeStream } from "~/lib/http/change-stream.server";
 
 let dir: string;
 let opened: OpenedDatabase;

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { AddonError, addonCacheDir, loadAddon, sha256, unpackAddon } from "~/lib/runtime/native-addon.server";
+import { AddonError, addonCacheDir, loadAddon, sha256, unpackAddon } from "~/server/runtime/native-addon.server";
 import { tryMountTmpfs } from "../support/resilience";
 import { sqliteAddonPath } from "../../scripts/sqlite-addon.mjs";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { safeRedirectPath } from "../../app/lib/auth/owner-session.server";
+import { safeRedirectPath } from "../../app/lib/http/owner-session.server";
 import { checkEndpointOrigin, checkSameOrigin, isValidHost, requestOrigin } from "../../app/lib/http/origin.server";
 
 const post = (headers: Record<string, string>) => new Request("http://127.0.0.1:3000/login", { method: "POST", headers });

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../app/lib/env.server";
-import { createServices, PRUNE_INTERVAL_MS } from "../../app/lib/services.server";
+import { createServices, PRUNE_INTERVAL_MS } from "../../app/server/services.server";
 
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 

@@ -4,7 +4,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../app/lib/env.server";
-import { loadDataKeyOrFail } from "../../app/lib/services.server";
+import { loadDataKeyOrFail } from "../../app/server/services.server";
 import { dataKeyFromBytes, loadDataKey, SealedDataError } from "../../app/lib/auth/two-factor/data-key.server";
 import {
   matchTotpStep,

@@ -1,6 +1,8 @@
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from "node:crypto";
-import path from "node:path";
 import { decodeKey, decodeKeyBytes, readKeyFile } from "../key-file.server";
+
+// Where the key file lives is the configuration's (env.server.ts) as much as the signer's: defined with the key files.
+export { auditKeyFileFor } from "../key-file.server";
 
 /**
  * The audit log's signing key. The hash chain alone proves nothing against someone
@@ -111,9 +113,4 @@ export function loadAuditSigner(source: AuditKeySource, options: { create: boole
   const decoded = decodeAuditKey(text);
   if (!decoded.ok) throw new AuditKeyError(`the audit signing key in ${file} ${decoded.message}`);
   return auditSignerFromSeed(decoded.seed);
-}
-
-/** The key file the server uses for a database at `databasePath` (without AUDIT_SIGNING_KEY). */
-export function auditKeyFileFor(databasePath: string): string {
-  return path.join(path.dirname(path.resolve(databasePath)), "audit-key");
 }

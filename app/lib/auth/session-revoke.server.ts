@@ -2,7 +2,8 @@ import type { Session } from "../../../db/schema";
 import { appendAudit } from "../audit/log.server";
 import type { AuditSigner } from "../audit/signing.server";
 import { transaction, type Db } from "../db.server";
-import { auditContext, type ActorContext } from "../domain/context";
+import { auditContext } from "../command/command.server";
+import type { ActorContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import { revokeOtherSessions, revokeSessionByPublicId } from "./session.server";
 

@@ -28,15 +28,12 @@ export function deriveFlashKey(secret: string): string {
   return deriveCookieKey(secret, KEY_LABEL);
 }
 
-const cookies = new WeakMap<FlashConfig, Cookie>();
-
+/**
+ * The flash cookie for `config`: built when a notice is set or read (one key derivation
+ * per secret), never cached at module level, so no module holds state of its own.
+ */
 export function flashCookie(config: FlashConfig): Cookie {
-  let cookie = cookies.get(config);
-  if (!cookie) {
-    cookie = scopedCookie("flash", config, { keyLabel: KEY_LABEL, maxAgeSeconds: FLASH_MAX_AGE_SECONDS });
-    cookies.set(config, cookie);
-  }
-  return cookie;
+  return scopedCookie("flash", config, { keyLabel: KEY_LABEL, maxAgeSeconds: FLASH_MAX_AGE_SECONDS });
 }
 
 /** The Set-Cookie header that carries `text` to the next page the browser loads. */

@@ -15,7 +15,8 @@ import type { OAuthClientRow, OAuthGrantRow } from "../../../db/schema";
 import { appendAudit } from "../audit/log.server";
 import type { AuditSigner } from "../audit/signing.server";
 import { nowIso, transaction, type Db, type Trx } from "../db.server";
-import { auditContext, withActor, type Actor, type ActorContext, type RequestContext } from "../domain/context";
+import { auditContext } from "../command/command.server";
+import { withActor, type Actor, type ActorContext, type RequestContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import {
   ACCESS_TOKEN_PREFIX,

@@ -1,6 +1,6 @@
-import type { ProjectRow } from "../../../db/schema";
+// The status column's values come from the schema, the layer below both projects and tasks.
+import { TASK_STATUSES, type ProjectRow, type TaskStatus } from "../../../db/schema";
 import type { Db } from "../db.server";
-import { TASK_STATUSES, type TaskStatus } from "../tasks/lifecycle";
 import { listProjects } from "./projects.server";
 
 export type StatusCounts = Record<TaskStatus, number>;

@@ -23,15 +23,9 @@ export function deriveLoginChallengeKey(secret: string): string {
   return deriveCookieKey(secret, KEY_LABEL);
 }
 
-const cookies = new WeakMap<object, Cookie>();
-
+/** The challenge cookie for `config`: built for the sign-in step that uses it, never cached at module level. */
 export function loginChallengeCookie(config: Pick<Config, "sessionSecrets" | "cookieSecure">): Cookie {
-  let cookie = cookies.get(config);
-  if (!cookie) {
-    cookie = scopedCookie(LOGIN_CHALLENGE_COOKIE, config, { keyLabel: KEY_LABEL, maxAgeSeconds: LOGIN_CHALLENGE_TTL_MS / 1000 });
-    cookies.set(config, cookie);
-  }
-  return cookie;
+  return scopedCookie(LOGIN_CHALLENGE_COOKIE, config, { keyLabel: KEY_LABEL, maxAgeSeconds: LOGIN_CHALLENGE_TTL_MS / 1000 });
 }
 
 /** The challenge id the request's cookie carries, or null. */

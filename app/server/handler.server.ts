@@ -2,26 +2,26 @@
  * The request handler: everything the server does with a request that Remix does not —
  * request ids, the client IP, security headers and the CSP nonce, the body-size ceiling,
  * the same-origin check for page mutations, static files, and the API/MCP fast path —
- * importable without listening on a port. server.ts only starts it (listen, timeouts,
+ * importable without listening on a port. start.server.ts only starts it (listen, timeouts,
  * shutdown); tests drive `admit` and `handle` in-process.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type http from "node:http";
 import { createRequestListener, sendResponse, type ClientAddress } from "@remix-run/node-fetch-server";
 import { createRequestHandler, type AppLoadContext, type ServerBuild } from "@remix-run/node";
-import { createApiDispatcher, describeApi } from "../api/dispatch.server";
-import { VERSION } from "../version.server";
-import { apiError } from "../api/errors.server";
-import type { StaticFiles } from "../runtime/static-files.server";
-import { requestContext } from "../domain/context";
-import { recordEvent } from "../security/events.server";
-import type { Services } from "../services.server";
-import { discardUnreadBodyAfterResponse, MAX_BODY_BYTES } from "./body.server";
-import { clientIp } from "./client-ip.server";
-import { checkSameOrigin, requestOrigin } from "./origin.server";
-import { plainPage } from "./plain-page.server";
-import { NATIVE_OAUTH_PATHS } from "./oauth.server";
-import { withSecurityHeaders } from "./security-headers.server";
+import { createApiDispatcher, describeApi } from "../lib/api/dispatch.server";
+import { VERSION } from "../lib/version.server";
+import { apiError } from "../lib/api/errors.server";
+import type { StaticFiles } from "./runtime/static-files.server";
+import { requestContext } from "../lib/domain/context";
+import { recordEvent } from "../lib/security/events.server";
+import type { Services } from "./services.server";
+import { discardUnreadBodyAfterResponse, MAX_BODY_BYTES } from "../lib/http/body.server";
+import { clientIp } from "../lib/http/client-ip.server";
+import { checkSameOrigin, requestOrigin } from "../lib/http/origin.server";
+import { plainPage } from "../lib/http/plain-page.server";
+import { NATIVE_OAUTH_PATHS } from "../lib/http/oauth.server";
+import { withSecurityHeaders } from "../lib/http/security-headers.server";
 
 /** What the request line and headers say, before a Fetch `Request` is built from them. */
 export interface RequestHead {

@@ -2,18 +2,19 @@
  * Starts the Node server: builds the services, listens, sets the timeouts that cut off
  * slow clients, and shuts down gracefully on SIGTERM/SIGINT. What happens to a request
  * (request ids, client IP, security headers, body ceiling, origin check, static files,
- * the API fast path) is the request handler's, app/lib/http/handler.server.ts.
+ * the API fast path) is the request handler's, app/server/handler.server.ts.
  * Started by main.ts (`npm start`, `node build/node/server.js` and the single
  * executable), which decides where the Remix build, the client files and the SQLite
  * addon come from.
  */
 import http from "node:http";
 import type { ServerBuild } from "@remix-run/node";
-import type * as AppEntry from "./app/entry.server";
-import type { DatabaseOptions } from "./app/lib/db.server";
-import type { Config } from "./app/lib/env.server";
-import { routeConsoleToLogger } from "./app/lib/logger.server";
-import type { StaticFiles } from "./app/lib/runtime/static-files.server";
+import type { DatabaseOptions } from "../lib/db.server";
+import type { Config } from "../lib/env.server";
+import { routeConsoleToLogger } from "../lib/logger.server";
+import type { createAppHandler } from "./handler.server";
+import type { StaticFiles } from "./runtime/static-files.server";
+import type { createServices } from "./services.server";
 
 /** What the server runs: the same code path for `npm start` and the single executable, only the sources differ. */
 export interface ServerRuntime {
@@ -25,8 +26,11 @@ export interface ServerRuntime {
   database: DatabaseOptions;
 }
 
-/** What the server takes from the Remix build's entry module (app/entry.server.tsx exports them). */
-type AppServerEntry = Pick<typeof AppEntry, "createServices" | "createAppHandler">;
+/** What the server takes from the Remix build's entry module (app/entry.server.tsx re-exports them from here). */
+interface AppServerEntry {
+  createServices: typeof createServices;
+  createAppHandler: typeof createAppHandler;
+}
 
 /** The build's own services and request handler factories: the copy of app/lib its routes run. */
 function appServerEntry(build: ServerBuild): AppServerEntry {

@@ -1,6 +1,6 @@
 import type { Session } from "../../../db/schema";
 import type { Db } from "../db.server";
-import type { ChangeHub } from "./changes.server";
+import type { ChangeHub } from "../live/changes.server";
 
 /** A comment line this often keeps the connection from looking idle (the server drops sockets silent for 60 s). */
 export const HEARTBEAT_MS = 20_000;

@@ -1,20 +1,20 @@
 import type SQLite from "better-sqlite3";
-import { AuditKeyError, loadAuditSigner, type AuditSigner } from "./audit/signing.server";
-import { sealLegacyAuditLog } from "./audit/log.server";
-import { ConfigError, type Config } from "./env.server";
+import { AuditKeyError, loadAuditSigner, type AuditSigner } from "../lib/audit/signing.server";
+import { sealLegacyAuditLog } from "../lib/audit/log.server";
+import { ConfigError, type Config } from "../lib/env.server";
 import type { Cookie } from "@remix-run/node";
-import { createDeviceCookie } from "./auth/device-cookie.server";
-import { migrate, openDatabase, type Db, type DatabaseOptions } from "./db.server";
-import { createLogger, type Logger } from "./logger.server";
-import { createChangeHub, type ChangeHub } from "./live/changes.server";
-import { RateLimiter } from "./security/rate-limit.server";
-import { pruneSecurityEvents } from "./security/events.server";
-import { pruneOAuth } from "./oauth/oauth.server";
-import { createSessionCookie, type SessionCookie } from "./auth/session.server";
-import { SetupCode } from "./auth/setup.server";
-import { DataKeyError, loadDataKey, type DataKey } from "./auth/two-factor/data-key.server";
-import { startLeaseSweeper, type LeaseSweeper } from "./tasks/lease-sweeper.server";
-import { PASSKEY_OPTIONS_RATE_LIMIT } from "./auth/two-factor/passkeys.server";
+import { createDeviceCookie } from "../lib/auth/device-cookie.server";
+import { migrate, openDatabase, type Db, type DatabaseOptions } from "../lib/db.server";
+import { createLogger, type Logger } from "../lib/logger.server";
+import { createChangeHub, type ChangeHub } from "../lib/live/changes.server";
+import { RateLimiter } from "../lib/security/rate-limit.server";
+import { pruneSecurityEvents } from "../lib/security/events.server";
+import { pruneOAuth } from "../lib/oauth/oauth.server";
+import { createSessionCookie, type SessionCookie } from "../lib/auth/session.server";
+import { SetupCode } from "../lib/auth/setup.server";
+import { DataKeyError, loadDataKey, type DataKey } from "../lib/auth/two-factor/data-key.server";
+import { startLeaseSweeper, type LeaseSweeper } from "../lib/tasks/lease-sweeper.server";
+import { PASSKEY_OPTIONS_RATE_LIMIT } from "../lib/auth/two-factor/passkeys.server";
 
 /**
  * Everything a request handler needs that outlives one request. Built once by the

@@ -1,8 +1,8 @@
 import { redirect, type AppLoadContext } from "@remix-run/node";
 import type { Owner, Session } from "../../../db/schema";
 import { ownerActor, requestContext, type ActorContext } from "../domain/context";
-import { readSessionId, serializeSessionCookie, touchSession } from "./session.server";
-import { isSudo } from "./two-factor/sudo.server";
+import { readSessionId, serializeSessionCookie, touchSession } from "../auth/session.server";
+import { isSudo } from "../auth/two-factor/sudo.server";
 
 export interface OwnerSession {
   owner: Owner;
