@@ -1,6 +1,4 @@
 import type { AuditActorType, AuditChannel, Owner } from "../../../db/schema";
-import type { AuditContext } from "../audit/log.server";
-import type { AuditSigner } from "../audit/signing.server";
 
 /**
  * The one description of "who asks, from where" that every domain command, security
@@ -68,17 +66,5 @@ export function cliContext(input: { requestId: string; user: string; host: strin
     userAgent: "preqstation-cli",
     path: "cli",
     actor: { type: "cli", id: "cli", label: `cli (${input.user}@${input.host})` },
-  };
-}
-
-/** The audit context for a change made in `ctx`, signed by `signer`. */
-export function auditContext(ctx: ActorContext, signer: AuditSigner): AuditContext {
-  return {
-    actor: ctx.actor,
-    ip: ctx.ip,
-    userAgent: ctx.userAgent,
-    requestId: ctx.requestId,
-    signer,
-    ...(ctx.channel ? { channel: ctx.channel } : {}),
   };
 }

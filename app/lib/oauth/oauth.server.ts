@@ -1,6 +1,7 @@
 /**
  * The OAuth 2.1 authorization server's decisions (contract §9), as domain commands:
- * each opens its own transaction and writes its own audit entry and security events.
+ * each runs in `runCommand` (one transaction) and writes its audit entry and security
+ * events through it.
  * The HTTP layer (app/routes/oauth.*, the /mcp guard) only parses, calls one of these
  * and answers in the RFC's shape.
  *

@@ -149,9 +149,3 @@ export async function completeLoginChallenge(
         } as const);
   });
 }
-
-/** Ends a challenge without completing it (the visitor went back to the password form). */
-export async function deleteLoginChallenge(db: Db, id: string | null | undefined): Promise<void> {
-  if (typeof id !== "string" || !LOGIN_CHALLENGE_ID_PATTERN.test(id)) return;
-  await db.deleteFrom("login_challenges").where("id_hash", "=", hashLoginChallengeId(id)).execute();
-}
