@@ -4,6 +4,7 @@
  * modules (cli.ts, token-commands.ts) depend on it and never on each other.
  */
 import type { AuditSigner } from "../app/lib/audit/signing.server";
+import type { CommandDeps } from "../app/lib/command/command.server";
 import type { OpenedDatabase } from "../app/lib/db.server";
 import type { ActorContext } from "../app/lib/domain/context";
 
@@ -29,3 +30,8 @@ export interface CliContext {
 }
 
 export type CommandHandler = (args: string[], ctx: CliContext) => Promise<void>;
+
+/** What a domain command needs from this run: its database and signer; no live page listens to the CLI. */
+export function cliDeps({ opened, signer }: Pick<CliContext, "opened" | "signer">): CommandDeps {
+  return { db: opened.db, auditSigner: signer, changes: { publish: () => undefined } };
+}

@@ -26,9 +26,8 @@ import { createOwnerFromCli } from "../app/lib/auth/owner-setup.server";
 import { EmailSchema, getOwnerByEmail, NewPasswordSchema, ownerExists } from "../app/lib/auth/owner.server";
 import { resetPassword } from "../app/lib/auth/password-change.server";
 import { resetTwoFactor } from "../app/lib/auth/two-factor/totp-factor.server";
-import { auditContext } from "../app/lib/command/command.server";
 import { listLiveApiTokens } from "../app/lib/tokens/tokens.server";
-import { CliError, type CliIo, type CommandHandler } from "./cli-support";
+import { CliError, cliDeps, type CliIo, type CommandHandler } from "./cli-support";
 import { tokenCommands } from "./token-commands";
 
 export { CliError, type CliContext, type CliIo, type CommandHandler } from "./cli-support";
@@ -82,12 +81,12 @@ const commands: Record<string, CommandHandler> = {
     );
   },
 
-  async "owner create"(args, { opened, io, ctx }) {
+  async "owner create"(args, { opened, io, ctx, signer }) {
     const email = parseEmail(args);
     // Checked before the password is asked for; the command checks again (the database enforces it).
     if (await ownerExists(opened.db)) throw new CliError(OWNER_EXISTS);
     const password = await readPassword(io, "Password");
-    const result = await createOwnerFromCli(opened, ctx, { email, password });
+    const result = await createOwnerFromCli(cliDeps({ opened, signer }), ctx, { email, password });
     if (!result.ok) throw new CliError(OWNER_EXISTS);
     io.stdout(`Owner ${result.owner.email} created. Sign in at /login.\n`);
   },
@@ -97,7 +96,7 @@ const commands: Record<string, CommandHandler> = {
     // Checked before the password is asked for; the command looks the owner up again in its transaction.
     if (!(await getOwnerByEmail(opened.db, email))) throw new CliError(`no owner with email ${email}`);
     const password = await readPassword(io, "New password");
-    const result = await resetPassword({ db: opened.db, auditSigner: signer }, ctx, { email, newPassword: password });
+    const result = await resetPassword(cliDeps({ opened, signer }), ctx, { email, newPassword: password });
     if (!result.ok) throw new CliError(`no owner with email ${email}`);
     io.stdout(`Password changed for ${result.owner.email}; ${result.sessionsEnded} session(s) ended.\n`);
     // A reset does not revoke API tokens: say which still work, and how to revoke them.
@@ -116,7 +115,7 @@ const commands: Record<string, CommandHandler> = {
     const email = parseEmail(args.slice(1));
     const owner = await getOwnerByEmail(opened.db, email);
     if (!owner) throw new CliError(`no owner with email ${email}`);
-    const result = await resetTwoFactor(opened.db, { ownerId: owner.id, audit: auditContext(ctx, signer) });
+    const result = await resetTwoFactor(cliDeps({ opened, signer }), ctx, { ownerId: owner.id });
     io.stdout(
       `Second factor reset for ${owner.email}: TOTP ${result.totpRemoved ? "removed" : "was off"}, ` +
         `${result.recoveryCodesRemoved} recovery code(s) and ${result.passkeysRemoved} passkey(s) removed; ` +

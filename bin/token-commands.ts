@@ -9,8 +9,7 @@ import {
   TokenNameSchema,
   TokenScopeSchema,
 } from "../app/lib/tokens/tokens.server";
-import { auditContext } from "../app/lib/command/command.server";
-import { CliError, type CliContext, type CommandHandler } from "./cli-support";
+import { CliError, cliDeps, type CliContext, type CommandHandler } from "./cli-support";
 
 /** The owner every token belongs to; tokens cannot exist before there is one. */
 async function requireOwnerId({ opened }: CliContext): Promise<string> {
@@ -50,12 +49,11 @@ export const tokenCommands: Record<string, CommandHandler> = {
       expiresInDays = days.data;
     }
     const ownerId = await requireOwnerId(ctx);
-    const { plaintext } = await createApiToken(ctx.opened.db, {
+    const { plaintext } = await createApiToken(cliDeps(ctx), ctx.ctx, {
       ownerId,
       name: name.data,
       scope: scope.data,
       expiresInDays,
-      audit: auditContext(ctx.ctx, ctx.signer),
     });
     // Only the token on stdout, so `TOKEN=$(npx preqstation token create --name x)` works.
     ctx.io.stdout(`${plaintext}\n`);
@@ -94,7 +92,7 @@ export const tokenCommands: Record<string, CommandHandler> = {
     if (raw === undefined || extra.length) throw new CliError("usage: preqstation token revoke <id>");
     if (!/^\d{1,15}$/.test(raw) || Number(raw) < 1) throw new CliError(`"${raw}" is not a token id (see \`token list\`)`);
     const ownerId = await requireOwnerId(ctx);
-    const result = await revokeApiToken(ctx.opened.db, { ownerId, id: Number(raw), audit: auditContext(ctx.ctx, ctx.signer) });
+    const result = await revokeApiToken(cliDeps(ctx), ctx.ctx, { ownerId, id: Number(raw) });
     if (result.outcome === "not_found") throw new CliError(`no token with id ${raw}`);
     if (result.outcome === "already_revoked") {
       ctx.io.stdout(`Token ${raw} (${visibleText(result.summary.name)}) was already revoked at ${result.summary.revoked_at}.\n`);

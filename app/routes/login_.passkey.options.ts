@@ -12,19 +12,15 @@ import { jsonNoStore, relyingParty } from "~/lib/http/webauthn.server";
  */
 export async function action({ request, context }: ActionFunctionArgs) {
   const { services } = context;
-  const wait = await limitPerIp(
-    services,
-    requestContext(request, context.request),
-    services.limiters.passkeyOptions,
-    "passkey_options",
-  );
+  const ctx = requestContext(request, context.request);
+  const wait = await limitPerIp(services, ctx, services.limiters.passkeyOptions, "passkey_options");
   if (wait !== null) {
     return jsonNoStore(
       { message: `Too many passkey sign-ins started from your address. Try again in ${minutesText(wait)}.` },
       { status: 429, headers: { "Retry-After": String(wait) } },
     );
   }
-  const started = await startPasskeyAuthentication(context.services.db, { rp: relyingParty(request) });
+  const started = await startPasskeyAuthentication(services, ctx, { rp: relyingParty(request) });
   return jsonNoStore(started);
 }
 

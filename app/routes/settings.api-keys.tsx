@@ -12,7 +12,6 @@ import { FormAlert } from "~/components/form-alert";
 import { CopyButton } from "~/components/copy-button";
 import { Field } from "~/components/field";
 import { requireOwner, requireSudo } from "~/lib/http/owner-session.server";
-import { auditContext } from "~/lib/command/command.server";
 import { readFlash, setFlash } from "~/lib/http/flash.server";
 import { inputProps, parseForm, readForm, type FieldErrors } from "~/lib/http/forms.server";
 import { createApiToken, listApiTokens, revokeApiToken, TokenNameSchema, type TokenSummary } from "~/lib/tokens/tokens.server";
@@ -74,7 +73,8 @@ type CreateFailure = {
 export async function action({ request, context }: ActionFunctionArgs) {
   const signedIn = await requireOwner(request, context);
   const { owner, ctx } = signedIn;
-  const { db, auditSigner, config } = context.services;
+  const { services } = context;
+  const { config } = services;
   const form = await readForm(request);
   const intent = parseForm(IntentSchema, form);
   if (!intent.success) {
@@ -102,12 +102,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
         { status: 400 },
       );
     }
-    const { plaintext, summary } = await createApiToken(db, {
+    const { plaintext, summary } = await createApiToken(services, ctx, {
       ownerId: owner.id,
       name: parsed.data.name,
       scope: parsed.data.scope,
       expiresInDays: parsed.data.expires_in_days,
-      audit: auditContext(ctx, auditSigner),
     });
     // Shown once, on this response only: never in a URL, never cached.
     return data(
@@ -118,7 +117,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
   const parsed = parseForm(RevokeTokenSchema, form);
   if (!parsed.success) return data({ intent: "revoke" as const, formError: "Choose a token to revoke." }, { status: 400 });
-  const result = await revokeApiToken(db, { ownerId: owner.id, id: parsed.data.token_id, audit: auditContext(ctx, auditSigner) });
+  const result = await revokeApiToken(services, ctx, { ownerId: owner.id, id: parsed.data.token_id });
   if (result.outcome === "not_found") {
     return data({ intent: "revoke" as const, formError: "That token does not exist." }, { status: 404 });
   }

@@ -9,7 +9,6 @@ import { requireOwner, requireSudo } from "~/lib/http/owner-session.server";
 import { NewPasswordSchema } from "~/lib/auth/owner.server";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "~/lib/auth/password-policy";
 import { changePassword } from "~/lib/auth/password-change.server";
-import { auditContext } from "~/lib/command/command.server";
 import { readFlash, setFlash } from "~/lib/http/flash.server";
 import { inputProps, parseForm, readForm, type FieldErrors, retryAfterHeaders } from "~/lib/http/forms.server";
 import { listLiveApiTokens, revokeAllApiTokens } from "~/lib/tokens/tokens.server";
@@ -71,7 +70,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (body?.get("intent") === "revoke-all-tokens") {
     // Revoking every token at once is as sensitive as creating one: sudo mode (contract §6).
     requireSudo(request, context, signedIn, PAGE);
-    const n = await revokeAllApiTokens(services.db, { ownerId: owner.id, audit: auditContext(ctx, services.auditSigner) });
+    const n = await revokeAllApiTokens(services, ctx, { ownerId: owner.id });
     const notice =
       n === 0
         ? "No API token was live."

@@ -27,7 +27,6 @@ import {
   startTotpEnrolment,
   type TotpEnrolment,
 } from "~/lib/auth/two-factor/totp-factor.server";
-import { auditContext } from "~/lib/command/command.server";
 import { readFlash, setFlash } from "~/lib/http/flash.server";
 import { inputProps, parseForm, readForm, type FieldErrors } from "~/lib/http/forms.server";
 
@@ -113,7 +112,8 @@ type ActionResult =
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const owner = await requireOwner(request, context);
-  const { db, dataKey, auditSigner, config } = context.services;
+  const { services } = context;
+  const { config } = services;
   const form = await readForm(request);
   const intent = parseForm(IntentSchema, form);
   if (!intent.success) {
@@ -148,13 +148,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
     }
     attempt = guard;
   }
-  const audit = auditContext(owner.ctx, auditSigner);
+  const { ctx } = owner;
   const noStore = { "Cache-Control": "no-store" };
   const ownerId = owner.owner.id;
   try {
     switch (intent.data.intent) {
       case "totp-start": {
-        const started = await startTotpEnrolment(db, dataKey, { owner: owner.owner, sessionIdHash: owner.session.id_hash });
+        const started = await startTotpEnrolment(services, ctx, { owner: owner.owner, sessionIdHash: owner.session.id_hash });
         if (!started.ok)
           return data<ActionResult>({ kind: "error", intent: "totp-start", formError: "TOTP is already on." }, { status: 409 });
         return data<ActionResult>({ kind: "enrolment", enrolment: enrolmentView(started) }, { headers: noStore });
@@ -165,12 +165,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
           attempt?.release();
           return data<ActionResult>({ kind: "error", intent: "totp-confirm", fieldErrors: code.fieldErrors }, { status: 400 });
         }
-        const confirmed = await confirmTotp(db, dataKey, {
+        const confirmed = await confirmTotp(services, ctx, {
           owner: owner.owner,
           sessionIdHash: owner.session.id_hash,
           code: code.data.code,
-          audit,
-          source: owner.ctx,
         });
         // Only a wrong code counts.
         if (confirmed.ok || confirmed.reason !== "wrong_code") attempt?.release();
@@ -202,7 +200,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
           attempt?.release();
           return data<ActionResult>({ kind: "error", intent: "totp-disable", fieldErrors: code.fieldErrors }, { status: 400 });
         }
-        const disabled = await disableTotp(db, dataKey, { ownerId, code: code.data.code, audit, source: owner.ctx });
+        const disabled = await disableTotp(services, ctx, { ownerId, code: code.data.code });
         // Only a wrong, replayed or malformed code counts (as on the sign-in code step).
         if (disabled.ok || disabled.reason === "not_enabled") attempt?.release();
         if (!disabled.ok) {
@@ -222,7 +220,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
         });
       }
       case "recovery-regenerate": {
-        const regenerated = await regenerateRecoveryCodes(db, dataKey, { ownerId, audit });
+        const regenerated = await regenerateRecoveryCodes(services, ctx, { ownerId });
         if (!regenerated.ok) {
           return data<ActionResult>(
             { kind: "error", intent: "recovery-regenerate", formError: "Turn TOTP on first." },
@@ -241,7 +239,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
             { kind: "error", intent: "passkey-remove", formError: "Choose a passkey to remove." },
             { status: 400 },
           );
-        const removed = await removePasskey(db, { ownerId, passkeyId: parsed.data.passkey_id, audit });
+        const removed = await removePasskey(services, ctx, { ownerId, passkeyId: parsed.data.passkey_id });
         if (!removed.ok)
           return data<ActionResult>(
             { kind: "error", intent: "passkey-remove", formError: "That passkey does not exist." },

@@ -11,7 +11,9 @@ import { jsonNoStore, relyingParty } from "~/lib/http/webauthn.server";
 export async function action({ request, context }: ActionFunctionArgs) {
   const owner = await requireOwner(request, context);
   requireSudo(request, context, owner, "/settings/two-factor");
-  return jsonNoStore(await startPasskeyRegistration(context.services.db, { owner: owner.owner, rp: relyingParty(request) }));
+  return jsonNoStore(
+    await startPasskeyRegistration(context.services, owner.ctx, { owner: owner.owner, rp: relyingParty(request) }),
+  );
 }
 
 export function loader() {

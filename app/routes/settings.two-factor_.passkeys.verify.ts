@@ -1,7 +1,6 @@
 import type { ActionFunctionArgs } from "@remix-run/node";
 import { requireOwner, requireSudo } from "~/lib/http/owner-session.server";
 import { finishPasskeyRegistration } from "~/lib/auth/two-factor/passkeys.server";
-import { auditContext } from "~/lib/command/command.server";
 import { setFlash } from "~/lib/http/flash.server";
 import { jsonNoStore, readJsonObject, relyingParty } from "~/lib/http/webauthn.server";
 
@@ -13,16 +12,15 @@ import { jsonNoStore, readJsonObject, relyingParty } from "~/lib/http/webauthn.s
 export async function action({ request, context }: ActionFunctionArgs) {
   const owner = await requireOwner(request, context);
   requireSudo(request, context, owner, "/settings/two-factor");
-  const { db, auditSigner, config } = context.services;
+  const { services } = context;
   const body = await readJsonObject(request);
   if (!body) return jsonNoStore({ message: "Send the passkey response as a JSON object." }, { status: 400 });
-  const result = await finishPasskeyRegistration(db, {
+  const result = await finishPasskeyRegistration(services, owner.ctx, {
     owner: owner.owner,
     challengeId: body.challengeId,
     response: body.response,
     name: body.name,
     rp: relyingParty(request),
-    audit: auditContext(owner.ctx, auditSigner),
   });
   if (!result.ok) {
     const message =
@@ -37,7 +35,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
   return jsonNoStore(
     { passkey: { id: result.passkey.id, name: result.passkey.name } },
-    { headers: { "Set-Cookie": await setFlash(config, `Passkey “${result.passkey.name}” added.`) } },
+    { headers: { "Set-Cookie": await setFlash(services.config, `Passkey “${result.passkey.name}” added.`) } },
   );
 }
 

@@ -5,8 +5,8 @@ import { jsonNoStore, relyingParty } from "~/lib/http/webauthn.server";
 
 /** `POST /sudo/passkey/options`: starts a passkey re-authentication for the signed-in owner. */
 export async function action({ request, context }: ActionFunctionArgs) {
-  await requireOwner(request, context);
-  return jsonNoStore(await startPasskeyAuthentication(context.services.db, { rp: relyingParty(request) }));
+  const { ctx } = await requireOwner(request, context);
+  return jsonNoStore(await startPasskeyAuthentication(context.services, ctx, { rp: relyingParty(request) }));
 }
 
 export function loader() {

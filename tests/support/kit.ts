@@ -170,14 +170,11 @@ export async function testToken(
   options: { owner?: Owner; name?: string; expiresInDays?: number | null; now?: number } = {},
 ): Promise<CreatedToken & { owner: Owner }> {
   const owner = options.owner ?? (await testOwner(services.db));
-  const created = await createApiToken(services.db, {
-    ownerId: owner.id,
-    name: options.name ?? `test-${scope}`,
-    scope,
-    expiresInDays: options.expiresInDays ?? null,
-    audit: testAudit,
-    ...(options.now === undefined ? {} : { now: options.now }),
-  });
+  const created = await createApiToken(
+    ...cmd(services.db),
+    { ownerId: owner.id, name: options.name ?? `test-${scope}`, scope, expiresInDays: options.expiresInDays ?? null },
+    options.now,
+  );
   return { ...created, owner };
 }
 

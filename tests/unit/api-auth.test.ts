@@ -4,7 +4,7 @@ import { requireToken, type TokenAuth } from "../../app/lib/api/guard.server";
 import { nowIso } from "~/lib/db.server";
 import { createApiToken, generateToken, hashToken, revokeApiToken, tokenHint } from "../../app/lib/tokens/tokens.server";
 import type { Owner } from "../../db/schema";
-import { testAudit as cli, testOwner, testServices, type TestServices, noApiRoutes } from "../support/kit";
+import { testAudit as cli, testOwner, testServices, type TestServices, noApiRoutes, cmd } from "../support/kit";
 
 const UNAUTHORIZED_BODY = { error: { code: "UNAUTHORIZED", message: "Missing or invalid authorization header" } };
 const FORBIDDEN_BODY = { error: { code: "FORBIDDEN", message: "Insufficient permissions" } };
@@ -43,14 +43,11 @@ async function rejection(promise: Promise<TokenAuth>): Promise<Response> {
 }
 
 async function newToken(options: { scope?: "full" | "read"; days?: number | null; now?: number } = {}) {
-  return createApiToken(services.db, {
-    ownerId: owner.id,
-    name: "agent-token",
-    scope: options.scope ?? "full",
-    expiresInDays: options.days ?? null,
-    audit: cli,
-    now: options.now,
-  });
+  return createApiToken(
+    ...cmd(services.db, cli),
+    { ownerId: owner.id, name: "agent-token", scope: options.scope ?? "full", expiresInDays: options.days ?? null },
+    options.now,
+  );
 }
 
 async function events(type: string) {
@@ -107,7 +104,7 @@ describe("requireToken: 401 cases", () => {
     const { plaintext, summary } = await newToken();
     const auth = { Authorization: `Bearer ${plaintext}` };
     await expect(requireToken(req(auth), ctx(), { write: false })).resolves.toBeTruthy();
-    await revokeApiToken(services.db, { ownerId: owner.id, id: summary.id, audit: cli });
+    await revokeApiToken(...cmd(services.db, cli), { ownerId: owner.id, id: summary.id });
     const res = await rejection(requireToken(req(auth), ctx(), { write: false }));
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual(UNAUTHORIZED_BODY);
@@ -159,12 +156,11 @@ describe("requireToken: 403 cases", () => {
   it("among a hundred of the owner's tokens, each bearer authenticates as its own token, every time", async () => {
     const tokens = [];
     for (let i = 0; i < 100; i++) {
-      const { plaintext, summary } = await createApiToken(services.db, {
+      const { plaintext, summary } = await createApiToken(...cmd(services.db, cli), {
         ownerId: owner.id,
         name: `agent-${i}`,
         scope: "full",
         expiresInDays: 30,
-        audit: cli,
       });
       tokens.push({ plaintext, id: summary.id });
     }

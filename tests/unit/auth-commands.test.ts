@@ -19,6 +19,7 @@ import { recordEvent } from "../../app/lib/security/events.server";
 import { RateLimiter } from "../../app/lib/security/rate-limit.server";
 import type { Owner } from "../../db/schema";
 import { testAuditSigner } from "../support/audit-key";
+import { noChanges } from "../support/kit";
 
 const config = loadConfig({ DATABASE_PATH: ":memory:", SESSION_SECRET: "unit-test-session-secret-0123456789abcdef" });
 const sessionCookie = createSessionCookie(config);
@@ -44,7 +45,7 @@ const anonymous: RequestContext = requestContext(new Request("http://localhost/l
 let opened: OpenedDatabase;
 const db = () => opened.db;
 const dataKey = dataKeyFromBytes(randomBytes(32));
-const deps = () => ({ db: opened.db, sessionCookie, auditSigner: testAuditSigner, dataKey });
+const deps = () => ({ db: opened.db, sessionCookie, auditSigner: testAuditSigner, dataKey, changes: noChanges });
 const events = (type: string) =>
   db()
     .selectFrom("security_events")
@@ -252,12 +253,12 @@ describe("setup", () => {
 
   it("the CLI's owner create writes the owner and its event in one step, and refuses a second owner", async () => {
     const ctx = cliContext({ requestId: "r", user: "root", host: "box" });
-    const r = await createOwnerFromCli({ db: db() }, ctx, { email: EMAIL, password: PASSWORD });
+    const r = await createOwnerFromCli(deps(), ctx, { email: EMAIL, password: PASSWORD });
     expect(r.ok).toBe(true);
     const [event] = await events("setup");
     expect(event).toMatchObject({ outcome: "success", ip: "local", path: "cli", user_agent: "preqstation-cli" });
     expect(JSON.parse(event!.details)).toEqual({ email: EMAIL, via: "cli" });
-    expect(await createOwnerFromCli({ db: db() }, ctx, { email: "b@example.com", password: PASSWORD })).toEqual({
+    expect(await createOwnerFromCli(deps(), ctx, { email: "b@example.com", password: PASSWORD })).toEqual({
       ok: false,
       reason: "owner_exists",
     });

@@ -59,7 +59,8 @@ beforeEach(async () => {
     },
   );
   ownerId = (await createOwner(services.db, { email: "owner@example.com", passwordHash: "not-used" })).id;
-  token = (await createApiToken(services.db, { ownerId, name: "t", scope: "full", expiresInDays: null, audit })).plaintext;
+  token = (await createApiToken(...cmd(services.db, audit), { ownerId, name: "t", scope: "full", expiresInDays: null }))
+    .plaintext;
   await createProject(...cmd(services.db, audit), { name: "Widgets", project_key: "WID" });
 });
 
@@ -107,9 +108,12 @@ describe("the domain throws DomainError, not ApiError", () => {
       "unknown repository",
       createTask(...cmd(db, audit), CreateTaskBodySchema.parse({ title: "x", repo: "acme/unknown" })),
     );
-    await check("token name", createApiToken(db, { ownerId, name: "", scope: "full", expiresInDays: null, audit }));
-    await check("token scope", createApiToken(db, { ownerId, name: "ok", scope: "admin" as never, expiresInDays: null, audit }));
-    await check("token expiry", createApiToken(db, { ownerId, name: "ok", scope: "full", expiresInDays: 0, audit }));
+    await check("token name", createApiToken(...cmd(db, audit), { ownerId, name: "", scope: "full", expiresInDays: null }));
+    await check(
+      "token scope",
+      createApiToken(...cmd(db, audit), { ownerId, name: "ok", scope: "admin" as never, expiresInDays: null }),
+    );
+    await check("token expiry", createApiToken(...cmd(db, audit), { ownerId, name: "ok", scope: "full", expiresInDays: 0 }));
 
     expect(seen).toEqual([
       ["unknown task", "NOT_FOUND"],

@@ -37,17 +37,15 @@ describe("OAuth registrations", () => {
   it("forgets a registration unused for 30 days, and prunes it, unless it holds a live grant", async () => {
     const { services, owner, ownerCtx } = await setup();
     const t0 = Date.parse("2026-12-01T00:00:00Z");
-    const idle = await registerClient(services, anonymous, { clientName: "Idle", redirectUris: [REDIRECT], now: t0 });
-    const used = await registerClient(services, anonymous, { clientName: "Used", redirectUris: [REDIRECT], now: t0 });
+    const idle = await registerClient(services, anonymous, { clientName: "Idle", redirectUris: [REDIRECT] }, t0);
+    const used = await registerClient(services, anonymous, { clientName: "Used", redirectUris: [REDIRECT] }, t0);
     const { challenge } = pkce();
-    const approved = await approveAuthorization(services, ownerCtx, {
-      ownerId: owner.id,
-      clientId: used.client_id,
-      redirectUri: REDIRECT,
-      scope: "tasks:read",
-      codeChallenge: challenge,
-      now: t0,
-    });
+    const approved = await approveAuthorization(
+      services,
+      ownerCtx,
+      { ownerId: owner.id, clientId: used.client_id, redirectUri: REDIRECT, scope: "tasks:read", codeChallenge: challenge },
+      t0,
+    );
     expect(approved.ok).toBe(true);
 
     expect(await findClient(services.db, idle.client_id, t0 + 29 * DAY)).not.toBeNull();
@@ -63,51 +61,52 @@ describe("OAuth codes and tokens", () => {
   async function granted(scope = "tasks:read tasks:write") {
     const ctx = await setup();
     const t0 = Date.parse("2026-12-01T00:00:00Z");
-    const client = await registerClient(ctx.services, anonymous, { clientName: "Agent", redirectUris: [REDIRECT], now: t0 });
+    const client = await registerClient(ctx.services, anonymous, { clientName: "Agent", redirectUris: [REDIRECT] }, t0);
     const { verifier, challenge } = pkce();
-    const approved = await approveAuthorization(ctx.services, ctx.ownerCtx, {
-      ownerId: ctx.owner.id,
-      clientId: client.client_id,
-      redirectUri: "http://127.0.0.1:7123/callback", // another loopback port: the same registered URI
-      scope,
-      codeChallenge: challenge,
-      now: t0,
-    });
+    const approved = await approveAuthorization(
+      ctx.services,
+      ctx.ownerCtx,
+      {
+        ownerId: ctx.owner.id,
+        clientId: client.client_id,
+        redirectUri: "http://127.0.0.1:7123/callback", // another loopback port: the same registered URI
+        scope,
+        codeChallenge: challenge,
+      },
+      t0,
+    );
     if (!approved.ok) throw new Error(approved.reason);
     return { ...ctx, t0, client, verifier, code: approved.code, grantId: approved.grantId };
   }
 
   it("refuses a code after its 60 seconds, and a code sent with another redirect URI", async () => {
     const g = await granted();
-    const late = await exchangeAuthorizationCode(g.services, anonymous, {
-      clientId: g.client.client_id,
-      code: g.code,
-      codeVerifier: g.verifier,
-      redirectUri: "http://127.0.0.1:7123/callback",
-      now: g.t0 + 60_001,
-    });
+    const late = await exchangeAuthorizationCode(
+      g.services,
+      anonymous,
+      { clientId: g.client.client_id, code: g.code, codeVerifier: g.verifier, redirectUri: "http://127.0.0.1:7123/callback" },
+      g.t0 + 60_001,
+    );
     expect(late).toMatchObject({ ok: false, error: "invalid_grant" });
 
     const h = await granted();
-    const elsewhere = await exchangeAuthorizationCode(h.services, anonymous, {
-      clientId: h.client.client_id,
-      code: h.code,
-      codeVerifier: h.verifier,
-      redirectUri: REDIRECT,
-      now: h.t0 + 1_000,
-    });
+    const elsewhere = await exchangeAuthorizationCode(
+      h.services,
+      anonymous,
+      { clientId: h.client.client_id, code: h.code, codeVerifier: h.verifier, redirectUri: REDIRECT },
+      h.t0 + 1_000,
+    );
     expect(elsewhere).toMatchObject({ ok: false, error: "invalid_grant" });
   });
 
   it("issues a 1-hour access token for /mcp and a refresh token that rotates, each refusing after it expires", async () => {
     const g = await granted("tasks:read");
-    const issued = await exchangeAuthorizationCode(g.services, anonymous, {
-      clientId: g.client.client_id,
-      code: g.code,
-      codeVerifier: g.verifier,
-      redirectUri: "http://127.0.0.1:7123/callback",
-      now: g.t0 + 1_000,
-    });
+    const issued = await exchangeAuthorizationCode(
+      g.services,
+      anonymous,
+      { clientId: g.client.client_id, code: g.code, codeVerifier: g.verifier, redirectUri: "http://127.0.0.1:7123/callback" },
+      g.t0 + 1_000,
+    );
     if (!issued.ok) throw new Error(issued.description);
     expect(issued).toMatchObject({ token_type: "Bearer", expires_in: 3600, scope: "tasks:read" });
     expect((await checkAccessToken(g.services.db, issued.access_token, g.t0 + 3_600_000)).ok).toBe(true);
@@ -117,29 +116,28 @@ describe("OAuth codes and tokens", () => {
     });
 
     // A refresh may not widen the grant.
-    const wider = await refreshTokens(g.services, anonymous, {
-      clientId: g.client.client_id,
-      refreshToken: issued.refresh_token,
-      scope: "tasks:write",
-      now: g.t0 + 2_000,
-    });
+    const wider = await refreshTokens(
+      g.services,
+      anonymous,
+      { clientId: g.client.client_id, refreshToken: issued.refresh_token, scope: "tasks:write" },
+      g.t0 + 2_000,
+    );
     expect(wider).toMatchObject({ ok: false, error: "invalid_scope" });
 
     const h = await granted();
-    const first = await exchangeAuthorizationCode(h.services, anonymous, {
-      clientId: h.client.client_id,
-      code: h.code,
-      codeVerifier: h.verifier,
-      redirectUri: "http://127.0.0.1:7123/callback",
-      now: h.t0 + 1_000,
-    });
+    const first = await exchangeAuthorizationCode(
+      h.services,
+      anonymous,
+      { clientId: h.client.client_id, code: h.code, codeVerifier: h.verifier, redirectUri: "http://127.0.0.1:7123/callback" },
+      h.t0 + 1_000,
+    );
     if (!first.ok) throw new Error(first.description);
-    const expired = await refreshTokens(h.services, anonymous, {
-      clientId: h.client.client_id,
-      refreshToken: first.refresh_token,
-      scope: null,
-      now: h.t0 + 31 * DAY,
-    });
+    const expired = await refreshTokens(
+      h.services,
+      anonymous,
+      { clientId: h.client.client_id, refreshToken: first.refresh_token, scope: null },
+      h.t0 + 31 * DAY,
+    );
     expect(expired).toMatchObject({ ok: false, error: "invalid_grant" });
   });
 

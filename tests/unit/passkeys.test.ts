@@ -16,6 +16,8 @@ import {
 } from "../../app/lib/auth/two-factor/passkeys.server";
 import { migrate, openDatabase, type OpenedDatabase } from "../../app/lib/db.server";
 import { testAuditSigner } from "../support/audit-key";
+import { cmd } from "../support/kit";
+import { authCmd } from "../support/auth-cmd";
 
 /**
  * A software authenticator built on node:crypto (ES256, "none" attestation): real
@@ -154,29 +156,27 @@ beforeEach(async () => {
 afterEach(() => opened.db.destroy());
 
 async function register(auth: SoftAuthenticator, name = "Laptop") {
-  const { challengeId, options } = await startPasskeyRegistration(opened.db, { owner, rp });
+  const { challengeId, options } = await startPasskeyRegistration(...cmd(opened.db), { owner, rp });
   expect(options.authenticatorSelection).toMatchObject({ residentKey: "required", userVerification: "required" });
   expect(options.rp).toEqual({ id: rp.id, name: "PreqStation" });
-  return finishPasskeyRegistration(opened.db, {
+  return finishPasskeyRegistration(...cmd(opened.db, audit), {
     owner,
     challengeId,
     response: auth.register(options.challenge),
     name,
     rp,
-    audit,
   });
 }
 
 async function signIn(auth: SoftAuthenticator, origin?: string) {
-  const { challengeId, options } = await startPasskeyAuthentication(opened.db, { rp });
+  const { challengeId, options } = await startPasskeyAuthentication(...cmd(opened.db), { rp });
   expect(options.allowCredentials ?? []).toEqual([]);
   expect(options.userVerification).toBe("required");
   const handle = Buffer.from(owner.id).toString("base64url");
-  return finishPasskeyAuthentication(opened.db, {
+  return finishPasskeyAuthentication(...authCmd(opened.db, { source }), {
     challengeId,
     response: auth.authenticate(options.challenge, handle, origin),
     rp,
-    source,
   });
 }
 
@@ -224,11 +224,11 @@ describe("passkeys", () => {
     expect(await register(noUv)).toEqual({ ok: false, reason: "not_verified" });
     const auth = new SoftAuthenticator(rp);
     await register(auth);
-    const { challengeId, options } = await startPasskeyAuthentication(opened.db, { rp });
+    const { challengeId, options } = await startPasskeyAuthentication(...cmd(opened.db), { rp });
     const sneaky = new SoftAuthenticator(rp, { userVerified: false });
     Object.assign(sneaky, { credentialId: auth.credentialId, privateKey: auth.privateKey });
     const response = sneaky.authenticate(options.challenge, Buffer.from(owner.id).toString("base64url"));
-    expect(await finishPasskeyAuthentication(opened.db, { challengeId, response, rp, source })).toEqual({
+    expect(await finishPasskeyAuthentication(...authCmd(opened.db, { source }), { challengeId, response, rp })).toEqual({
       ok: false,
       reason: "not_verified",
     });
@@ -239,15 +239,14 @@ describe("passkeys", () => {
     await register(auth);
     expect(await signIn(auth, "https://evil.example")).toEqual({ ok: false, reason: "not_verified" });
     const other = new SoftAuthenticator({ id: "evil.example", origin: "https://preq.example.com" });
-    const { challengeId, options } = await startPasskeyRegistration(opened.db, { owner, rp });
+    const { challengeId, options } = await startPasskeyRegistration(...cmd(opened.db), { owner, rp });
     expect(
-      await finishPasskeyRegistration(opened.db, {
+      await finishPasskeyRegistration(...cmd(opened.db, audit), {
         owner,
         challengeId,
         response: other.register(options.challenge),
         name: "x",
         rp,
-        audit,
       }),
     ).toEqual({ ok: false, reason: "not_verified" });
   });
@@ -255,22 +254,26 @@ describe("passkeys", () => {
   it("uses a challenge once: a replayed sign-in response is refused", async () => {
     const auth = new SoftAuthenticator(rp);
     await register(auth);
-    const { challengeId, options } = await startPasskeyAuthentication(opened.db, { rp });
+    const { challengeId, options } = await startPasskeyAuthentication(...cmd(opened.db), { rp });
     const response = auth.authenticate(options.challenge, Buffer.from(owner.id).toString("base64url"));
-    expect((await finishPasskeyAuthentication(opened.db, { challengeId, response, rp, source })).ok).toBe(true);
-    expect(await finishPasskeyAuthentication(opened.db, { challengeId, response, rp, source })).toEqual({
+    expect((await finishPasskeyAuthentication(...authCmd(opened.db, { source }), { challengeId, response, rp })).ok).toBe(true);
+    expect(await finishPasskeyAuthentication(...authCmd(opened.db, { source }), { challengeId, response, rp })).toEqual({
       ok: false,
       reason: "no_challenge",
     });
   });
 
   it("refuses malformed input and unknown credentials without throwing", async () => {
-    const { challengeId } = await startPasskeyAuthentication(opened.db, { rp });
-    expect(await finishPasskeyAuthentication(opened.db, { challengeId, response: { id: 5 }, rp, source })).toEqual({
+    const { challengeId } = await startPasskeyAuthentication(...cmd(opened.db), { rp });
+    expect(
+      await finishPasskeyAuthentication(...authCmd(opened.db, { source }), { challengeId, response: { id: 5 }, rp }),
+    ).toEqual({
       ok: false,
       reason: "invalid_response",
     });
-    expect(await finishPasskeyAuthentication(opened.db, { challengeId: "nope", response: null, rp, source })).toEqual({
+    expect(
+      await finishPasskeyAuthentication(...authCmd(opened.db, { source }), { challengeId: "nope", response: null, rp }),
+    ).toEqual({
       ok: false,
       reason: "no_challenge",
     });
@@ -280,7 +283,7 @@ describe("passkeys", () => {
 
   it("keeps at most MAX_PENDING_AUTHENTICATIONS anonymous sign-in challenges", async () => {
     for (let i = 0; i < MAX_PENDING_AUTHENTICATIONS + 20; i++)
-      await startPasskeyAuthentication(opened.db, { rp, now: 1_000_000 + i });
+      await startPasskeyAuthentication(...cmd(opened.db), { rp }, 1_000_000 + i);
     const n = await opened.db
       .selectFrom("webauthn_challenges")
       .select((eb) => eb.fn.countAll<number>().as("n"))
@@ -293,11 +296,13 @@ describe("passkeys", () => {
     expect(await register(auth, "bad\u202ename")).toMatchObject({ ok: false, reason: "invalid_name" });
     const added = await register(auth, "Phone");
     if (!added.ok) throw new Error();
-    expect(await removePasskey(opened.db, { ownerId: owner.id, passkeyId: "missing", audit })).toEqual({
+    expect(await removePasskey(...cmd(opened.db, audit), { ownerId: owner.id, passkeyId: "missing" })).toEqual({
       ok: false,
       reason: "not_found",
     });
-    expect(await removePasskey(opened.db, { ownerId: owner.id, passkeyId: added.passkey.id, audit })).toMatchObject({ ok: true });
+    expect(await removePasskey(...cmd(opened.db, audit), { ownerId: owner.id, passkeyId: added.passkey.id })).toMatchObject({
+      ok: true,
+    });
     expect(await listPasskeys(opened.db, owner.id)).toEqual([]);
     const actions = (await opened.db.selectFrom("audit_log").select("action").orderBy("seq").execute()).map((r) => r.action);
     expect(actions).toEqual(["owner.passkey_add", "owner.passkey_remove"]);

@@ -16,6 +16,7 @@ import {
   touchTokenUsage,
 } from "../../app/lib/tokens/tokens.server";
 import { testAuditSigner } from "../support/audit-key";
+import { cmd } from "../support/kit";
 
 const audit: AuditContext = {
   actor: { type: "owner", id: "owner-1", label: "owner@example.com" },
@@ -95,12 +96,11 @@ describe("token format", () => {
 
 describe("creating, finding and revoking tokens", () => {
   it("stores only the hash and the hint, finds the row by the plaintext's hash", async () => {
-    const { plaintext, summary } = await createApiToken(opened.db, {
+    const { plaintext, summary } = await createApiToken(...cmd(opened.db, audit), {
       ownerId: "owner-1",
       name: "local-dev",
       scope: "full",
       expiresInDays: null,
-      audit,
     });
     const row = await opened.db.selectFrom("api_tokens").selectAll().executeTakeFirstOrThrow();
     expect(row.token_hash).toBe(hashToken(plaintext));
@@ -114,14 +114,11 @@ describe("creating, finding and revoking tokens", () => {
   });
 
   it("writes an api_token.create audit entry with no secret in it, in the same transaction", async () => {
-    const { plaintext, summary } = await createApiToken(opened.db, {
-      ownerId: "owner-1",
-      name: "ci",
-      scope: "read",
-      expiresInDays: 30,
-      audit,
-      now: Date.parse("2026-01-01T00:00:00.000Z"),
-    });
+    const { plaintext, summary } = await createApiToken(
+      ...cmd(opened.db, audit),
+      { ownerId: "owner-1", name: "ci", scope: "read", expiresInDays: 30 },
+      Date.parse("2026-01-01T00:00:00.000Z"),
+    );
     expect(summary.expires_at).toBe("2026-01-31T00:00:00.000Z");
     const [entry, ...more] = await opened.db.selectFrom("audit_log").selectAll().execute();
     expect(more).toHaveLength(0);
@@ -147,7 +144,7 @@ describe("creating, finding and revoking tokens", () => {
   it("a failed audit write rolls the token back with it", async () => {
     await opened.db.schema.alterTable("audit_log").renameTo("audit_log_gone").execute();
     await expect(
-      createApiToken(opened.db, { ownerId: "owner-1", name: "x", scope: "full", expiresInDays: null, audit }),
+      createApiToken(...cmd(opened.db, audit), { ownerId: "owner-1", name: "x", scope: "full", expiresInDays: null }),
     ).rejects.toThrow();
     const rows = await opened.db.selectFrom("api_tokens").selectAll().execute();
     expect(rows).toHaveLength(0);
@@ -155,58 +152,59 @@ describe("creating, finding and revoking tokens", () => {
 
   it("validates name length, scope and expiry", async () => {
     const base = { ownerId: "owner-1", scope: "full" as const, expiresInDays: null, audit };
-    await expect(createApiToken(opened.db, { ...base, name: "" })).rejects.toThrow();
-    await expect(createApiToken(opened.db, { ...base, name: "x".repeat(65) })).rejects.toThrow();
-    await expect(createApiToken(opened.db, { ...base, name: "x".repeat(64) })).resolves.toBeTruthy();
-    await expect(createApiToken(opened.db, { ...base, name: "ok", expiresInDays: 0 })).rejects.toThrow();
-    await expect(createApiToken(opened.db, { ...base, name: "ok", expiresInDays: 3651 })).rejects.toThrow();
-    await expect(createApiToken(opened.db, { ...base, name: "ok", scope: "admin" as never })).rejects.toThrow();
+    await expect(createApiToken(...cmd(opened.db), { ...base, name: "" })).rejects.toThrow();
+    await expect(createApiToken(...cmd(opened.db), { ...base, name: "x".repeat(65) })).rejects.toThrow();
+    await expect(createApiToken(...cmd(opened.db), { ...base, name: "x".repeat(64) })).resolves.toBeTruthy();
+    await expect(createApiToken(...cmd(opened.db), { ...base, name: "ok", expiresInDays: 0 })).rejects.toThrow();
+    await expect(createApiToken(...cmd(opened.db), { ...base, name: "ok", expiresInDays: 3651 })).rejects.toThrow();
+    await expect(createApiToken(...cmd(opened.db), { ...base, name: "ok", scope: "admin" as never })).rejects.toThrow();
   });
 
   it("revoking twice keeps the first revoked_at and audits once; another owner's token is not found", async () => {
-    const { summary } = await createApiToken(opened.db, {
+    const { summary } = await createApiToken(...cmd(opened.db, audit), {
       ownerId: "owner-1",
       name: "a",
       scope: "full",
       expiresInDays: null,
-      audit,
     });
-    const first = await revokeApiToken(opened.db, {
-      ownerId: "owner-1",
-      id: summary.id,
-      audit,
-      now: Date.parse("2026-02-01T00:00:00.000Z"),
-    });
+    const first = await revokeApiToken(
+      ...cmd(opened.db, audit),
+      { ownerId: "owner-1", id: summary.id },
+      Date.parse("2026-02-01T00:00:00.000Z"),
+    );
     expect(first).toMatchObject({ outcome: "revoked", summary: { status: "revoked", revoked_at: "2026-02-01T00:00:00.000Z" } });
-    const second = await revokeApiToken(opened.db, {
-      ownerId: "owner-1",
-      id: summary.id,
-      audit,
-      now: Date.parse("2026-03-01T00:00:00.000Z"),
-    });
+    const second = await revokeApiToken(
+      ...cmd(opened.db, audit),
+      { ownerId: "owner-1", id: summary.id },
+      Date.parse("2026-03-01T00:00:00.000Z"),
+    );
     expect(second).toMatchObject({ outcome: "already_revoked", summary: { revoked_at: "2026-02-01T00:00:00.000Z" } });
     const revokes = await opened.db.selectFrom("audit_log").selectAll().where("action", "=", "api_token.revoke").execute();
     expect(revokes).toHaveLength(1);
     expect(JSON.parse(revokes[0]!.changes)).toEqual({ revoked_at: { before: null, after: "2026-02-01T00:00:00.000Z" } });
-    expect(await revokeApiToken(opened.db, { ownerId: "owner-2", id: summary.id, audit })).toEqual({ outcome: "not_found" });
-    expect(await revokeApiToken(opened.db, { ownerId: "owner-1", id: 9999, audit })).toEqual({ outcome: "not_found" });
+    expect(await revokeApiToken(...cmd(opened.db, audit), { ownerId: "owner-2", id: summary.id })).toEqual({
+      outcome: "not_found",
+    });
+    expect(await revokeApiToken(...cmd(opened.db, audit), { ownerId: "owner-1", id: 9999 })).toEqual({ outcome: "not_found" });
     expect(await verifyAuditChain(opened.db, testAuditSigner)).toMatchObject({ ok: true, count: 2 });
   });
 
   it("lists the owner's tokens newest first with a status and no hashes", async () => {
     const now = Date.now();
-    await createApiToken(opened.db, {
+    await createApiToken(
+      ...cmd(opened.db, audit),
+      { ownerId: "owner-1", name: "old", scope: "full", expiresInDays: 7 },
+      now - 10 * 86_400_000,
+    );
+    const b = await createApiToken(...cmd(opened.db, audit), {
       ownerId: "owner-1",
-      name: "old",
-      scope: "full",
-      expiresInDays: 7,
-      audit,
-      now: now - 10 * 86_400_000,
+      name: "gone",
+      scope: "read",
+      expiresInDays: null,
     });
-    const b = await createApiToken(opened.db, { ownerId: "owner-1", name: "gone", scope: "read", expiresInDays: null, audit });
-    await createApiToken(opened.db, { ownerId: "owner-1", name: "live", scope: "full", expiresInDays: 90, audit });
-    await createApiToken(opened.db, { ownerId: "owner-2", name: "theirs", scope: "full", expiresInDays: null, audit });
-    await revokeApiToken(opened.db, { ownerId: "owner-1", id: b.summary.id, audit });
+    await createApiToken(...cmd(opened.db, audit), { ownerId: "owner-1", name: "live", scope: "full", expiresInDays: 90 });
+    await createApiToken(...cmd(opened.db, audit), { ownerId: "owner-2", name: "theirs", scope: "full", expiresInDays: null });
+    await revokeApiToken(...cmd(opened.db, audit), { ownerId: "owner-1", id: b.summary.id });
     const list = await listApiTokens(opened.db, "owner-1");
     expect(list.map((t) => [t.name, t.status])).toEqual([
       ["live", "active"],
@@ -225,12 +223,11 @@ describe("creating, finding and revoking tokens", () => {
   });
 
   it("touchTokenUsage writes only when the stored time is a minute old or more", async () => {
-    const { summary } = await createApiToken(opened.db, {
+    const { summary } = await createApiToken(...cmd(opened.db, audit), {
       ownerId: "owner-1",
       name: "a",
       scope: "full",
       expiresInDays: null,
-      audit,
     });
     const get = () => opened.db.selectFrom("api_tokens").selectAll().where("id", "=", summary.id).executeTakeFirstOrThrow();
     const t0 = Date.parse("2026-06-01T00:00:00.000Z");

@@ -5,7 +5,7 @@ import { verifyAuditChain, type AuditContext } from "../../app/lib/audit/log.ser
 import { createOwner } from "../../app/lib/auth/owner.server";
 import { createSession, createSessionCookie, touchSession } from "../../app/lib/auth/session.server";
 import { dataKeyFromBytes } from "../../app/lib/auth/two-factor/data-key.server";
-import type { EventSource } from "../../app/lib/auth/two-factor/events.server";
+import type { EventSource } from "../support/auth-cmd";
 import {
   completeLoginChallenge,
   createLoginChallenge,
@@ -27,6 +27,8 @@ import { totpCodeAt, totpStep } from "../../app/lib/auth/two-factor/totp.server"
 import { loadConfig } from "../../app/lib/env.server";
 import { migrate, openDatabase, type OpenedDatabase } from "../../app/lib/db.server";
 import { testAuditSigner } from "../support/audit-key";
+import { cmd } from "../support/kit";
+import { authCmd } from "../support/auth-cmd";
 
 const audit: AuditContext = {
   actor: { type: "owner", id: "owner", label: "owner@example.com" },
@@ -53,17 +55,14 @@ const SESSION = "a".repeat(64);
 
 /** Enrols TOTP at T0 and returns the raw secret and the recovery codes. */
 async function enrol(now = T0) {
-  const started = await startTotpEnrolment(opened.db, dataKey, { owner, sessionIdHash: SESSION, now });
+  const started = await startTotpEnrolment(...authCmd(opened.db, { dataKey }), { owner, sessionIdHash: SESSION }, now);
   if (!started.ok) throw new Error("enrolment did not start");
   const secret = Buffer.from(base32Decode(started.secretBase32));
-  const confirmed = await confirmTotp(opened.db, dataKey, {
-    owner,
-    sessionIdHash: SESSION,
-    code: totpCodeAt(secret, totpStep(now)),
-    audit,
-    source,
+  const confirmed = await confirmTotp(
+    ...authCmd(opened.db, { audit, source, dataKey }),
+    { owner, sessionIdHash: SESSION, code: totpCodeAt(secret, totpStep(now)) },
     now,
-  });
+  );
   if (!confirmed.ok) throw new Error(`confirm failed: ${confirmed.reason}`);
   return { secret, recoveryCodes: confirmed.recoveryCodes, uri: started.uri };
 }
@@ -83,7 +82,7 @@ const auditActions = async () =>
 
 describe("TOTP enrolment", () => {
   it("keeps the pending secret sealed on the server and enables TOTP on a correct code, with 10 recovery codes once", async () => {
-    const started = await startTotpEnrolment(opened.db, dataKey, { owner, sessionIdHash: SESSION, now: T0 });
+    const started = await startTotpEnrolment(...authCmd(opened.db, { dataKey }), { owner, sessionIdHash: SESSION }, T0);
     expect(started.ok).toBe(true);
     if (!started.ok) return;
     expect(started.uri).toMatch(/^otpauth:\/\/totp\/PreqStation:owner@example\.com\?secret=[A-Z2-7]{32}&issuer=PreqStation$/);
@@ -96,25 +95,19 @@ describe("TOTP enrolment", () => {
     );
 
     const secret = base32Decode(started.secretBase32);
-    const wrong = await confirmTotp(opened.db, dataKey, {
-      owner,
-      sessionIdHash: SESSION,
-      code: "000000",
-      audit,
-      source,
-      now: T0,
-    });
+    const wrong = await confirmTotp(
+      ...authCmd(opened.db, { audit, source, dataKey }),
+      { owner, sessionIdHash: SESSION, code: "000000" },
+      T0,
+    );
     expect(wrong).toEqual({ ok: false, reason: "wrong_code" });
     expect((await events()).at(-1)).toMatchObject({ type: "second_factor", outcome: "failure" });
 
-    const confirmed = await confirmTotp(opened.db, dataKey, {
-      owner,
-      sessionIdHash: SESSION,
-      code: totpCodeAt(secret, totpStep(T0)),
-      audit,
-      source,
-      now: T0,
-    });
+    const confirmed = await confirmTotp(
+      ...authCmd(opened.db, { audit, source, dataKey }),
+      { owner, sessionIdHash: SESSION, code: totpCodeAt(secret, totpStep(T0)) },
+      T0,
+    );
     expect(confirmed.ok).toBe(true);
     if (!confirmed.ok) return;
     expect(confirmed.recoveryCodes).toHaveLength(10);
@@ -125,18 +118,20 @@ describe("TOTP enrolment", () => {
     expect(await opened.db.selectFrom("totp_enrolments").selectAll().execute()).toHaveLength(0);
     expect(await getTwoFactorStatus(opened.db, owner.id, T0)).toMatchObject({ totpEnabled: true, recoveryCodesLeft: 10 });
     expect(await auditActions()).toEqual(["owner.2fa_enable"]);
-    expect(await startTotpEnrolment(opened.db, dataKey, { owner, sessionIdHash: SESSION, now: T0 })).toEqual({
+    expect(await startTotpEnrolment(...authCmd(opened.db, { dataKey }), { owner, sessionIdHash: SESSION }, T0)).toEqual({
       ok: false,
       reason: "already_enabled",
     });
   });
 
   it("refuses to confirm an enrolment that expired", async () => {
-    const started = await startTotpEnrolment(opened.db, dataKey, { owner, sessionIdHash: SESSION, now: T0 });
+    const started = await startTotpEnrolment(...authCmd(opened.db, { dataKey }), { owner, sessionIdHash: SESSION }, T0);
     if (!started.ok) throw new Error();
     const later = T0 + 16 * 60_000;
     const code = totpCodeAt(base32Decode(started.secretBase32), totpStep(later));
-    expect(await confirmTotp(opened.db, dataKey, { owner, sessionIdHash: SESSION, code, audit, source, now: later })).toEqual({
+    expect(
+      await confirmTotp(...authCmd(opened.db, { audit, source, dataKey }), { owner, sessionIdHash: SESSION, code }, later),
+    ).toEqual({
       ok: false,
       reason: "no_enrolment",
     });
@@ -144,12 +139,11 @@ describe("TOTP enrolment", () => {
 
   it("does not let the confirming code be used again to sign in", async () => {
     const { secret } = await enrol();
-    const r = await verifySecondFactor(opened.db, dataKey, {
-      ownerId: owner.id,
-      code: totpCodeAt(secret, totpStep(T0)),
-      source,
-      now: T0 + 5_000,
-    });
+    const r = await verifySecondFactor(
+      ...authCmd(opened.db, { source, dataKey }),
+      { ownerId: owner.id, code: totpCodeAt(secret, totpStep(T0)) },
+      T0 + 5_000,
+    );
     expect(r).toEqual({ ok: false, reason: "replayed" });
   });
 });
@@ -159,22 +153,26 @@ describe("verifying a code", () => {
     const { secret } = await enrol();
     const now = T0 + 60_000;
     const code = totpCodeAt(secret, totpStep(now));
-    expect(await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code, source, now })).toEqual({
+    expect(await verifySecondFactor(...authCmd(opened.db, { source, dataKey }), { ownerId: owner.id, code }, now)).toEqual({
       ok: true,
       method: "totp",
     });
-    expect(await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code, source, now: now + 10_000 })).toEqual({
+    expect(
+      await verifySecondFactor(...authCmd(opened.db, { source, dataKey }), { ownerId: owner.id, code }, now + 10_000),
+    ).toEqual({
       ok: false,
       reason: "replayed",
     });
     // An earlier step's code, still inside the ±1 window, is refused too.
     const earlier = totpCodeAt(secret, totpStep(now) - 1);
-    expect((await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: earlier, source, now })).ok).toBe(false);
+    expect(
+      (await verifySecondFactor(...authCmd(opened.db, { source, dataKey }), { ownerId: owner.id, code: earlier }, now)).ok,
+    ).toBe(false);
     // The next step's code works.
     const next = totpCodeAt(secret, totpStep(now) + 1);
-    expect((await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: next, source, now: now + 30_000 })).ok).toBe(
-      true,
-    );
+    expect(
+      (await verifySecondFactor(...authCmd(opened.db, { source, dataKey }), { ownerId: owner.id, code: next }, now + 30_000)).ok,
+    ).toBe(true);
     const failures = (await events()).filter((e) => e.type === "second_factor" && e.outcome === "failure");
     expect(failures.map((e) => JSON.parse(e.details).reason)).toEqual(["replayed", "replayed"]);
   });
@@ -190,9 +188,13 @@ describe("verifying a code", () => {
   it("accepts each recovery code exactly once, and records its use", async () => {
     const { recoveryCodes } = await enrol();
     const code = recoveryCodes[3]!;
-    const first = await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: code.toUpperCase(), source, now: T0 });
+    const first = await verifySecondFactor(
+      ...authCmd(opened.db, { source, dataKey }),
+      { ownerId: owner.id, code: code.toUpperCase() },
+      T0,
+    );
     expect(first).toEqual({ ok: true, method: "recovery_code", recoveryCodesLeft: 9 });
-    expect(await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code, source, now: T0 })).toEqual({
+    expect(await verifySecondFactor(...authCmd(opened.db, { source, dataKey }), { ownerId: owner.id, code }, T0)).toEqual({
       ok: false,
       reason: "wrong_code",
     });
@@ -203,20 +205,26 @@ describe("verifying a code", () => {
   });
 
   it("refuses a wrong or malformed code and when TOTP is off, each as a failure event", async () => {
-    expect(await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: "123456", source, now: T0 })).toEqual({
+    expect(
+      await verifySecondFactor(...authCmd(opened.db, { source, dataKey }), { ownerId: owner.id, code: "123456" }, T0),
+    ).toEqual({
       ok: false,
       reason: "not_enabled",
     });
     const { secret } = await enrol();
     const wrong = String((Number(totpCodeAt(secret, totpStep(T0 + 90_000))) + 1) % 1_000_000).padStart(6, "0");
-    expect((await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: wrong, source, now: T0 + 90_000 })).ok).toBe(
-      false,
-    );
-    expect(await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: "zzzzz-zzzzz", source, now: T0 })).toEqual({
+    expect(
+      (await verifySecondFactor(...authCmd(opened.db, { source, dataKey }), { ownerId: owner.id, code: wrong }, T0 + 90_000)).ok,
+    ).toBe(false);
+    expect(
+      await verifySecondFactor(...authCmd(opened.db, { source, dataKey }), { ownerId: owner.id, code: "zzzzz-zzzzz" }, T0),
+    ).toEqual({
       ok: false,
       reason: "wrong_code",
     });
-    expect(await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: "hello", source, now: T0 })).toEqual({
+    expect(
+      await verifySecondFactor(...authCmd(opened.db, { source, dataKey }), { ownerId: owner.id, code: "hello" }, T0),
+    ).toEqual({
       ok: false,
       reason: "malformed",
     });
@@ -227,12 +235,11 @@ describe("verifying a code", () => {
     const { secret } = await enrol();
     const other = dataKeyFromBytes(randomBytes(32));
     await expect(
-      verifySecondFactor(opened.db, other, {
-        ownerId: owner.id,
-        code: totpCodeAt(secret, totpStep(T0 + 60_000)),
-        source,
-        now: T0 + 60_000,
-      }),
+      verifySecondFactor(
+        ...authCmd(opened.db, { source, dataKey: other }),
+        { ownerId: owner.id, code: totpCodeAt(secret, totpStep(T0 + 60_000)) },
+        T0 + 60_000,
+      ),
     ).rejects.toThrow(/does not open/);
   });
 });
@@ -240,23 +247,34 @@ describe("verifying a code", () => {
 describe("recovery codes: regenerate, disable, reset", () => {
   it("regenerating gives a new set of 10 and the old set stops working", async () => {
     const { recoveryCodes: old } = await enrol();
-    const r = await regenerateRecoveryCodes(opened.db, dataKey, { ownerId: owner.id, audit, now: T0 });
+    const r = await regenerateRecoveryCodes(...authCmd(opened.db, { audit, dataKey }), { ownerId: owner.id }, T0);
     if (!r.ok) throw new Error();
     expect(r.recoveryCodes).toHaveLength(10);
     expect(r.recoveryCodes.filter((c) => old.includes(c))).toEqual([]);
-    expect((await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: old[0]!, source, now: T0 })).ok).toBe(false);
     expect(
-      (await verifySecondFactor(opened.db, dataKey, { ownerId: owner.id, code: r.recoveryCodes[0]!, source, now: T0 })).ok,
+      (await verifySecondFactor(...authCmd(opened.db, { source, dataKey }), { ownerId: owner.id, code: old[0]! }, T0)).ok,
+    ).toBe(false);
+    expect(
+      (await verifySecondFactor(...authCmd(opened.db, { source, dataKey }), { ownerId: owner.id, code: r.recoveryCodes[0]! }, T0))
+        .ok,
     ).toBe(true);
     expect(await auditActions()).toEqual(["owner.2fa_enable", "owner.recovery_codes_regenerate"]);
   });
 
   it("disabling needs a current code (TOTP or recovery) and deletes TOTP and the recovery codes", async () => {
     const { recoveryCodes } = await enrol();
-    const bad = await disableTotp(opened.db, dataKey, { ownerId: owner.id, code: "zzzzz-zzzzz", audit, source, now: T0 });
+    const bad = await disableTotp(
+      ...authCmd(opened.db, { audit, source, dataKey }),
+      { ownerId: owner.id, code: "zzzzz-zzzzz" },
+      T0,
+    );
     expect(bad.ok).toBe(false);
     expect((await getTwoFactorStatus(opened.db, owner.id)).totpEnabled).toBe(true);
-    const ok = await disableTotp(opened.db, dataKey, { ownerId: owner.id, code: recoveryCodes[0]!, audit, source, now: T0 });
+    const ok = await disableTotp(
+      ...authCmd(opened.db, { audit, source, dataKey }),
+      { ownerId: owner.id, code: recoveryCodes[0]! },
+      T0,
+    );
     expect(ok).toEqual({ ok: true, method: "recovery_code" });
     expect(await getTwoFactorStatus(opened.db, owner.id)).toMatchObject({ totpEnabled: false, recoveryCodesLeft: 0 });
     expect(await opened.db.selectFrom("recovery_codes").selectAll().execute()).toHaveLength(0);
@@ -285,7 +303,7 @@ describe("recovery codes: regenerate, disable, reset", () => {
       })
       .execute();
     const cliAudit: AuditContext = { ...audit, actor: { type: "cli", id: "cli", label: "cli (root@host)" } };
-    const r = await resetTwoFactor(opened.db, { ownerId: owner.id, audit: cliAudit, now: T0 });
+    const r = await resetTwoFactor(...cmd(opened.db, cliAudit), { ownerId: owner.id }, T0);
     expect(r).toEqual({ totpRemoved: true, recoveryCodesRemoved: 10, passkeysRemoved: 1, sessionsEnded: 1 });
     expect(await touchSession(opened.db, sc, s.id, { ip: "192.0.2.1" })).toBeNull();
     expect(await getTwoFactorStatus(opened.db, owner.id)).toMatchObject({
@@ -303,18 +321,18 @@ describe("recovery codes: regenerate, disable, reset", () => {
 describe("the login challenge", () => {
   it("is completed once by a correct code and then is gone", async () => {
     const { secret } = await enrol();
-    const { id } = await createLoginChallenge(opened.db, { ownerId: owner.id, now: T0 });
+    const { id } = await createLoginChallenge(...cmd(opened.db), { ownerId: owner.id }, T0);
     expect(id).toMatch(LOGIN_CHALLENGE_ID_PATTERN);
     const now = T0 + 60_000;
     const code = totpCodeAt(secret, totpStep(now));
-    expect(await completeLoginChallenge(opened.db, dataKey, { id, code, source, now })).toEqual({
+    expect(await completeLoginChallenge(...authCmd(opened.db, { source, dataKey }), { id, code }, now)).toEqual({
       ok: true,
       ownerId: owner.id,
       method: "totp",
     });
     expect(await findLoginChallenge(opened.db, id, now)).toBeNull();
     const next = totpCodeAt(secret, totpStep(now) + 1);
-    expect(await completeLoginChallenge(opened.db, dataKey, { id, code: next, source, now: now + 30_000 })).toEqual({
+    expect(await completeLoginChallenge(...authCmd(opened.db, { source, dataKey }), { id, code: next }, now + 30_000)).toEqual({
       ok: false,
       reason: "no_challenge",
     });
@@ -322,15 +340,15 @@ describe("the login challenge", () => {
 
   it("dies after 5 wrong codes: the 6th attempt, even with the right code, finds no challenge", async () => {
     const { secret } = await enrol();
-    const { id } = await createLoginChallenge(opened.db, { ownerId: owner.id, now: T0 });
+    const { id } = await createLoginChallenge(...cmd(opened.db), { ownerId: owner.id }, T0);
     const now = T0 + 60_000;
     for (let i = 1; i <= 5; i++) {
-      const r = await completeLoginChallenge(opened.db, dataKey, { id, code: "zzzzz-zzzzz", source, now });
+      const r = await completeLoginChallenge(...authCmd(opened.db, { source, dataKey }), { id, code: "zzzzz-zzzzz" }, now);
       expect(r).toEqual({ ok: false, reason: "wrong_code", attemptsLeft: 5 - i });
     }
     expect(await findLoginChallenge(opened.db, id, now)).toBeNull();
     const right = totpCodeAt(secret, totpStep(now));
-    expect(await completeLoginChallenge(opened.db, dataKey, { id, code: right, source, now })).toEqual({
+    expect(await completeLoginChallenge(...authCmd(opened.db, { source, dataKey }), { id, code: right }, now)).toEqual({
       ok: false,
       reason: "no_challenge",
     });
@@ -339,12 +357,12 @@ describe("the login challenge", () => {
 
   it("dies after 5 minutes", async () => {
     const { secret } = await enrol();
-    const { id } = await createLoginChallenge(opened.db, { ownerId: owner.id, now: T0 });
+    const { id } = await createLoginChallenge(...cmd(opened.db), { ownerId: owner.id }, T0);
     const late = T0 + 5 * 60_000;
     expect(await findLoginChallenge(opened.db, id, late - 1)).not.toBeNull();
     expect(await findLoginChallenge(opened.db, id, late)).toBeNull();
     const code = totpCodeAt(secret, totpStep(late));
-    expect(await completeLoginChallenge(opened.db, dataKey, { id, code, source, now: late })).toEqual({
+    expect(await completeLoginChallenge(...authCmd(opened.db, { source, dataKey }), { id, code }, late)).toEqual({
       ok: false,
       reason: "no_challenge",
     });
@@ -353,7 +371,7 @@ describe("the login challenge", () => {
   it("is never a session: its id is refused by the session lookup, and a session id is refused as a challenge", async () => {
     await enrol();
     const sc = createSessionCookie(loadConfig({ DATABASE_PATH: ":memory:" }));
-    const { id } = await createLoginChallenge(opened.db, { ownerId: owner.id, now: T0 });
+    const { id } = await createLoginChallenge(...cmd(opened.db), { ownerId: owner.id }, T0);
     expect(await touchSession(opened.db, sc, id, { ip: "192.0.2.1" })).toBeNull();
     expect(await touchSession(opened.db, sc, id.slice(4), { ip: "192.0.2.1" })).toBeNull();
     const session = await createSession(opened.db, sc, { ownerId: owner.id, ip: "192.0.2.1", userAgent: "x" });
@@ -364,16 +382,19 @@ describe("the login challenge", () => {
 
   it("completes with a recovery code, using it up", async () => {
     const { recoveryCodes } = await enrol();
-    const { id } = await createLoginChallenge(opened.db, { ownerId: owner.id, now: T0 });
-    expect(await completeLoginChallenge(opened.db, dataKey, { id, code: recoveryCodes[0]!, source, now: T0 })).toEqual({
-      ok: true,
-      ownerId: owner.id,
-      method: "recovery_code",
-      recoveryCodesLeft: 9,
-    });
-    const again = await createLoginChallenge(opened.db, { ownerId: owner.id, now: T0 });
+    const { id } = await createLoginChallenge(...cmd(opened.db), { ownerId: owner.id }, T0);
+    expect(await completeLoginChallenge(...authCmd(opened.db, { source, dataKey }), { id, code: recoveryCodes[0]! }, T0)).toEqual(
+      {
+        ok: true,
+        ownerId: owner.id,
+        method: "recovery_code",
+        recoveryCodesLeft: 9,
+      },
+    );
+    const again = await createLoginChallenge(...cmd(opened.db), { ownerId: owner.id }, T0);
     expect(
-      (await completeLoginChallenge(opened.db, dataKey, { id: again.id, code: recoveryCodes[0]!, source, now: T0 })).ok,
+      (await completeLoginChallenge(...authCmd(opened.db, { source, dataKey }), { id: again.id, code: recoveryCodes[0]! }, T0))
+        .ok,
     ).toBe(false);
   });
 });

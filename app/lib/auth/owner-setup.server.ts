@@ -1,5 +1,6 @@
 import type { Owner } from "../../../db/schema";
-import { transaction, type Db } from "../db.server";
+import { runCommand, type CommandDeps } from "../command/command.server";
+import type { Db } from "../db.server";
 import type { ActorContext, RequestContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import { createOwner, OwnerExistsError, ownerExists } from "./owner.server";
@@ -30,7 +31,7 @@ export type SetupResult = { ok: true; owner: Owner; session: NewSession } | { ok
  * race gets `owner_exists`, recorded as blocked.
  */
 export async function setUpOwner(
-  deps: { db: Db; sessionCookie: SessionCookie; setupCode: SetupCode },
+  deps: CommandDeps & { sessionCookie: SessionCookie; setupCode: SetupCode },
   ctx: RequestContext,
   input: { setupCode: string; email: string; password: string; attempt: AttemptSlots },
 ): Promise<SetupResult> {
@@ -43,10 +44,10 @@ export async function setUpOwner(
   input.attempt.release();
   const passwordHash = await hashPassword(input.password);
   try {
-    const created = await transaction(db, async (trx) => {
-      const owner = await createOwner(trx, { email: input.email, passwordHash });
-      const session = await createSession(trx, deps.sessionCookie, { ownerId: owner.id, ip: ctx.ip, userAgent: ctx.userAgent });
-      await recordEvent(trx, ctx, { type: "setup", outcome: "success", details: { email: owner.email } });
+    const created = await runCommand(deps, ctx, async (tx) => {
+      const owner = await createOwner(tx.db, { email: input.email, passwordHash });
+      const session = await createSession(tx.db, deps.sessionCookie, { ownerId: owner.id, ip: ctx.ip, userAgent: ctx.userAgent });
+      await tx.event({ type: "setup", outcome: "success", details: { email: owner.email } });
       return { owner, session };
     });
     deps.setupCode.consume();
@@ -63,15 +64,15 @@ export async function setUpOwner(
  * one transaction. No setup code: whoever runs the CLI already holds the database.
  */
 export async function createOwnerFromCli(
-  deps: { db: Db },
+  deps: CommandDeps,
   ctx: ActorContext,
   input: { email: string; password: string },
 ): Promise<{ ok: true; owner: Owner } | { ok: false; reason: "owner_exists" }> {
   const passwordHash = await hashPassword(input.password);
   try {
-    const owner = await transaction(deps.db, async (trx) => {
-      const created = await createOwner(trx, { email: input.email, passwordHash });
-      await recordEvent(trx, ctx, { type: "setup", outcome: "success", details: { email: created.email, via: "cli" } });
+    const owner = await runCommand(deps, ctx, async (tx) => {
+      const created = await createOwner(tx.db, { email: input.email, passwordHash });
+      await tx.event({ type: "setup", outcome: "success", details: { email: created.email, via: "cli" } });
       return created;
     });
     return { ok: true, owner };

@@ -1,16 +1,12 @@
 import type { Owner } from "../../../db/schema";
-import { appendAudit } from "../audit/log.server";
-import type { AuditSigner } from "../audit/signing.server";
-import { transaction, type Db } from "../db.server";
-import { auditContext } from "../command/command.server";
+import { runCommand, type CommandDeps } from "../command/command.server";
+import type { Db } from "../db.server";
 import type { ActorContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import { getOwnerByEmail, updateOwnerPassword } from "./owner.server";
 import { hashPassword, verifyPassword } from "./password.server";
 import { revokeOtherSessions } from "./session.server";
 import type { AttemptSlots } from "./sign-in.server";
-
-type Deps = { db: Db; auditSigner: AuditSigner };
 
 /** Never the password or its hash in an audit entry: only that it changed. */
 const PASSWORD_CHANGED = { before: "[redacted]", after: "[changed]" } as const;
@@ -42,7 +38,7 @@ export type PasswordChangeResult = { ok: true; otherSessionsEnded: number } | { 
  * touched: the page shows the owner the ones still live (`listLiveApiTokens`).
  */
 export async function changePassword(
-  deps: Deps,
+  deps: CommandDeps,
   ctx: ActorContext,
   input: { owner: Owner; keepSessionIdHash: string; currentPassword: string; newPassword: string; attempt: AttemptSlots },
 ): Promise<PasswordChangeResult> {
@@ -54,16 +50,17 @@ export async function changePassword(
   }
   input.attempt.release();
   const passwordHash = await hashPassword(input.newPassword);
-  const ended = await transaction(db, async (trx) => {
+  const ended = await runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     await updateOwnerPassword(trx, owner.id, passwordHash);
     const n = await revokeOtherSessions(trx, owner.id, input.keepSessionIdHash);
     const challenges = await endOpenChallenges(trx, owner.id);
-    await recordEvent(trx, ctx, {
+    await tx.event({
       type: "password_changed",
       outcome: "success",
       details: { via: "web", other_sessions_ended: n, challenges_ended: challenges },
     });
-    await appendAudit(trx, auditContext(ctx, deps.auditSigner), {
+    await tx.audit({
       action: "owner.password_change",
       resourceType: "owner",
       resourceId: owner.id,
@@ -82,24 +79,25 @@ export type PasswordResetResult = { ok: true; owner: Owner; sessionsEnded: numbe
  * `password_changed` event (`via: cli`) and the `owner.password_reset` audit entry.
  */
 export async function resetPassword(
-  deps: Deps,
+  deps: CommandDeps,
   ctx: ActorContext,
   input: { email: string; newPassword: string },
 ): Promise<PasswordResetResult> {
   // Hashed before the write lock is taken: scrypt is slow, and no one else should wait for it.
   const passwordHash = await hashPassword(input.newPassword);
-  return transaction(deps.db, async (trx) => {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const owner = await getOwnerByEmail(trx, input.email);
     if (!owner) return { ok: false, reason: "no_owner" } as const;
     await updateOwnerPassword(trx, owner.id, passwordHash);
     const n = await revokeOtherSessions(trx, owner.id, null);
     const challenges = await endOpenChallenges(trx, owner.id);
-    await recordEvent(trx, ctx, {
+    await tx.event({
       type: "password_changed",
       outcome: "success",
       details: { via: "cli", sessions_ended: n, challenges_ended: challenges },
     });
-    await appendAudit(trx, auditContext(ctx, deps.auditSigner), {
+    await tx.audit({
       action: "owner.password_reset",
       resourceType: "owner",
       resourceId: owner.id,

@@ -1,5 +1,5 @@
 import type { Owner, Session } from "../../../db/schema";
-import { transaction, type Db } from "../db.server";
+import { runCommand, type CommandDeps } from "../command/command.server";
 import type { RequestContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import { verifyPassword } from "./password.server";
@@ -25,10 +25,7 @@ export type ReauthenticateResult =
     }
   | { ok: false; reason: "passkey_refused" | "other_owner" };
 
-interface Deps {
-  db: Db;
-  dataKey: DataKey;
-}
+type Deps = CommandDeps & { dataKey: DataKey };
 
 export async function reauthenticate(
   deps: Deps,
@@ -50,7 +47,7 @@ export async function reauthenticate(
     }
     let checked;
     try {
-      checked = await verifySecondFactor(db, deps.dataKey, { ownerId: input.owner.id, code: input.code, source: ctx });
+      checked = await verifySecondFactor(deps, ctx, { ownerId: input.owner.id, code: input.code });
     } catch (error) {
       if (!isSealedDataError(error)) throw error;
       input.attempt.release();
@@ -75,11 +72,10 @@ export async function reauthenticateWithPasskey(
     attempt: AttemptSlots;
   },
 ): Promise<ReauthenticateResult> {
-  const verified = await finishPasskeyAuthentication(deps.db, {
+  const verified = await finishPasskeyAuthentication(deps, ctx, {
     challengeId: input.challengeId,
     response: input.response,
     rp: input.rp,
-    source: ctx,
   });
   if (!verified.ok || verified.ownerId !== input.owner.id) {
     const reason = verified.ok ? "other_owner" : "passkey_refused";
@@ -100,9 +96,9 @@ async function grant(
   method: "password" | "totp" | "recovery_code" | "passkey",
 ): Promise<ReauthenticateResult> {
   input.attempt.release();
-  const marked = await transaction(deps.db, async (trx) => {
-    if (!(await markReauthenticated(trx, input.session))) return false;
-    await recordEvent(trx, ctx, { type: "sudo_granted", outcome: "success", details: { method } });
+  const marked = await runCommand(deps, ctx, async (tx) => {
+    if (!(await markReauthenticated(tx.db, input.session))) return false;
+    await tx.event({ type: "sudo_granted", outcome: "success", details: { method } });
     return true;
   });
   return marked ? { ok: true, method } : { ok: false, reason: "session_ended" };

@@ -1,13 +1,7 @@
 import type { Session } from "../../../db/schema";
-import { appendAudit } from "../audit/log.server";
-import type { AuditSigner } from "../audit/signing.server";
-import { transaction, type Db } from "../db.server";
-import { auditContext } from "../command/command.server";
+import { runCommand, type CommandDeps } from "../command/command.server";
 import type { ActorContext } from "../domain/context";
-import { recordEvent } from "../security/events.server";
 import { revokeOtherSessions, revokeSessionByPublicId } from "./session.server";
-
-type Deps = { db: Db; auditSigner: AuditSigner };
 
 export type RevokeSessionResult = { ok: true; wasCurrent: boolean } | { ok: false; reason: "not_found" };
 
@@ -18,20 +12,21 @@ export type RevokeSessionResult = { ok: true; wasCurrent: boolean } | { ok: fals
  * `wasCurrent` tells the page to sign this browser out too.
  */
 export async function revokeSession(
-  deps: Deps,
+  deps: CommandDeps,
   ctx: ActorContext,
   input: { current: Session; publicId: string },
 ): Promise<RevokeSessionResult> {
-  return transaction(deps.db, async (trx) => {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const row = await revokeSessionByPublicId(trx, input.current.owner_id, input.publicId);
     if (!row) return { ok: false, reason: "not_found" } as const;
     const wasCurrent = row.id_hash === input.current.id_hash;
-    await recordEvent(trx, ctx, {
+    await tx.event({
       type: "session_revoked",
       outcome: "success",
       details: { session: input.publicId, current: wasCurrent, via: "sessions_page" },
     });
-    await appendAudit(trx, auditContext(ctx, deps.auditSigner), {
+    await tx.audit({
       action: "session.revoke",
       resourceType: "session",
       resourceId: input.publicId,
@@ -46,9 +41,10 @@ export async function revokeSession(
  * one `session.revoke_others` audit entry naming them, in one transaction. When there
  * was none, nothing is written. Returns how many ended.
  */
-export async function revokeAllOtherSessions(deps: Deps, ctx: ActorContext, input: { current: Session }): Promise<number> {
+export async function revokeAllOtherSessions(deps: CommandDeps, ctx: ActorContext, input: { current: Session }): Promise<number> {
   const { current } = input;
-  return transaction(deps.db, async (trx) => {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const others = await trx
       .selectFrom("sessions")
       .select("public_id")
@@ -59,12 +55,12 @@ export async function revokeAllOtherSessions(deps: Deps, ctx: ActorContext, inpu
     const n = await revokeOtherSessions(trx, current.owner_id, current.id_hash);
     if (n === 0) return 0;
     const ids = others.map((o) => o.public_id);
-    await recordEvent(trx, ctx, {
+    await tx.event({
       type: "session_revoked",
       outcome: "success",
       details: { sessions: ids, count: n, kept: current.public_id, via: "sessions_page" },
     });
-    await appendAudit(trx, auditContext(ctx, deps.auditSigner), {
+    await tx.audit({
       action: "session.revoke_others",
       resourceType: "session",
       resourceId: current.public_id,

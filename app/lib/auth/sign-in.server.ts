@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Owner } from "../../../db/schema";
-import { transaction, type Db } from "../db.server";
+import { runCommand, type CommandDeps } from "../command/command.server";
+import type { Db } from "../db.server";
 import type { RequestContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import { getOwnerByEmail, updateOwnerPassword } from "./owner.server";
@@ -16,11 +17,10 @@ export interface AttemptSlots {
   release(): void;
 }
 
-export interface SignInDeps {
-  db: Db;
+export type SignInDeps = CommandDeps & {
   sessionCookie: SessionCookie;
   dataKey: DataKey;
-}
+};
 
 /** How the owner proved who they are. */
 export type SignInMethod = "password" | "totp" | "recovery_code" | "passkey";
@@ -78,14 +78,15 @@ export async function signIn(
     return { ok: false, reason };
   }
   if (needsRehash(owner.password_hash)) {
-    await updateOwnerPassword(db, owner.id, await hashPassword(input.password));
+    const rehashed = await hashPassword(input.password);
+    await runCommand(deps, ctx, (tx) => updateOwnerPassword(tx.db, owner.id, rehashed));
   }
   if (!(await isTotpEnabled(db, owner.id))) {
     input.attempt.release();
     const session = await startSession(deps, ctx, { owner, previousSessionId: input.previousSessionId, method: "password" });
     return { ok: true, owner, session, method: "password" };
   }
-  const challenge = await createLoginChallenge(db, { ownerId: owner.id });
+  const challenge = await createLoginChallenge(deps, ctx, { ownerId: owner.id });
   if (input.code === undefined) {
     // The password was right: this attempt does not count. Wrong codes will.
     input.attempt.release();
@@ -123,7 +124,7 @@ export async function completeSignIn(
   const { db } = deps;
   let result;
   try {
-    result = await completeLoginChallenge(db, deps.dataKey, { id: input.challengeId, code: input.code, source: ctx });
+    result = await completeLoginChallenge(deps, ctx, { id: input.challengeId, code: input.code });
   } catch (error) {
     if (!isSealedDataError(error)) throw error;
     input.attempt.release();
@@ -176,11 +177,10 @@ export async function signInWithPasskey(
   input: { challengeId: unknown; response: unknown; rp: RelyingParty; previousSessionId: string | null; attempt: AttemptSlots },
 ): Promise<PasskeySignInResult> {
   const { db } = deps;
-  const verified = await finishPasskeyAuthentication(db, {
+  const verified = await finishPasskeyAuthentication(deps, ctx, {
     challengeId: input.challengeId,
     response: input.response,
     rp: input.rp,
-    source: ctx,
   });
   if (!verified.ok) return verified;
   const owner = await db.selectFrom("owners").selectAll().where("id", "=", verified.ownerId).executeTakeFirst();
@@ -204,14 +204,14 @@ async function startSession(
   ctx: RequestContext,
   input: { owner: Owner; previousSessionId: string | null; method: SignInMethod; recoveryCodesLeft?: number; passkeyId?: string },
 ): Promise<NewSession> {
-  return transaction(deps.db, async (trx) => {
-    if (input.previousSessionId) await deleteSession(trx, input.previousSessionId);
-    const created = await createSession(trx, deps.sessionCookie, {
+  return runCommand(deps, ctx, async (tx) => {
+    if (input.previousSessionId) await deleteSession(tx.db, input.previousSessionId);
+    const created = await createSession(tx.db, deps.sessionCookie, {
       ownerId: input.owner.id,
       ip: ctx.ip,
       userAgent: ctx.userAgent,
     });
-    await recordEvent(trx, ctx, {
+    await tx.event({
       type: "login",
       outcome: "success",
       details: {
@@ -228,12 +228,12 @@ async function startSession(
 
 /** Sign-out: the session row is deleted (its cookie is refused from now on) with its `logout` event. */
 export async function signOut(
-  deps: { db: Db },
+  deps: CommandDeps,
   ctx: RequestContext,
   input: { sessionId: string; publicId: string },
 ): Promise<void> {
-  await transaction(deps.db, async (trx) => {
-    await deleteSession(trx, input.sessionId);
-    await recordEvent(trx, ctx, { type: "logout", outcome: "success", details: { session: input.publicId } });
+  await runCommand(deps, ctx, async (tx) => {
+    await deleteSession(tx.db, input.sessionId);
+    await tx.event({ type: "logout", outcome: "success", details: { session: input.publicId } });
   });
 }

@@ -1,6 +1,7 @@
 /**
  * The OAuth 2.1 authorization server's decisions (contract §9), as domain commands:
- * each opens its own transaction and writes its own audit entry and security events.
+ * each runs in `runCommand` (one transaction) and writes its audit entry and security
+ * events through it.
  * The HTTP layer (app/routes/oauth.*, the /mcp guard) only parses, calls one of these
  * and answers in the RFC's shape.
  *
@@ -12,10 +13,8 @@
  * copy), and revoking a grant stops every token of it on the next request.
  */
 import type { OAuthClientRow, OAuthGrantRow } from "../../../db/schema";
-import { appendAudit } from "../audit/log.server";
-import type { AuditSigner } from "../audit/signing.server";
-import { nowIso, transaction, type Db, type Trx } from "../db.server";
-import { auditContext } from "../command/command.server";
+import { runCommand, type CommandDeps, type CommandTx } from "../command/command.server";
+import { nowIso, type Db } from "../db.server";
 import { withActor, type Actor, type ActorContext, type RequestContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import {
@@ -38,7 +37,7 @@ import {
   verifierMatches,
 } from "./rules";
 
-export type OAuthDeps = { db: Db; auditSigner: AuditSigner };
+export type OAuthDeps = CommandDeps;
 
 /** The RFC 6749 / 7591 error codes the endpoints answer with. */
 export type OAuthErrorCode =
@@ -83,9 +82,9 @@ export interface RegisteredClient {
 export async function registerClient(
   deps: OAuthDeps,
   ctx: RequestContext,
-  input: { clientName: string; redirectUris: string[]; now?: number },
+  input: { clientName: string; redirectUris: string[] },
+  now = Date.now(),
 ): Promise<RegisteredClient> {
-  const now = input.now ?? Date.now();
   const row: OAuthClientRow = {
     id: newClientId(),
     client_name: input.clientName,
@@ -94,12 +93,10 @@ export async function registerClient(
     created_ip: ctx.ip,
     last_used_at: null,
   };
-  await transaction(deps.db, async (trx) => {
-    await deleteUnusedClients(trx, now);
-    await trx.insertInto("oauth_clients").values(row).execute();
-    await appendAudit(
-      trx,
-      auditContext(withActor(ctx, clientActor(row)), deps.auditSigner),
+  await runCommand(deps, ctx, async (tx) => {
+    await deleteUnusedClients(tx.db, now);
+    await tx.db.insertInto("oauth_clients").values(row).execute();
+    await tx.audit(
       {
         action: "oauth.client_register",
         resourceType: "oauth_client",
@@ -109,7 +106,7 @@ export async function registerClient(
           redirect_uris: { before: null, after: input.redirectUris },
         },
       },
-      now,
+      { as: withActor(ctx, clientActor(row)), now },
     );
   });
   return {
@@ -242,15 +239,16 @@ export async function checkAuthorizationClient(
 export async function approveAuthorization(
   deps: OAuthDeps,
   ctx: ActorContext,
-  input: AuthorizationRequest & { ownerId: string; now?: number },
+  input: AuthorizationRequest & { ownerId: string },
+  now = Date.now(),
 ): Promise<
   | { ok: true; code: string; grantId: number }
   | { ok: false; reason: "unknown_client" | "unregistered_redirect_uri" | "invalid_scope" }
 > {
-  const now = input.now ?? Date.now();
   const scope = normaliseScope(input.scope);
   if (scope === null) return { ok: false, reason: "invalid_scope" };
-  return transaction(deps.db, async (trx) => {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const checked = await checkAuthorizationClient(trx, { ...input, now });
     if (!checked.ok) return checked;
     const { client, redirectUri } = checked;
@@ -289,9 +287,7 @@ export async function approveAuthorization(
       .set({ last_used_at: nowIso(now) })
       .where("id", "=", client.id)
       .execute();
-    await appendAudit(
-      trx,
-      auditContext(ctx, deps.auditSigner),
+    await tx.audit(
       {
         action: "oauth.grant",
         resourceType: "oauth_grant",
@@ -303,7 +299,7 @@ export async function approveAuthorization(
           scope: { before: null, after: scope },
         },
       },
-      now,
+      { now },
     );
     return { ok: true, code, grantId: grant.id } as const;
   });
@@ -354,17 +350,19 @@ async function issueTokens(trx: Db, grant: Pick<OAuthGrantRow, "id" | "scope">, 
   };
 }
 
-/** Revokes a grant inside `trx` (unless it already is), with its `oauth.revoke` entry. */
+/**
+ * Revokes a grant inside the command's transaction (unless it already is), with its
+ * `oauth.revoke` entry, written as `actor` (the owner, or the grant's client).
+ */
 async function revokeGrantIn(
-  trx: Trx,
-  deps: OAuthDeps,
-  ctx: ActorContext,
+  tx: CommandTx,
+  actor: ActorContext,
   grant: OAuthGrantRow,
   reason: string,
   now: number,
 ): Promise<boolean> {
   const revokedAt = nowIso(now);
-  const updated = await trx
+  const updated = await tx.db
     .updateTable("oauth_grants")
     .set({ revoked_at: revokedAt, revoked_reason: reason })
     .where("id", "=", grant.id)
@@ -372,16 +370,14 @@ async function revokeGrantIn(
     .returning(["id"])
     .executeTakeFirst();
   if (!updated) return false;
-  await appendAudit(
-    trx,
-    auditContext(ctx, deps.auditSigner),
+  await tx.audit(
     {
       action: "oauth.revoke",
       resourceType: "oauth_grant",
       resourceId: String(grant.id),
       changes: { revoked_at: { before: null, after: revokedAt }, reason: { before: null, after: reason } },
     },
-    now,
+    { as: actor, now },
   );
   return true;
 }
@@ -399,16 +395,17 @@ function oauthEvent(reason: string, details: Record<string, unknown> = {}) {
 export async function exchangeAuthorizationCode(
   deps: OAuthDeps,
   ctx: RequestContext,
-  input: { clientId: string; code: string; codeVerifier: string; redirectUri: string; now?: number },
+  input: { clientId: string; code: string; codeVerifier: string; redirectUri: string },
+  now = Date.now(),
 ): Promise<IssuedTokens | OAuthFailure> {
-  const now = input.now ?? Date.now();
   const at = nowIso(now);
-  const outcome = await transaction(deps.db, async (trx) => {
+  const outcome = await runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const row = CODE_PATTERN.test(input.code)
       ? await trx.selectFrom("oauth_codes").selectAll().where("code_hash", "=", hashSecret(input.code)).executeTakeFirst()
       : undefined;
     if (!row) {
-      await recordEvent(trx, ctx, oauthEvent("unknown_code", { client_id: input.clientId }), { coalesce: true });
+      await tx.event(oauthEvent("unknown_code", { client_id: input.clientId }), { coalesce: true });
       return failure("invalid_grant", "The authorization code is invalid or expired");
     }
     const grant = await trx.selectFrom("oauth_grants").selectAll().where("id", "=", row.grant_id).executeTakeFirstOrThrow();
@@ -421,24 +418,24 @@ export async function exchangeAuthorizationCode(
       .executeTakeFirst();
     if (!spent) {
       // A second use: whoever holds a copy must not keep what the first use issued.
-      await revokeGrantIn(trx, deps, withActor(ctx, grantActor(grant)), grant, "code_reused", now);
-      await recordEvent(trx, ctx, oauthEvent("code_reused", { grant_id: grant.id, client_id: row.client_id }));
+      await revokeGrantIn(tx, withActor(ctx, grantActor(grant)), grant, "code_reused", now);
+      await tx.event(oauthEvent("code_reused", { grant_id: grant.id, client_id: row.client_id }));
       return failure("invalid_grant", "The authorization code was already used");
     }
     if (row.client_id !== input.clientId) {
-      await recordEvent(trx, ctx, oauthEvent("code_client_mismatch", { grant_id: grant.id }));
+      await tx.event(oauthEvent("code_client_mismatch", { grant_id: grant.id }));
       return failure("invalid_grant", "The authorization code was issued to another client");
     }
     if (row.redirect_uri !== input.redirectUri) {
-      await recordEvent(trx, ctx, oauthEvent("code_redirect_mismatch", { grant_id: grant.id }));
+      await tx.event(oauthEvent("code_redirect_mismatch", { grant_id: grant.id }));
       return failure("invalid_grant", "redirect_uri does not match the authorization request");
     }
     if (Date.parse(row.expires_at) <= now) {
-      await recordEvent(trx, ctx, oauthEvent("code_expired", { grant_id: grant.id }), { coalesce: true });
+      await tx.event(oauthEvent("code_expired", { grant_id: grant.id }), { coalesce: true });
       return failure("invalid_grant", "The authorization code is invalid or expired");
     }
     if (!verifierMatches(input.codeVerifier, row.code_challenge)) {
-      await recordEvent(trx, ctx, oauthEvent("bad_verifier", { grant_id: grant.id }));
+      await tx.event(oauthEvent("bad_verifier", { grant_id: grant.id }));
       return failure("invalid_grant", "code_verifier does not match the code challenge");
     }
     if (grant.revoked_at !== null) return failure("invalid_grant", "The grant was revoked");
@@ -456,11 +453,12 @@ export async function exchangeAuthorizationCode(
 export async function refreshTokens(
   deps: OAuthDeps,
   ctx: RequestContext,
-  input: { clientId: string; refreshToken: string; scope: string | null; now?: number },
+  input: { clientId: string; refreshToken: string; scope: string | null },
+  now = Date.now(),
 ): Promise<IssuedTokens | OAuthFailure> {
-  const now = input.now ?? Date.now();
   const at = nowIso(now);
-  return transaction(deps.db, async (trx) => {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const row = REFRESH_TOKEN_PATTERN.test(input.refreshToken)
       ? await trx
           .selectFrom("oauth_tokens")
@@ -470,12 +468,12 @@ export async function refreshTokens(
           .executeTakeFirst()
       : undefined;
     if (!row) {
-      await recordEvent(trx, ctx, oauthEvent("unknown_refresh_token", { client_id: input.clientId }), { coalesce: true });
+      await tx.event(oauthEvent("unknown_refresh_token", { client_id: input.clientId }), { coalesce: true });
       return failure("invalid_grant", "The refresh token is invalid or expired");
     }
     const grant = await trx.selectFrom("oauth_grants").selectAll().where("id", "=", row.grant_id).executeTakeFirstOrThrow();
     if (grant.client_id !== input.clientId) {
-      await recordEvent(trx, ctx, oauthEvent("refresh_client_mismatch", { grant_id: grant.id }));
+      await tx.event(oauthEvent("refresh_client_mismatch", { grant_id: grant.id }));
       return failure("invalid_grant", "The refresh token was issued to another client");
     }
     if (grant.revoked_at !== null) return failure("invalid_grant", "The grant was revoked");
@@ -487,8 +485,8 @@ export async function refreshTokens(
       .returning(["token_hash"])
       .executeTakeFirst();
     if (!spent) {
-      await revokeGrantIn(trx, deps, withActor(ctx, grantActor(grant)), grant, "refresh_token_reused", now);
-      await recordEvent(trx, ctx, oauthEvent("refresh_token_reused", { grant_id: grant.id, client_id: grant.client_id }));
+      await revokeGrantIn(tx, withActor(ctx, grantActor(grant)), grant, "refresh_token_reused", now);
+      await tx.event(oauthEvent("refresh_token_reused", { grant_id: grant.id, client_id: grant.client_id }));
       return failure("invalid_grant", "The refresh token was already used; the grant is revoked");
     }
     if (Date.parse(row.expires_at) <= now) return failure("invalid_grant", "The refresh token is invalid or expired");
@@ -509,10 +507,15 @@ export async function refreshTokens(
  * revoked. Anything unknown, malformed or already revoked is a no-op: the endpoint
  * answers 200 whatever happens here.
  */
-export async function revokeByToken(deps: OAuthDeps, ctx: RequestContext, input: { token: string; now?: number }): Promise<void> {
-  const now = input.now ?? Date.now();
+export async function revokeByToken(
+  deps: OAuthDeps,
+  ctx: RequestContext,
+  input: { token: string },
+  now = Date.now(),
+): Promise<void> {
   if (!isAccessToken(input.token) && !REFRESH_TOKEN_PATTERN.test(input.token)) return;
-  await transaction(deps.db, async (trx) => {
+  await runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const row = await trx
       .selectFrom("oauth_tokens")
       .select("grant_id")
@@ -520,7 +523,7 @@ export async function revokeByToken(deps: OAuthDeps, ctx: RequestContext, input:
       .executeTakeFirst();
     if (!row) return;
     const grant = await trx.selectFrom("oauth_grants").selectAll().where("id", "=", row.grant_id).executeTakeFirstOrThrow();
-    await revokeGrantIn(trx, deps, withActor(ctx, grantActor(grant)), grant, "client_revoked", now);
+    await revokeGrantIn(tx, withActor(ctx, grantActor(grant)), grant, "client_revoked", now);
   });
 }
 
@@ -551,11 +554,11 @@ export async function listGrants(db: Db, ownerId: string): Promise<GrantSummary[
 export async function revokeGrant(
   deps: OAuthDeps,
   ctx: ActorContext,
-  input: { ownerId: string; grantId: number; now?: number },
+  input: { ownerId: string; grantId: number },
+  now = Date.now(),
 ): Promise<{ ok: true; clientName: string } | { ok: false; reason: "not_found" }> {
-  const now = input.now ?? Date.now();
-  return transaction(deps.db, async (trx) => {
-    const grant = await trx
+  return runCommand(deps, ctx, async (tx) => {
+    const grant = await tx.db
       .selectFrom("oauth_grants")
       .selectAll()
       .where("id", "=", input.grantId)
@@ -563,7 +566,7 @@ export async function revokeGrant(
       .where("revoked_at", "is", null)
       .executeTakeFirst();
     if (!grant) return { ok: false, reason: "not_found" } as const;
-    await revokeGrantIn(trx, deps, ctx, grant, "owner_revoked", now);
+    await revokeGrantIn(tx, ctx, grant, "owner_revoked", now);
     return { ok: true, clientName: grant.client_name } as const;
   });
 }

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
 import { TOKEN_SCOPES, type ApiToken, type TokenScope } from "../../../db/schema";
-import { appendAudit, type AuditContext } from "../audit/log.server";
-import { nowIso, transaction, type Db } from "../db.server";
+import { runCommand, type CommandDeps } from "../command/command.server";
+import { nowIso, type Db } from "../db.server";
+import type { ActorContext } from "../domain/context";
 import { DomainError } from "../domain/errors";
 import { singleLineText } from "../domain/text";
 
@@ -112,8 +113,6 @@ export interface CreateTokenInput {
   scope: TokenScope;
   /** null = never expires. */
   expiresInDays: number | null;
-  audit: AuditContext;
-  now?: number;
 }
 
 export interface CreatedToken {
@@ -131,11 +130,15 @@ function valid<S extends z.ZodType>(schema: S, value: unknown, path: string): z.
 }
 
 /** Creates a token and its `api_token.create` audit entry in one transaction. Invalid input is a VALIDATION_ERROR DomainError. */
-export async function createApiToken(db: Db, input: CreateTokenInput): Promise<CreatedToken> {
+export async function createApiToken(
+  deps: CommandDeps,
+  ctx: ActorContext,
+  input: CreateTokenInput,
+  now = Date.now(),
+): Promise<CreatedToken> {
   const name = valid(TokenNameSchema, input.name, "name");
   const scope = valid(TokenScopeSchema, input.scope, "scope");
   const days = input.expiresInDays === null ? null : valid(ExpiresInDaysSchema, input.expiresInDays, "expires_in_days");
-  const now = input.now ?? Date.now();
   const plaintext = generateToken();
   const values = {
     owner_id: input.ownerId,
@@ -149,11 +152,9 @@ export async function createApiToken(db: Db, input: CreateTokenInput): Promise<C
     last_used_at: null,
     last_used_ip: null,
   };
-  const row = await transaction(db, async (trx) => {
-    const inserted = await trx.insertInto("api_tokens").values(values).returningAll().executeTakeFirstOrThrow();
-    await appendAudit(
-      trx,
-      input.audit,
+  const row = await runCommand(deps, ctx, async (tx) => {
+    const inserted = await tx.db.insertInto("api_tokens").values(values).returningAll().executeTakeFirstOrThrow();
+    await tx.audit(
       {
         action: "api_token.create",
         resourceType: "api_token",
@@ -165,7 +166,7 @@ export async function createApiToken(db: Db, input: CreateTokenInput): Promise<C
           hint: { before: null, after: inserted.hint },
         },
       },
-      now,
+      { now },
     );
     return inserted;
   });
@@ -189,11 +190,13 @@ export type RevokeResult =
  * `revoked_at` stays) and writes no second entry.
  */
 export async function revokeApiToken(
-  db: Db,
-  input: { ownerId: string; id: number; audit: AuditContext; now?: number },
+  deps: CommandDeps,
+  ctx: ActorContext,
+  input: { ownerId: string; id: number },
+  now = Date.now(),
 ): Promise<RevokeResult> {
-  const now = input.now ?? Date.now();
-  return transaction(db, async (trx) => {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const row = await trx
       .selectFrom("api_tokens")
       .selectAll()
@@ -209,16 +212,14 @@ export async function revokeApiToken(
       .where("id", "=", row.id)
       .where("revoked_at", "is", null)
       .execute();
-    await appendAudit(
-      trx,
-      input.audit,
+    await tx.audit(
       {
         action: "api_token.revoke",
         resourceType: "api_token",
         resourceId: String(row.id),
         changes: { revoked_at: { before: null, after: revokedAt } },
       },
-      now,
+      { now },
     );
     return { outcome: "revoked", summary: summarizeToken({ ...row, revoked_at: revokedAt }, now) } as const;
   });
@@ -238,11 +239,15 @@ export async function listLiveApiTokens(db: Db, ownerId: string, now = Date.now(
  * after a password change): in one transaction, each with its own `api_token.revoke`
  * audit entry. Returns how many were revoked (0 when none was live).
  */
-export async function revokeAllApiTokens(db: Db, input: { ownerId: string; audit: AuditContext; now?: number }): Promise<number> {
-  const now = input.now ?? Date.now();
+export async function revokeAllApiTokens(
+  deps: CommandDeps,
+  ctx: ActorContext,
+  input: { ownerId: string },
+  now = Date.now(),
+): Promise<number> {
   const revokedAt = nowIso(now);
-  return transaction(db, async (trx) => {
-    const revoked = await trx
+  return runCommand(deps, ctx, async (tx) => {
+    const revoked = await tx.db
       .updateTable("api_tokens")
       .set({ revoked_at: revokedAt })
       .where("owner_id", "=", input.ownerId)
@@ -251,16 +256,14 @@ export async function revokeAllApiTokens(db: Db, input: { ownerId: string; audit
       .returning("id")
       .execute();
     for (const { id } of revoked.sort((a, b) => a.id - b.id)) {
-      await appendAudit(
-        trx,
-        input.audit,
+      await tx.audit(
         {
           action: "api_token.revoke",
           resourceType: "api_token",
           resourceId: String(id),
           changes: { revoked_at: { before: null, after: revokedAt } },
         },
-        now,
+        { now },
       );
     }
     return revoked.length;

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
-import { nowIso, transaction, type Db } from "../../db.server";
+import { runCommand, type CommandDeps } from "../../command/command.server";
+import { nowIso, type Db } from "../../db.server";
+import type { RequestContext } from "../../domain/context";
 import type { DataKey } from "./data-key.server";
-import type { EventSource } from "./events.server";
 import { verifySecondFactor, type SecondFactorFailure } from "./totp-factor.server";
 
 /**
@@ -28,13 +29,15 @@ export function hashLoginChallengeId(id: string): string {
  * deleted on the way, so the table stays small.
  */
 export async function createLoginChallenge(
-  db: Db,
-  input: { ownerId: string; now?: number },
+  deps: CommandDeps,
+  ctx: RequestContext,
+  input: { ownerId: string },
+  now = Date.now(),
 ): Promise<{ id: string; expiresAt: string }> {
-  const now = input.now ?? Date.now();
   const id = `${LOGIN_CHALLENGE_PREFIX}${randomBytes(32).toString("base64url")}`;
   const expiresAt = nowIso(now + LOGIN_CHALLENGE_TTL_MS);
-  await transaction(db, async (trx) => {
+  await runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     await trx
       .deleteFrom("login_challenges")
       .where((eb) => eb.or([eb("expires_at", "<=", nowIso(now)), eb("consumed_at", "is not", null)]))
@@ -100,15 +103,16 @@ export type CompleteLoginChallengeResult =
  * goes up, and the fifth wrong code deletes it. An expired challenge is deleted.
  */
 export async function completeLoginChallenge(
-  db: Db,
-  dataKey: DataKey,
-  input: { id: string | null | undefined; code: string; source: EventSource; now?: number },
+  deps: CommandDeps & { dataKey: DataKey },
+  ctx: RequestContext,
+  input: { id: string | null | undefined; code: string },
+  now = Date.now(),
 ): Promise<CompleteLoginChallengeResult> {
-  const now = input.now ?? Date.now();
   const { id } = input;
   if (typeof id !== "string" || !LOGIN_CHALLENGE_ID_PATTERN.test(id)) return { ok: false, reason: "no_challenge" };
   const idHash = hashLoginChallengeId(id);
-  return transaction(db, async (trx) => {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const row = await trx
       .selectFrom("login_challenges")
       .selectAll()
@@ -120,12 +124,7 @@ export async function completeLoginChallenge(
       await trx.deleteFrom("login_challenges").where("id_hash", "=", idHash).execute();
       return { ok: false, reason: "no_challenge" } as const;
     }
-    const checked = await verifySecondFactor(trx, dataKey, {
-      ownerId: row.owner_id,
-      code: input.code,
-      source: input.source,
-      now,
-    });
+    const checked = await verifySecondFactor({ ...deps, db: trx }, ctx, { ownerId: row.owner_id, code: input.code }, now);
     if (!checked.ok) {
       const failures = row.failures + 1;
       if (failures >= LOGIN_CHALLENGE_MAX_FAILURES) {
@@ -149,10 +148,4 @@ export async function completeLoginChallenge(
           recoveryCodesLeft: checked.recoveryCodesLeft,
         } as const);
   });
-}
-
-/** Ends a challenge without completing it (the visitor went back to the password form). */
-export async function deleteLoginChallenge(db: Db, id: string | null | undefined): Promise<void> {
-  if (typeof id !== "string" || !LOGIN_CHALLENGE_ID_PATTERN.test(id)) return;
-  await db.deleteFrom("login_challenges").where("id_hash", "=", hashLoginChallengeId(id)).execute();
 }

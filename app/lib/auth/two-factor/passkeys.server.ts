@@ -11,10 +11,10 @@ import {
 } from "@simplewebauthn/server";
 import { z } from "zod";
 import type { Owner, PasskeyRow, WebauthnPurpose } from "../../../../db/schema";
-import { appendAudit, type AuditContext } from "../../audit/log.server";
-import { nowIso, transaction, type Db } from "../../db.server";
+import { runCommand, type CommandDeps } from "../../command/command.server";
+import { nowIso, type Db } from "../../db.server";
+import type { ActorContext, RequestContext } from "../../domain/context";
 import { singleLineText } from "../../domain/text";
-import { recordTwoFactorEvent, type EventSource } from "./events.server";
 
 /**
  * Passkeys (WebAuthn) with @simplewebauthn/server: discoverable credentials ("resident
@@ -173,11 +173,13 @@ export async function listPasskeys(db: Db, ownerId: string): Promise<PasskeySumm
  * browser returns with the response.
  */
 export async function startPasskeyRegistration(
-  db: Db,
-  input: { owner: Pick<Owner, "id" | "email">; rp: RelyingParty; now?: number },
+  deps: CommandDeps,
+  ctx: ActorContext,
+  input: { owner: Pick<Owner, "id" | "email">; rp: RelyingParty },
+  now = Date.now(),
 ): Promise<{ challengeId: string; options: PublicKeyCredentialCreationOptionsJSON }> {
-  const now = input.now ?? Date.now();
-  return transaction(db, async (trx) => {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const existing = await trx
       .selectFrom("passkeys")
       .select(["credential_id", "transports"])
@@ -217,20 +219,20 @@ export type FinishRegistrationResult =
  * one transaction.
  */
 export async function finishPasskeyRegistration(
-  db: Db,
+  deps: CommandDeps,
+  ctx: ActorContext,
   input: {
     owner: Pick<Owner, "id">;
     challengeId: unknown;
     response: unknown;
     name: unknown;
     rp: RelyingParty;
-    audit: AuditContext;
-    now?: number;
   },
+  now = Date.now(),
 ): Promise<FinishRegistrationResult> {
-  const now = input.now ?? Date.now();
   const name = PasskeyNameSchema.safeParse(input.name);
-  return transaction(db, async (trx) => {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const challenge = await takeChallenge(trx, input.challengeId, "registration", now);
     if (!challenge || challenge.owner_id !== input.owner.id) return { ok: false, reason: "no_challenge" } as const;
     if (!name.success) {
@@ -272,16 +274,14 @@ export async function finishPasskeyRegistration(
       last_used_at: null,
     };
     await trx.insertInto("passkeys").values(row).execute();
-    await appendAudit(
-      trx,
-      input.audit,
+    await tx.audit(
       {
         action: "owner.passkey_add",
         resourceType: "passkey",
         resourceId: row.id,
         changes: { name: { before: null, after: row.name }, synced: { before: null, after: summarize(row).synced } },
       },
-      now,
+      { now },
     );
     return { ok: true, passkey: summarize(row) } as const;
   });
@@ -293,17 +293,19 @@ export async function finishPasskeyRegistration(
  * Anyone may start one, so the pending sign-ins are capped (MAX_PENDING_AUTHENTICATIONS).
  */
 export async function startPasskeyAuthentication(
-  db: Db,
-  input: { rp: Pick<RelyingParty, "id">; now?: number },
+  deps: CommandDeps,
+  ctx: RequestContext,
+  input: { rp: Pick<RelyingParty, "id"> },
+  now = Date.now(),
 ): Promise<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
-  const now = input.now ?? Date.now();
   const options = await generateAuthenticationOptions({
     rpID: input.rp.id,
     allowCredentials: [],
     userVerification: "required",
     timeout: WEBAUTHN_CHALLENGE_TTL_MS,
   });
-  const challengeId = await transaction(db, async (trx) => {
+  const challengeId = await runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const id = await storeChallenge(trx, { purpose: "authentication", ownerId: null, challenge: options.challenge, now });
     const keep = await trx
       .selectFrom("webauthn_challenges")
@@ -348,21 +350,18 @@ export type FinishAuthenticationResult =
  * (and its `login` event) is the caller's.
  */
 export async function finishPasskeyAuthentication(
-  db: Db,
-  input: { challengeId: unknown; response: unknown; rp: RelyingParty; source: EventSource; now?: number },
+  deps: CommandDeps,
+  ctx: RequestContext,
+  input: { challengeId: unknown; response: unknown; rp: RelyingParty },
+  now = Date.now(),
 ): Promise<FinishAuthenticationResult> {
-  const now = input.now ?? Date.now();
-  return transaction(db, async (trx) => {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const fail = async (
       reason: Exclude<FinishAuthenticationResult, { ok: true }>["reason"],
       extra: Record<string, unknown> = {},
     ) => {
-      await recordTwoFactorEvent(
-        trx,
-        input.source,
-        { type: "passkey", outcome: "failure", details: { reason, ...extra } },
-        { coalesce: true, now },
-      );
+      await tx.event({ type: "passkey", outcome: "failure", details: { reason, ...extra } }, { coalesce: true, now });
       return { ok: false, reason } as const;
     };
     const challenge = await takeChallenge(trx, input.challengeId, "authentication", now);
@@ -429,28 +428,27 @@ export type RemovePasskeyResult = { ok: true; passkey: PasskeySummary } | { ok: 
 
 /** Removes one of the owner's passkeys (sudo mode at the page), with its `owner.passkey_remove` audit entry. */
 export async function removePasskey(
-  db: Db,
-  input: { ownerId: string; passkeyId: string; audit: AuditContext; now?: number },
+  deps: CommandDeps,
+  ctx: ActorContext,
+  input: { ownerId: string; passkeyId: string },
+  now = Date.now(),
 ): Promise<RemovePasskeyResult> {
-  const now = input.now ?? Date.now();
-  return transaction(db, async (trx) => {
-    const row = await trx
+  return runCommand(deps, ctx, async (tx) => {
+    const row = await tx.db
       .deleteFrom("passkeys")
       .where("owner_id", "=", input.ownerId)
       .where("id", "=", input.passkeyId)
       .returningAll()
       .executeTakeFirst();
     if (!row) return { ok: false, reason: "not_found" } as const;
-    await appendAudit(
-      trx,
-      input.audit,
+    await tx.audit(
       {
         action: "owner.passkey_remove",
         resourceType: "passkey",
         resourceId: row.id,
         changes: { name: { before: row.name, after: null } },
       },
-      now,
+      { now },
     );
     return { ok: true, passkey: summarize(row) } as const;
   });

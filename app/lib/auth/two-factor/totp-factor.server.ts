@@ -1,8 +1,8 @@
 import type { Owner } from "../../../../db/schema";
-import { appendAudit, type AuditContext } from "../../audit/log.server";
-import { nowIso, transaction, type Db } from "../../db.server";
+import { runCommand, type CommandDeps } from "../../command/command.server";
+import { nowIso, type Db } from "../../db.server";
+import type { ActorContext, RequestContext } from "../../domain/context";
 import type { DataKey } from "./data-key.server";
-import { recordTwoFactorEvent, type EventSource } from "./events.server";
 import { findHash, generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode } from "./recovery-codes.server";
 import { matchTotpStep, newTotpSecret, normalizeTotpCode, totpQrSvg, totpSecretBase32, totpUri } from "./totp.server";
 
@@ -18,6 +18,9 @@ import { matchTotpStep, newTotpSecret, normalizeTotpCode, totpQrSvg, totpSecretB
 export const TOTP_ENROLMENT_TTL_MS = 15 * 60_000;
 
 type OwnerRef = Pick<Owner, "id" | "email">;
+
+/** What the TOTP commands need besides the command's own: the key that seals the secrets. */
+export type TwoFactorDeps = CommandDeps & { dataKey: DataKey };
 
 export interface TwoFactorStatus {
   totpEnabled: boolean;
@@ -84,14 +87,16 @@ export type StartEnrolmentResult = ({ ok: true } & TotpEnrolment) | { ok: false;
  * check is the caller's.
  */
 export async function startTotpEnrolment(
-  db: Db,
-  dataKey: DataKey,
-  input: { owner: OwnerRef; sessionIdHash: string; now?: number },
+  deps: TwoFactorDeps,
+  ctx: ActorContext,
+  input: { owner: OwnerRef; sessionIdHash: string },
+  now = Date.now(),
 ): Promise<StartEnrolmentResult> {
-  const now = input.now ?? Date.now();
+  const { dataKey } = deps;
   const secret = newTotpSecret();
   const expiresAt = nowIso(now + TOTP_ENROLMENT_TTL_MS);
-  const started = await transaction(db, async (trx) => {
+  const started = await runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     if (await isTotpEnabled(trx, input.owner.id)) return false;
     const row = {
       owner_id: input.owner.id,
@@ -149,13 +154,15 @@ export type ConfirmTotpResult =
  * again. A wrong code is a `second_factor` failure event and leaves the enrolment.
  */
 export async function confirmTotp(
-  db: Db,
-  dataKey: DataKey,
-  input: { owner: OwnerRef; sessionIdHash: string; code: string; audit: AuditContext; source: EventSource; now?: number },
+  deps: TwoFactorDeps,
+  ctx: ActorContext,
+  input: { owner: OwnerRef; sessionIdHash: string; code: string },
+  now = Date.now(),
 ): Promise<ConfirmTotpResult> {
-  const now = input.now ?? Date.now();
+  const { dataKey } = deps;
   const ownerId = input.owner.id;
-  return transaction(db, async (trx) => {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     if (await isTotpEnabled(trx, ownerId)) return { ok: false, reason: "already_enabled" } as const;
     const pending = await trx
       .selectFrom("totp_enrolments")
@@ -169,14 +176,8 @@ export async function confirmTotp(
     const secret = dataKey.open("totp-enrolment", ownerId, pending.secret_sealed);
     const step = matchTotpStep(secret, input.code, now, null);
     if (step === null) {
-      await recordTwoFactorEvent(
-        trx,
-        input.source,
-        {
-          type: "second_factor",
-          outcome: "failure",
-          details: { reason: "wrong_code", during: "enrolment" },
-        },
+      await tx.event(
+        { type: "second_factor", outcome: "failure", details: { reason: "wrong_code", during: "enrolment" } },
         { now },
       );
       return { ok: false, reason: "wrong_code" } as const;
@@ -192,9 +193,7 @@ export async function confirmTotp(
       })
       .execute();
     const recoveryCodes = await replaceRecoveryCodes(trx, dataKey, ownerId, now);
-    await appendAudit(
-      trx,
-      input.audit,
+    await tx.audit(
       {
         action: "owner.2fa_enable",
         resourceType: "owner",
@@ -204,7 +203,7 @@ export async function confirmTotp(
           recovery_codes: { before: null, after: recoveryCodes.length },
         },
       },
-      now,
+      { now },
     );
     return { ok: true, recoveryCodes } as const;
   });
@@ -235,25 +234,25 @@ export type RegenerateResult = { ok: true; recoveryCodes: string[] } | { ok: fal
  * audit entry. Needs sudo mode (the caller's check).
  */
 export async function regenerateRecoveryCodes(
-  db: Db,
-  dataKey: DataKey,
-  input: { ownerId: string; audit: AuditContext; now?: number },
+  deps: TwoFactorDeps,
+  ctx: ActorContext,
+  input: { ownerId: string },
+  now = Date.now(),
 ): Promise<RegenerateResult> {
-  const now = input.now ?? Date.now();
-  return transaction(db, async (trx) => {
+  const { dataKey } = deps;
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     if (!(await isTotpEnabled(trx, input.ownerId))) return { ok: false, reason: "not_enabled" } as const;
     const before = await unusedRecoveryCodes(trx, input.ownerId);
     const recoveryCodes = await replaceRecoveryCodes(trx, dataKey, input.ownerId, now);
-    await appendAudit(
-      trx,
-      input.audit,
+    await tx.audit(
       {
         action: "owner.recovery_codes_regenerate",
         resourceType: "owner",
         resourceId: input.ownerId,
         changes: { recovery_codes_left: { before, after: recoveryCodes.length } },
       },
-      now,
+      { now },
     );
     return { ok: true, recoveryCodes } as const;
   });
@@ -292,20 +291,17 @@ export type VerifySecondFactorResult =
  * sign-in throttle (contract §6) is the caller's, as for wrong passwords.
  */
 export async function verifySecondFactor(
-  db: Db,
-  dataKey: DataKey,
-  input: { ownerId: string; code: string; source: EventSource; now?: number },
+  deps: TwoFactorDeps,
+  ctx: RequestContext,
+  input: { ownerId: string; code: string },
+  now = Date.now(),
 ): Promise<VerifySecondFactorResult> {
-  const now = input.now ?? Date.now();
+  const { dataKey } = deps;
   const { ownerId } = input;
-  return transaction(db, async (trx) => {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const fail = async (reason: SecondFactorFailure, kind: "totp" | "recovery_code" | null) => {
-      await recordTwoFactorEvent(
-        trx,
-        input.source,
-        { type: "second_factor", outcome: "failure", details: { reason, ...(kind ? { kind } : {}) } },
-        { now },
-      );
+      await tx.event({ type: "second_factor", outcome: "failure", details: { reason, ...(kind ? { kind } : {}) } }, { now });
       return { ok: false, reason } as const;
     };
     const totp = await trx.selectFrom("owner_totp").selectAll().where("owner_id", "=", ownerId).executeTakeFirst();
@@ -350,9 +346,7 @@ export async function verifySecondFactor(
       .executeTakeFirst();
     if (used.numUpdatedRows === 0n) return fail("wrong_code", "recovery_code");
     const recoveryCodesLeft = unused.length - 1;
-    await recordTwoFactorEvent(
-      trx,
-      input.source,
+    await tx.event(
       { type: "recovery_code_used", outcome: "success", details: { recovery_codes_left: recoveryCodesLeft } },
       { now },
     );
@@ -369,26 +363,20 @@ export type DisableTotpResult = { ok: true; method: "totp" | "recovery_code" } |
  * Passkeys stay: they are a separate way in, removed one by one.
  */
 export async function disableTotp(
-  db: Db,
-  dataKey: DataKey,
-  input: { ownerId: string; code: string; audit: AuditContext; source: EventSource; now?: number },
+  deps: TwoFactorDeps,
+  ctx: ActorContext,
+  input: { ownerId: string; code: string },
+  now = Date.now(),
 ): Promise<DisableTotpResult> {
-  const now = input.now ?? Date.now();
-  return transaction(db, async (trx) => {
-    const checked = await verifySecondFactor(trx, dataKey, {
-      ownerId: input.ownerId,
-      code: input.code,
-      source: input.source,
-      now,
-    });
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
+    const checked = await verifySecondFactor({ ...deps, db: trx }, ctx, { ownerId: input.ownerId, code: input.code }, now);
     if (!checked.ok) return checked;
     const codesLeft = await unusedRecoveryCodes(trx, input.ownerId);
     await trx.deleteFrom("owner_totp").where("owner_id", "=", input.ownerId).execute();
     await trx.deleteFrom("totp_enrolments").where("owner_id", "=", input.ownerId).execute();
     await trx.deleteFrom("recovery_codes").where("owner_id", "=", input.ownerId).execute();
-    await appendAudit(
-      trx,
-      input.audit,
+    await tx.audit(
       {
         action: "owner.2fa_disable",
         resourceType: "owner",
@@ -399,7 +387,7 @@ export async function disableTotp(
           confirmed_with: { before: null, after: checked.method },
         },
       },
-      now,
+      { now },
     );
     return { ok: true, method: checked.method } as const;
   });
@@ -419,12 +407,14 @@ export interface ResetResult {
  * all in one transaction. The password is unchanged.
  */
 export async function resetTwoFactor(
-  db: Db,
-  input: { ownerId: string; audit: AuditContext; now?: number },
+  deps: CommandDeps,
+  ctx: ActorContext,
+  input: { ownerId: string },
+  now = Date.now(),
 ): Promise<ResetResult> {
-  const now = input.now ?? Date.now();
   const { ownerId } = input;
-  return transaction(db, async (trx) => {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const totp = await trx.deleteFrom("owner_totp").where("owner_id", "=", ownerId).executeTakeFirst();
     await trx.deleteFrom("totp_enrolments").where("owner_id", "=", ownerId).execute();
     const codes = await trx.deleteFrom("recovery_codes").where("owner_id", "=", ownerId).executeTakeFirst();
@@ -438,9 +428,7 @@ export async function resetTwoFactor(
       passkeysRemoved: Number(passkeys.numDeletedRows),
       sessionsEnded: Number(sessions.numDeletedRows),
     };
-    await appendAudit(
-      trx,
-      input.audit,
+    await tx.audit(
       {
         action: "owner.2fa_reset",
         resourceType: "owner",
@@ -452,7 +440,7 @@ export async function resetTwoFactor(
           sessions: { before: result.sessionsEnded, after: 0 },
         },
       },
-      now,
+      { now },
     );
     return result;
   });
