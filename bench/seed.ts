@@ -13,7 +13,7 @@ import { seedAuditLog } from "../app/lib/audit/seed.server";
 import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit/signing.server";
 import { migrate, openDatabase } from "../app/lib/db.server";
 import { labelColor, labelKey } from "../app/lib/tasks/labels.server";
-import { hashPassword } from "../app/lib/auth/password.server";
+import { createPasswordHasher } from "../app/lib/auth/password.server";
 import { generateToken, hashToken, tokenHint } from "../app/lib/tokens/tokens.server";
 
 export const BENCH_EMAIL = "bench@example.com";
@@ -58,7 +58,7 @@ export async function seedBenchDatabase(dbPath: string, options: SeedOptions): P
     const ownerId = randomUUID();
     sqlite
       .prepare("insert into owners (id, singleton, email, password_hash, created_at, updated_at) values (?, 1, ?, ?, ?, ?)")
-      .run(ownerId, BENCH_EMAIL, await hashPassword(BENCH_PASSWORD), iso(now), iso(now));
+      .run(ownerId, BENCH_EMAIL, await createPasswordHasher().hash(BENCH_PASSWORD), iso(now), iso(now));
 
     const token = generateToken();
     sqlite

@@ -7,6 +7,7 @@ import type { AuditSigner } from "../app/lib/audit/signing.server";
 import type { CommandDeps } from "../app/lib/command/command.server";
 import type { OpenedDatabase } from "../app/lib/db.server";
 import type { ActorContext } from "../app/lib/domain/context";
+import { createPasswordHasher, type PasswordDeps } from "../app/lib/auth/password.server";
 
 /** An error whose message is for the user, printed without a stack. */
 export class CliError extends Error {
@@ -32,6 +33,6 @@ export interface CliContext {
 export type CommandHandler = (args: string[], ctx: CliContext) => Promise<void>;
 
 /** What a domain command needs from this run: its database and signer; no live page listens to the CLI. */
-export function cliDeps({ opened, signer }: Pick<CliContext, "opened" | "signer">): CommandDeps {
-  return { db: opened.db, auditSigner: signer, changes: { publish: () => undefined } };
+export function cliDeps({ opened, signer }: Pick<CliContext, "opened" | "signer">): CommandDeps & PasswordDeps {
+  return { db: opened.db, auditSigner: signer, changes: { publish: () => undefined }, passwords: createPasswordHasher() };
 }

@@ -15,6 +15,7 @@ import { SetupCode } from "../lib/auth/setup.server";
 import { DataKeyError, loadDataKey, type DataKey } from "../lib/auth/two-factor/data-key.server";
 import { startLeaseSweeper, type LeaseSweeper } from "../lib/tasks/lease-sweeper.server";
 import { PASSKEY_OPTIONS_RATE_LIMIT } from "../lib/auth/two-factor/passkeys.server";
+import { createPasswordHasher, type PasswordHasher } from "../lib/auth/password.server";
 
 /**
  * Everything a request handler needs that outlives one request. Built once by the
@@ -36,6 +37,8 @@ export interface Services {
   dataKey: DataKey;
   /** Tells the owner's open live pages that tasks or projects changed (app/lib/live/changes.server.ts). */
   changes: ChangeHub;
+  /** Hashes and checks passwords, at most cores − 1 at once (app/lib/auth/password.server.ts). */
+  passwords: PasswordHasher;
   /** Frees tasks whose claim's lease ran out (contract §11); stopped by close(). */
   leaseSweeper: LeaseSweeper;
   limiters: {
@@ -138,6 +141,7 @@ export async function createServices(
     dataKey,
     changes,
     leaseSweeper,
+    passwords: createPasswordHasher(),
     limiters: {
       login: new RateLimiter(config.loginRateLimit),
       loginDevice: new RateLimiter(config.loginRateLimit),

@@ -22,6 +22,7 @@ import { appendAudit, type AuditContext, type AuditInput } from "../../app/lib/a
 import type { ApiDescription } from "../../app/lib/api/dispatch.server";
 import { openApiDocument, type ApiRouteDoc } from "../../app/lib/api/openapi.server";
 import type { ChangePublisher } from "../../app/lib/audit/actions";
+import { createPasswordHasher, type PasswordDeps } from "../../app/lib/auth/password.server";
 import type { CommandDeps } from "../../app/lib/command/command.server";
 import type { ActorContext } from "../../app/lib/domain/context";
 import { migrate, openDatabase, transaction, type Db, type OpenedDatabase } from "../../app/lib/db.server";
@@ -56,6 +57,9 @@ export function auditInTransaction(db: Db, ctx: AuditContext, input: AuditInput,
   return transaction(db, (trx) => appendAudit(trx, ctx, input, now));
 }
 
+/** The password hasher of the tests' command deps. */
+export const testPasswords = createPasswordHasher();
+
 /** A change publisher that drops what it hears (tests that watch changes pass their own). */
 export const noChanges: ChangePublisher = { publish: () => undefined };
 
@@ -63,10 +67,14 @@ export const noChanges: ChangePublisher = { publish: () => undefined };
  * A command's `deps` and `ctx` from a database and an audit context, for calling a
  * domain command the way a route does: `createProject(...cmd(db, audit), input)`.
  */
-export function cmd(db: Db, audit: AuditContext = testAudit, changes: ChangePublisher = noChanges): [CommandDeps, ActorContext] {
+export function cmd(
+  db: Db,
+  audit: AuditContext = testAudit,
+  changes: ChangePublisher = noChanges,
+): [CommandDeps & PasswordDeps, ActorContext] {
   const { signer, ...rest } = audit;
   return [
-    { db, auditSigner: signer, changes },
+    { db, auditSigner: signer, changes, passwords: testPasswords },
     { ...rest, path: "test" },
   ];
 }

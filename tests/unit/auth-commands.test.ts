@@ -6,7 +6,7 @@ import { createDeviceCookie } from "../../app/lib/auth/device-cookie.server";
 import { createOwnerFromCli, setUpOwner, setupIsOpen } from "../../app/lib/auth/owner-setup.server";
 import { createOwner, getOwner } from "../../app/lib/auth/owner.server";
 import { changePassword, resetPassword } from "../../app/lib/auth/password-change.server";
-import { hashPassword, verifyPassword } from "../../app/lib/auth/password.server";
+import { createPasswordHasher } from "../../app/lib/auth/password.server";
 import { revokeAllOtherSessions, revokeSession } from "../../app/lib/auth/session-revoke.server";
 import { createSession, createSessionCookie, hashSessionId } from "../../app/lib/auth/session.server";
 import { SetupCode } from "../../app/lib/auth/setup.server";
@@ -45,7 +45,9 @@ const anonymous: RequestContext = requestContext(new Request("http://localhost/l
 let opened: OpenedDatabase;
 const db = () => opened.db;
 const dataKey = dataKeyFromBytes(randomBytes(32));
-const deps = () => ({ db: opened.db, sessionCookie, auditSigner: testAuditSigner, dataKey, changes: noChanges });
+const passwords = createPasswordHasher();
+const { hash: hashPassword, verify: verifyPassword } = passwords;
+const deps = () => ({ db: opened.db, sessionCookie, auditSigner: testAuditSigner, dataKey, changes: noChanges, passwords });
 const events = (type: string) =>
   db()
     .selectFrom("security_events")

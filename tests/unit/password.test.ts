@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import {
-  hashPassword,
+  createPasswordHasher,
   needsRehash,
   parsePasswordHash,
   SCRYPT_PARAMS,
   unmatchableHash,
-  verifyPassword,
 } from "../../app/lib/auth/password.server";
+
+const { hash: hashPassword, verify: verifyPassword } = createPasswordHasher();
 
 const PASSWORD = "correct horse battery staple";
 

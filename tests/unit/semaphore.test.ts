@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { hashPassword, hashSlots, verifyPassword } from "../../app/lib/auth/password.server";
+import { createPasswordHasher } from "../../app/lib/auth/password.server";
+
+const { hash: hashPassword, verify: verifyPassword, slots: hashSlots } = createPasswordHasher();
 import { Semaphore } from "../../app/lib/auth/semaphore";
 
 const tick = () => new Promise((r) => setTimeout(r, 5));

@@ -4,7 +4,7 @@ import type { Db } from "../db.server";
 import type { ActorContext, RequestContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import { createOwner, OwnerExistsError, ownerExists } from "./owner.server";
-import { hashPassword } from "./password.server";
+import type { PasswordDeps } from "./password.server";
 import { createSession, type NewSession, type SessionCookie } from "./session.server";
 import type { SetupCode } from "./setup.server";
 import type { AttemptSlots } from "./sign-in.server";
@@ -31,7 +31,7 @@ export type SetupResult = { ok: true; owner: Owner; session: NewSession } | { ok
  * race gets `owner_exists`, recorded as blocked.
  */
 export async function setUpOwner(
-  deps: CommandDeps & { sessionCookie: SessionCookie; setupCode: SetupCode },
+  deps: CommandDeps & PasswordDeps & { sessionCookie: SessionCookie; setupCode: SetupCode },
   ctx: RequestContext,
   input: { setupCode: string; email: string; password: string; attempt: AttemptSlots },
 ): Promise<SetupResult> {
@@ -42,7 +42,7 @@ export async function setUpOwner(
     return { ok: false, reason: "wrong_code" };
   }
   input.attempt.release();
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await deps.passwords.hash(input.password);
   try {
     const created = await runCommand(deps, ctx, async (tx) => {
       const owner = await createOwner(tx.db, { email: input.email, passwordHash });
@@ -64,11 +64,11 @@ export async function setUpOwner(
  * one transaction. No setup code: whoever runs the CLI already holds the database.
  */
 export async function createOwnerFromCli(
-  deps: CommandDeps,
+  deps: CommandDeps & PasswordDeps,
   ctx: ActorContext,
   input: { email: string; password: string },
 ): Promise<{ ok: true; owner: Owner } | { ok: false; reason: "owner_exists" }> {
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await deps.passwords.hash(input.password);
   try {
     const owner = await runCommand(deps, ctx, async (tx) => {
       const created = await createOwner(tx.db, { email: input.email, passwordHash });

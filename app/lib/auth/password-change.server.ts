@@ -4,7 +4,7 @@ import type { Db } from "../db.server";
 import type { ActorContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import { getOwnerByEmail, updateOwnerPassword } from "./owner.server";
-import { hashPassword, verifyPassword } from "./password.server";
+import type { PasswordDeps } from "./password.server";
 import { revokeOtherSessions } from "./session.server";
 import type { AttemptSlots } from "./sign-in.server";
 
@@ -38,18 +38,18 @@ export type PasswordChangeResult = { ok: true; otherSessionsEnded: number } | { 
  * touched: the page shows the owner the ones still live (`listLiveApiTokens`).
  */
 export async function changePassword(
-  deps: CommandDeps,
+  deps: CommandDeps & PasswordDeps,
   ctx: ActorContext,
   input: { owner: Owner; keepSessionIdHash: string; currentPassword: string; newPassword: string; attempt: AttemptSlots },
 ): Promise<PasswordChangeResult> {
   const { db } = deps;
   const { owner } = input;
-  if (!(await verifyPassword(input.currentPassword, owner.password_hash))) {
+  if (!(await deps.passwords.verify(input.currentPassword, owner.password_hash))) {
     await recordEvent(db, ctx, { type: "password_changed", outcome: "failure", details: { reason: "wrong_current_password" } });
     return { ok: false, reason: "wrong_current_password" };
   }
   input.attempt.release();
-  const passwordHash = await hashPassword(input.newPassword);
+  const passwordHash = await deps.passwords.hash(input.newPassword);
   const ended = await runCommand(deps, ctx, async (tx) => {
     const trx = tx.db;
     await updateOwnerPassword(trx, owner.id, passwordHash);
@@ -79,12 +79,12 @@ export type PasswordResetResult = { ok: true; owner: Owner; sessionsEnded: numbe
  * `password_changed` event (`via: cli`) and the `owner.password_reset` audit entry.
  */
 export async function resetPassword(
-  deps: CommandDeps,
+  deps: CommandDeps & PasswordDeps,
   ctx: ActorContext,
   input: { email: string; newPassword: string },
 ): Promise<PasswordResetResult> {
   // Hashed before the write lock is taken: scrypt is slow, and no one else should wait for it.
-  const passwordHash = await hashPassword(input.newPassword);
+  const passwordHash = await deps.passwords.hash(input.newPassword);
   return runCommand(deps, ctx, async (tx) => {
     const trx = tx.db;
     const owner = await getOwnerByEmail(trx, input.email);

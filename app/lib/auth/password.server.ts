@@ -18,16 +18,35 @@ const LIMITS = { minN: 2 ** 10, maxN: 2 ** 20, maxR: 32, maxP: 16, minBytes: 16,
 export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH };
 
 /**
- * At most cores − 1 scrypt computations at once (at least one). Each costs ~150 ms
- * of CPU and 16 MiB; left to the libuv pool's 4 threads, ten concurrent sign-ins on
- * a 2-core machine take every core from the request thread and the API stalls
- * (bench: API p99 3.96× during sign-ins uncapped, 1.9× capped). The CPU is a
- * process-wide resource, so this guard is process-wide too.
+ * Hashes and verifies passwords with at most `slots.limit` scrypt computations at once
+ * (default: cores − 1, at least one). Each costs ~150 ms of CPU and 16 MiB; left to the
+ * libuv pool's 4 threads, ten concurrent sign-ins on a 2-core machine take every core
+ * from the request thread and the API stalls (bench: API p99 3.96× during sign-ins
+ * uncapped, 1.9× capped). One per process: Services owns the server's (`passwords`),
+ * the CLI makes one per run; commands that hash take it from their deps.
  */
-export const hashSlots = new Semaphore(Math.max(1, os.availableParallelism() - 1));
+export interface PasswordHasher {
+  hash(password: string, params?: ScryptParams): Promise<string>;
+  verify(password: string, stored: string): Promise<boolean>;
+  readonly slots: Semaphore;
+}
 
-function scrypt(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
-  return hashSlots.run(
+export function createPasswordHasher(limit = Math.max(1, os.availableParallelism() - 1)): PasswordHasher {
+  const slots = new Semaphore(limit);
+  return {
+    slots,
+    hash: (password, params) => hashPassword(slots, password, params),
+    verify: (password, stored) => verifyPassword(slots, password, stored),
+  };
+}
+
+/** What a command that hashes or checks a password needs besides CommandDeps. */
+export interface PasswordDeps {
+  passwords: PasswordHasher;
+}
+
+function scrypt(slots: Semaphore, password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
+  return slots.run(
     () =>
       new Promise<Buffer>((resolve, reject) => {
         scryptCallback(password.normalize("NFKC"), salt, keylen, { ...options, maxmem: 256 * 1024 * 1024 }, (err, key) =>
@@ -42,9 +61,9 @@ function format(params: ScryptParams, salt: Buffer, key: Buffer): string {
 }
 
 /** Hashes a password with a fresh 128-bit salt; the result records its parameters. */
-export async function hashPassword(password: string, params: ScryptParams = SCRYPT_PARAMS): Promise<string> {
+async function hashPassword(slots: Semaphore, password: string, params: ScryptParams = SCRYPT_PARAMS): Promise<string> {
   const salt = randomBytes(SALT_LENGTH);
-  const key = await scrypt(password, salt, KEY_LENGTH, params);
+  const key = await scrypt(slots, password, salt, KEY_LENGTH, params);
   return format(params, salt, key);
 }
 
@@ -81,10 +100,10 @@ export function parsePasswordHash(stored: string): ParsedHash | null {
 }
 
 /** Constant-time check of a password against a stored hash. A malformed hash never matches. */
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+async function verifyPassword(slots: Semaphore, password: string, stored: string): Promise<boolean> {
   const parsed = parsePasswordHash(stored);
   if (!parsed) return false;
-  const key = await scrypt(password, parsed.salt, parsed.key.length, { N: parsed.N, r: parsed.r, p: parsed.p });
+  const key = await scrypt(slots, password, parsed.salt, parsed.key.length, { N: parsed.N, r: parsed.r, p: parsed.p });
   return timingSafeEqual(key, parsed.key);
 }
 

@@ -2,7 +2,7 @@ import type { Owner, Session } from "../../../db/schema";
 import { runCommand, type CommandDeps } from "../command/command.server";
 import type { RequestContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
-import { verifyPassword } from "./password.server";
+import type { PasswordDeps } from "./password.server";
 import type { AttemptSlots } from "./sign-in.server";
 import { isSealedDataError, type DataKey } from "./two-factor/data-key.server";
 import { finishPasskeyAuthentication, type RelyingParty } from "./two-factor/passkeys.server";
@@ -25,7 +25,7 @@ export type ReauthenticateResult =
     }
   | { ok: false; reason: "passkey_refused" | "other_owner" };
 
-type Deps = CommandDeps & { dataKey: DataKey };
+type Deps = CommandDeps & PasswordDeps & { dataKey: DataKey };
 
 export async function reauthenticate(
   deps: Deps,
@@ -37,7 +37,7 @@ export async function reauthenticate(
     await recordEvent(db, ctx, { type: "sudo_failed", outcome: "failure", details: { reason } });
     return { ok: false, reason } as const;
   };
-  if (!(await verifyPassword(input.password, input.owner.password_hash))) return fail("wrong_password");
+  if (!(await deps.passwords.verify(input.password, input.owner.password_hash))) return fail("wrong_password");
   let method: "password" | "totp" | "recovery_code" = "password";
   if (await isTotpEnabled(db, input.owner.id)) {
     if (input.code === undefined) {

@@ -5,7 +5,7 @@ import type { Db } from "../db.server";
 import type { RequestContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import { getOwnerByEmail, updateOwnerPassword } from "./owner.server";
-import { hashPassword, needsRehash, unmatchableHash, verifyPassword } from "./password.server";
+import { needsRehash, unmatchableHash, type PasswordDeps } from "./password.server";
 import { createSession, deleteSession, type NewSession, type SessionCookie } from "./session.server";
 import { isSealedDataError, type DataKey } from "./two-factor/data-key.server";
 import { completeLoginChallenge, createLoginChallenge, findLoginChallenge } from "./two-factor/login-challenge.server";
@@ -17,10 +17,11 @@ export interface AttemptSlots {
   release(): void;
 }
 
-export type SignInDeps = CommandDeps & {
-  sessionCookie: SessionCookie;
-  dataKey: DataKey;
-};
+export type SignInDeps = CommandDeps &
+  PasswordDeps & {
+    sessionCookie: SessionCookie;
+    dataKey: DataKey;
+  };
 
 /** How the owner proved who they are. */
 export type SignInMethod = "password" | "totp" | "recovery_code" | "passkey";
@@ -66,7 +67,7 @@ export async function signIn(
 ): Promise<SignInResult> {
   const { db } = deps;
   const owner = await getOwnerByEmail(db, input.email);
-  const matches = await verifyPassword(input.password, owner?.password_hash ?? unmatchableHash());
+  const matches = await deps.passwords.verify(input.password, owner?.password_hash ?? unmatchableHash());
   if (!owner || !matches) {
     const reason = owner ? "wrong_password" : "unknown_email";
     const looksLikeEmail = z.email().safeParse(input.email).success;
@@ -78,7 +79,7 @@ export async function signIn(
     return { ok: false, reason };
   }
   if (needsRehash(owner.password_hash)) {
-    const rehashed = await hashPassword(input.password);
+    const rehashed = await deps.passwords.hash(input.password);
     await runCommand(deps, ctx, (tx) => updateOwnerPassword(tx.db, owner.id, rehashed));
   }
   if (!(await isTotpEnabled(db, owner.id))) {
