@@ -2,7 +2,6 @@ import { Kysely, SqliteDialect } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AuditContext } from "../../app/lib/audit/log.server";
 import {
-  dateBounds,
   describeChanges,
   iterateAuditEntries,
   listActorTokens,
@@ -10,6 +9,7 @@ import {
   parseAuditFilters,
   type AuditFilters,
 } from "../../app/lib/audit/query.server";
+import { dateBounds } from "../../app/lib/domain/list-query";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import type { Database } from "../../db/schema";
 import { testAuditSigner } from "../support/audit-key";
