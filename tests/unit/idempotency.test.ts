@@ -1,14 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../app/lib/api/route.server";
-import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
+import type { OpenedDatabase } from "~/lib/db.server";
 import { IDEMPOTENCY_TTL_MS, parseIdempotencyKey, requestHash, withIdempotency } from "../../app/lib/api/idempotency.server";
+import { testDatabase } from "../support/kit";
 
 let opened: OpenedDatabase;
 beforeEach(async () => {
-  opened = openDatabase(":memory:");
-  await migrate(opened.db);
+  opened = await testDatabase();
 });
-afterEach(() => opened.db.destroy());
 
 function creator() {
   let calls = 0;
