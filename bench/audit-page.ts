@@ -15,7 +15,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { seedAuditLog } from "../app/lib/audit/seed.server";
+import { seedAuditLog } from "./lib/audit-seed";
 import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit/signing.server";
 import { migrate, openDatabase } from "../app/lib/db.server";
 import { getPage, setupOwner } from "../tests/support/http";

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
-import { seedAuditLog } from "../app/lib/audit/seed.server";
+import { seedAuditLog } from "./lib/audit-seed";
 import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit/signing.server";
 import { migrate, openDatabase } from "../app/lib/db.server";
 import { labelColor, labelKey } from "../app/lib/tasks/labels.server";

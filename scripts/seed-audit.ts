@@ -4,7 +4,7 @@
  * The database is created and migrated if needed; an existing chain is continued.
  */
 import { parseArgs } from "node:util";
-import { seedAuditLog } from "../app/lib/audit/seed.server";
+import { seedAuditLog } from "../bench/lib/audit-seed";
 import { auditKeyFileFor, loadAuditSigner } from "../app/lib/audit/signing.server";
 import { migrate, openDatabase } from "../app/lib/db.server";
 

@@ -1,9 +1,9 @@
-import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useLoaderData } from "@remix-run/react";
-import { FormAlert } from "~/components/form-alert";
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { Form, useLoaderData } from "@remix-run/react";
 import { ChangesTable } from "~/components/changes-table";
-import { dateInputType, FilterField } from "~/components/filter-field";
-import { Pager, queryString } from "~/components/pager";
+import { DateRangeFields, ListFilterForm, ListSection, listState } from "~/components/console-list";
+import { FilterField } from "~/components/filter-field";
+import { queryString } from "~/components/pager";
 import { UtcTime } from "~/components/utc-time";
 import {
   describeChanges,
@@ -15,6 +15,7 @@ import {
 } from "~/lib/audit/query.server";
 import { formatHead, verifyAuditChain } from "~/lib/audit/log.server";
 import { requireOwner } from "~/lib/http/owner-session.server";
+import { consoleListResponse, readConsoleList, type ConsoleListData } from "~/lib/http/console-list.server";
 import { formatDevice } from "~/lib/http/user-agent";
 import type { AuditEntry } from "../../db/schema";
 
@@ -57,21 +58,19 @@ function entryView(e: AuditEntry) {
 type Entry = ReturnType<typeof entryView>;
 
 interface AuditLogsData {
-  values: Record<string, string | undefined>;
-  errors: Record<string, string>;
+  list: ConsoleListData<Entry>;
   tokens: { id: number; name: string; hint: string; revoked: boolean }[];
   suggestions: { actions: readonly string[]; resourceTypes: readonly string[] };
   verify: VerifyView | null;
-  entries: Entry[];
-  newerCursor: string | null;
-  olderCursor: string | null;
 }
+
+const PATH = "/settings/audit-logs";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireOwner(request, context);
   const { db, auditSigner } = context.services;
   const params = new URL(request.url).searchParams;
-  const parsed = parseAuditFilters(params);
+  const query = parseAuditFilters(params);
   const tokens = await listActorTokens(db);
   const suggestions = { actions: KNOWN_AUDIT_ACTIONS, resourceTypes: KNOWN_RESOURCE_TYPES };
   let verify: VerifyView | null = null;
@@ -97,31 +96,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
           publicKey: auditSigner.publicKey,
         };
   }
-  if (!parsed.ok) {
-    const invalid: AuditLogsData = {
-      values: parsed.values,
-      errors: parsed.errors,
-      tokens,
-      suggestions,
-      verify,
-      entries: [],
-      newerCursor: null,
-      olderCursor: null,
-    };
-    return data(invalid, { status: 400 });
-  }
-  const page = await listAuditPage(db, parsed.filters);
-  const ok: AuditLogsData = {
-    values: parsed.values,
-    errors: {},
-    tokens,
-    suggestions,
-    verify,
-    entries: page.entries.map(entryView),
-    newerCursor: page.newerCursor,
-    olderCursor: page.olderCursor,
-  };
-  return ok;
+  const list = await readConsoleList(
+    query,
+    (filters) => listAuditPage(db, filters),
+    (page) => page.entries.map(entryView),
+  );
+  const body: AuditLogsData = { list, tokens, suggestions, verify };
+  return consoleListResponse(body);
 }
 
 /** Through which door the change came; entries from before channels were recorded have none. */
@@ -137,10 +118,9 @@ function actorText(actor: Entry["actor"]): string {
 }
 
 export default function AuditLogs() {
-  const { values, errors, tokens, suggestions, verify, entries, newerCursor, olderCursor } = useLoaderData<AuditLogsData>();
-  const filters = Object.fromEntries(Object.entries(values).filter(([k]) => k !== "cursor"));
-  const filtered = Object.values(filters).some(Boolean);
-  const hasErrors = Object.keys(errors).length > 0;
+  const { list, tokens, suggestions, verify } = useLoaderData<AuditLogsData>();
+  const { values, errors } = list;
+  const { filters, filtered, hasErrors } = listState(list);
   const tokenListed = tokens.some((t) => `token:${t.id}` === values.actor);
   const unknownToken = values.actor?.startsWith("token:") && !tokenListed && !errors.actor ? values.actor : null;
 
@@ -153,72 +133,54 @@ export default function AuditLogs() {
         kept outside the database.
       </p>
 
-      <section className="card" aria-labelledby="audit-filter-heading">
-        <h2 id="audit-filter-heading">Filter</h2>
-        <FormAlert message={errors.form} />
-        <FormAlert message={errors.cursor} />
-        <Form method="get" key={JSON.stringify(filters)}>
-          <div className="inline-fields">
-            <FilterField label="Actor" name="actor" error={errors.actor}>
-              {(p) => (
-                <select {...p} defaultValue={errors.actor ? "" : (values.actor ?? "")}>
-                  <option value="">Anyone</option>
-                  <option value="owner">Owner (web console)</option>
-                  <option value="cli">Admin CLI</option>
-                  <option value="system">System (expired leases)</option>
-                  {unknownToken ? <option value={unknownToken}>{`Token #${unknownToken.slice(6)} (unknown)`}</option> : null}
-                  {tokens.map((t) => (
-                    <option key={t.id} value={`token:${t.id}`}>
-                      {`Token: ${t.name} (${t.hint})${t.revoked ? " — revoked" : ""}`}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </FilterField>
-            <FilterField label="Action" name="action" error={errors.action}>
-              {(p) => (
-                <input {...p} type="text" list="audit-actions" defaultValue={values.action ?? ""} placeholder="task.update" />
-              )}
-            </FilterField>
-            <FilterField label="Resource type" name="resource_type" error={errors.resource_type}>
-              {(p) => (
-                <input
-                  {...p}
-                  type="text"
-                  list="audit-resource-types"
-                  defaultValue={values.resource_type ?? ""}
-                  placeholder="task"
-                />
-              )}
-            </FilterField>
-            <FilterField label="Resource id" name="resource_id" error={errors.resource_id}>
-              {(p) => <input {...p} type="text" defaultValue={values.resource_id ?? ""} placeholder="PROJ-12" />}
-            </FilterField>
-            <FilterField label="From (UTC)" name="from" error={errors.from}>
-              {(p) => (
-                <input {...p} type={dateInputType(values.from)} defaultValue={values.from ?? ""} placeholder="YYYY-MM-DD" />
-              )}
-            </FilterField>
-            <FilterField label="To (UTC, inclusive)" name="to" error={errors.to}>
-              {(p) => <input {...p} type={dateInputType(values.to)} defaultValue={values.to ?? ""} placeholder="YYYY-MM-DD" />}
-            </FilterField>
-          </div>
-          <datalist id="audit-actions">
-            {suggestions.actions.map((a) => (
-              <option key={a} value={a} />
-            ))}
-          </datalist>
-          <datalist id="audit-resource-types">
-            {suggestions.resourceTypes.map((t) => (
-              <option key={t} value={t} />
-            ))}
-          </datalist>
-          <div className="form-actions">
-            <button type="submit">Apply filters</button>
-            {filtered || hasErrors ? <Link to="/settings/audit-logs">Clear filters</Link> : null}
-          </div>
-        </Form>
-      </section>
+      <ListFilterForm
+        list={list}
+        headingId="audit-filter-heading"
+        path={PATH}
+        extra={
+          <>
+            <datalist id="audit-actions">
+              {suggestions.actions.map((a) => (
+                <option key={a} value={a} />
+              ))}
+            </datalist>
+            <datalist id="audit-resource-types">
+              {suggestions.resourceTypes.map((t) => (
+                <option key={t} value={t} />
+              ))}
+            </datalist>
+          </>
+        }
+      >
+        <FilterField label="Actor" name="actor" error={errors.actor}>
+          {(p) => (
+            <select {...p} defaultValue={errors.actor ? "" : (values.actor ?? "")}>
+              <option value="">Anyone</option>
+              <option value="owner">Owner (web console)</option>
+              <option value="cli">Admin CLI</option>
+              <option value="system">System (expired leases)</option>
+              {unknownToken ? <option value={unknownToken}>{`Token #${unknownToken.slice(6)} (unknown)`}</option> : null}
+              {tokens.map((t) => (
+                <option key={t.id} value={`token:${t.id}`}>
+                  {`Token: ${t.name} (${t.hint})${t.revoked ? " — revoked" : ""}`}
+                </option>
+              ))}
+            </select>
+          )}
+        </FilterField>
+        <FilterField label="Action" name="action" error={errors.action}>
+          {(p) => <input {...p} type="text" list="audit-actions" defaultValue={values.action ?? ""} placeholder="task.update" />}
+        </FilterField>
+        <FilterField label="Resource type" name="resource_type" error={errors.resource_type}>
+          {(p) => (
+            <input {...p} type="text" list="audit-resource-types" defaultValue={values.resource_type ?? ""} placeholder="task" />
+          )}
+        </FilterField>
+        <FilterField label="Resource id" name="resource_id" error={errors.resource_id}>
+          {(p) => <input {...p} type="text" defaultValue={values.resource_id ?? ""} placeholder="PROJ-12" />}
+        </FilterField>
+        <DateRangeFields list={list} />
+      </ListFilterForm>
 
       <section className="card" aria-labelledby="audit-chain-heading">
         <h2 id="audit-chain-heading">Integrity</h2>
@@ -268,79 +230,50 @@ export default function AuditLogs() {
         </Form>
       </section>
 
-      <section aria-labelledby="audit-entries-heading">
-        <h2 id="audit-entries-heading">{filtered ? "Matching entries" : "Entries"}</h2>
-        {!hasErrors ? (
-          <p>
-            Export {filtered ? "these filtered entries" : "every entry"}:{" "}
-            <a href={`/settings/audit-logs/export${queryString({ ...filters, format: "csv" })}`} download>
-              CSV
-            </a>
-            {" · "}
-            <a href={`/settings/audit-logs/export${queryString({ ...filters, format: "ndjson" })}`} download>
-              NDJSON
-            </a>
-          </p>
-        ) : null}
-        {hasErrors ? (
-          <p className="muted">Fix the filters above to see entries.</p>
-        ) : entries.length === 0 ? (
-          <p className="muted">
-            {values.cursor ? "No more entries." : filtered ? "No entries match these filters." : "No entries yet."}
-          </p>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <caption className="visually-hidden">Audit log entries, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">Time</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Via</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Resource</th>
-                  <th scope="col">IP</th>
-                  <th scope="col">Details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {entries.map((e) => (
-                  <tr key={e.seq}>
-                    <td className="mono">{e.seq}</td>
-                    <td>
-                      <UtcTime iso={e.createdAt} />
-                    </td>
-                    <td>{actorText(e.actor)}</td>
-                    <td>{channelText(e.channel)}</td>
-                    <td className="mono">{e.action}</td>
-                    <td>
-                      <span className="mono">{e.resourceType}</span> <span className="mono">{e.resourceId}</span>
-                    </td>
-                    <td className="mono">{e.ip}</td>
-                    <td>
-                      <details>
-                        <summary>{`Entry ${e.seq}`}</summary>
-                        <EntryDetails entry={e} />
-                      </details>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+      <ListSection
+        list={list}
+        headingId="audit-entries-heading"
+        path={PATH}
+        noun="entries"
+        caption="Audit log entries, newest first"
+        columns={["#", "Time", "Actor", "Via", "Action", "Resource", "IP", "Details"]}
+        pagerLabel="Audit log pages"
+        intro={
+          !hasErrors ? (
+            <p>
+              Export {filtered ? "these filtered entries" : "every entry"}:{" "}
+              <a href={`${PATH}/export${queryString({ ...filters, format: "csv" })}`} download>
+                CSV
+              </a>
+              {" · "}
+              <a href={`${PATH}/export${queryString({ ...filters, format: "ndjson" })}`} download>
+                NDJSON
+              </a>
+            </p>
+          ) : null
+        }
+        row={(e) => (
+          <tr key={e.seq}>
+            <td className="mono">{e.seq}</td>
+            <td>
+              <UtcTime iso={e.createdAt} />
+            </td>
+            <td>{actorText(e.actor)}</td>
+            <td>{channelText(e.channel)}</td>
+            <td className="mono">{e.action}</td>
+            <td>
+              <span className="mono">{e.resourceType}</span> <span className="mono">{e.resourceId}</span>
+            </td>
+            <td className="mono">{e.ip}</td>
+            <td>
+              <details>
+                <summary>{`Entry ${e.seq}`}</summary>
+                <EntryDetails entry={e} />
+              </details>
+            </td>
+          </tr>
         )}
-        <Pager
-          label="Audit log pages"
-          previousHref={newerCursor ? `/settings/audit-logs${queryString({ ...filters, cursor: newerCursor })}` : null}
-          nextHref={olderCursor ? `/settings/audit-logs${queryString({ ...filters, cursor: olderCursor })}` : null}
-        />
-        {values.cursor && !newerCursor ? (
-          <p>
-            <Link to={`/settings/audit-logs${queryString(filters)}`}>Back to the newest entries</Link>
-          </p>
-        ) : null}
-      </section>
+      />
     </>
   );
 }

@@ -1,10 +1,10 @@
-import { data, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useLoaderData } from "@remix-run/react";
-import { FormAlert } from "~/components/form-alert";
-import { dateInputType, FilterField } from "~/components/filter-field";
-import { Pager, queryString } from "~/components/pager";
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { useLoaderData } from "@remix-run/react";
+import { DateRangeFields, ListFilterForm, ListSection } from "~/components/console-list";
+import { FilterField } from "~/components/filter-field";
 import { UtcTime } from "~/components/utc-time";
 import { requireOwner } from "~/lib/http/owner-session.server";
+import { consoleListResponse, readConsoleList, type ConsoleListData } from "~/lib/http/console-list.server";
 import { SECURITY_EVENT_TYPES } from "~/lib/security/events.server";
 import { listSecurityEventPage, parseSecurityEventFilters, SECURITY_EVENT_OUTCOMES } from "~/lib/security/events-query.server";
 import { formatDevice } from "~/lib/http/user-agent";
@@ -43,38 +43,22 @@ type EventView = ReturnType<typeof eventView>;
 
 interface SecurityEventsData {
   options: { types: readonly string[]; outcomes: readonly string[] };
-  values: Record<string, string | undefined>;
-  errors: Record<string, string>;
-  events: EventView[];
-  newerCursor: string | null;
-  olderCursor: string | null;
+  list: ConsoleListData<EventView>;
 }
+
+const PATH = "/settings/security-events";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireOwner(request, context);
-  const parsed = parseSecurityEventFilters(new URL(request.url).searchParams);
+  const query = parseSecurityEventFilters(new URL(request.url).searchParams);
   const options = { types: SECURITY_EVENT_TYPES, outcomes: SECURITY_EVENT_OUTCOMES };
-  if (!parsed.ok) {
-    const invalid: SecurityEventsData = {
-      options,
-      values: parsed.values,
-      errors: parsed.errors,
-      events: [],
-      newerCursor: null,
-      olderCursor: null,
-    };
-    return data(invalid, { status: 400 });
-  }
-  const page = await listSecurityEventPage(context.services.db, parsed.filters);
-  const ok: SecurityEventsData = {
-    options,
-    values: parsed.values,
-    errors: {},
-    events: page.events.map(eventView),
-    newerCursor: page.newerCursor,
-    olderCursor: page.olderCursor,
-  };
-  return ok;
+  const list = await readConsoleList(
+    query,
+    (filters) => listSecurityEventPage(context.services.db, filters),
+    (page) => page.events.map(eventView),
+  );
+  const body: SecurityEventsData = { options, list };
+  return consoleListResponse(body);
 }
 
 const TYPE_LABELS: Record<string, string> = {
@@ -95,10 +79,8 @@ function typeLabel(type: string): string {
 }
 
 export default function SecurityEvents() {
-  const { options, values, errors, events, newerCursor, olderCursor } = useLoaderData<SecurityEventsData>();
-  const filters = Object.fromEntries(Object.entries(values).filter(([k]) => k !== "cursor"));
-  const filtered = Object.values(filters).some(Boolean);
-  const hasErrors = Object.keys(errors).length > 0;
+  const { options, list } = useLoaderData<SecurityEventsData>();
+  const { values, errors } = list;
 
   return (
     <>
@@ -108,134 +90,86 @@ export default function SecurityEvents() {
         Repeats of the same event from the same address within a minute are counted on one row.
       </p>
 
-      <section className="card" aria-labelledby="events-filter-heading">
-        <h2 id="events-filter-heading">Filter</h2>
-        <FormAlert message={errors.cursor} />
-        <Form method="get" key={JSON.stringify(filters)}>
-          <div className="inline-fields">
-            <FilterField label="Type" name="type" error={errors.type}>
-              {(p) => (
-                <select {...p} defaultValue={errors.type ? "" : (values.type ?? "")}>
-                  <option value="">Any type</option>
-                  {options.types.map((t) => (
-                    <option key={t} value={t}>
-                      {typeLabel(t)}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </FilterField>
-            <FilterField label="Outcome" name="outcome" error={errors.outcome}>
-              {(p) => (
-                <select {...p} defaultValue={errors.outcome ? "" : (values.outcome ?? "")}>
-                  <option value="">Any outcome</option>
-                  {options.outcomes.map((o) => (
-                    <option key={o} value={o}>
-                      {o}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </FilterField>
-            <FilterField label="From (UTC)" name="from" error={errors.from}>
-              {(p) => (
-                <input {...p} type={dateInputType(values.from)} defaultValue={values.from ?? ""} placeholder="YYYY-MM-DD" />
-              )}
-            </FilterField>
-            <FilterField label="To (UTC, inclusive)" name="to" error={errors.to}>
-              {(p) => <input {...p} type={dateInputType(values.to)} defaultValue={values.to ?? ""} placeholder="YYYY-MM-DD" />}
-            </FilterField>
-          </div>
-          <div className="form-actions">
-            <button type="submit">Apply filters</button>
-            {filtered || hasErrors ? <Link to="/settings/security-events">Clear filters</Link> : null}
-          </div>
-        </Form>
-      </section>
+      <ListFilterForm list={list} headingId="events-filter-heading" path={PATH}>
+        <FilterField label="Type" name="type" error={errors.type}>
+          {(p) => (
+            <select {...p} defaultValue={errors.type ? "" : (values.type ?? "")}>
+              <option value="">Any type</option>
+              {options.types.map((t) => (
+                <option key={t} value={t}>
+                  {typeLabel(t)}
+                </option>
+              ))}
+            </select>
+          )}
+        </FilterField>
+        <FilterField label="Outcome" name="outcome" error={errors.outcome}>
+          {(p) => (
+            <select {...p} defaultValue={errors.outcome ? "" : (values.outcome ?? "")}>
+              <option value="">Any outcome</option>
+              {options.outcomes.map((o) => (
+                <option key={o} value={o}>
+                  {o}
+                </option>
+              ))}
+            </select>
+          )}
+        </FilterField>
+        <DateRangeFields list={list} />
+      </ListFilterForm>
 
-      <section aria-labelledby="events-heading">
-        <h2 id="events-heading">{filtered ? "Matching events" : "Events"}</h2>
-        {hasErrors ? (
-          <p className="muted">Fix the filters above to see events.</p>
-        ) : events.length === 0 ? (
-          <p className="muted">
-            {values.cursor ? "No more events." : filtered ? "No events match these filters." : "No events yet."}
-          </p>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <caption className="visually-hidden">Security events, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Event</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">Count</th>
-                  <th scope="col">IP</th>
-                  <th scope="col">Client</th>
-                  <th scope="col">Path</th>
-                  <th scope="col">Details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {events.map((e) => (
-                  <tr key={e.id}>
-                    <td>
-                      <UtcTime iso={e.createdAt} />
-                      {e.count > 1 ? (
-                        <div className="muted">
-                          last <UtcTime iso={e.lastAt} />
-                        </div>
-                      ) : null}
-                    </td>
-                    <td>{typeLabel(e.type)}</td>
-                    <td>
-                      <span className={`badge ${e.outcome}`}>{e.outcome}</span>
-                    </td>
-                    <td>{e.count}</td>
-                    <td className="mono">{e.ip}</td>
-                    <td>
-                      {e.userAgent ? (
-                        <details>
-                          <summary>{e.device}</summary>
-                          <span className="mono">{e.userAgent}</span>
-                        </details>
-                      ) : (
-                        <span className="muted">none sent</span>
-                      )}
-                    </td>
-                    <td className="mono">{e.path}</td>
-                    <td>
-                      {e.details.length ? (
-                        <dl>
-                          {e.details.map((d) => (
-                            <div key={d.key}>
-                              <dt className="mono">{d.key}</dt>
-                              <dd className="mono">{d.value}</dd>
-                            </div>
-                          ))}
-                        </dl>
-                      ) : (
-                        <span className="muted">—</span>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+      <ListSection
+        list={list}
+        headingId="events-heading"
+        path={PATH}
+        noun="events"
+        caption="Security events, newest first"
+        columns={["Time", "Event", "Outcome", "Count", "IP", "Client", "Path", "Details"]}
+        pagerLabel="Security event pages"
+        row={(e) => (
+          <tr key={e.id}>
+            <td>
+              <UtcTime iso={e.createdAt} />
+              {e.count > 1 ? (
+                <div className="muted">
+                  last <UtcTime iso={e.lastAt} />
+                </div>
+              ) : null}
+            </td>
+            <td>{typeLabel(e.type)}</td>
+            <td>
+              <span className={`badge ${e.outcome}`}>{e.outcome}</span>
+            </td>
+            <td>{e.count}</td>
+            <td className="mono">{e.ip}</td>
+            <td>
+              {e.userAgent ? (
+                <details>
+                  <summary>{e.device}</summary>
+                  <span className="mono">{e.userAgent}</span>
+                </details>
+              ) : (
+                <span className="muted">none sent</span>
+              )}
+            </td>
+            <td className="mono">{e.path}</td>
+            <td>
+              {e.details.length ? (
+                <dl>
+                  {e.details.map((d) => (
+                    <div key={d.key}>
+                      <dt className="mono">{d.key}</dt>
+                      <dd className="mono">{d.value}</dd>
+                    </div>
+                  ))}
+                </dl>
+              ) : (
+                <span className="muted">—</span>
+              )}
+            </td>
+          </tr>
         )}
-        <Pager
-          label="Security event pages"
-          previousHref={newerCursor ? `/settings/security-events${queryString({ ...filters, cursor: newerCursor })}` : null}
-          nextHref={olderCursor ? `/settings/security-events${queryString({ ...filters, cursor: olderCursor })}` : null}
-        />
-        {values.cursor && !newerCursor ? (
-          <p>
-            <Link to={`/settings/security-events${queryString(filters)}`}>Back to the newest events</Link>
-          </p>
-        ) : null}
-      </section>
+      />
     </>
   );
 }

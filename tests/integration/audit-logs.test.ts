@@ -9,10 +9,9 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditKeyFileFor, loadAuditSigner, type AuditSigner } from "../../app/lib/audit/signing.server";
 import { canonicalEntry, chainHash, GENESIS_HASH, type AuditContext } from "../../app/lib/audit/log.server";
-import { openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { getPage, setupOwner } from "../support/http";
 import { runCli, startServer, type TestServer } from "../support/server";
-import { auditInTransaction } from "../support/kit";
+import { auditInTransaction, testDatabase, type TestDatabase } from "../support/kit";
 
 const DAY = 86_400_000;
 const T0 = Date.parse("2026-11-01T12:00:00.000Z");
@@ -71,13 +70,13 @@ function parseCsv(text: string): string[][] {
 describe("Settings > Audit Logs", () => {
   let server: TestServer;
   let cookie: string;
-  let opened: OpenedDatabase;
+  let opened: TestDatabase;
   const bySeq = new Map<number, { actor: string; action: string; resourceType: string; resourceId: string; at: number }>();
 
   beforeAll(async () => {
     server = await startServer();
     cookie = await setupOwner(server);
-    opened = openDatabase(server.dbPath);
+    opened = await testDatabase({ path: server.dbPath });
     const owner = (await opened.db.selectFrom("owners").selectAll().executeTakeFirstOrThrow())!;
     const insertToken = (name: string, hint: string, revoked: string | null) =>
       opened.db
@@ -133,7 +132,7 @@ describe("Settings > Audit Logs", () => {
   });
 
   afterAll(async () => {
-    await opened?.db.destroy();
+    await opened?.close();
     await server?.stop();
   });
 

@@ -3,10 +3,10 @@
  * server: the 24-hour failure count, filters, keyset paging and escaping.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { recordSecurityEvent } from "../../app/lib/security/events.server";
 import { getPage, OWNER_EMAIL, postForm, setupOwner } from "../support/http";
 import { startServer, type TestServer } from "../support/server";
+import { testDatabase, type TestDatabase } from "../support/kit";
 
 /** Event ids listed on a security events page, in page order (from the count cell's row key is not rendered: use details). */
 function markersOf(html: string): string[] {
@@ -22,15 +22,15 @@ function pagerHref(html: string, rel: "next" | "prev"): string | null {
 describe("settings overview and security events", () => {
   let server: TestServer;
   let cookie: string;
-  let opened: OpenedDatabase;
+  let opened: TestDatabase;
 
   beforeAll(async () => {
     server = await startServer();
     cookie = await setupOwner(server);
-    opened = openDatabase(server.dbPath);
+    opened = await testDatabase({ path: server.dbPath });
   });
   afterAll(async () => {
-    await opened?.db.destroy();
+    await opened?.close();
     await server?.stop();
   });
 

@@ -2,9 +2,9 @@
  * Settings > Security (password change) against the production server.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { getPage, OWNER_EMAIL, OWNER_PASSWORD, postForm, setupOwner, signIn } from "../support/http";
 import { startServer, type TestServer } from "../support/server";
+import { testDatabase, type TestDatabase } from "../support/kit";
 
 /** The `flash=…` pair a redirect set: the "done" notice the next page shows once. */
 function flashFrom(response: Response): string {
@@ -17,15 +17,15 @@ const NEW_PASSWORD = "a brand new passphrase 42";
 
 describe("Settings > Security: change password", () => {
   let server: TestServer;
-  let opened: OpenedDatabase;
+  let opened: TestDatabase;
 
   beforeAll(async () => {
     server = await startServer({ env: { LOGIN_RATE_LIMIT: "4/15m" } });
     await setupOwner(server);
-    opened = openDatabase(server.dbPath);
+    opened = await testDatabase({ path: server.dbPath });
   });
   afterAll(async () => {
-    await opened?.db.destroy();
+    await opened?.close();
     await server?.stop();
   });
 

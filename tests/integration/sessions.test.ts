@@ -4,9 +4,9 @@
  * next request, and each revocation leaves a security event and an audit entry.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type OpenedDatabase } from "~/lib/db.server";
 import { getPage, postForm, setupOwner } from "../support/http";
 import { startServer, type TestServer } from "../support/server";
+import { testDatabase, type TestDatabase } from "../support/kit";
 
 /** The `flash=…` pair a redirect set: the "done" notice the next page shows once. */
 function flashFrom(response: Response): string {
@@ -17,15 +17,15 @@ function flashFrom(response: Response): string {
 
 describe("Settings > Sessions", () => {
   let server: TestServer;
-  let opened: OpenedDatabase;
+  let opened: TestDatabase;
 
   beforeAll(async () => {
     server = await startServer();
     await setupOwner(server);
-    opened = openDatabase(server.dbPath);
+    opened = await testDatabase({ path: server.dbPath });
   });
   afterAll(async () => {
-    await opened?.db.destroy();
+    await opened?.close();
     await server?.stop();
   });
 

@@ -20,8 +20,8 @@
  */
 import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type OpenedDatabase } from "~/lib/db.server";
-import { signedIn, type CookieJar } from "../support/kit";
+import type { OpenedDatabase } from "~/lib/db.server";
+import { signedIn, type CookieJar, testDatabase, type TestDatabase } from "../support/kit";
 import { OWNER_EMAIL, OWNER_PASSWORD, getPage, postForm } from "../support/http";
 import { runCli, startServer, type TestServer } from "../support/server";
 
@@ -99,14 +99,14 @@ async function ownSessionId(jar: CookieJar): Promise<string> {
 
 describe("two sessions, one aged out of sudo mode", () => {
   let server: TestServer;
-  let opened: OpenedDatabase;
+  let opened: TestDatabase;
 
   beforeAll(async () => {
     server = await startServer({ env: { LOGIN_RATE_LIMIT: "200/15m", LOGIN_UNTRUSTED_RATE_LIMIT: "200/15m" } });
-    opened = openDatabase(server.dbPath);
+    opened = await testDatabase({ path: server.dbPath });
   });
   afterAll(async () => {
-    await opened?.db.destroy();
+    await opened?.close();
     await server?.stop();
   });
 
@@ -235,16 +235,16 @@ describe("two sessions, one aged out of sudo mode", () => {
 
 describe("item 3: challenges opened with the old password", () => {
   let server: TestServer;
-  let opened: OpenedDatabase;
+  let opened: TestDatabase;
   let totp: OTPAuth.TOTP;
 
   beforeAll(async () => {
     server = await startServer({ env: { LOGIN_RATE_LIMIT: "200/15m", LOGIN_UNTRUSTED_RATE_LIMIT: "200/15m" } });
-    opened = openDatabase(server.dbPath);
+    opened = await testDatabase({ path: server.dbPath });
     ({ totp } = await enrol(await signedIn(server)));
   });
   afterAll(async () => {
-    await opened?.db.destroy();
+    await opened?.close();
     await server?.stop();
   });
 
@@ -307,15 +307,15 @@ describe("item 3: challenges opened with the old password", () => {
 
 describe("item 4: wrong current passwords on Settings › Security, account-wide", () => {
   let server: TestServer;
-  let opened: OpenedDatabase;
+  let opened: TestDatabase;
 
   beforeAll(async () => {
     // Behind a proxy: each guess comes from its own address, as a distributed guesser's would.
     server = await startServer({ env: { TRUST_PROXY: "true", LOGIN_RATE_LIMIT: "5/15m", LOGIN_UNTRUSTED_RATE_LIMIT: "5/15m" } });
-    opened = openDatabase(server.dbPath);
+    opened = await testDatabase({ path: server.dbPath });
   });
   afterAll(async () => {
-    await opened?.db.destroy();
+    await opened?.close();
     await server?.stop();
   });
 
@@ -359,16 +359,16 @@ describe("item 4: wrong current passwords on Settings › Security, account-wide
 
 describe("item 6: TOTP codes on /settings/two-factor go through the attempt guard", () => {
   const servers: TestServer[] = [];
-  const dbs: OpenedDatabase[] = [];
+  const dbs: TestDatabase[] = [];
   async function fresh() {
     const server = await startServer({ env: { LOGIN_RATE_LIMIT: "5/15m", LOGIN_UNTRUSTED_RATE_LIMIT: "50/15m" } });
     servers.push(server);
-    const opened = openDatabase(server.dbPath);
+    const opened = await testDatabase({ path: server.dbPath });
     dbs.push(opened);
     return { server, opened, jar: await signedIn(server) };
   }
   afterAll(async () => {
-    for (const d of dbs) await d.db.destroy();
+    for (const d of dbs) await d.close();
     for (const s of servers) await s.stop();
   });
 
@@ -406,15 +406,15 @@ describe("item 6: TOTP codes on /settings/two-factor go through the attempt guar
 
 describe("item 9: anonymous passkey-options requests", () => {
   let server: TestServer;
-  let opened: OpenedDatabase;
+  let opened: TestDatabase;
 
   beforeAll(async () => {
     server = await startServer();
-    opened = openDatabase(server.dbPath);
+    opened = await testDatabase({ path: server.dbPath });
     await signedIn(server);
   });
   afterAll(async () => {
-    await opened?.db.destroy();
+    await opened?.close();
     await server?.stop();
   });
 

@@ -9,8 +9,8 @@
 import { randomBytes } from "node:crypto";
 import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type OpenedDatabase } from "~/lib/db.server";
-import { signedIn, type CookieJar } from "../support/kit";
+import type { OpenedDatabase } from "~/lib/db.server";
+import { signedIn, type CookieJar, testDatabase, type TestDatabase } from "../support/kit";
 import { OWNER_EMAIL, OWNER_PASSWORD, getPage, postForm, sessionCookieFrom } from "../support/http";
 import { runCli, startServer, type TestServer } from "../support/server";
 
@@ -70,7 +70,7 @@ async function events(opened: OpenedDatabase, type: string) {
 
 describe("TOTP: enrolment and sign-in", () => {
   let server: TestServer;
-  let opened: OpenedDatabase;
+  let opened: TestDatabase;
   let totp: OTPAuth.TOTP;
   let recoveryCodes: string[];
 
@@ -79,7 +79,7 @@ describe("TOTP: enrolment and sign-in", () => {
     server = await startServer({
       env: { COOKIE_SECURE: "false", LOGIN_RATE_LIMIT: "200/15m", LOGIN_UNTRUSTED_RATE_LIMIT: "200/15m" },
     });
-    opened = openDatabase(server.dbPath);
+    opened = await testDatabase({ path: server.dbPath });
     const jar = await signedIn(server);
     const enrolled = await enrol(jar);
     totp = enrolled.totp;
@@ -89,7 +89,7 @@ describe("TOTP: enrolment and sign-in", () => {
     expect(enrolled.page).toMatch(/<img[^>]+src="data:image\/svg\+xml;base64,/);
   });
   afterAll(async () => {
-    await opened?.db.destroy();
+    await opened?.close();
     await server?.stop();
   });
 
@@ -230,14 +230,14 @@ describe("TOTP: enrolment and sign-in", () => {
 
 describe("sudo mode", () => {
   let server: TestServer;
-  let opened: OpenedDatabase;
+  let opened: TestDatabase;
 
   beforeAll(async () => {
     server = await startServer({ env: { COOKIE_SECURE: "false", SUDO_MAX_AGE: "2" } });
-    opened = openDatabase(server.dbPath);
+    opened = await testDatabase({ path: server.dbPath });
   });
   afterAll(async () => {
-    await opened?.db.destroy();
+    await opened?.close();
     await server?.stop();
   });
 
@@ -325,7 +325,7 @@ describe("sudo mode", () => {
 describe("owner 2fa reset (CLI)", () => {
   it("removes TOTP, recovery codes and passkeys, ends every session, and is audited", async () => {
     const server = await startServer({ env: { COOKIE_SECURE: "false" } });
-    const opened = openDatabase(server.dbPath);
+    const opened = await testDatabase({ path: server.dbPath });
     try {
       const jar = await signedIn(server);
       await enrol(jar);
@@ -346,7 +346,7 @@ describe("owner 2fa reset (CLI)", () => {
       const res = await postForm(server, "/login", { email: OWNER_EMAIL, password: OWNER_PASSWORD });
       expect(res.status).toBe(302);
     } finally {
-      await opened.db.destroy();
+      await opened.close();
       await server.stop();
     }
   });

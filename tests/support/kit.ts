@@ -2,7 +2,7 @@
  * The shared test kit: what most tests need before their first assertion, built the
  * same way everywhere and cleaned up after.
  *
- *   testDatabase()        a migrated SQLite database (":memory:" or a temp file)
+ *   testDatabase()        a migrated SQLite database (":memory:", a temp file, or a test server's file)
  *   testServices()        the full `Services` on a temp SQLite file, test audit key, quiet logger
  *   testOwner(db)         the owner row
  *   testToken(services)   an API token of a scope, created the way the console creates one
@@ -25,7 +25,7 @@ import type { ChangePublisher } from "../../app/lib/audit/actions";
 import { createPasswordHasher, type PasswordDeps } from "../../app/lib/auth/password.server";
 import type { CommandDeps } from "../../app/lib/command/command.server";
 import type { ActorContext } from "../../app/lib/domain/context";
-import { migrate, openDatabase, transaction, type Db, type OpenedDatabase } from "../../app/lib/db.server";
+import { migrate, openDatabase, transaction, type DatabaseOptions, type Db, type OpenedDatabase } from "../../app/lib/db.server";
 import { loadConfig } from "../../app/lib/env.server";
 import { createLogger, type Logger } from "../../app/lib/logger.server";
 import { createServices, type Services } from "../../app/server/services.server";
@@ -109,16 +109,38 @@ export interface TestDatabase extends OpenedDatabase {
   close(): Promise<void>;
 }
 
-/** A migrated database: in memory by default, or in a temp file (`{ file: true }`). */
-export async function testDatabase(options: { file?: boolean } = {}): Promise<TestDatabase> {
-  const dir = options.file ? testDir("preq-db-") : null;
-  const dbPath = dir ? path.join(dir, "test.db") : ":memory:";
-  const opened = openDatabase(dbPath);
-  await migrate(opened.db);
+export interface TestDatabaseOptions {
+  /** In a temp file instead of memory (removed on close). */
+  file?: boolean;
+  /**
+   * An existing database file, such as a running test server's: opened as it is (not
+   * migrated again) and left in place on close.
+   */
+  path?: string;
+  /** `false`: left unmigrated, for a test that sets up an older schema or migrates by hand. */
+  migrate?: boolean;
+  /** `openDatabase`'s options (group commit). */
+  open?: DatabaseOptions;
+}
+
+/**
+ * A migrated database: in memory by default, or in a temp file (`{ file: true }`);
+ * `{ path }` opens a database that exists already (a test server's).
+ */
+export async function testDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+  const dir = options.file && !options.path ? testDir("preq-db-") : null;
+  const dbPath = options.path ?? (dir ? path.join(dir, "test.db") : ":memory:");
+  const opened = openDatabase(dbPath, options.open);
   const close = once(async () => {
     await opened.db.destroy();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
+  try {
+    if (options.migrate ?? !options.path) await migrate(opened.db);
+  } catch (error) {
+    await close();
+    throw error;
+  }
   closeAfterTest(close);
   return { ...opened, dbPath, close };
 }

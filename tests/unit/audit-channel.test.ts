@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { Migrator } from "kysely/migration";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { AuditInput } from "~/lib/audit/log.server";
 import {
   canonicalEntry,
@@ -10,10 +10,10 @@ import {
   verifyAuditChain as verifyWith,
   type AuditContext,
 } from "~/lib/audit/log.server";
-import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
+import { migrate, type OpenedDatabase } from "~/lib/db.server";
 import { migrations } from "../../db/migrations";
 import { testAuditSigner } from "../support/audit-key";
-import { auditInTransaction } from "../support/kit";
+import { auditInTransaction, testDatabase } from "../support/kit";
 
 const base = { ip: "203.0.113.4", userAgent: "agent/2", requestId: "req-1", signer: testAuditSigner };
 const verifyAuditChain = (db: OpenedDatabase["db"]) => verifyWith(db, testAuditSigner);
@@ -27,9 +27,8 @@ const input = (id: string): AuditInput => ({
 
 let opened: OpenedDatabase;
 beforeEach(async () => {
-  opened = openDatabase(":memory:");
+  opened = await testDatabase({ migrate: false }); // each test migrates: one starts from an older schema
 });
-afterEach(() => opened.db.destroy());
 
 const rows = () => opened.db.selectFrom("audit_log").selectAll().orderBy("seq").execute();
 

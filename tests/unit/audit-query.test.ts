@@ -1,8 +1,7 @@
 import { Kysely, SqliteDialect } from "kysely";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { type AuditContext } from "../../app/lib/audit/log.server";
 import {
-  dateBounds,
   describeChanges,
   iterateAuditEntries,
   listActorTokens,
@@ -10,10 +9,11 @@ import {
   parseAuditFilters,
   type AuditFilters,
 } from "../../app/lib/audit/query.server";
-import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
+import { dateBounds } from "../../app/lib/domain/list-query";
+import type { OpenedDatabase } from "~/lib/db.server";
 import type { Database } from "../../db/schema";
 import { testAuditSigner } from "../support/audit-key";
-import { auditInTransaction } from "../support/kit";
+import { auditInTransaction, testDatabase } from "../support/kit";
 
 const T0 = Date.parse("2026-11-10T08:00:00.000Z");
 const HOUR = 3_600_000;
@@ -80,8 +80,7 @@ describe("dateBounds", () => {
 describe("listAuditPage and iterateAuditEntries", () => {
   let opened: OpenedDatabase;
   beforeEach(async () => {
-    opened = openDatabase(":memory:");
-    await migrate(opened.db);
+    opened = await testDatabase();
     for (let i = 0; i < 23; i++) {
       const actor = i % 3 === 0 ? ctx("token", "7") : i % 3 === 1 ? ctx("owner", "o") : ctx("cli", "cli");
       await auditInTransaction(
@@ -91,9 +90,6 @@ describe("listAuditPage and iterateAuditEntries", () => {
         T0 + i * HOUR,
       );
     }
-  });
-  afterEach(async () => {
-    await opened.db.destroy();
   });
 
   const seqs = (entries: { seq: number }[]) => entries.map((e) => e.seq);
@@ -232,8 +228,7 @@ describe("listAuditPage and iterateAuditEntries", () => {
 
 describe("listActorTokens", () => {
   it("lists tokens newest first, revoked ones included", async () => {
-    const { db } = openDatabase(":memory:");
-    await migrate(db);
+    const { db } = await testDatabase();
     const base = { owner_id: "o", scope: "full" as const, created_at: "2026-11-01T00:00:00.000Z" };
     await db
       .insertInto("api_tokens")
@@ -246,7 +241,6 @@ describe("listActorTokens", () => {
       { id: 2, name: "b", hint: "preq_b…2", revoked: true },
       { id: 1, name: "a", hint: "preq_a…1", revoked: false },
     ]);
-    await db.destroy();
   });
 });
 

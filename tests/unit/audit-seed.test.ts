@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { verifyAuditChain } from "../../app/lib/audit/log.server";
-import { seedAuditLog } from "../../app/lib/audit/seed.server";
+import { seedAuditLog } from "../../bench/lib/audit-seed";
 import { testAuditSigner, testDatabase, auditInTransaction } from "../support/kit";
 
 describe("seedAuditLog", () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { Migrator } from "kysely/migration";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { migrations } from "../../db/migrations";
 import { auditSignerFromSeed } from "../../app/lib/audit/signing.server";
 import {
@@ -14,7 +14,7 @@ import {
   verifyAuditChain,
   type AuditContext,
 } from "../../app/lib/audit/log.server";
-import { migrate, openDatabase, transaction, type Db, type OpenedDatabase } from "~/lib/db.server";
+import { migrate, transaction, type Db, type OpenedDatabase } from "~/lib/db.server";
 import { rechainAuditLog } from "../support/audit-key";
 import { testAuditSigner, testDatabase, type TestDatabase, auditInTransaction } from "../support/kit";
 
@@ -251,7 +251,7 @@ describe("a log written before signing began", () => {
 
   /** A database as the previous version left it: migrated up to before signing, with unsigned entries. */
   beforeEach(async () => {
-    legacy = openDatabase(":memory:");
+    legacy = await testDatabase({ migrate: false });
     const migrator = new Migrator({ db: legacy.db, provider: { getMigrations: async () => migrations } });
     const result = await migrator.migrateTo(BEFORE_SIGNING);
     expect(result.error).toBeUndefined();
@@ -279,7 +279,6 @@ describe("a log written before signing began", () => {
       prev = hash;
     }
   });
-  afterEach(() => legacy.db.destroy());
 
   it("verifies after the upgrade: the first start with the key seals it, new entries are signed", async () => {
     await migrate(legacy.db);

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { AuditSigner } from "../../app/lib/audit/signing.server";
 import { guardAttempt } from "../../app/lib/auth/attempt-guard.server";
 import { createDeviceCookie } from "../../app/lib/auth/device-cookie.server";
@@ -12,14 +12,13 @@ import { createSession, createSessionCookie, hashSessionId } from "../../app/lib
 import { SetupCode } from "../../app/lib/auth/setup.server";
 import { signIn, signOut } from "../../app/lib/auth/sign-in.server";
 import { dataKeyFromBytes } from "../../app/lib/auth/two-factor/data-key.server";
-import { migrate, openDatabase, type OpenedDatabase } from "../../app/lib/db.server";
 import { cliContext, ownerActor, requestContext, type ActorContext, type RequestContext } from "../../app/lib/domain/context";
 import { loadConfig } from "../../app/lib/env.server";
 import { recordEvent } from "../../app/lib/security/events.server";
 import { RateLimiter } from "../../app/lib/security/rate-limit.server";
 import type { Owner } from "../../db/schema";
 import { testAuditSigner } from "../support/audit-key";
-import { noChanges } from "../support/kit";
+import { noChanges, testDatabase, type TestDatabase } from "../support/kit";
 
 const config = loadConfig({ DATABASE_PATH: ":memory:", SESSION_SECRET: "unit-test-session-secret-0123456789abcdef" });
 const sessionCookie = createSessionCookie(config);
@@ -42,7 +41,7 @@ const anonymous: RequestContext = requestContext(new Request("http://localhost/l
   userAgent: "unit-test/1",
 });
 
-let opened: OpenedDatabase;
+let opened: TestDatabase;
 const db = () => opened.db;
 const dataKey = dataKeyFromBytes(randomBytes(32));
 const passwords = createPasswordHasher();
@@ -75,12 +74,7 @@ function ownerContext(owner: Owner, path = "/settings/security"): ActorContext {
 }
 
 beforeEach(async () => {
-  opened = openDatabase(":memory:");
-  await migrate(opened.db);
-});
-
-afterEach(async () => {
-  await opened.db.destroy();
+  opened = await testDatabase();
 });
 
 describe("recordEvent: the one security-event recorder", () => {
@@ -99,14 +93,13 @@ describe("recordEvent: the one security-event recorder", () => {
   });
 
   it("propagates a failure, unless best effort, which logs it with the request id", async () => {
-    await opened.db.destroy();
+    await opened.close();
     const error = vi.fn();
     await expect(recordEvent(db(), anonymous, { type: "login", outcome: "failure" })).rejects.toThrow();
     await expect(
       recordEvent(db(), anonymous, { type: "login", outcome: "failure" }, { bestEffort: { error } }),
     ).resolves.toBeUndefined();
     expect(error).toHaveBeenCalledWith("could not record security event", expect.objectContaining({ requestId: "req-1" }));
-    opened = openDatabase(":memory:"); // for afterEach
   });
 });
 

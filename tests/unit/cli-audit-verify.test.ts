@@ -5,9 +5,17 @@ import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main, type CliIo } from "../../bin/cli";
 import { auditSignerFromSeed, type AuditSigner } from "../../app/lib/audit/signing.server";
-import { migrate, openDatabase, type Db } from "~/lib/db.server";
+import type { Db } from "~/lib/db.server";
 import { rechainAuditLog } from "../support/audit-key";
-import { TEST_AUDIT_KEY, TEST_SESSION_SECRET, testAudit, testAuditSigner, testDir, auditInTransaction } from "../support/kit";
+import {
+  TEST_AUDIT_KEY,
+  TEST_SESSION_SECRET,
+  testAudit,
+  testAuditSigner,
+  testDir,
+  auditInTransaction,
+  testDatabase,
+} from "../support/kit";
 
 const ctx = testAudit;
 
@@ -19,12 +27,12 @@ function capture() {
 
 /** Edit with the triggers dropped, then renumber and recompute every hash; re-sign only if given a key. */
 async function forge(dbPath: string, edit: (db: Db) => Promise<void>, resign?: AuditSigner) {
-  const { db } = openDatabase(dbPath);
+  const { db, close } = await testDatabase({ path: dbPath });
   await sql`drop trigger if exists audit_log_no_update`.execute(db);
   await sql`drop trigger if exists audit_log_no_delete`.execute(db);
   await edit(db);
   await rechainAuditLog(db, resign);
-  await db.destroy();
+  await close();
 }
 
 describe("preqstation audit verify", () => {
@@ -45,11 +53,10 @@ describe("preqstation audit verify", () => {
   beforeEach(async () => {
     dir = testDir("preq-cli-audit-");
     dbPath = path.join(dir, "db.sqlite");
-    const { db } = openDatabase(dbPath);
-    await migrate(db);
+    const { db, close } = await testDatabase({ path: dbPath, migrate: true });
     for (let i = 0; i < 5; i++)
       await auditInTransaction(db, ctx, { action: "task.update", resourceType: "task", resourceId: String(i), changes: {} });
-    await db.destroy();
+    await close();
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -142,10 +149,10 @@ describe("preqstation audit verify", () => {
     );
 
     // Someone holding the real key rewrites entry 1 and re-signs: only the recorded head catches it.
-    const { db } = openDatabase(dbPath);
+    const { db, close } = await testDatabase({ path: dbPath });
     for (let i = 0; i < 2; i++)
       await auditInTransaction(db, ctx, { action: "task.update", resourceType: "task", resourceId: `n${i}`, changes: {} });
-    await db.destroy();
+    await close();
     await forge(
       dbPath,
       (db2) =>

@@ -1,17 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../app/lib/api/route.server";
-import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
+import type { OpenedDatabase } from "~/lib/db.server";
 import { parseIdempotencyKey } from "../../app/lib/api/idempotency.server";
 import { IDEMPOTENCY_TTL_MS, requestHash, withIdempotency as withIdempotencyIn } from "../../app/lib/command/idempotency.server";
 import { DomainError } from "../../app/lib/domain/errors";
-import { cmd } from "../support/kit";
+import { cmd, testDatabase } from "../support/kit";
 
 let opened: OpenedDatabase;
 beforeEach(async () => {
-  opened = openDatabase(":memory:");
-  await migrate(opened.db);
+  opened = await testDatabase();
 });
-afterEach(() => opened.db.destroy());
 
 /** The domain's idempotent create with the test command deps; `now` as the claim's field, as before. */
 function withIdempotency(

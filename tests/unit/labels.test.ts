@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { migrate, openDatabase, transaction, type OpenedDatabase } from "~/lib/db.server";
+import { beforeEach, describe, expect, it } from "vitest";
+import { transaction, type OpenedDatabase } from "~/lib/db.server";
 import { availableLabels, dedupeLabelNames, LABEL_COLORS, labelColor, resolveLabels } from "../../app/lib/tasks/labels.server";
 import { createProject } from "../../app/lib/projects/projects.server";
 import type { AuditContext } from "../../app/lib/audit/log.server";
 import { testAuditSigner } from "../support/audit-key";
-import { cmd } from "../support/kit";
+import { cmd, testDatabase } from "../support/kit";
 
 const audit: AuditContext = {
   actor: { type: "token", id: "1", label: "t" },
@@ -15,10 +15,8 @@ const audit: AuditContext = {
 };
 let opened: OpenedDatabase;
 beforeEach(async () => {
-  opened = openDatabase(":memory:");
-  await migrate(opened.db);
+  opened = await testDatabase();
 });
-afterEach(() => opened.db.destroy());
 
 describe("label resolution", () => {
   it("gives a name the same palette color whatever its case", () => {

@@ -1,14 +1,11 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { Kysely, SqliteDialect } from "kysely";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { Database, Session } from "../../db/schema";
-import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
+import type { OpenedDatabase } from "~/lib/db.server";
 import { createChangeHub } from "~/lib/live/changes.server";
 import { changeStream } from "~/lib/http/change-stream.server";
+import { testDatabase } from "../support/kit";
 
-let dir: string;
 let opened: OpenedDatabase;
 /** The same database through a Kysely that counts every query it runs. */
 let counted: Kysely<Database>;
@@ -31,9 +28,7 @@ const session = (idHash: string, expiresInMs = HOUR): Session => {
 };
 
 beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-live-"));
-  opened = openDatabase(path.join(dir, "t.db"));
-  await migrate(opened.db);
+  opened = await testDatabase({ file: true });
   const now = new Date().toISOString();
   await opened.db
     .insertInto("owners")
@@ -45,10 +40,6 @@ beforeEach(async () => {
     dialect: new SqliteDialect({ database: opened.sqlite }),
     log: (event) => void queries.push(event.query.sql),
   });
-});
-afterEach(async () => {
-  await opened.db.destroy();
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** Reads a stream's text as it arrives. */

@@ -1,14 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { OpenedDatabase } from "~/lib/db.server";
 import { createOwner, getOwnerByEmail, NewPasswordSchema, OwnerExistsError, ownerExists } from "../../app/lib/auth/owner.server";
+import { testDatabase } from "../support/kit";
 
 let opened: OpenedDatabase;
 beforeEach(async () => {
-  opened = openDatabase(":memory:");
-  await migrate(opened.db);
-});
-afterEach(async () => {
-  await opened.db.destroy();
+  opened = await testDatabase();
 });
 
 describe("the single owner", () => {

@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { Owner } from "../../db/schema";
 import type { AuditContext } from "../../app/lib/audit/log.server";
 import { createOwner } from "../../app/lib/auth/owner.server";
@@ -14,9 +14,9 @@ import {
   startPasskeyRegistration,
   type RelyingParty,
 } from "../../app/lib/auth/two-factor/passkeys.server";
-import { migrate, openDatabase, type OpenedDatabase } from "../../app/lib/db.server";
+import type { OpenedDatabase } from "../../app/lib/db.server";
 import { testAuditSigner } from "../support/audit-key";
-import { cmd } from "../support/kit";
+import { cmd, testDatabase } from "../support/kit";
 import { authCmd } from "../support/auth-cmd";
 
 /**
@@ -149,11 +149,9 @@ const source = { ip: "192.0.2.10", userAgent: "Chromium", path: "/login" };
 let opened: OpenedDatabase;
 let owner: Owner;
 beforeEach(async () => {
-  opened = openDatabase(":memory:");
-  await migrate(opened.db);
+  opened = await testDatabase();
   owner = await createOwner(opened.db, { email: "owner@example.com", passwordHash: "unused" });
 });
-afterEach(() => opened.db.destroy());
 
 async function register(auth: SoftAuthenticator, name = "Laptop") {
   const { challengeId, options } = await startPasskeyRegistration(...cmd(opened.db), { owner, rp });

@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { DomainError } from "../../app/lib/domain/errors";
 import type { AuditContext } from "../../app/lib/audit/log.server";
-import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
+import type { OpenedDatabase } from "~/lib/db.server";
 import {
   createProject,
   deriveProjectKey,
@@ -10,7 +10,7 @@ import {
   updateProject,
 } from "../../app/lib/projects/projects.server";
 import { testAuditSigner } from "../support/audit-key";
-import { cmd } from "../support/kit";
+import { cmd, testDatabase } from "../support/kit";
 
 const audit: AuditContext = {
   actor: { type: "token", id: "1", label: "t" },
@@ -21,10 +21,8 @@ const audit: AuditContext = {
 };
 let opened: OpenedDatabase;
 beforeEach(async () => {
-  opened = openDatabase(":memory:");
-  await migrate(opened.db);
+  opened = await testDatabase();
 });
-afterEach(() => opened.db.destroy());
 
 describe("projects", () => {
   it("derives a key from the name's initials or its first letters", () => {

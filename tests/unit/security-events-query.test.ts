@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { OpenedDatabase } from "~/lib/db.server";
 import { recordSecurityEvent } from "../../app/lib/security/events.server";
 import {
   countRecentProblems,
@@ -7,6 +7,7 @@ import {
   parseSecurityEventFilters,
   type SecurityEventFilters,
 } from "../../app/lib/security/events-query.server";
+import { testDatabase } from "../support/kit";
 
 const T0 = Date.parse("2026-11-20T00:00:00.000Z");
 
@@ -36,8 +37,7 @@ describe("parseSecurityEventFilters", () => {
 describe("listSecurityEventPage", () => {
   let opened: OpenedDatabase;
   beforeEach(async () => {
-    opened = openDatabase(":memory:");
-    await migrate(opened.db);
+    opened = await testDatabase();
     // 3 events per timestamp, so the id must break ties correctly across page boundaries.
     for (let i = 0; i < 30; i++) {
       await recordSecurityEvent(
@@ -53,9 +53,6 @@ describe("listSecurityEventPage", () => {
         { now: T0 + Math.floor(i / 3) * 60_000 },
       );
     }
-  });
-  afterEach(async () => {
-    await opened.db.destroy();
   });
 
   const ids = (events: { id: number }[]) => events.map((e) => e.id);
@@ -104,8 +101,7 @@ describe("listSecurityEventPage", () => {
 
 describe("countRecentProblems", () => {
   it("counts failed and blocked events of the last 24 hours, coalesced repeats included", async () => {
-    const { db } = openDatabase(":memory:");
-    await migrate(db);
+    const { db } = await testDatabase();
     const now = T0;
     const ev = { ip: "192.0.2.9", userAgent: "x", path: "/login" };
     await recordSecurityEvent(db, { ...ev, type: "login", outcome: "failure" }, { now: now - 1000 });
@@ -118,6 +114,5 @@ describe("countRecentProblems", () => {
       blocked: 4,
       since: new Date(now - 86_400_000).toISOString(),
     });
-    await db.destroy();
   });
 });

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { migrate, openDatabase, type Db } from "~/lib/db.server";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { Db } from "~/lib/db.server";
 import {
   ANONYMOUS_EVENT_BUDGET,
   COALESCE_WINDOW_MS,
@@ -9,14 +9,11 @@ import {
   recordSecurityEvent,
   type SecurityEventInput,
 } from "../../app/lib/security/events.server";
+import { testDatabase } from "../support/kit";
 
 let db: Db;
 beforeEach(async () => {
-  db = openDatabase(":memory:").db;
-  await migrate(db);
-});
-afterEach(async () => {
-  await db.destroy();
+  db = (await testDatabase()).db;
 });
 
 const T0 = Date.parse("2026-11-27T12:00:00.000Z");

@@ -1,9 +1,6 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { createCookie } from "@remix-run/node";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { migrate, openDatabase, type Db } from "~/lib/db.server";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { Db } from "~/lib/db.server";
 import { loadConfig } from "~/lib/env.server";
 import { createOwner } from "../../app/lib/auth/owner.server";
 import {
@@ -22,6 +19,7 @@ import {
   touchSession,
   type SessionCookie,
 } from "../../app/lib/auth/session.server";
+import { testDatabase } from "../support/kit";
 
 const SECRET_A = "a".repeat(16) + "first-secret-used-to-sign-now";
 const SECRET_B = "b".repeat(16) + "older-secret-still-accepted";
@@ -40,12 +38,8 @@ let ownerId: string;
 const sc = cookieFor([SECRET_A]);
 
 beforeEach(async () => {
-  db = openDatabase(":memory:").db;
-  await migrate(db);
+  db = (await testDatabase()).db;
   ownerId = (await createOwner(db, { email: "owner@example.com", passwordHash: "x" })).id;
-});
-afterEach(async () => {
-  await db.destroy();
 });
 
 async function newSession(cookie = sc, now = T0) {
@@ -200,9 +194,8 @@ describe("browser sessions", () => {
   });
 
   it("keeps a session valid, unbumped, while the database refuses writes (a full disk)", async () => {
-    const opened = openDatabase(path.join(fs.mkdtempSync(path.join(os.tmpdir(), "preqstation-session-")), "db.sqlite"));
+    const opened = await testDatabase({ file: true });
     try {
-      await migrate(opened.db);
       const owner = await createOwner(opened.db, { email: "o@example.com", passwordHash: "x" });
       const { id, row } = await createSession(opened.db, sc, { ownerId: owner.id, ip: "x", userAgent: "t" }, T0);
       opened.sqlite.pragma("query_only = ON"); // every write now fails with SQLITE_READONLY
@@ -210,7 +203,7 @@ describe("browser sessions", () => {
       expect(touched?.idle_expires_at).toBe(row.idle_expires_at);
       expect(await touchSession(opened.db, sc, id, { ip: "x" }, T0 + 86_400_000 + 1)).toBeNull();
     } finally {
-      await opened.db.destroy();
+      await opened.close();
     }
   });
 

@@ -1,15 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { migrate, openDatabase, type Db } from "~/lib/db.server";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { Db } from "~/lib/db.server";
 import { createOwner } from "../../app/lib/auth/owner.server";
 import { generateSetupCode, SetupCode } from "../../app/lib/auth/setup.server";
+import { testDatabase } from "../support/kit";
 
 let db: Db;
 beforeEach(async () => {
-  db = openDatabase(":memory:").db;
-  await migrate(db);
-});
-afterEach(async () => {
-  await db.destroy();
+  db = (await testDatabase()).db;
 });
 
 describe("the one-time setup code", () => {

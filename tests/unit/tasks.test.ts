@@ -1,14 +1,11 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../app/lib/api/errors.server";
 import { ifMatchSatisfied } from "../../app/lib/api/etag.server";
 import { DomainError } from "../../app/lib/domain/errors";
 import { CreateTaskBodySchema, ListTasksQuerySchema, PatchTaskBodySchema } from "../../app/lib/api/schemas";
 import type { AuditContext } from "../../app/lib/audit/log.server";
 import { verifyAuditChain } from "../../app/lib/audit/log.server";
-import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
+import type { OpenedDatabase } from "~/lib/db.server";
 import { createProject } from "../../app/lib/projects/projects.server";
 import {
   createTask,
@@ -22,7 +19,7 @@ import {
   updateTask,
 } from "../../app/lib/tasks/tasks.server";
 import { testAuditSigner } from "../support/audit-key";
-import { cmd } from "../support/kit";
+import { cmd, testDatabase } from "../support/kit";
 
 const audit: AuditContext = {
   actor: { type: "token", id: "1", label: "t" },
@@ -31,17 +28,10 @@ const audit: AuditContext = {
   requestId: "r",
   signer: testAuditSigner,
 };
-let dir: string;
 let opened: OpenedDatabase;
 beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "preq-tasks-"));
-  opened = openDatabase(path.join(dir, "t.db"));
-  await migrate(opened.db);
+  opened = await testDatabase({ file: true });
   await createProject(...cmd(opened.db, audit), { name: "Widgets", project_key: "WID", repo_url: "acme/widgets" });
-});
-afterEach(async () => {
-  await opened.db.destroy();
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 const body = (input: unknown) => CreateTaskBodySchema.parse(input);

@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { AuditContext } from "../../app/lib/audit/log.server";
 import { verifyAuditChain } from "../../app/lib/audit/log.server";
-import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
+import type { OpenedDatabase } from "~/lib/db.server";
 import {
   createApiToken,
   findTokenByPlaintext,
@@ -16,7 +16,7 @@ import {
   touchTokenUsage,
 } from "../../app/lib/tokens/tokens.server";
 import { testAuditSigner } from "../support/audit-key";
-import { cmd } from "../support/kit";
+import { cmd, testDatabase } from "../support/kit";
 
 const audit: AuditContext = {
   actor: { type: "owner", id: "owner-1", label: "owner@example.com" },
@@ -28,10 +28,8 @@ const audit: AuditContext = {
 
 let opened: OpenedDatabase;
 beforeEach(async () => {
-  opened = openDatabase(":memory:");
-  await migrate(opened.db);
+  opened = await testDatabase();
 });
-afterEach(() => opened.db.destroy());
 
 describe("token format", () => {
   it("is preq_ followed by 32 characters of A-Z a-z 0-9", () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { Owner } from "../../db/schema";
 import { verifyAuditChain, type AuditContext } from "../../app/lib/audit/log.server";
 import { createOwner } from "../../app/lib/auth/owner.server";
@@ -25,9 +25,9 @@ import {
 } from "../../app/lib/auth/two-factor/totp-factor.server";
 import { totpCodeAt, totpStep } from "../../app/lib/auth/two-factor/totp.server";
 import { loadConfig } from "../../app/lib/env.server";
-import { migrate, openDatabase, type OpenedDatabase } from "../../app/lib/db.server";
+import type { OpenedDatabase } from "../../app/lib/db.server";
 import { testAuditSigner } from "../support/audit-key";
-import { cmd } from "../support/kit";
+import { cmd, testDatabase } from "../support/kit";
 import { authCmd } from "../support/auth-cmd";
 
 const audit: AuditContext = {
@@ -44,11 +44,9 @@ const dataKey = dataKeyFromBytes(randomBytes(32));
 let opened: OpenedDatabase;
 let owner: Owner;
 beforeEach(async () => {
-  opened = openDatabase(":memory:");
-  await migrate(opened.db);
+  opened = await testDatabase();
   owner = await createOwner(opened.db, { email: "owner@example.com", passwordHash: "unused" });
 });
-afterEach(() => opened.db.destroy());
 
 /** The id hash of the session enrolling (an enrolment is bound to it). */
 const SESSION = "a".repeat(64);

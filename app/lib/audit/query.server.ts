@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { AuditEntry, Database } from "../../../db/schema";
 import type { Db } from "../db.server";
 import { JsonObjectSchema, parseJsonColumn } from "../domain/json";
+import { dateBounds, DateBoundSchema, EMPTY_RANGE, isOrderedRange, parseListQuery, type ListQuery } from "../domain/list-query";
 import {
   boundsBeyond,
   keysetBeyond,
@@ -27,49 +28,6 @@ import {
  */
 
 export const AUDIT_PAGE_SIZE = 50;
-
-/** Query-string parameters: only the first value of each counts; blank means "not set". */
-export function searchParamsRecord(params: URLSearchParams, keys: readonly string[]): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const key of keys) {
-    const value = params.get(key)?.trim();
-    out[key] = value ? value : undefined;
-  }
-  return out;
-}
-
-/** A date (`2026-11-27`, the whole UTC day) or an exact instant (`2026-11-27T10:00:00Z`). */
-export const DateBoundSchema = z.union([z.iso.date(), z.iso.datetime({ offset: true })], {
-  error: "Use a date like 2026-11-27 (or an ISO 8601 time)",
-});
-
-const DAY_MS = 86_400_000;
-
-/**
- * Turns `from` / `to` into bounds on the stored ISO strings (which compare as
- * text). `from` is inclusive from the start of its day; `to` is inclusive up to
- * the end of its day, or of the exact instant when a time is given.
- */
-export function dateBounds(from: string | undefined, to: string | undefined): TimeBounds {
-  const bounds: TimeBounds = {};
-  if (from) bounds.gte = new Date(isDateOnly(from) ? `${from}T00:00:00.000Z` : from).toISOString();
-  if (to) {
-    if (isDateOnly(to)) bounds.lt = new Date(Date.parse(`${to}T00:00:00.000Z`) + DAY_MS).toISOString();
-    else bounds.lte = new Date(to).toISOString();
-  }
-  return bounds;
-}
-
-function isDateOnly(value: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(value);
-}
-
-/** True when the range is empty (`from` after `to`). */
-export function isEmptyRange(from: string | undefined, to: string | undefined): boolean {
-  if (!from || !to) return false;
-  const b = dateBounds(from, to);
-  return (b.lt !== undefined && b.gte! >= b.lt) || (b.lte !== undefined && b.gte! > b.lte);
-}
 
 export type { KeysetDirection } from "../domain/paging.server";
 
@@ -101,7 +59,7 @@ export const AuditFilterSchema = z
       .refine((value) => AUDIT_CURSOR.decode(value) !== null, INVALID_CURSOR)
       .optional(),
   })
-  .refine((f) => !isEmptyRange(f.from, f.to), { path: ["to"], message: "The end date is before the start date" });
+  .refine(isOrderedRange, EMPTY_RANGE);
 
 export type AuditFilterInput = z.output<typeof AuditFilterSchema>;
 export const AUDIT_FILTER_KEYS = ["actor", "action", "resource_type", "resource_id", "from", "to", "cursor"] as const;
@@ -115,20 +73,10 @@ export interface AuditFilters {
   cursor?: { direction: KeysetDirection; seq: number };
 }
 
-export type ParsedAuditFilters =
-  | { ok: true; filters: AuditFilters; values: Record<string, string | undefined> }
-  | { ok: false; errors: Record<string, string>; values: Record<string, string | undefined> };
+export type ParsedAuditFilters = ListQuery<AuditFilters>;
 
-/** Validates the filter parameters of a URL. Invalid input is reported per field, never thrown. */
-export function parseAuditFilters(params: URLSearchParams): ParsedAuditFilters {
-  const values = searchParamsRecord(params, AUDIT_FILTER_KEYS);
-  const parsed = AuditFilterSchema.safeParse(values);
-  if (!parsed.success) {
-    const errors: Record<string, string> = {};
-    for (const issue of parsed.error.issues) errors[String(issue.path[0] ?? "form")] ??= issue.message;
-    return { ok: false, errors, values };
-  }
-  const f = parsed.data;
+/** The audit log's filters from valid input. */
+function auditFilters(f: AuditFilterInput): AuditFilters {
   const filters: AuditFilters = { createdAt: dateBounds(f.from, f.to) };
   if (f.actor === "owner" || f.actor === "cli" || f.actor === "system") filters.actor = { type: f.actor };
   else if (f.actor) filters.actor = { type: "token", id: f.actor.slice("token:".length) };
@@ -137,7 +85,12 @@ export function parseAuditFilters(params: URLSearchParams): ParsedAuditFilters {
   if (f.resource_id) filters.resourceId = f.resource_id;
   const position = f.cursor === undefined ? null : AUDIT_CURSOR.decode(f.cursor);
   if (position) filters.cursor = { direction: position.direction, seq: position.key[0] };
-  return { ok: true, filters, values };
+  return filters;
+}
+
+/** Validates the filter parameters of a URL. Invalid input is reported per field, never thrown. */
+export function parseAuditFilters(params: URLSearchParams): ParsedAuditFilters {
+  return parseListQuery(params, { keys: AUDIT_FILTER_KEYS, schema: AuditFilterSchema, toFilters: auditFilters });
 }
 
 type AuditQuery<O> = SelectQueryBuilder<Database, "audit_log", O>;

@@ -1,6 +1,8 @@
-import type { z } from "zod";
 import { DomainError } from "../domain/errors";
-import type { FieldErrors } from "./forms.server";
+import { fieldName, type FieldErrors } from "../domain/field-errors";
+
+/** Zod failures map to field errors by the domain's one function (the console list filters use it too). */
+export { fieldErrorsFromZod } from "../domain/field-errors";
 
 /**
  * What a page shows for a failed command: a message for the whole form and the
@@ -16,12 +18,6 @@ export interface FormError {
 
 const STATUS = { NOT_FOUND: 404, CONFLICT: 409, PRECONDITION_FAILED: 412, VALIDATION_ERROR: 400 } as const;
 
-/** `labels.2` → `labels`; `settings.deploy_strategy` → `deploy_strategy` (the page's field names). */
-function fieldName(path: string): string {
-  if (path.startsWith("settings.")) return path.slice("settings.".length).split(".")[0]!;
-  return path.split(".")[0]! || "form";
-}
-
 /**
  * The one mapping from a domain command's expected failure to an inline form error.
  * Anything but a `DomainError` is rethrown: it is a bug, not bad input.
@@ -31,14 +27,4 @@ export function formErrorFrom(error: unknown, fieldOf: (path: string) => string 
   const fieldErrors: FieldErrors = {};
   for (const detail of error.details ?? []) fieldErrors[fieldOf(detail.path)] ??= detail.message;
   return { status: STATUS[error.code], code: error.code, formError: error.message, fieldErrors };
-}
-
-/** A zod failure as inline field errors (first message per field), keyed like `formErrorFrom`. */
-export function fieldErrorsFromZod(error: z.ZodError, fieldOf: (path: string) => string = fieldName): FieldErrors {
-  const fieldErrors: FieldErrors = {};
-  for (const issue of error.issues) {
-    const key = issue.path.length ? fieldOf(issue.path.map(String).join(".")) : "form";
-    fieldErrors[key] ??= issue.message;
-  }
-  return fieldErrors;
 }

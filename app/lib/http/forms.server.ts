@@ -1,5 +1,6 @@
 import type { HeadersFunction } from "@remix-run/node";
 import { z } from "zod";
+import { fieldErrorsFromZod, type FieldErrors } from "../domain/field-errors";
 import { readBodyText } from "./body.server";
 
 /** Page forms are small: anything over this is refused before it is buffered. */
@@ -20,7 +21,7 @@ export async function readForm(request: Request): Promise<URLSearchParams | null
   }
 }
 
-export type FieldErrors = Record<string, string>;
+export type { FieldErrors };
 
 export type FormResult<T> = { success: true; data: T } | { success: false; fieldErrors: FieldErrors };
 
@@ -35,12 +36,7 @@ export function parseForm<S extends z.ZodType>(schema: S, form: URLSearchParams 
   });
   const parsed = schema.safeParse(input);
   if (parsed.success) return { success: true, data: parsed.data };
-  const fieldErrors: FieldErrors = {};
-  for (const issue of parsed.error.issues) {
-    const key = issue.path.length ? String(issue.path[0]) : "form";
-    fieldErrors[key] ??= issue.message;
-  }
-  return { success: false, fieldErrors };
+  return { success: false, fieldErrors: fieldErrorsFromZod(parsed.error) };
 }
 
 /** The HTML constraints of one input, as the schema that parses its form states them. */

@@ -1,7 +1,7 @@
 import type { SelectQueryBuilder } from "kysely";
 import { z } from "zod";
 import { SECURITY_EVENT_OUTCOMES, type Database, type SecurityEvent, type SecurityEventOutcome } from "../../../db/schema";
-import { DateBoundSchema, dateBounds, isEmptyRange, searchParamsRecord } from "../audit/query.server";
+import { dateBounds, DateBoundSchema, EMPTY_RANGE, isOrderedRange, parseListQuery, type ListQuery } from "../domain/list-query";
 import {
   boundsBeyond,
   keysetBeyond,
@@ -42,7 +42,7 @@ export const SecurityEventFilterSchema = z
       .refine((value) => EVENT_CURSOR.decode(value) !== null, "That page link is not valid; start again from the newest events")
       .optional(),
   })
-  .refine((f) => !isEmptyRange(f.from, f.to), { path: ["to"], message: "The end date is before the start date" });
+  .refine(isOrderedRange, EMPTY_RANGE);
 
 export interface SecurityEventFilters {
   type?: (typeof SECURITY_EVENT_TYPES)[number];
@@ -51,25 +51,25 @@ export interface SecurityEventFilters {
   cursor?: { direction: KeysetDirection; createdAt: string; id: number };
 }
 
-export type ParsedSecurityEventFilters =
-  | { ok: true; filters: SecurityEventFilters; values: Record<string, string | undefined> }
-  | { ok: false; errors: Record<string, string>; values: Record<string, string | undefined> };
+export type ParsedSecurityEventFilters = ListQuery<SecurityEventFilters>;
 
-export function parseSecurityEventFilters(params: URLSearchParams): ParsedSecurityEventFilters {
-  const values = searchParamsRecord(params, SECURITY_EVENT_FILTER_KEYS);
-  const parsed = SecurityEventFilterSchema.safeParse(values);
-  if (!parsed.success) {
-    const errors: Record<string, string> = {};
-    for (const issue of parsed.error.issues) errors[String(issue.path[0] ?? "form")] ??= issue.message;
-    return { ok: false, errors, values };
-  }
-  const f = parsed.data;
+/** The security events' filters from valid input. */
+function securityEventFilters(f: z.output<typeof SecurityEventFilterSchema>): SecurityEventFilters {
   const filters: SecurityEventFilters = { createdAt: dateBounds(f.from, f.to) };
   if (f.type) filters.type = f.type;
   if (f.outcome) filters.outcome = f.outcome;
   const position = f.cursor === undefined ? null : EVENT_CURSOR.decode(f.cursor);
   if (position) filters.cursor = { direction: position.direction, createdAt: position.key[0], id: position.key[1] };
-  return { ok: true, filters, values };
+  return filters;
+}
+
+/** Validates the filter parameters of a URL. Invalid input is reported per field, never thrown. */
+export function parseSecurityEventFilters(params: URLSearchParams): ParsedSecurityEventFilters {
+  return parseListQuery(params, {
+    keys: SECURITY_EVENT_FILTER_KEYS,
+    schema: SecurityEventFilterSchema,
+    toFilters: securityEventFilters,
+  });
 }
 
 type EventQuery<O> = SelectQueryBuilder<Database, "security_events", O>;

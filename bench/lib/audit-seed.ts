@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type SQLite from "better-sqlite3";
-import type { AuditActorType, AuditEntry } from "../../../db/schema";
-import type { AuditSigner } from "./signing.server";
-import { canonicalEntry, chainHash, GENESIS_HASH } from "./log.server";
+import type { AuditActorType, AuditEntry } from "../../db/schema";
+import type { AuditSigner } from "../../app/lib/audit/signing.server";
+import { canonicalEntry, chainHash, GENESIS_HASH } from "../../app/lib/audit/log.server";
 
 /**
  * Fills the audit log with synthetic entries, fast, for tests and benchmarks.
