@@ -36,7 +36,7 @@ const UP = {
     "The domain and the foundations never import the HTTP layer (app/lib/http); the API layer may, never the reverse.",
   ),
   domainFolders: lib(
-    "auth|oauth|tokens|tasks|projects",
+    "auth|oauth|tokens|tasks|comments|projects",
     "The command runner and the foundations never import a domain folder: pass what they need in.",
   ),
   tasks: lib(
@@ -71,7 +71,7 @@ const LAYERS = [
   { files: ["app/{routes,components}/**", "app/root.tsx", "app/routes.ts"], up: ABOVE_ROUTES },
   { files: ["app/lib/api/**"], up: ABOVE_ROUTES },
   { files: ["app/lib/http/**"], up: [UP.api, ...ABOVE_ROUTES] },
-  { files: ["app/lib/{auth,oauth,tokens,tasks}/**"], up: [UP.http, UP.api, ...ABOVE_ROUTES] },
+  { files: ["app/lib/{auth,oauth,tokens,tasks,comments}/**"], up: [UP.http, UP.api, ...ABOVE_ROUTES] },
   { files: ["app/lib/projects/**"], up: [UP.tasks, UP.http, UP.api, ...ABOVE_ROUTES] },
   { files: ["app/lib/command/**"], up: [UP.domainFolders, UP.http, UP.api, ...ABOVE_ROUTES] },
   { files: ["app/lib/{audit,security,live}/**"], up: [UP.command, UP.domainFolders, UP.http, UP.api, ...ABOVE_ROUTES] },

@@ -5,6 +5,8 @@ import { ETAG_HEADER, IF_MATCH, ok, TASK_ID } from "~/lib/api/openapi.server";
 import { defineApiRoute } from "~/lib/api/route.server";
 import { PatchTaskBodySchema } from "~/lib/api/schemas";
 import { deleteTask, getTaskView, updateTask } from "~/lib/tasks/tasks.server";
+import { setTaskNote } from "~/lib/tasks/note.server";
+import { isNotePatch, type PatchTaskBody, type TaskNoteBody } from "~/lib/tasks/schemas";
 
 /** GET: one task by key or uuid, with its ETag. PATCH and DELETE (full scope) honour If-Match. */
 const route = defineApiRoute("/api/tasks/{id}", {
@@ -35,7 +37,11 @@ const route = defineApiRoute("/api/tasks/{id}", {
       // answered after the task lookup, so an unknown task is a 404 whatever the body.
       const input = await deferredJsonInput(request, PatchTaskBodySchema);
       const expectedVersion = expectedVersionOf(request.headers.get("if-match"));
-      const task = await updateTask(context.services, auth.ctx, { task: params.id ?? "", patch: input, expectedVersion });
+      // note_markdown / artifacts are a command of their own (task.note; the schema refuses them mixed with other fields).
+      const note = noteOf(input);
+      const task = note
+        ? await setTaskNote(context.services, auth.ctx, { taskId: params.id ?? "", note, expectedVersion })
+        : await updateTask(context.services, auth.ctx, { task: params.id ?? "", patch: input, expectedVersion });
       return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
     },
   },
@@ -54,6 +60,17 @@ const route = defineApiRoute("/api/tasks/{id}", {
     },
   },
 });
+
+/** The note's input when a valid PATCH body sets the note or artifacts; null otherwise (an invalid body goes to updateTask, which answers its 400 after the 404). */
+function noteOf(input: () => PatchTaskBody): TaskNoteBody | null {
+  let body: PatchTaskBody;
+  try {
+    body = input();
+  } catch {
+    return null;
+  }
+  return isNotePatch(body) ? { note_markdown: body.note_markdown, artifacts: body.artifacts } : null;
+}
 
 export const loader = route.loader;
 export const action = route.action;

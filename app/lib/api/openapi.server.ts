@@ -138,6 +138,8 @@ const pathParam = (name: string, description: string) => ({
 });
 export const TASK_ID = pathParam("id", "A task key (PROJ-12, any case) or a task uuid");
 export const PROJECT_KEY = pathParam("key", "A project key (any case)");
+export const COMMENT_ID = pathParam("id", "A comment id (uuid)");
+export const COMMENT_LOCATION = { Location: { schema: { type: "string" }, description: "/api/task-comments/<id>" } };
 export const IF_MATCH = {
   name: "If-Match",
   in: "header",
@@ -223,6 +225,8 @@ export function openApiDocument(version: string, routes: readonly ApiRouteDoc[])
         [S.HeartbeatBodySchema, "HeartbeatBody"],
         [S.ReleaseBodySchema, "ReleaseBody"],
         [S.NextTaskBodySchema, "NextTaskBody"],
+        [S.CommentBodySchema, "CommentBody"],
+        [S.CommentStateBodySchema, "CommentStateBody"],
       ],
       "input",
     ),
@@ -240,6 +244,11 @@ export function openApiDocument(version: string, routes: readonly ApiRouteDoc[])
         [S.OkResponseSchema, "OkResponse"],
         [S.HealthResponseSchema, "HealthResponse"],
         [S.MeResponseSchema, "MeResponse"],
+        [S.CommentSchema, "Comment"],
+        [S.CommentResponseSchema, "CommentResponse"],
+        [S.CommentListResponseSchema, "CommentListResponse"],
+        [S.ActivityItemSchema, "ActivityItem"],
+        [S.ActivityResponseSchema, "ActivityResponse"],
         [S.ErrorResponseSchema, "Error"],
       ],
       "output",

@@ -13,6 +13,7 @@ import { decideLifecycle, type RunState, type TaskStatus } from "./lifecycle";
 import { findProjectByKey, findProjectsByRepo, quoted, requireProject } from "../projects/projects.server";
 import { repoMatchKey } from "../projects/repo-url";
 import {
+  isNotePatch,
   TASK_LIMITS,
   type CreateTaskBody,
   type ListTasksQuery,
@@ -32,6 +33,7 @@ import {
   NO_CLAIM,
   noOpenBlocker,
 } from "./lease.server";
+import { noteOf } from "./note";
 
 type Changes = Record<string, { before: unknown; after: unknown }>;
 type TaskWithProject = TaskRow & { project_key: string; repo_url: string | null };
@@ -75,6 +77,7 @@ export function taskView(row: TaskWithProject, labels: string[], deps: TaskDepen
     run_state_updated_at: row.run_state_updated_at,
     result: resultOf(row),
     block_reason: row.block_reason,
+    ...noteOf(row),
     blocked_by: deps.blocked_by,
     blocking: deps.blocking,
     ...claimOf(row),
@@ -419,6 +422,8 @@ const insertTask = preparedInsert(
     claimed_by_id: 1,
     claimed_by_name: 1,
     lease_expires_at: 1,
+    note_markdown: 1,
+    artifacts: 1,
   } satisfies Record<keyof TaskRow, 1>) as (keyof TaskRow)[],
 );
 
@@ -463,6 +468,8 @@ export async function createTask(
       updated_at: at,
       archived_at: status === "archived" ? at : null,
       ...NO_CLAIM,
+      note_markdown: "",
+      artifacts: "[]",
     };
     const blockers = input.blocked_by === undefined ? [] : await resolveBlockers(trx, input.blocked_by, null);
     await insertTask.run(trx, row);
@@ -636,6 +643,9 @@ export async function updateTask(
     const trx = tx.db;
     let task = await requireTask(trx, request.task);
     const input = resolveInput(request.patch);
+    // The note is its own command (note.server.ts setTaskNote, audit task.note): never dropped here in silence.
+    if (isNotePatch(input))
+      throw new DomainError("VALIDATION_ERROR", "note_markdown and artifacts are set by the task note command");
     checkVersion(request.expectedVersion, task);
     const at = nowIso(now);
     const draft: Draft = { set: {}, changes: {} };

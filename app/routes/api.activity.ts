@@ -1,0 +1,26 @@
+import { apiJson } from "~/lib/api/errors.server";
+import { parseInput, queryObject } from "~/lib/api/input.server";
+import { ok, queryParameters } from "~/lib/api/openapi.server";
+import { defineApiRoute } from "~/lib/api/route.server";
+import { ActivityQueryFieldsSchema, ActivityQuerySchema } from "~/lib/api/schemas";
+import { listActivity } from "~/lib/comments/activity.server";
+
+/** GET `?from&to&project_key&limit&cursor`: a project's activity, newest first, keyset-paged (contract §10). */
+const route = defineApiRoute("/api/activity", {
+  GET: {
+    doc: {
+      operationId: "listActivity",
+      summary: "A project's activity (audit entries of its tasks, the project and comments), newest first; follow next_cursor",
+      parameters: queryParameters(ActivityQueryFieldsSchema),
+      responses: { "200": ok("A page of activity", "ActivityResponse") },
+      errors: ["BadRequest", "NotFound"],
+    },
+    handler: async ({ request, context }) => {
+      const query = parseInput(ActivityQuerySchema, queryObject(new URL(request.url)), "Query");
+      return apiJson(await listActivity(context.services.db, query));
+    },
+  },
+});
+
+export const loader = route.loader;
+export const action = route.action;
