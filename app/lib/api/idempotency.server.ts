@@ -12,7 +12,7 @@ import { parseJsonColumn, StringRecordSchema } from "../domain/json";
  */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
-/** 1–255 visible ASCII characters (the header here, the `idempotency_key` argument of the MCP create_task). */
+/** 1–255 visible ASCII characters (the header here, the `idempotencyKey` argument of the MCP preq_create_task). */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 export interface StoredResponse {
