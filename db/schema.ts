@@ -13,6 +13,7 @@ export interface Database {
   labels: LabelsTable;
   task_labels: TaskLabelsTable;
   task_dependencies: TaskDependenciesTable;
+  task_comments: TaskCommentsTable;
   idempotency_keys: IdempotencyKeysTable;
   owner_totp: OwnerTotpTable;
   totp_enrolments: TotpEnrolmentsTable;
@@ -183,11 +184,39 @@ export interface TasksTable {
   claimed_by_id: string | null;
   claimed_by_name: string | null;
   lease_expires_at: Timestamp | null;
+  /** The agent's working note (contract §10), Markdown; '' when there is none. */
+  note_markdown: ColumnType<string, string | undefined, string>;
+  /** The agent's artifacts: JSON array of {type, title, url}; '[]' when there are none. */
+  artifacts: ColumnType<string, string | undefined, string>;
 }
 
 /** Who may hold a claim: a token or an OAuth grant. */
 export const CLAIMANT_TYPES = ["token", "oauth"] as const;
 export type ClaimantType = (typeof CLAIMANT_TYPES)[number];
+
+/** Who wrote a comment: the owner, a token, or an OAuth client (by its grant). */
+export const COMMENT_AUTHOR_TYPES = ["owner", "token", "oauth"] as const;
+export type CommentAuthorType = (typeof COMMENT_AUTHOR_TYPES)[number];
+/** Where the work a comment asks for stands; null when it asks for none (an agent's comment, a reply). */
+export const COMMENT_RUN_STATES = ["queued", "working", "done", "failed"] as const;
+export type CommentRunState = (typeof COMMENT_RUN_STATES)[number];
+
+/** A comment on a task (contract §10), or a reply (`parent_id`) to a top-level comment of the same task. */
+export interface TaskCommentsTable {
+  id: string;
+  task_id: string;
+  parent_id: string | null;
+  body: string;
+  author_type: CommentAuthorType;
+  /** The owner's id, the token's id, or `oauth:<grant id>`. */
+  author_id: string;
+  /** The name shown: the owner's email, the token's name, the OAuth client's name (as it was when written). */
+  author_name: string;
+  run_state: CommentRunState | null;
+  error_message: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
 
 /** `task_id` is blocked by `blocker_id`; `position` keeps the order the client gave. */
 export interface TaskDependenciesTable {
@@ -369,6 +398,7 @@ export type AuditEntry = Selectable<AuditLogTable>;
 export type AuditSeal = Selectable<AuditSealTable>;
 export type ProjectRow = Selectable<ProjectsTable>;
 export type TaskRow = Selectable<TasksTable>;
+export type TaskCommentRow = Selectable<TaskCommentsTable>;
 export type LabelRow = Selectable<LabelsTable>;
 export type IdempotencyRecord = Selectable<IdempotencyKeysTable>;
 export type OwnerTotp = Selectable<OwnerTotpTable>;

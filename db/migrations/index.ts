@@ -10,6 +10,7 @@ import * as totpEnrolmentSession from "./2026_12_07_2300_totp_enrolment_session"
 import * as blockReason from "./2026_12_07_2310_block_reason";
 import * as coordination from "./2026_12_07_2320_coordination";
 import * as oauth from "./2026_12_07_2330_oauth";
+import * as comments from "./2026_12_08_0100_comments";
 
 /**
  * Every migration, by name. A static map (not a folder scan) so the migrations
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   "2026_12_07_2310_block_reason": blockReason,
   "2026_12_07_2320_coordination": coordination,
   "2026_12_07_2330_oauth": oauth,
+  "2026_12_08_0100_comments": comments,
 };

@@ -14,6 +14,7 @@ import { API_ERRORS, type ApiErrorCode } from "./errors.server";
 
 export * from "../projects/schemas";
 export * from "../tasks/schemas";
+export * from "../comments/schemas";
 
 // ---------------------------------------------------------------- limits
 

@@ -11,6 +11,10 @@ export const AUDIT_ACTIONS = [
   "task.release",
   "task.lease_expired",
   "task.dependencies",
+  "task.note",
+  "comment.create",
+  "comment.reply",
+  "comment.state",
   "project.create",
   "project.update",
   "api_token.create",
@@ -35,6 +39,7 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const AUDIT_RESOURCE_TYPES = [
   "task",
   "project",
+  "comment",
   "api_token",
   "session",
   "owner",

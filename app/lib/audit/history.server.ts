@@ -62,7 +62,7 @@ export async function resourceHistory(
 
 /**
  * The changes made to a task since version `since`: a task's version goes up by one
- * exactly when an update or status change changed something, so these are its newest
+ * exactly when an update, status change or note change changed something, so these are its newest
  * `current - since` entries that changed something. Used to tell an owner whose form
  * was stale what happened meanwhile.
  */
@@ -70,6 +70,6 @@ export function changesSince(history: readonly HistoryEntry[], since: number, cu
   const wanted = current - since;
   if (wanted <= 0) return [];
   return history
-    .filter((e) => (e.action === "task.update" || e.action === "task.status") && e.changes.length > 0)
+    .filter((e) => (e.action === "task.update" || e.action === "task.status" || e.action === "task.note") && e.changes.length > 0)
     .slice(0, wanted);
 }

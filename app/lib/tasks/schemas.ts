@@ -30,6 +30,11 @@ export const TASK_LIMITS = {
   leaseSecondsMin: 10,
   leaseSecondsMax: 86_400,
   leaseSecondsDefault: 900,
+  noteMarkdown: 50_000,
+  artifacts: 20,
+  artifactType: 40,
+  artifactTitle: 200,
+  artifactUrl: 2_048,
 } as const;
 
 // ---------------------------------------------------------------- building blocks
@@ -103,6 +108,37 @@ export const BlockReasonSchema = multiLine(
   z.string().trim().max(TASK_LIMITS.blockReason, `Must be at most ${TASK_LIMITS.blockReason} characters`),
 ).describe("Why the task is blocked (lifecycle_action block only); stored as block_reason");
 
+// ---------------------------------------------------------------- note and artifacts (contract §10)
+
+/** The agent's working note: Markdown, at most 50 000 characters; "" or null clears it. */
+export const NoteMarkdownSchema = multiLineText(TASK_LIMITS.noteMarkdown).describe(
+  `The agent's working note (Markdown, at most ${TASK_LIMITS.noteMarkdown} characters); "" or null clears it`,
+);
+
+/** True for an absolute http(s) URL (so never `javascript:`, `data:`, `file:` …). */
+export function isHttpUrl(value: string): boolean {
+  if (!/^https?:\/\//i.test(value)) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
+export const ArtifactSchema = z.strictObject({
+  type: singleLineText(TASK_LIMITS.artifactType).describe("What it is: pr, log, screenshot, build …"),
+  title: singleLineText(TASK_LIMITS.artifactTitle),
+  url: singleLine(z.string().trim().max(TASK_LIMITS.artifactUrl, `Must be at most ${TASK_LIMITS.artifactUrl} characters`))
+    .refine(isHttpUrl, "Must be an http:// or https:// URL")
+    .describe("An http(s) URL"),
+});
+export type Artifact = z.output<typeof ArtifactSchema>;
+export const ArtifactListSchema = z
+  .array(ArtifactSchema)
+  .max(TASK_LIMITS.artifacts, `At most ${TASK_LIMITS.artifacts} artifacts`)
+  .describe(`The agent's artifacts (at most ${TASK_LIMITS.artifacts}); replaces the list`);
+
 /** Adds an issue when an alias and its canonical field are both given with different values. */
 function checkAlias(value: Record<string, unknown>, ctx: z.RefinementCtx, canonical: string, alias: string): void {
   if (value[canonical] !== undefined && value[alias] !== undefined && value[canonical] !== value[alias]) {
@@ -152,9 +188,25 @@ export const PatchTaskBodySchema = z
       "With lifecycle_action start: the claim's lease, 10–86400 s, default 900",
     ),
     blocked_by: BlockedBySchema.optional(),
+    note_markdown: NoteMarkdownSchema.nullable().optional(),
+    noteMarkdown: NoteMarkdownSchema.nullable().optional().describe("Alias of note_markdown"),
+    artifacts: ArtifactListSchema.optional(),
   })
   .superRefine((value, ctx) => {
     checkAlias(value, ctx, "planMarkdown", "plan_markdown");
+    checkAlias(value, ctx, "note_markdown", "noteMarkdown");
+    // The note is a change of its own (audit task.note, never a status change): one PATCH, one command, one audit entry.
+    const note = NOTE_FIELDS.filter((field) => value[field] !== undefined);
+    const other = Object.keys(value).filter(
+      (field) => value[field as keyof typeof value] !== undefined && !NOTE_FIELDS.includes(field as NoteField),
+    );
+    if (note.length > 0 && other.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: [note[0]!],
+        message: `${note.join(", ")} go in a PATCH of their own (not with ${other.join(", ")})`,
+      });
+    }
     if (value.reason !== undefined && value.lifecycle_action !== "block") {
       ctx.addIssue({ code: "custom", path: ["reason"], message: "reason goes with lifecycle_action block" });
     }
@@ -169,11 +221,34 @@ export const PatchTaskBodySchema = z
       ctx.addIssue({ code: "custom", path: ["lease_seconds"], message: "lease_seconds goes with lifecycle_action start" });
     }
   })
-  .transform(({ plan_markdown, planMarkdown, ...rest }) => ({
-    ...rest,
-    plan_markdown: planMarkdown !== undefined ? planMarkdown : plan_markdown,
-  }));
+  .transform(({ plan_markdown, planMarkdown, note_markdown, noteMarkdown, ...rest }) => {
+    const note = note_markdown !== undefined ? note_markdown : noteMarkdown;
+    return {
+      ...rest,
+      plan_markdown: planMarkdown !== undefined ? planMarkdown : plan_markdown,
+      ...(note === undefined ? {} : { note_markdown: note }),
+    };
+  });
 export type PatchTaskBody = z.output<typeof PatchTaskBodySchema>;
+
+const NOTE_FIELDS = ["note_markdown", "noteMarkdown", "artifacts"] as const;
+type NoteField = (typeof NOTE_FIELDS)[number];
+
+/** True when a parsed PATCH sets the note or artifacts (and so, by the schema, nothing else). */
+export function isNotePatch(body: PatchTaskBody): body is PatchTaskBody & TaskNoteBody {
+  return body.note_markdown !== undefined || body.artifacts !== undefined;
+}
+
+/** The note's own input (the command's, and the MCP tool's after renaming): at least one of the two. */
+export const TaskNoteBodySchema = z
+  .strictObject({
+    note_markdown: NoteMarkdownSchema.nullable().optional(),
+    artifacts: ArtifactListSchema.optional(),
+  })
+  .refine((value) => value.note_markdown !== undefined || value.artifacts !== undefined, {
+    message: "Give note_markdown or artifacts",
+  });
+export type TaskNoteBody = z.output<typeof TaskNoteBodySchema>;
 
 export const TaskStatusBodySchema = z.strictObject({
   status: TaskStatusSchema,
@@ -230,6 +305,8 @@ export const TaskSchema = z.object({
   run_state_updated_at: TimestampSchema.nullable(),
   result: z.record(z.string(), z.unknown()).nullable(),
   block_reason: z.string().nullable(),
+  note_markdown: z.string().nullable().describe("The agent's working note (Markdown), or null"),
+  artifacts: z.array(z.object({ type: z.string(), title: z.string(), url: z.string() })).describe("The agent's artifacts"),
   blocked_by: z.array(z.string()).describe("Keys of the tasks this one waits for"),
   blocking: z.array(z.string()).describe("Keys of the tasks waiting for this one"),
   claimed_by: z

@@ -32,6 +32,7 @@ import {
   noOpenBlocker,
   systemAudit,
 } from "./lease.server";
+import { noteOf } from "./note";
 
 type Changes = Record<string, { before: unknown; after: unknown }>;
 type TaskWithProject = TaskRow & { project_key: string; repo_url: string | null };
@@ -75,6 +76,7 @@ export function taskView(row: TaskWithProject, labels: string[], deps: TaskDepen
     run_state_updated_at: row.run_state_updated_at,
     result: resultOf(row),
     block_reason: row.block_reason,
+    ...noteOf(row),
     blocked_by: deps.blocked_by,
     blocking: deps.blocking,
     ...claimOf(row),
@@ -419,6 +421,8 @@ const insertTask = preparedInsert(
     claimed_by_id: 1,
     claimed_by_name: 1,
     lease_expires_at: 1,
+    note_markdown: 1,
+    artifacts: 1,
   } satisfies Record<keyof TaskRow, 1>) as (keyof TaskRow)[],
 );
 
@@ -457,6 +461,8 @@ export async function createTask(db: Db, audit: AuditContext, input: CreateTaskB
       updated_at: at,
       archived_at: status === "archived" ? at : null,
       ...NO_CLAIM,
+      note_markdown: "",
+      artifacts: "[]",
     };
     const blockers = input.blocked_by === undefined ? [] : await resolveBlockers(trx, input.blocked_by, null);
     await insertTask.run(trx, row);
