@@ -96,18 +96,9 @@ afterAll(async () => {
   await api?.stop();
 });
 
-// The comment, note and activity tools join once their domain commands exist (issue 27).
-const PENDING = new Set([
-  "preq_update_task_note",
-  "preq_list_task_comments",
-  "preq_get_task_comment",
-  "preq_update_task_comment_state",
-  "preq_reply_task_comment",
-  "preq_list_project_activity",
-]);
-const ALL_TOOLS = SKILL_TOOL_NAMES.filter((name) => !PENDING.has(name));
-const READ_TOOLS = SKILL_READ_TOOLS.filter((name) => !PENDING.has(name));
-const WRITE_TOOLS = SKILL_WRITE_TOOLS.filter((name) => !PENDING.has(name));
+const ALL_TOOLS = SKILL_TOOL_NAMES;
+const READ_TOOLS = SKILL_READ_TOOLS;
+const WRITE_TOOLS = SKILL_WRITE_TOOLS;
 const REPO_URL = "https://github.com/acme/tools";
 
 describe("MCP: initialize and tools/list", () => {
@@ -405,6 +396,171 @@ describe("MCP: errors", () => {
       expect.objectContaining({ tool: "preq_create_task", reason: "read_scope", token_id: tokenId("agent-read") }),
     );
     expect(events.reduce((n, e) => n + e.count, 0)).toBeGreaterThanOrEqual(WRITE_TOOLS.length);
+  });
+});
+
+describe("MCP: the note, the conversation with the owner, and the activity", () => {
+  const audited = (after: number) =>
+    auditRows()
+      .filter((r) => r.seq > after)
+      .map((r) => [r.action, r.actor_type, r.channel]);
+
+  it("sets the note and artifacts without touching the status, one task.note entry, equal to the API", async () => {
+    const created = ok(await call(full, "preq_create_task", { title: "Noted", repo: REPO_URL })) as {
+      task: { task_key: string };
+    };
+    const key = created.task.task_key;
+    ok(await call(full, "preq_start_task", { taskId: key }));
+    const before = auditRows().at(-1)!.seq;
+    const noted = ok(
+      await call(full, "preq_update_task_note", {
+        taskId: key,
+        noteMarkdown: "## Where I am\n- routes done",
+        artifacts: [{ type: "pr", title: "Draft PR", url: "https://github.com/acme/tools/pull/9" }],
+        engine: "codex",
+      }),
+    ) as { task: Record<string, unknown> };
+    expect(noted.task).toMatchObject({
+      status: "inbox",
+      run_state: "working",
+      note_markdown: "## Where I am\n- routes done",
+      artifacts: [{ type: "pr", title: "Draft PR", url: "https://github.com/acme/tools/pull/9" }],
+    });
+    expect(noted).toEqual((await api.call("GET", `/api/tasks/${key}`)).json);
+    expect(audited(before)).toEqual([["task.note", "token", "mcp"]]);
+
+    for (const [args, path] of [
+      [
+        { taskId: key, noteMarkdown: "x", artifacts: [{ type: "pr", title: "t", url: "javascript:alert(1)" }] },
+        "artifacts.0.url",
+      ],
+      [{ taskId: key, noteMarkdown: "x", engine: "Not An Engine" }, "engine"],
+      [{ taskId: key, note_markdown: "x" }, "note_markdown"],
+      [{ taskId: key }, "noteMarkdown"],
+    ] as const) {
+      const refused = await call(full, "preq_update_task_note", args);
+      const [first, detailLine] = text(refused).split("\n");
+      expect(first, JSON.stringify(args)).toMatch(/^VALIDATION_ERROR: /);
+      expect(JSON.parse(detailLine!).details.map((d: { path: string }) => d.path)).toContain(path);
+    }
+    expect(text(await call(full, "preq_update_task_note", { taskId: "AT-99999", noteMarkdown: "x" }))).toMatch(/^NOT_FOUND: /);
+    expect(audited(before)).toHaveLength(1);
+  });
+
+  it("owner asks on the task page; the agent reads it, marks it working, replies, marks it done — each step the API's JSON and audited with channel mcp", async () => {
+    const created = ok(await call(full, "preq_create_task", { title: "Which approach?", repo: REPO_URL })) as {
+      task: { task_key: string };
+    };
+    const key = created.task.task_key;
+    const cookie = await signIn(api.server);
+    const asked = await postForm(
+      api.server,
+      `/tasks/${key}`,
+      { intent: "comment", body: "Which approach: **A** or B?" },
+      { cookie },
+    );
+    expect(asked.status).toBeLessThan(400);
+
+    const listed = ok(await call(read, "preq_list_task_comments", { taskId: key.toLowerCase() })) as {
+      comments: { id: string; author: unknown; run_state: string | null; body: string }[];
+    };
+    expect(listed).toEqual((await api.call("GET", `/api/tasks/${key}/comments`)).json);
+    expect(listed.comments).toHaveLength(1);
+    const question = listed.comments[0]!;
+    expect(question).toMatchObject({ author: "owner", run_state: "queued", body: "Which approach: **A** or B?" });
+    expect(ok(await call(read, "preq_get_task_comment", { commentId: question.id }))).toEqual(
+      (await api.call("GET", `/api/task-comments/${question.id}`)).json,
+    );
+
+    const before = auditRows().at(-1)!.seq;
+    const working = ok(
+      await call(full, "preq_update_task_comment_state", { commentId: question.id, runState: "working", engine: "codex" }),
+    ) as { comment: Record<string, unknown> };
+    expect(working.comment).toMatchObject({ id: question.id, run_state: "working" });
+    expect(working).toEqual((await api.call("GET", `/api/task-comments/${question.id}`)).json);
+
+    const replied = ok(
+      await call(full, "preq_reply_task_comment", {
+        commentId: question.id,
+        body: "A: it keeps one command.",
+        noteUpdated: false,
+      }),
+    ) as { comment: { id: string } & Record<string, unknown> };
+    expect(replied.comment).toMatchObject({
+      parent_id: question.id,
+      task_key: key,
+      body: "A: it keeps one command.",
+      author: { type: "token", name: "agent-full" },
+      run_state: null,
+    });
+    expect(replied).toEqual((await api.call("GET", `/api/task-comments/${replied.comment.id}`)).json);
+
+    const done = ok(await call(full, "preq_update_task_comment_state", { commentId: question.id, runState: "done" })) as {
+      comment: Record<string, unknown>;
+    };
+    expect(done.comment).toMatchObject({ run_state: "done", error_message: null });
+    expect(audited(before)).toEqual([
+      ["comment.state", "token", "mcp"],
+      ["comment.reply", "token", "mcp"],
+      ["comment.state", "token", "mcp"],
+    ]);
+    // The owner's page shows the reply under the question.
+    const page = await (await getPage(api.server, `/tasks/${key}`, cookie)).text();
+    expect(page).toContain("A: it keeps one command.");
+
+    // The rules are the API's: a reply to a reply, a state after done, a failure's message elsewhere, a read token.
+    expect(text(await call(full, "preq_reply_task_comment", { commentId: replied.comment.id, body: "nested" }))).toMatch(
+      /^CONFLICT: /,
+    );
+    expect(text(await call(full, "preq_update_task_comment_state", { commentId: question.id, runState: "working" }))).toMatch(
+      /^CONFLICT: /,
+    );
+    const misplaced = await call(full, "preq_update_task_comment_state", {
+      commentId: question.id,
+      runState: "done",
+      errorMessage: "x",
+    });
+    expect(JSON.parse(text(misplaced).split("\n")[1]!).details.map((d: { path: string }) => d.path)).toContain("errorMessage");
+    expect(text(await call(full, "preq_reply_task_comment", { commentId: question.id, body: "   " }))).toMatch(
+      /^VALIDATION_ERROR: .*body/,
+    );
+    expect(text(await call(full, "preq_get_task_comment", { commentId: "00000000-0000-4000-8000-000000000000" }))).toMatch(
+      /^NOT_FOUND: /,
+    );
+    expect(text(await call(read, "preq_reply_task_comment", { commentId: question.id, body: "nope" }))).toBe(
+      "FORBIDDEN: Insufficient permissions",
+    );
+    expect(audited(before)).toHaveLength(3);
+  });
+
+  it("lists a project's activity over a time range, equal to GET /api/activity, paged by next_cursor", async () => {
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const page = ok(await call(read, "preq_list_project_activity", { from, to, projectKeys: ["at"], limit: 3 })) as {
+      activity: { action: string; task_key: string | null }[];
+      next_cursor: string | null;
+    };
+    const query = new URLSearchParams({ from, to, project_key: "AT", limit: "3" });
+    expect(page).toEqual((await api.call("GET", `/api/activity?${query}`)).json);
+    expect(page.activity).toHaveLength(3);
+    expect(page.next_cursor).not.toBeNull();
+    const next = ok(
+      await call(read, "preq_list_project_activity", { from, to, projectKeys: ["AT"], limit: 3, cursor: page.next_cursor }),
+    );
+    query.set("cursor", page.next_cursor!);
+    expect(next).toEqual((await api.call("GET", `/api/activity?${query}`)).json);
+    for (const [args, path] of [
+      [{ to }, "from"],
+      [{ from: "yesterday", to }, "from"],
+      [{ from, to, projectKeys: ["not a key"] }, "projectKeys.0"],
+      [{ from, to, project_key: "AT" }, "project_key"],
+    ] as const) {
+      const refused = await call(read, "preq_list_project_activity", args);
+      const [first, detailLine] = text(refused).split("\n");
+      expect(first, JSON.stringify(args)).toMatch(/^VALIDATION_ERROR: /);
+      expect(JSON.parse(detailLine!).details.map((d: { path: string }) => d.path)).toContain(path);
+    }
+    expect(text(await call(read, "preq_list_project_activity", { from, to, projectKeys: ["NOPE"] }))).toMatch(/^NOT_FOUND: /);
   });
 });
 

@@ -53,9 +53,8 @@ describe("MCP tool list and OpenAPI document", () => {
   const withSource = MCP_TOOL_NAMES.filter((name) => sources[name] !== null);
 
   it("lists the skill's tools, in the spec's order, each with the skill's argument names", () => {
-    // The comment, note and activity tools join once their domain commands exist (issue 27).
-    const built = SKILL_TOOL_NAMES.filter((name) => (MCP_TOOL_NAMES as readonly string[]).includes(name));
-    expect(tools.map((t) => t.name)).toEqual(built);
+    expect(tools.map((t) => t.name)).toEqual(SKILL_TOOL_NAMES);
+    expect([...MCP_TOOL_NAMES]).toEqual(SKILL_TOOL_NAMES);
     expect(MCP_TOOL_NAMES.every((name) => name.startsWith("preq_"))).toBe(true);
     for (const tool of tools) {
       const skill = SKILL_TOOLS[tool.name]!;
@@ -139,7 +138,7 @@ describe("MCP tool list and OpenAPI document", () => {
 
   it("shows a read token only the read tools, each marked read-only; preq_delete_task alone is destructive", () => {
     const read = listTools("read").tools.map((t) => t.name);
-    expect(read).toEqual(SKILL_READ_TOOLS.filter((name) => (MCP_TOOL_NAMES as readonly string[]).includes(name)));
+    expect(read).toEqual(SKILL_READ_TOOLS);
     for (const tool of tools) {
       const write = !SKILL_TOOLS[tool.name]!.read;
       expect(tool.annotations.readOnlyHint, tool.name).toBe(!write);
@@ -151,11 +150,17 @@ describe("MCP tool list and OpenAPI document", () => {
   it("has an agent guide that names only tools the server lists and walks the whole workflow", () => {
     const guide = agentGuide();
     const named = new Set(guide.match(/preq_[a-z_]+/g));
-    for (const name of named) expect(SKILL_TOOL_NAMES, name).toContain(name);
+    for (const name of named) expect(MCP_TOOL_NAMES, name).toContain(name);
     for (const step of ["preq_list_tasks", "preq_plan_task", "preq_start_task", "preq_update_task_note", "preq_complete_task"]) {
       expect(named).toContain(step);
     }
-    for (const step of ["preq_block_task", "preq_review_task", "preq_reply_task_comment", "preq_update_task_comment_state"]) {
+    for (const step of [
+      "preq_block_task",
+      "preq_review_task",
+      "preq_list_task_comments",
+      "preq_reply_task_comment",
+      "preq_update_task_comment_state",
+    ]) {
       expect(named).toContain(step);
     }
     expect(agentGuide("codex")).toContain('engine: "codex"');

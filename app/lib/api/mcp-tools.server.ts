@@ -28,6 +28,11 @@ import { multiLineText, singleLine } from "../domain/text";
 import { blockTask, createTask, deleteTask, getTaskView, listTasks, setTaskStatus, updateTask } from "../tasks/tasks.server";
 import { claimNextTask, heartbeatTask, releaseTask } from "../tasks/claims.server";
 import { agentGuide } from "./agent-guide.server";
+import type { CommandDeps } from "../command/command.server";
+import type { ActorContext } from "../domain/context";
+import { setTaskNote } from "../tasks/note.server";
+import { getComment, listComments, replyToComment, setCommentState } from "../comments/comments.server";
+import { listActivity } from "../comments/activity.server";
 
 type Json = Record<string, unknown>;
 type Args = Record<string, unknown>;
@@ -41,20 +46,32 @@ export const MCP_TOOL_NAMES = [
   "preq_create_task",
   "preq_plan_task",
   "preq_start_task",
+  "preq_update_task_note",
   "preq_complete_task",
   "preq_review_task",
   "preq_block_task",
   "preq_update_task_status",
   "preq_delete_task",
+  "preq_list_task_comments",
+  "preq_get_task_comment",
+  "preq_update_task_comment_state",
+  "preq_reply_task_comment",
+  "preq_list_project_activity",
   "preq_claim_next_task",
   "preq_heartbeat_task",
   "preq_release_task",
 ] as const;
 export type McpToolName = (typeof MCP_TOOL_NAMES)[number];
 
-/** What a tool call runs with: the guard's result (audit channel `mcp`), the services, the HTTP request. */
+/**
+ * What a tool call runs with: the guard's result, the commands' deps (the services) and ctx
+ * (the token as actor, channel `mcp`), the HTTP request. `audit` is the same ctx for the
+ * task commands that still take an AuditContext.
+ */
 export interface ToolContext {
   auth: TokenAuth;
+  deps: CommandDeps;
+  ctx: ActorContext;
   audit: AuditContext;
   db: Db;
   request: Request;
@@ -122,7 +139,7 @@ interface ToolSpec {
    * `own`: the tool's own arguments, validated; `fields`: the rest under their API names, not yet
    * validated; `parse(schema, set)`: `fields` (plus what the tool sets itself) through the API's schema.
    */
-  run(input: ToolInput, ctx: ToolContext): Promise<ToolOutput>;
+  run(input: ToolInput, call: ToolContext): Promise<ToolOutput>;
 }
 
 interface ToolDefinition extends ToolSpec {
@@ -142,6 +159,14 @@ const TaskIdSchema = z
   .min(1, "Must not be empty")
   .max(TASK_ID_MAX)
   .describe("The task: its key (PROJ-12, any case) or its uuid");
+const CommentIdSchema = z.string().trim().min(1, "Must not be empty").max(TASK_ID_MAX).describe("The comment's id");
+/**
+ * The engine the skill names itself by on the comment and note tools. Their commands record
+ * the actor (the token or OAuth client) and change nothing else, so it is checked, not stored.
+ */
+const CallerEngineSchema = S.EngineSchema.describe(
+  "The engine you run as (claude-code, codex, …); checked, not stored: the token or OAuth client is recorded as the author",
+);
 const ProjectKeyArgSchema = S.ProjectKeySchema.describe("The project's key, e.g. PROJ");
 const IdempotencyKeySchema = z
   .string()
@@ -268,18 +293,10 @@ function splitArgs(tool: ToolDefinition, args: Args): ToolInput {
 const SummarySchema = resultText(4_000, true).describe("What was done (the result's summary)");
 const TestsSchema = resultText(4_000, false).describe("How it was verified, e.g. the test command and its outcome");
 const NotesSchema = resultText(8_000, false).describe("Anything the reviewer should know");
-const PrUrlSchema = singleLine(z.string().trim().max(2_048))
-  .refine((value) => /^https?:\/\/[^\s/]+/i.test(value) && URL.canParse(value), "Must be an http:// or https:// URL")
+const PrUrlSchema = singleLine(z.string().trim().max(S.TASK_LIMITS.artifactUrl))
+  .refine(S.isHttpUrl, "Must be an http:// or https:// URL")
   .describe("The pull request's URL");
 const BranchNameSchema = S.BranchSchema.describe("The branch the work is on");
-const ResultArtifactSchema = z
-  .strictObject({
-    type: singleLine(z.string().trim().min(1, "Must not be empty").max(40)),
-    title: singleLine(z.string().trim().min(1, "Must not be empty").max(200)),
-    url: PrUrlSchema.describe("An http(s) URL"),
-  })
-  .describe("A link the work produced: {type (pr, log, screenshot…), title, url}");
-const ResultArtifactsSchema = z.array(ResultArtifactSchema).max(20).describe("Links the work produced (at most 20)");
 
 function resultText(max: number, required: boolean): z.ZodType<string> {
   const text = multiLineText(max);
@@ -347,15 +364,15 @@ function canonicalArguments(data: Record<string, unknown>): string {
 function patchLifecycle(
   input: ToolInput,
   action: z.output<typeof S.LifecycleActionSchema>,
-  ctx: ToolContext,
+  call: ToolContext,
   options: { set?: Args; expectedVersion?: number } = {},
 ) {
   const taskId = input.own.taskId as string;
   const patch = input.parse(S.PatchTaskBodySchema, { ...options.set, lifecycle_action: action });
   const change = { expectedVersion: options.expectedVersion };
   return action === "block"
-    ? blockTask(ctx.db, ctx.audit, taskId, patch, change)
-    : updateTask(ctx.db, ctx.audit, taskId, patch, change);
+    ? blockTask(call.db, call.audit, taskId, patch, change)
+    : updateTask(call.db, call.audit, taskId, patch, change);
 }
 
 const TOOLS: readonly ToolDefinition[] = [
@@ -380,8 +397,8 @@ const TOOLS: readonly ToolDefinition[] = [
     operation: { operationId: "listProjects", fields: "none" },
     args: {},
     output: S.ProjectListResponseSchema,
-    async run(_input, ctx) {
-      const projects = await listProjects(ctx.db);
+    async run(_input, call) {
+      const projects = await listProjects(call.db);
       return { body: { projects: projects.map(projectView) } };
     },
   }),
@@ -395,8 +412,8 @@ const TOOLS: readonly ToolDefinition[] = [
     args: { projectKey: own(ProjectKeyArgSchema) },
     required: ["projectKey"],
     output: S.SettingsResponseSchema,
-    async run({ own }, ctx) {
-      const project = await requireProject(ctx.db, own.projectKey as string);
+    async run({ own }, call) {
+      const project = await requireProject(call.db, own.projectKey as string);
       return { body: { settings: projectSettings(project) } };
     },
   }),
@@ -419,9 +436,9 @@ const TOOLS: readonly ToolDefinition[] = [
       cursor: api("cursor"),
     },
     output: TaskListOutputSchema,
-    async run({ own, parse }, ctx) {
+    async run({ own, parse }, call) {
       const query = parse(S.ListTasksQuerySchema)();
-      const page = await listTasks(ctx.db, query);
+      const page = await listTasks(call.db, query);
       if (own.detail !== "simple") return { body: { ...page } };
       const tasks = page.tasks.map((task) => Object.fromEntries(TASK_SUMMARY_FIELDS.map((f) => [f, task[f]])));
       return { body: { ...page, tasks } };
@@ -436,8 +453,8 @@ const TOOLS: readonly ToolDefinition[] = [
     args: { taskId: own(TaskIdSchema) },
     required: ["taskId"],
     output: TASK_OUTPUT,
-    async run({ own }, ctx) {
-      return { body: { task: await getTaskView(ctx.db, own.taskId as string) } };
+    async run({ own }, call) {
+      return { body: { task: await getTaskView(call.db, own.taskId as string) } };
     },
   }),
   define({
@@ -461,22 +478,22 @@ const TOOLS: readonly ToolDefinition[] = [
     },
     required: ["title", "repo"],
     output: TASK_OUTPUT,
-    async run({ own, parse }, ctx) {
+    async run({ own, parse }, call) {
       const input = parse(S.CreateTaskBodySchema)();
       const key = own.idempotencyKey as string | undefined;
       if (key === undefined) {
-        const stored = await createTaskResponse(ctx.db, ctx.audit, input);
+        const stored = await createTaskResponse(call.db, call.audit, input);
         return { body: JSON.parse(stored.body) as Json };
       }
       // The same key and the same (validated) arguments replay; other arguments are a CONFLICT.
       const { response, replayed } = await withIdempotency(
-        ctx.db,
+        call.db,
         {
-          tokenId: ctx.auth.token.id,
+          tokenId: call.auth.token.id,
           key,
           requestHash: requestHash("MCP", "preq_create_task", canonicalArguments(input)),
         },
-        (trx) => createTaskResponse(trx, ctx.audit, input),
+        (trx) => createTaskResponse(trx, call.audit, input),
       );
       return { body: JSON.parse(response.body) as Json, replayed };
     },
@@ -500,17 +517,17 @@ const TOOLS: readonly ToolDefinition[] = [
     },
     required: ["projectKey", "taskId", "planMarkdown"],
     output: TASK_OUTPUT,
-    async run(input, ctx) {
+    async run(input, call) {
       const { own } = input;
       const taskId = own.taskId as string;
       // The skill names the project with the task: a task of another project is refused, not planned.
-      const { project_key: actual, task_key: key } = await getTaskView(ctx.db, taskId);
+      const { project_key: actual, task_key: key } = await getTaskView(call.db, taskId);
       if (actual !== own.projectKey) {
         throw validationFailure([
           { path: "projectKey", message: `Task ${key} is in project ${actual}, not ${String(own.projectKey)}` },
         ]);
       }
-      const task = await patchLifecycle(input, "plan", ctx);
+      const task = await patchLifecycle(input, "plan", call);
       return { body: { task } };
     },
   }),
@@ -525,8 +542,32 @@ const TOOLS: readonly ToolDefinition[] = [
     args: { taskId: own(TaskIdSchema), engine: api("engine"), leaseSeconds: api("lease_seconds") },
     required: ["taskId"],
     output: TASK_OUTPUT,
-    async run(input, ctx) {
-      return { body: { task: await patchLifecycle(input, "start", ctx) } };
+    async run(input, call) {
+      return { body: { task: await patchLifecycle(input, "start", call) } };
+    },
+  }),
+  define({
+    name: "preq_update_task_note",
+    title: "Update a task's note",
+    description:
+      'Set the agent\'s working note (noteMarkdown, Markdown; "" clears it) and optionally its artifacts ([{type, title, url}], http(s) URLs, replaces the list). Never changes the status, run state or claim. Same as PATCH /api/tasks/{id} with note_markdown and artifacts (audit task.note).',
+    write: true,
+    operation: { operationId: "updateTask", fields: "body", path: { id: "taskId" } },
+    from: S.PatchTaskBodySchema,
+    args: {
+      taskId: own(TaskIdSchema),
+      noteMarkdown: api("note_markdown"),
+      artifacts: api("artifacts"),
+      engine: own(CallerEngineSchema),
+    },
+    required: ["taskId", "noteMarkdown"],
+    output: TASK_OUTPUT,
+    async run({ own, parse }, call) {
+      const task = await setTaskNote(call.deps, call.ctx, {
+        taskId: own.taskId as string,
+        note: parse(S.TaskNoteBodySchema),
+      });
+      return { body: { task } };
     },
   }),
   define({
@@ -549,12 +590,12 @@ const TOOLS: readonly ToolDefinition[] = [
       prUrl: own(PrUrlSchema),
       notes: own(NotesSchema),
       branchName: own(BranchNameSchema),
-      artifacts: own(ResultArtifactsSchema),
+      artifacts: own(S.ArtifactListSchema.describe("Links the work produced: [{type, title, url}], kept in the result")),
       engine: api("engine"),
     },
     required: ["taskId", "summary"],
     output: TASK_OUTPUT,
-    async run(input, ctx) {
+    async run(input, call) {
       const { own } = input;
       const result: Json = { summary: own.summary };
       if (own.tests !== undefined) result.tests = own.tests;
@@ -562,7 +603,7 @@ const TOOLS: readonly ToolDefinition[] = [
       if (own.notes !== undefined) result.notes = own.notes;
       if (own.branchName !== undefined) result.branch_name = own.branchName;
       if (own.artifacts !== undefined) result.artifacts = own.artifacts;
-      return { body: { task: await patchLifecycle(input, "complete", ctx, { set: { result } }) } };
+      return { body: { task: await patchLifecycle(input, "complete", call, { set: { result } }) } };
     },
   }),
   define({
@@ -575,13 +616,13 @@ const TOOLS: readonly ToolDefinition[] = [
     args: { taskId: own(TaskIdSchema), summary: own(SummarySchema), engine: api("engine") },
     required: ["taskId"],
     output: TASK_OUTPUT,
-    async run(input, ctx) {
-      if (input.own.summary === undefined) return { body: { task: await patchLifecycle(input, "review", ctx) } };
+    async run(input, call) {
+      if (input.own.summary === undefined) return { body: { task: await patchLifecycle(input, "review", call) } };
       // The summary joins the result the completion left; the write is guarded by the version that
       // result was read at, so a change in between is a PRECONDITION_FAILED, never a lost update.
-      const current = await getTaskView(ctx.db, input.own.taskId as string);
+      const current = await getTaskView(call.db, input.own.taskId as string);
       const result = { ...current.result, [REVIEW_SUMMARY]: input.own.summary };
-      const task = await patchLifecycle(input, "review", ctx, { set: { result }, expectedVersion: current.version });
+      const task = await patchLifecycle(input, "review", call, { set: { result }, expectedVersion: current.version });
       return { body: { task } };
     },
   }),
@@ -601,8 +642,8 @@ const TOOLS: readonly ToolDefinition[] = [
     args: { taskId: own(TaskIdSchema), reason: own(ReasonSchema), engine: api("engine") },
     required: ["taskId", "reason"],
     output: TASK_OUTPUT,
-    async run(input, ctx) {
-      return { body: { task: await patchLifecycle(input, "block", ctx, { set: { reason: input.own.reason } }) } };
+    async run(input, call) {
+      return { body: { task: await patchLifecycle(input, "block", call, { set: { reason: input.own.reason } }) } };
     },
   }),
   define({
@@ -616,9 +657,9 @@ const TOOLS: readonly ToolDefinition[] = [
     args: { taskId: own(TaskIdSchema), status: api("status"), engine: api("engine") },
     required: ["taskId", "status"],
     output: TASK_OUTPUT,
-    async run({ own, parse }, ctx) {
+    async run({ own, parse }, call) {
       const input = parse(S.TaskStatusBodySchema);
-      return { body: { task: await setTaskStatus(ctx.db, ctx.audit, own.taskId as string, input) } };
+      return { body: { task: await setTaskStatus(call.db, call.audit, own.taskId as string, input) } };
     },
   }),
   define({
@@ -631,9 +672,113 @@ const TOOLS: readonly ToolDefinition[] = [
     args: { taskId: own(TaskIdSchema) },
     required: ["taskId"],
     output: S.OkResponseSchema,
-    async run({ own }, ctx) {
-      await deleteTask(ctx.db, ctx.audit, own.taskId as string);
+    async run({ own }, call) {
+      await deleteTask(call.db, call.audit, own.taskId as string);
       return { body: { ok: true } };
+    },
+  }),
+  define({
+    name: "preq_list_task_comments",
+    title: "List a task's comments",
+    description:
+      "The task's comments, oldest first, replies included (parent_id); an owner's comment waiting for an answer has run_state queued. Same as GET /api/tasks/{id}/comments.",
+    write: false,
+    operation: { operationId: "listTaskComments", fields: "none", path: { id: "taskId" } },
+    args: { taskId: own(TaskIdSchema) },
+    required: ["taskId"],
+    output: S.CommentListResponseSchema,
+    async run({ own }, call) {
+      return { body: { comments: await listComments(call.db, own.taskId as string) } };
+    },
+  }),
+  define({
+    name: "preq_get_task_comment",
+    title: "Get a comment",
+    description: "One comment by id. Same as GET /api/task-comments/{id}.",
+    write: false,
+    operation: { operationId: "getTaskComment", fields: "none", path: { id: "commentId" } },
+    args: { commentId: own(CommentIdSchema) },
+    required: ["commentId"],
+    output: S.CommentResponseSchema,
+    async run({ own }, call) {
+      return { body: { comment: await getComment(call.db, own.commentId as string) } };
+    },
+  }),
+  define({
+    name: "preq_update_task_comment_state",
+    title: "Set a comment's state",
+    description:
+      "Mark an owner's comment working when you take it up, then done (or failed with errorMessage); queued hands it back. Same as PATCH /api/task-comments/{id}.",
+    write: true,
+    operation: { operationId: "updateTaskCommentState", fields: "body", path: { id: "commentId" } },
+    from: S.CommentStateBodySchema,
+    args: {
+      commentId: own(CommentIdSchema),
+      runState: api("run_state"),
+      errorMessage: api("error_message"),
+      engine: own(CallerEngineSchema),
+    },
+    required: ["commentId", "runState"],
+    output: S.CommentResponseSchema,
+    async run({ own, parse }, call) {
+      const comment = await setCommentState(call.deps, call.ctx, {
+        commentId: own.commentId as string,
+        state: parse(S.CommentStateBodySchema),
+      });
+      return { body: { comment } };
+    },
+  }),
+  define({
+    name: "preq_reply_task_comment",
+    title: "Reply to a comment",
+    description:
+      "Answer a comment (Markdown body); the reply sits under it with this token or OAuth client as its author. Replies are one level deep: reply to the comment, not to a reply. noteUpdated says the task's note was updated too (it is not stored). Same as POST /api/task-comments/{id}/reply.",
+    write: true,
+    operation: { operationId: "replyTaskComment", fields: "body", path: { id: "commentId" } },
+    from: S.CommentBodySchema,
+    args: {
+      commentId: own(CommentIdSchema),
+      body: api("body"),
+      noteUpdated: own(z.boolean().describe("Whether you also updated the task's note (informational; not stored)")),
+      engine: own(CallerEngineSchema),
+    },
+    required: ["commentId", "body"],
+    output: S.CommentResponseSchema,
+    async run({ own, parse }, call) {
+      const comment = await replyToComment(call.deps, call.ctx, {
+        commentId: own.commentId as string,
+        body: parse(S.CommentBodySchema),
+      });
+      return { body: { comment } };
+    },
+  }),
+  define({
+    name: "preq_list_project_activity",
+    title: "List project activity",
+    description:
+      "What happened between from and to (ISO 8601): the audit trail of the projects' tasks, the projects and their comments, newest first, each {at, action, actor, task_key, summary}; projectKeys narrows it (default every project); pass next_cursor as cursor for the next page. Same as GET /api/activity.",
+    write: false,
+    operation: { operationId: "listActivity", fields: "query", fixed: ["project_key"] },
+    from: S.ActivityQuerySchema,
+    args: {
+      from: api("from"),
+      to: api("to"),
+      projectKeys: own(
+        z
+          .array(S.ProjectKeySchema)
+          .min(1)
+          .max(S.COMMENT_LIMITS.projectKeys)
+          .describe("The projects (keys); default every project"),
+      ),
+      limit: api("limit"),
+      cursor: api("cursor"),
+    },
+    required: ["from", "to"],
+    output: S.ActivityResponseSchema,
+    async run({ own, parse }, call) {
+      const keys = own.projectKeys as string[] | undefined;
+      const query = parse(S.ActivityQuerySchema, keys ? { project_key: keys.join(",") } : {})();
+      return { body: { ...(await listActivity(call.db, query)) } };
     },
   }),
   define({
@@ -651,9 +796,9 @@ const TOOLS: readonly ToolDefinition[] = [
       leaseSeconds: api("lease_seconds"),
     },
     output: NextTaskOutputSchema,
-    async run({ parse }, ctx) {
+    async run({ parse }, call) {
       const input = parse(S.NextTaskBodySchema)();
-      return { body: { task: await claimNextTask(ctx.db, ctx.audit, input) } };
+      return { body: { task: await claimNextTask(call.db, call.audit, input) } };
     },
   }),
   define({
@@ -667,9 +812,9 @@ const TOOLS: readonly ToolDefinition[] = [
     args: { taskId: own(TaskIdSchema), leaseSeconds: api("lease_seconds") },
     required: ["taskId"],
     output: TASK_OUTPUT,
-    async run({ own, parse }, ctx) {
+    async run({ own, parse }, call) {
       const input = parse(S.HeartbeatBodySchema);
-      return { body: { task: await heartbeatTask(ctx.db, ctx.audit, own.taskId as string, input) } };
+      return { body: { task: await heartbeatTask(call.db, call.audit, own.taskId as string, input) } };
     },
   }),
   define({
@@ -683,8 +828,8 @@ const TOOLS: readonly ToolDefinition[] = [
     args: { taskId: own(TaskIdSchema) },
     required: ["taskId"],
     output: TASK_OUTPUT,
-    async run({ own }, ctx) {
-      return { body: { task: await releaseTask(ctx.db, ctx.audit, own.taskId as string) } };
+    async run({ own }, call) {
+      return { body: { task: await releaseTask(call.db, call.audit, own.taskId as string) } };
     },
   }),
 ];
@@ -757,19 +902,19 @@ export interface CallToolResult {
  * everything else answers with a result: the route's JSON, or a tool error
  * (`isError: true`) whose text starts with the error code.
  */
-export async function callTool(name: string, rawArgs: unknown, ctx: ToolContext): Promise<CallToolResult> {
+export async function callTool(name: string, rawArgs: unknown, call: ToolContext): Promise<CallToolResult> {
   const tool = BY_NAME.get(name);
   if (!tool) throw new Error(`unknown tool ${name}`);
   try {
-    if (tool.write) await requireWriteScope(ctx.request, ctx.context, ctx.auth, { tool: tool.name });
-    const { body, replayed } = await tool.run(splitArgs(tool, argsObject(rawArgs)), ctx);
+    if (tool.write) await requireWriteScope(call.request, call.context, call.auth, { tool: tool.name });
+    const { body, replayed } = await tool.run(splitArgs(tool, argsObject(rawArgs)), call);
     return {
       content: [{ type: "text", text: JSON.stringify(body) }],
       structuredContent: body,
       ...(replayed ? { _meta: { "preqstation/idempotent_replayed": true } } : {}),
     };
   } catch (error) {
-    return toolError(await errorText(error, ctx));
+    return toolError(await errorText(error, call));
   }
 }
 
@@ -778,7 +923,7 @@ function toolError(text: string): CallToolResult {
 }
 
 /** `CODE: message` (and the validation details, one JSON line), as the API would have answered. */
-async function errorText(thrown: unknown, ctx: ToolContext): Promise<string> {
+async function errorText(thrown: unknown, call: ToolContext): Promise<string> {
   const error = thrown instanceof DomainError ? apiErrorOf(thrown) : thrown;
   if (error instanceof ApiError) {
     return error.details
@@ -791,9 +936,9 @@ async function errorText(thrown: unknown, ctx: ToolContext): Promise<string> {
     return `${body?.error?.code ?? "FORBIDDEN"}: ${body?.error?.message ?? "Insufficient permissions"}`;
   }
   if (isStorageUnavailable(error)) {
-    ctx.context.services.logger.warn("storage unavailable", { requestId: ctx.context.request.id, error });
+    call.context.services.logger.warn("storage unavailable", { requestId: call.context.request.id, error });
     return "SERVICE_UNAVAILABLE: Storage is temporarily unavailable; retry later";
   }
-  ctx.context.services.logger.error("unhandled MCP tool error", { requestId: ctx.context.request.id, error });
-  return `INTERNAL_ERROR: Internal error (request id ${ctx.context.request.id})`;
+  call.context.services.logger.error("unhandled MCP tool error", { requestId: call.context.request.id, error });
+  return `INTERNAL_ERROR: Internal error (request id ${call.context.request.id})`;
 }

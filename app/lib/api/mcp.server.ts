@@ -161,8 +161,11 @@ function createServer(request: Request, context: AppLoadContext, auth: TokenAuth
     instructions: INSTRUCTIONS,
     jsonSchemaValidator: VALIDATOR,
   });
+  // The token (or OAuth grant) acts through the MCP door: every command it runs records channel mcp.
   const ctx = {
     auth,
+    deps: context.services,
+    ctx: { ...auth.ctx, channel: "mcp" as const },
     audit: { ...auth.audit, channel: "mcp" as const },
     db: context.services.db,
     request,
