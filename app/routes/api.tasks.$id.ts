@@ -4,6 +4,8 @@ import { deferredJsonInput } from "~/lib/api/input.server";
 import { defineApiRoute } from "~/lib/api/route.server";
 import { PatchTaskBodySchema } from "~/lib/api/schemas";
 import { deleteTask, getTaskView, updateTask } from "~/lib/tasks/tasks.server";
+import { setTaskNote } from "~/lib/tasks/note.server";
+import { isNotePatch, type PatchTaskBody, type TaskNoteBody } from "~/lib/tasks/schemas";
 
 /** GET: one task by key or uuid, with its ETag. PATCH and DELETE (full scope) honour If-Match. */
 const route = defineApiRoute({
@@ -16,7 +18,11 @@ const route = defineApiRoute({
     // answered after the task lookup, so an unknown task is a 404 whatever the body.
     const input = await deferredJsonInput(request, PatchTaskBodySchema);
     const expectedVersion = expectedVersionOf(request.headers.get("if-match"));
-    const task = await updateTask(context.services.db, auth.audit, params.id ?? "", input, { expectedVersion });
+    // note_markdown / artifacts are a command of their own (task.note; the schema refuses them mixed with other fields).
+    const note = noteOf(input);
+    const task = note
+      ? await setTaskNote(context.services, auth.ctx, { taskId: params.id ?? "", note, expectedVersion })
+      : await updateTask(context.services.db, auth.audit, params.id ?? "", input, { expectedVersion });
     return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
   },
   DELETE: async ({ request, context, params, auth }) => {
@@ -25,6 +31,17 @@ const route = defineApiRoute({
     return apiJson({ ok: true });
   },
 });
+
+/** The note's input when a valid PATCH body sets the note or artifacts; null otherwise (an invalid body goes to updateTask, which answers its 400 after the 404). */
+function noteOf(input: () => PatchTaskBody): TaskNoteBody | null {
+  let body: PatchTaskBody;
+  try {
+    body = input();
+  } catch {
+    return null;
+  }
+  return isNotePatch(body) ? { note_markdown: body.note_markdown, artifacts: body.artifacts } : null;
+}
 
 export const loader = route.loader;
 export const action = route.action;

@@ -10,7 +10,7 @@ import { TaskFields, type TaskFieldValues } from "~/components/task-form";
 import { EntryChanges, TaskHistory, actorText } from "~/components/task-history";
 import { UtcTime } from "~/components/utc-time";
 import { PatchTaskBodySchema, TaskStatusBodySchema, type TaskView } from "~/lib/api/schemas";
-import { changesSince, resourceHistory, type HistoryEntry } from "~/lib/audit/history.server";
+import { changesSince, resourceHistory, taskHistory, type HistoryEntry } from "~/lib/audit/history.server";
 import { requireOwner } from "~/lib/auth/owner-session.server";
 import { auditContext } from "~/lib/domain/context";
 import { fieldErrorsFromZod, formErrorFrom } from "~/lib/http/form-errors.server";
@@ -22,6 +22,10 @@ import { blockTask, deleteTask, findTask, getTaskView, setTaskStatus, updateTask
 import { releaseTask } from "~/lib/tasks/claims.server";
 import { dependencyDetails } from "~/lib/tasks/dependencies.server";
 import { TaskCoordination } from "~/components/task-coordination";
+import { TaskComments } from "~/components/task-comments";
+import { TaskNote } from "~/components/task-note";
+import { listComments } from "~/lib/comments/comments.server";
+import { commentFormAction } from "~/lib/http/comment-form.server";
 
 const INTENTS = ["update", "status", "review", "block", "delete", "release"] as const;
 type Intent = (typeof INTENTS)[number];
@@ -56,11 +60,12 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const row = await findTask(db, params.key ?? "");
   if (!row) notFound();
   const task = await getTaskView(db, row.task_key);
-  const history = await resourceHistory(db, "task", task.task_key);
+  const history = await taskHistory(db, task.task_key);
+  const comments = await listComments(db, row.task_key);
   const colors = Object.fromEntries(task.labels.map((name) => [name.toLowerCase(), labelColor(name)]));
   const confirmDelete = new URL(request.url).searchParams.get("confirm") === "delete";
   const dependencies = await dependencyDetails(db, row.id);
-  return { task, history, colors, confirmDelete, dependencies, now: Date.now() };
+  return { task, history, comments, colors, confirmDelete, dependencies, now: Date.now() };
 }
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
@@ -68,6 +73,8 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const { db, changes } = context.services;
   const key = params.key ?? "";
   const form = await readForm(request);
+  // The owner's comment (contract §10): its own command and inline answer (app/lib/http/comment-form.server.ts).
+  if (form?.get("intent") === "comment") return commentFormAction(context.services, ctx, key, form);
   const answer = crypto.randomUUID();
   const intent = IntentSchema.safeParse(form?.get("intent"));
   if (!form || !intent.success) {
@@ -180,7 +187,7 @@ function formValuesOf(task: TaskView): TaskFieldValues {
 }
 
 export default function TaskPage() {
-  const { task, history, colors, confirmDelete, dependencies, now } = useLoaderData<typeof loader>();
+  const { task, history, comments, colors, confirmDelete, dependencies, now } = useLoaderData<typeof loader>();
   const actionData = useActionData<ActionData>();
   const location = useLocation();
   useLiveUpdates();
@@ -230,6 +237,8 @@ export default function TaskPage() {
             <h2 id="result-title">Latest result</h2>
             <TaskResult result={task.result} />
           </section>
+          <TaskNote note={task.note_markdown} artifacts={task.artifacts} />
+          <TaskComments comments={comments} />
         </div>
 
         <aside className="task-side" aria-label="Task details">

@@ -138,6 +138,8 @@ const pathParam = (name: string, description: string) => ({
 });
 const TASK_ID = pathParam("id", "A task key (PROJ-12, any case) or a task uuid");
 const PROJECT_KEY = pathParam("key", "A project key (any case)");
+const COMMENT_ID = pathParam("id", "A comment id (uuid)");
+const COMMENT_LOCATION = { Location: { schema: { type: "string" }, description: "/api/task-comments/<id>" } };
 const IF_MATCH = {
   name: "If-Match",
   in: "header",
@@ -177,6 +179,8 @@ export function openApiDocument(version: string): Json {
         [S.HeartbeatBodySchema, "HeartbeatBody"],
         [S.ReleaseBodySchema, "ReleaseBody"],
         [S.NextTaskBodySchema, "NextTaskBody"],
+        [S.CommentBodySchema, "CommentBody"],
+        [S.CommentStateBodySchema, "CommentStateBody"],
       ],
       "input",
     ),
@@ -194,6 +198,11 @@ export function openApiDocument(version: string): Json {
         [S.OkResponseSchema, "OkResponse"],
         [S.HealthResponseSchema, "HealthResponse"],
         [S.MeResponseSchema, "MeResponse"],
+        [S.CommentSchema, "Comment"],
+        [S.CommentResponseSchema, "CommentResponse"],
+        [S.CommentListResponseSchema, "CommentListResponse"],
+        [S.ActivityItemSchema, "ActivityItem"],
+        [S.ActivityResponseSchema, "ActivityResponse"],
         [S.ErrorResponseSchema, "Error"],
       ],
       "output",
@@ -405,6 +414,64 @@ export function openApiDocument(version: string): Json {
             "204": { description: "No task is ready" },
           },
           errors: [],
+        }),
+      },
+      "/api/tasks/{id}/comments": {
+        get: operation({
+          operationId: "listTaskComments",
+          summary: "The task's comments, oldest first, replies included (parent_id)",
+          parameters: [TASK_ID],
+          responses: { "200": ok("The comments", "CommentListResponse") },
+          errors: ["NotFound"],
+        }),
+        post: operation({
+          operationId: "createTaskComment",
+          summary: "Comment on the task (an agent's comment starts with run_state null)",
+          write: true,
+          parameters: [TASK_ID],
+          body: "CommentBody",
+          responses: { "201": ok("Created", "CommentResponse", COMMENT_LOCATION) },
+          errors: ["NotFound"],
+        }),
+      },
+      "/api/task-comments/{id}": {
+        get: operation({
+          operationId: "getTaskComment",
+          summary: "One comment",
+          parameters: [COMMENT_ID],
+          responses: { "200": ok("The comment", "CommentResponse") },
+          errors: ["NotFound"],
+        }),
+        patch: operation({
+          operationId: "updateTaskCommentState",
+          summary:
+            "Set the comment's run_state (queued → working → done, or failed with error_message); 409 for a change its state does not allow",
+          write: true,
+          parameters: [COMMENT_ID],
+          body: "CommentStateBody",
+          responses: { "200": ok("The comment", "CommentResponse") },
+          errors: ["NotFound", "Conflict"],
+        }),
+      },
+      "/api/task-comments/{id}/reply": {
+        post: operation({
+          operationId: "replyTaskComment",
+          summary: "Reply to a top-level comment; 409 for a reply to a reply",
+          write: true,
+          parameters: [COMMENT_ID],
+          body: "CommentBody",
+          responses: { "201": ok("The reply", "CommentResponse", COMMENT_LOCATION) },
+          errors: ["NotFound", "Conflict"],
+        }),
+      },
+      "/api/activity": {
+        get: operation({
+          operationId: "listActivity",
+          summary:
+            "A project's activity (audit entries of its tasks, the project and comments), newest first; follow next_cursor",
+          parameters: queryParameters(S.ActivityQueryFieldsSchema),
+          responses: { "200": ok("A page of activity", "ActivityResponse") },
+          errors: ["BadRequest", "NotFound"],
         }),
       },
     },

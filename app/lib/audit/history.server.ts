@@ -49,7 +49,50 @@ export async function resourceHistory(
     .orderBy("seq", "desc")
     .limit(limit)
     .execute();
-  return rows.map((row) => ({
+  return rows.map(historyEntry);
+}
+
+/**
+ * A task's story: its own entries and those of its comments (contract §10: a
+ * comment, a reply, a comment's run state), newest first, at most `limit`.
+ */
+export async function taskHistory(db: Db, taskKey: string, limit = HISTORY_LIMIT): Promise<HistoryEntry[]> {
+  const rows = await db
+    .selectFrom("audit_log")
+    .select(["seq", "created_at", "action", "actor_type", "actor_label", "channel", "changes"])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb("resource_type", "=", "task"), eb("resource_id", "=", taskKey)]),
+        eb.and([
+          eb("resource_type", "=", "comment"),
+          eb(
+            "resource_id",
+            "in",
+            eb
+              .selectFrom("task_comments")
+              .innerJoin("tasks", "tasks.id", "task_comments.task_id")
+              .select("task_comments.id")
+              .where("tasks.task_key", "=", taskKey),
+          ),
+        ]),
+      ]),
+    )
+    .orderBy("seq", "desc")
+    .limit(limit)
+    .execute();
+  return rows.map(historyEntry);
+}
+
+function historyEntry(row: {
+  seq: number;
+  created_at: string;
+  action: string;
+  actor_type: string;
+  actor_label: string;
+  channel: string | null;
+  changes: string;
+}): HistoryEntry {
+  return {
     seq: row.seq,
     at: row.created_at,
     action: row.action,
@@ -57,7 +100,7 @@ export async function resourceHistory(
     actor: row.actor_label,
     channel: row.channel,
     changes: parseChanges(row.changes),
-  }));
+  };
 }
 
 /**

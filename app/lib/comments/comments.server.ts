@@ -185,13 +185,13 @@ export async function replyToComment(
  *
  *   queued  → working, done, failed
  *   working → queued (handed back), done, failed
- *   failed  → queued, working (tried again)
- *   done    → nothing else (final)
+ *   failed  → queued, working, done (tried again)
+ *   done    → nothing else (final: a new question is a new comment)
  */
 export const COMMENT_TRANSITIONS: Record<CommentRunState, readonly CommentRunState[]> = {
   queued: ["queued", "working", "done", "failed"],
   working: ["working", "queued", "done", "failed"],
-  failed: ["failed", "queued", "working"],
+  failed: ["failed", "queued", "working", "done"],
   done: ["done"],
 };
 

@@ -50,45 +50,45 @@ export const CommentStateBodySchema = z
   });
 export type CommentStateBody = z.output<typeof CommentStateBodySchema>;
 
+/** `GET /api/activity`'s query parameters, before their cross-checks (the OpenAPI document lists these). */
+export const ActivityQueryFieldsSchema = z.strictObject({
+  from: z.iso.datetime({ offset: true }).optional().describe("ISO 8601; entries at or after it (default: the beginning)"),
+  to: z.iso.datetime({ offset: true }).optional().describe("ISO 8601; entries at or before it (default: now)"),
+  project_key: z
+    .string()
+    .max(COMMENT_LIMITS.projectKeys * 11)
+    .optional()
+    .describe("A project key, or several comma-separated; default every project"),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(COMMENT_LIMITS.activityPageMax)
+    .default(COMMENT_LIMITS.activityPageDefault)
+    .describe(`Page size, 1–${COMMENT_LIMITS.activityPageMax}, default ${COMMENT_LIMITS.activityPageDefault}`),
+  cursor: z.string().max(COMMENT_LIMITS.cursor).optional().describe("next_cursor of the previous page"),
+});
+
 /** `GET /api/activity`'s query. `project_key` may name several projects, comma-separated. */
-export const ActivityQuerySchema = z
-  .strictObject({
-    from: z.iso.datetime({ offset: true }).optional().describe("ISO 8601; entries at or after it (default: the beginning)"),
-    to: z.iso.datetime({ offset: true }).optional().describe("ISO 8601; entries at or before it (default: now)"),
-    project_key: z
-      .string()
-      .max(COMMENT_LIMITS.projectKeys * 11)
-      .optional()
-      .describe("A project key, or several comma-separated; default every project"),
-    limit: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(COMMENT_LIMITS.activityPageMax)
-      .default(COMMENT_LIMITS.activityPageDefault)
-      .describe(`Page size, 1–${COMMENT_LIMITS.activityPageMax}, default ${COMMENT_LIMITS.activityPageDefault}`),
-    cursor: z.string().max(COMMENT_LIMITS.cursor).optional().describe("next_cursor of the previous page"),
-  })
-  .superRefine((value, ctx) => {
-    if (value.from && value.to && Date.parse(value.from) > Date.parse(value.to)) {
-      ctx.addIssue({ code: "custom", path: ["to"], message: "to must not be before from" });
-    }
-    if (value.project_key !== undefined) {
-      value.project_key.split(",").forEach((key, i) => {
-        if (!ProjectKeySchema.safeParse(key.trim()).success) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["project_key"],
-            message: `Item ${i + 1} must be a project key (2–10 characters A-Z 0-9)`,
-          });
-        }
-      });
-    }
-  })
-  .transform(({ project_key, ...rest }) => ({
-    ...rest,
-    project_keys: project_key === undefined ? undefined : [...new Set(project_key.split(",").map((k) => k.trim().toUpperCase()))],
-  }));
+export const ActivityQuerySchema = ActivityQueryFieldsSchema.superRefine((value, ctx) => {
+  if (value.from && value.to && Date.parse(value.from) > Date.parse(value.to)) {
+    ctx.addIssue({ code: "custom", path: ["to"], message: "to must not be before from" });
+  }
+  if (value.project_key !== undefined) {
+    value.project_key.split(",").forEach((key, i) => {
+      if (!ProjectKeySchema.safeParse(key.trim()).success) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["project_key"],
+          message: `Item ${i + 1} must be a project key (2–10 characters A-Z 0-9)`,
+        });
+      }
+    });
+  }
+}).transform(({ project_key, ...rest }) => ({
+  ...rest,
+  project_keys: project_key === undefined ? undefined : [...new Set(project_key.split(",").map((k) => k.trim().toUpperCase()))],
+}));
 
 /** What `listActivity` takes (the API's query after its transform; the MCP tool's arguments renamed). */
 export interface ActivityInput {
