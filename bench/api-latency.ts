@@ -120,7 +120,7 @@ const dbPath = path.join(dir, "preqstation.db");
     }
     const statuses = ["inbox", "todo", "hold", "ready", "done"] as const;
     for (let i = 0; i < TASKS; i++) {
-      await createTask(trx, audit, {
+      await createTask(deps, ctx, {
         title: `Seeded task ${i}`,
         project_key: projects[i % projects.length]!.project_key,
         status: statuses[i % statuses.length],

@@ -125,7 +125,7 @@ export async function createServices(
   }
   let closed: Promise<void> | null = null;
   const changes = createChangeHub();
-  const leaseSweeper = startLeaseSweeper({ db, signer: auditSigner, logger, onFreed: () => changes.publish() });
+  const leaseSweeper = startLeaseSweeper({ deps: { db, auditSigner, changes }, logger });
   return {
     config,
     db,

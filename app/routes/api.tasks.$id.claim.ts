@@ -9,7 +9,7 @@ import { claimTask } from "~/lib/tasks/claims.server";
 const route = defineApiRoute({
   POST: async ({ request, context, params, auth }) => {
     const input = deferredInput(ClaimBodySchema, await readOptionalJsonBody(request));
-    const task = await claimTask(context.services.db, auth.audit, params.id ?? "", input);
+    const task = await claimTask(context.services, auth.ctx, { task: params.id ?? "", body: input });
     return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
   },
 });

@@ -9,7 +9,7 @@ import { heartbeatTask } from "~/lib/tasks/claims.server";
 const route = defineApiRoute({
   POST: async ({ request, context, params, auth }) => {
     const input = deferredInput(HeartbeatBodySchema, await readOptionalJsonBody(request));
-    const task = await heartbeatTask(context.services.db, auth.audit, params.id ?? "", input);
+    const task = await heartbeatTask(context.services, auth.ctx, { task: params.id ?? "", body: input });
     return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
   },
 });

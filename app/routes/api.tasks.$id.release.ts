@@ -9,7 +9,7 @@ import { releaseTask } from "~/lib/tasks/claims.server";
 const route = defineApiRoute({
   POST: async ({ request, context, params, auth }) => {
     parseInput(ReleaseBodySchema, await readOptionalJsonBody(request));
-    const task = await releaseTask(context.services.db, auth.audit, params.id ?? "");
+    const task = await releaseTask(context.services, auth.ctx, { task: params.id ?? "" });
     return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
   },
 });

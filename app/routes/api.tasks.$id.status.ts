@@ -10,7 +10,7 @@ const route = defineApiRoute({
   PATCH: async ({ request, context, params, auth }) => {
     const input = await deferredJsonInput(request, TaskStatusBodySchema);
     const expectedVersion = expectedVersionOf(request.headers.get("if-match"));
-    const task = await setTaskStatus(context.services.db, auth.audit, params.id ?? "", input, { expectedVersion });
+    const task = await setTaskStatus(context.services, auth.ctx, { task: params.id ?? "", patch: input, expectedVersion });
     return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
   },
 });

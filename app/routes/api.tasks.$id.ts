@@ -22,12 +22,12 @@ const route = defineApiRoute({
     const note = noteOf(input);
     const task = note
       ? await setTaskNote(context.services, auth.ctx, { taskId: params.id ?? "", note, expectedVersion })
-      : await updateTask(context.services.db, auth.audit, params.id ?? "", input, { expectedVersion });
+      : await updateTask(context.services, auth.ctx, { task: params.id ?? "", patch: input, expectedVersion });
     return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
   },
   DELETE: async ({ request, context, params, auth }) => {
     const expectedVersion = expectedVersionOf(request.headers.get("if-match"));
-    await deleteTask(context.services.db, auth.audit, params.id ?? "", { expectedVersion });
+    await deleteTask(context.services, auth.ctx, { task: params.id ?? "", expectedVersion });
     return apiJson({ ok: true });
   },
 });

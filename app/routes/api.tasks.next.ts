@@ -12,7 +12,7 @@ import { claimNextTask } from "~/lib/tasks/claims.server";
 const route = defineApiRoute({
   POST: async ({ request, context, auth }) => {
     const input = parseInput(NextTaskBodySchema, await readOptionalJsonBody(request));
-    const task = await claimNextTask(context.services.db, auth.audit, input);
+    const task = await claimNextTask(context.services, auth.ctx, input);
     if (!task) return new Response(null, { status: 204, headers: { "Cache-Control": "no-store" } });
     return apiJson({ task }, { headers: { ETag: etagOf(task.version) } });
   },

@@ -12,7 +12,6 @@ import { UtcTime } from "~/components/utc-time";
 import { PatchTaskBodySchema, TaskStatusBodySchema, type TaskView } from "~/lib/api/schemas";
 import { changesSince, resourceHistory, taskHistory, type HistoryEntry } from "~/lib/audit/history.server";
 import { requireOwner } from "~/lib/auth/owner-session.server";
-import { auditContext } from "~/lib/domain/context";
 import { fieldErrorsFromZod, formErrorFrom } from "~/lib/http/form-errors.server";
 import { readForm, type FieldErrors } from "~/lib/http/forms.server";
 import { labelColor } from "~/lib/tasks/labels.server";
@@ -70,7 +69,8 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const { ctx } = await requireOwner(request, context);
-  const { db, changes } = context.services;
+  const { services } = context;
+  const { db } = services;
   const key = params.key ?? "";
   const form = await readForm(request);
   // The owner's comment (contract §10): its own command and inline answer (app/lib/http/comment-form.server.ts).
@@ -88,7 +88,6 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       { status: 400 },
     );
   }
-  const audit = auditContext(ctx, context.services.auditSigner);
   const values = intent.data === "update" ? taskFormValues(form) : undefined;
   const reason = intent.data === "block" ? (form.get("reason") ?? "").trim() : undefined;
   const fail = (status: number, formError: string, fieldErrors: FieldErrors = {}, extra: Partial<ActionData> = {}) =>
@@ -103,7 +102,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
         const parsed = PatchTaskBodySchema.safeParse(patchBodyFrom(values!));
         if (!parsed.success) return fail(400, "Check the fields marked below.", fieldErrorsFromZod(parsed.error));
         try {
-          await updateTask(db, audit, key, parsed.data, { expectedVersion: version.data });
+          await updateTask(services, ctx, { task: key, patch: parsed.data, expectedVersion: version.data });
         } catch (error) {
           const mapped = formErrorFrom(error);
           if (mapped.code !== "PRECONDITION_FAILED") throw error;
@@ -122,13 +121,13 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       case "status": {
         const parsed = TaskStatusBodySchema.safeParse({ status: form.get("status") ?? undefined });
         if (!parsed.success) return fail(400, "Choose a status from the list.", fieldErrorsFromZod(parsed.error));
-        await setTaskStatus(db, audit, key, parsed.data);
+        await setTaskStatus(services, ctx, { task: key, patch: parsed.data });
         break;
       }
       case "review": {
         const parsed = PatchTaskBodySchema.safeParse({ lifecycle_action: "review" });
         if (!parsed.success) return fail(400, "That request could not be understood.");
-        await updateTask(db, audit, key, parsed.data);
+        await updateTask(services, ctx, { task: key, patch: parsed.data });
         break;
       }
       case "block": {
@@ -140,7 +139,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
         const parsed = PatchTaskBodySchema.safeParse({ lifecycle_action: "block", ...(reason ? { reason } : {}) });
         if (!parsed.success) return fail(400, "Check the reason.", fieldErrorsFromZod(parsed.error));
         try {
-          await blockTask(db, audit, key, parsed.data, { expectedVersion: version?.data });
+          await blockTask(services, ctx, { task: key, patch: parsed.data, expectedVersion: version?.data });
         } catch (error) {
           if (formErrorFrom(error).code !== "PRECONDITION_FAILED" || !version) throw error;
           const current = await findTask(db, key);
@@ -157,11 +156,10 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       }
       case "release":
         // The owner frees a stuck claim: whoever holds it (audited as task.release).
-        await releaseTask(db, audit, key, { force: true });
+        await releaseTask(services, ctx, { task: key, force: true });
         break;
       case "delete":
-        await deleteTask(db, audit, key);
-        changes.publish();
+        await deleteTask(services, ctx, { task: key });
         throw redirect("/tasks", 303);
     }
   } catch (error) {
@@ -170,7 +168,6 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     if (mapped.code === "NOT_FOUND") notFound();
     return fail(mapped.status, mapped.formError, mapped.fieldErrors);
   }
-  changes.publish();
   const task = await findTask(db, key);
   throw redirect(`/tasks/${task?.task_key ?? key}`, 303);
 }

@@ -4,7 +4,6 @@ import { FormAlert } from "~/components/form-alert";
 import { TaskFields } from "~/components/task-form";
 import { CreateTaskBodySchema } from "~/lib/api/schemas";
 import { requireOwner } from "~/lib/auth/owner-session.server";
-import { auditContext } from "~/lib/domain/context";
 import { fieldErrorsFromZod, formErrorFrom } from "~/lib/http/form-errors.server";
 import { readForm, type FieldErrors } from "~/lib/http/forms.server";
 import { listProjects } from "~/lib/projects/projects.server";
@@ -38,8 +37,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     );
   }
   try {
-    const task = await createTask(context.services.db, auditContext(ctx, context.services.auditSigner), parsed.data);
-    context.services.changes.publish();
+    const task = await createTask(context.services, ctx, parsed.data);
     throw redirect(`/tasks/${task.task_key}`, 303);
   } catch (error) {
     if (error instanceof Response) throw error;

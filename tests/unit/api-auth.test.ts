@@ -207,17 +207,17 @@ describe("requireToken: success", () => {
     expect(auth.token.name).toBe("agent-token");
   });
 
-  it("returns the token, a token audit context and the rate-limit headers", async () => {
+  it("returns the token, a token command context and the rate-limit headers", async () => {
     const { plaintext, summary } = await newToken();
     const context = ctx("198.51.100.9");
     const auth = await requireToken(req({ Authorization: `Bearer ${plaintext}` }), context, { write: false });
     expect(auth.token.id).toBe(summary.id);
-    expect(auth.audit).toEqual({
+    expect(auth.ctx).toEqual({
       actor: { type: "token", id: String(summary.id), label: "agent-token" },
       ip: "198.51.100.9",
       userAgent: "agent/1.0",
       requestId: context.request.id,
-      signer: context.services.auditSigner,
+      path: new URL(req({}).url).pathname,
       channel: "api",
     });
     expect(auth.headers.get("X-RateLimit-Limit")).toBe("100");

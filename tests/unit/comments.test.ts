@@ -33,7 +33,7 @@ const oauth = ctxOf({ type: "token", id: "oauth:3", label: "oauth:Codex CLI" });
 async function setup(): Promise<{ t: TestDatabase; key: string }> {
   const t = await testDatabase();
   await createProject(...cmd(t.db, testAudit), { name: "Widgets", project_key: "WID" });
-  const task = await createTask(t.db, testAudit, { title: "Ship it", project_key: "WID" });
+  const task = await createTask(...cmd(t.db, testAudit), { title: "Ship it", project_key: "WID" });
   return { t, key: task.task_key };
 }
 
@@ -186,7 +186,7 @@ describe("comments", () => {
   it("a comment's task going away takes its comments with it", async () => {
     const { t, key } = await setup();
     await createComment(...cmd(t.db, owner), { taskId: key, body: { body: "Q" } });
-    await deleteTask(t.db, testAudit, key);
+    await deleteTask(...cmd(t.db, testAudit), { task: key });
     expect(await t.db.selectFrom("task_comments").select("id").execute()).toHaveLength(0);
   });
 });
@@ -242,7 +242,7 @@ describe("activity", () => {
   it("lists a project's tasks, project and comment entries newest first, keyset-paged, with task keys and summaries", async () => {
     const { t, key } = await setup();
     await createProject(...cmd(t.db, testAudit), { name: "Other", project_key: "OTH" });
-    await createTask(t.db, testAudit, { title: "Elsewhere", project_key: "OTH" });
+    await createTask(...cmd(t.db, testAudit), { title: "Elsewhere", project_key: "OTH" });
     const asked = await createComment(...cmd(t.db, owner), { taskId: key, body: { body: "Which\napproach?" } });
     await setCommentState(...cmd(t.db, agent), { commentId: asked.id, state: { run_state: "failed", error_message: "no idea" } });
     await setTaskNote(...cmd(t.db, agent), { taskId: key, note: { note_markdown: "n" } });

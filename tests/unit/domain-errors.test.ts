@@ -75,7 +75,7 @@ async function domainErrorOf(work: Promise<unknown>): Promise<DomainError> {
 describe("the domain throws DomainError, not ApiError", () => {
   it("for each code, from tasks, projects and tokens", async () => {
     const db = services.db;
-    const task = await createTask(db, audit, CreateTaskBodySchema.parse({ title: "x" }));
+    const task = await createTask(...cmd(db, audit), CreateTaskBodySchema.parse({ title: "x" }));
     const seen: [string, DomainErrorCode][] = [];
     const check = async (what: string, work: Promise<unknown>) => seen.push([what, (await domainErrorOf(work)).code]);
 
@@ -83,17 +83,24 @@ describe("the domain throws DomainError, not ApiError", () => {
     await check("forged cursor", listTasks(db, ListTasksQuerySchema.parse({ cursor: "eyJ2IjoxfQ" })));
     await check(
       "lifecycle rule",
-      updateTask(db, audit, task.task_key, PatchTaskBodySchema.parse({ lifecycle_action: "review" })),
+      updateTask(...cmd(db, audit), { task: task.task_key, patch: PatchTaskBodySchema.parse({ lifecycle_action: "review" }) }),
     );
     await check(
       "stale version",
-      updateTask(db, audit, task.task_key, PatchTaskBodySchema.parse({ title: "y" }), { expectedVersion: 7 }),
+      updateTask(...cmd(db, audit), {
+        task: task.task_key,
+        patch: PatchTaskBodySchema.parse({ title: "y" }),
+        expectedVersion: 7,
+      }),
     );
-    await check("stale version on delete", deleteTask(db, audit, task.task_key, { expectedVersion: [] }));
+    await check("stale version on delete", deleteTask(...cmd(db, audit), { task: task.task_key, expectedVersion: [] }));
     await check("unknown project", requireProject(db, "NOPE"));
     await check("duplicate project key", createProject(...cmd(db, audit), { name: "Again", project_key: "WID" }));
     await check("bad repo_url", updateProject(...cmd(db, audit), { key: "WID", patch: { repo_url: "not a url at all" } }));
-    await check("unknown repository", createTask(db, audit, CreateTaskBodySchema.parse({ title: "x", repo: "acme/unknown" })));
+    await check(
+      "unknown repository",
+      createTask(...cmd(db, audit), CreateTaskBodySchema.parse({ title: "x", repo: "acme/unknown" })),
+    );
     await check("token name", createApiToken(db, { ownerId, name: "", scope: "full", expiresInDays: null, audit }));
     await check("token scope", createApiToken(db, { ownerId, name: "ok", scope: "admin" as never, expiresInDays: null, audit }));
     await check("token expiry", createApiToken(db, { ownerId, name: "ok", scope: "full", expiresInDays: 0, audit }));
@@ -115,21 +122,27 @@ describe("the domain throws DomainError, not ApiError", () => {
   });
 
   it("checks in the API's order inside one lookup: not found, then the deferred input, then the version", async () => {
-    const task = await createTask(services.db, audit, CreateTaskBodySchema.parse({ title: "x" }));
+    const task = await createTask(...cmd(services.db, audit), CreateTaskBodySchema.parse({ title: "x" }));
     const badInput = () => {
       throw new ApiError("VALIDATION_ERROR", "Request body failed validation (title: Required)");
     };
-    expect((await domainErrorOf(updateTask(services.db, audit, "WID-99", badInput, { expectedVersion: 9 }))).code).toBe(
-      "NOT_FOUND",
-    );
-    const inputFirst = await updateTask(services.db, audit, task.task_key, badInput, { expectedVersion: 9 }).catch(
-      (e: unknown) => e,
-    );
+    expect(
+      (await domainErrorOf(updateTask(...cmd(services.db, audit), { task: "WID-99", patch: badInput, expectedVersion: 9 }))).code,
+    ).toBe("NOT_FOUND");
+    const inputFirst = await updateTask(...cmd(services.db, audit), {
+      task: task.task_key,
+      patch: badInput,
+      expectedVersion: 9,
+    }).catch((e: unknown) => e);
     expect(inputFirst).toBeInstanceOf(ApiError);
     expect(
       (
         await domainErrorOf(
-          updateTask(services.db, audit, task.task_key, () => PatchTaskBodySchema.parse({ title: "y" }), { expectedVersion: 9 }),
+          updateTask(...cmd(services.db, audit), {
+            task: task.task_key,
+            patch: () => PatchTaskBodySchema.parse({ title: "y" }),
+            expectedVersion: 9,
+          }),
         )
       ).code,
     ).toBe("PRECONDITION_FAILED");

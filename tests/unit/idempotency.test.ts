@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../app/lib/api/route.server";
 import { migrate, openDatabase, type OpenedDatabase } from "~/lib/db.server";
-import { IDEMPOTENCY_TTL_MS, parseIdempotencyKey, requestHash, withIdempotency } from "../../app/lib/api/idempotency.server";
+import { parseIdempotencyKey } from "../../app/lib/api/idempotency.server";
+import { IDEMPOTENCY_TTL_MS, requestHash, withIdempotency as withIdempotencyIn } from "../../app/lib/command/idempotency.server";
+import { DomainError } from "../../app/lib/domain/errors";
+import { cmd } from "../support/kit";
 
 let opened: OpenedDatabase;
 beforeEach(async () => {
@@ -9,6 +12,16 @@ beforeEach(async () => {
   await migrate(opened.db);
 });
 afterEach(() => opened.db.destroy());
+
+/** The domain's idempotent create with the test command deps; `now` as the claim's field, as before. */
+function withIdempotency(
+  db: OpenedDatabase["db"],
+  claim: { tokenId: number; key: string; requestHash: string; now?: number },
+  create: () => Promise<{ status: number; headers: Record<string, string>; body: string }>,
+) {
+  const { now, ...rest } = claim;
+  return withIdempotencyIn(cmd(db)[0], rest, create, now).then(({ reply, replayed }) => ({ response: reply, replayed }));
+}
 
 function creator() {
   let calls = 0;
@@ -38,8 +51,8 @@ describe("idempotency keys", () => {
     const c = creator();
     await withIdempotency(opened.db, { tokenId: 1, key: "k", requestHash: "a" }, c.run);
     const error = await withIdempotency(opened.db, { tokenId: 1, key: "k", requestHash: "b" }, c.run).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).code).toBe("CONFLICT");
+    expect(error).toBeInstanceOf(DomainError);
+    expect((error as DomainError).code).toBe("CONFLICT");
     const other = await withIdempotency(opened.db, { tokenId: 2, key: "k", requestHash: "b" }, c.run);
     expect(other.replayed).toBe(false);
     expect(c.calls).toBe(2);

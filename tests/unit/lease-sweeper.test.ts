@@ -16,7 +16,7 @@ const agent = (id: string): AuditContext => ({ ...testAudit, actor: { type: "tok
 async function setup() {
   const { db } = await testDatabase({ file: true });
   await createProject(...cmd(db, testAudit), { name: "Sweep", project_key: "SW" });
-  const task = await createTask(db, testAudit, { title: "t", project_key: "SW", status: "todo" });
+  const task = await createTask(...cmd(db, testAudit), { title: "t", project_key: "SW", status: "todo" });
   return { db, key: task.task_key };
 }
 
@@ -33,16 +33,20 @@ const actions = async (db: Awaited<ReturnType<typeof setup>>["db"], key: string)
 describe("lease expiry", () => {
   it("a pass frees a run-out lease once (system actor, no channel), leaves live ones, and the chain verifies", async () => {
     const { db, key } = await setup();
-    const live = await createTask(db, testAudit, { title: "live", project_key: "SW", status: "todo" });
+    const live = await createTask(...cmd(db, testAudit), { title: "live", project_key: "SW", status: "todo" });
     await updateTask(
-      db,
-      agent("1"),
-      key,
-      { lifecycle_action: "start", lease_seconds: 10, plan_markdown: undefined },
-      { now: Date.now() - 20_000 },
+      ...cmd(db, agent("1")),
+      {
+        task: key,
+        patch: { lifecycle_action: "start", lease_seconds: 10, plan_markdown: undefined },
+      },
+      Date.now() - 20_000,
     );
-    await updateTask(db, agent("2"), live.task_key, { lifecycle_action: "start", lease_seconds: 600, plan_markdown: undefined });
-    const sweeper = startLeaseSweeper({ db, signer: testAuditSigner, logger: quietLogger, maxDelayMs: 60_000 });
+    await updateTask(...cmd(db, agent("2")), {
+      task: live.task_key,
+      patch: { lifecycle_action: "start", lease_seconds: 600, plan_markdown: undefined },
+    });
+    const sweeper = startLeaseSweeper({ deps: cmd(db)[0], logger: quietLogger, maxDelayMs: 60_000 });
     try {
       // Armed at once (the first pass runs 50 ms after start).
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -59,19 +63,20 @@ describe("lease expiry", () => {
   it("is found lazily by next and by release's holder check, before any sweep", async () => {
     const { db, key } = await setup();
     await updateTask(
-      db,
-      agent("1"),
-      key,
-      { lifecycle_action: "start", lease_seconds: 10, plan_markdown: undefined },
-      { now: Date.now() - 20_000 },
+      ...cmd(db, agent("1")),
+      {
+        task: key,
+        patch: { lifecycle_action: "start", lease_seconds: 10, plan_markdown: undefined },
+      },
+      Date.now() - 20_000,
     );
     // The view already shows it free; the old holder can no longer release it.
     expect((await getTaskView(db, key)).claimed_by).toBeNull();
-    await expect(releaseTask(db, agent("1"), key)).rejects.toMatchObject({
+    await expect(releaseTask(...cmd(db, agent("1")), { task: key })).rejects.toMatchObject({
       code: "CONFLICT",
       message: expect.stringContaining("your lease expired"),
     });
-    const next = await claimNextTask(db, agent("2"), { lease_seconds: 60 });
+    const next = await claimNextTask(...cmd(db, agent("2")), { lease_seconds: 60 });
     expect(next).toMatchObject({ task_key: key, claimed_by: { name: "agent-2" }, run_state: "working" });
     expect(await actions(db, key)).toEqual([
       "task.create/cli/cli",

@@ -62,7 +62,7 @@ async function errorOf(promise: Promise<unknown>): Promise<DomainError> {
 describe("task keys", () => {
   it("are distinct and sequential under 60 concurrent creates on one file database", async () => {
     const created = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => createTask(opened.db, audit, body({ title: `t${i}` }))),
+      Array.from({ length: 60 }, (_, i) => createTask(...cmd(opened.db, audit), body({ title: `t${i}` }))),
     );
     const numbers = created.map((t) => Number(t.task_key.split("-")[1])).sort((a, b) => a - b);
     expect(numbers).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
@@ -71,16 +71,16 @@ describe("task keys", () => {
   });
 
   it("are not reused after a delete", async () => {
-    await createTask(opened.db, audit, body({ title: "one" }));
-    const two = await createTask(opened.db, audit, body({ title: "two" }));
-    await deleteTask(opened.db, audit, two.task_key);
-    const three = await createTask(opened.db, audit, body({ title: "three" }));
+    await createTask(...cmd(opened.db, audit), body({ title: "one" }));
+    const two = await createTask(...cmd(opened.db, audit), body({ title: "two" }));
+    await deleteTask(...cmd(opened.db, audit), { task: two.task_key });
+    const three = await createTask(...cmd(opened.db, audit), body({ title: "three" }));
     expect(three.task_key).toBe("WID-3");
     expect((await errorOf(getTaskView(opened.db, "WID-2"))).code).toBe("NOT_FOUND");
   });
 
   it("are found case-insensitively and by uuid", async () => {
-    const t = await createTask(opened.db, audit, body({ title: "x" }));
+    const t = await createTask(...cmd(opened.db, audit), body({ title: "x" }));
     expect((await getTaskView(opened.db, "wid-1")).uuid).toBe(t.uuid);
     expect((await getTaskView(opened.db, t.uuid.toUpperCase())).task_key).toBe("WID-1");
     expect((await errorOf(getTaskView(opened.db, "WID-0"))).code).toBe("NOT_FOUND");
@@ -90,51 +90,66 @@ describe("task keys", () => {
 
 describe("choosing the project of a new task", () => {
   it("uses the only project when none is named, and matches repo in any GitHub form", async () => {
-    expect((await createTask(opened.db, audit, body({ title: "a" }))).project_key).toBe("WID");
+    expect((await createTask(...cmd(opened.db, audit), body({ title: "a" }))).project_key).toBe("WID");
     await createProject(...cmd(opened.db, audit), {
       name: "Other",
       project_key: "OTH",
       repo_url: "https://gitlab.com/acme/other",
     });
-    const byRepo = await createTask(opened.db, audit, body({ title: "b", repo: "git@github.com:ACME/widgets.git" }));
+    const byRepo = await createTask(...cmd(opened.db, audit), body({ title: "b", repo: "git@github.com:ACME/widgets.git" }));
     expect(byRepo.project_key).toBe("WID");
     expect(byRepo.repo).toBe("acme/widgets");
     expect(
-      (await createTask(opened.db, audit, body({ title: "c", repo: "https://gitlab.com/acme/other.git" }))).project_key,
+      (await createTask(...cmd(opened.db, audit), body({ title: "c", repo: "https://gitlab.com/acme/other.git" }))).project_key,
     ).toBe("OTH");
-    const missing = await errorOf(createTask(opened.db, audit, body({ title: "d" })));
+    const missing = await errorOf(createTask(...cmd(opened.db, audit), body({ title: "d" })));
     expect(missing.code).toBe("VALIDATION_ERROR");
     expect(missing.details?.[0]?.path).toBe("project_key");
-    expect((await errorOf(createTask(opened.db, audit, body({ title: "e", repo: "acme/nothing" })))).code).toBe("NOT_FOUND");
-    expect((await errorOf(createTask(opened.db, audit, body({ title: "f", project_key: "NOPE" })))).code).toBe("NOT_FOUND");
+    expect((await errorOf(createTask(...cmd(opened.db, audit), body({ title: "e", repo: "acme/nothing" })))).code).toBe(
+      "NOT_FOUND",
+    );
+    expect((await errorOf(createTask(...cmd(opened.db, audit), body({ title: "f", project_key: "NOPE" })))).code).toBe(
+      "NOT_FOUND",
+    );
   });
 });
 
 describe("changing a task", () => {
   it("bumps the version on each change, keeps it on a no-op, and writes one audit entry per call", async () => {
-    const t = await createTask(opened.db, audit, body({ title: "x" }));
+    const t = await createTask(...cmd(opened.db, audit), body({ title: "x" }));
     const count = async () => (await opened.db.selectFrom("audit_log").select("seq").execute()).length;
     const before = await count();
-    const a = await updateTask(opened.db, audit, t.task_key, patch({ title: "y" }));
+    const a = await updateTask(...cmd(opened.db, audit), { task: t.task_key, patch: patch({ title: "y" }) });
     expect(a.version).toBe(2);
-    const b = await updateTask(opened.db, audit, t.task_key, patch({ title: "y" }));
+    const b = await updateTask(...cmd(opened.db, audit), { task: t.task_key, patch: patch({ title: "y" }) });
     expect(b.version).toBe(2);
     expect(await count()).toBe(before + 2);
   });
 
   it("refuses a write whose expected version is stale with PRECONDITION_FAILED, and accepts the current one", async () => {
-    const t = await createTask(opened.db, audit, body({ title: "x" }));
-    await updateTask(opened.db, audit, t.task_key, patch({ title: "y" }), { expectedVersion: 1 });
-    const stale = await errorOf(updateTask(opened.db, audit, t.task_key, patch({ title: "z" }), { expectedVersion: [1, 3] }));
+    const t = await createTask(...cmd(opened.db, audit), body({ title: "x" }));
+    await updateTask(...cmd(opened.db, audit), { task: t.task_key, patch: patch({ title: "y" }), expectedVersion: 1 });
+    const stale = await errorOf(
+      updateTask(...cmd(opened.db, audit), { task: t.task_key, patch: patch({ title: "z" }), expectedVersion: [1, 3] }),
+    );
     expect(stale.code).toBe("PRECONDITION_FAILED");
     expect(stale).toBeInstanceOf(TaskVersionMismatch);
     expect((stale as TaskVersionMismatch).currentVersion).toBe(2);
-    expect((await errorOf(setTaskStatus(opened.db, audit, t.task_key, { status: "todo" }, { expectedVersion: [] }))).code).toBe(
+    expect(
+      (
+        await errorOf(
+          setTaskStatus(...cmd(opened.db, audit), { task: t.task_key, patch: { status: "todo" }, expectedVersion: [] }),
+        )
+      ).code,
+    ).toBe("PRECONDITION_FAILED");
+    expect((await errorOf(deleteTask(...cmd(opened.db, audit), { task: t.task_key, expectedVersion: 1 }))).code).toBe(
       "PRECONDITION_FAILED",
     );
-    expect((await errorOf(deleteTask(opened.db, audit, t.task_key, { expectedVersion: 1 }))).code).toBe("PRECONDITION_FAILED");
     expect((await getTaskView(opened.db, t.task_key)).title).toBe("y");
-    expect((await updateTask(opened.db, audit, t.task_key, patch({ title: "z" }), { expectedVersion: [1, 2] })).version).toBe(3);
+    expect(
+      (await updateTask(...cmd(opened.db, audit), { task: t.task_key, patch: patch({ title: "z" }), expectedVersion: [1, 2] }))
+        .version,
+    ).toBe(3);
     expect(ifMatchSatisfied("*", 9)).toBe(true);
     expect(ifMatchSatisfied('"3", "9"', 9)).toBe(true);
     expect(ifMatchSatisfied('W/"9"', 9)).toBe(false);
@@ -143,48 +158,53 @@ describe("changing a task", () => {
   });
 
   it("runs the agent flow: plan, start, complete with a result, review", async () => {
-    const t = await createTask(opened.db, audit, body({ title: "x" }));
-    const planned = await updateTask(opened.db, audit, t.task_key, patch({ lifecycle_action: "plan", planMarkdown: "# Plan" }));
+    const t = await createTask(...cmd(opened.db, audit), body({ title: "x" }));
+    const planned = await updateTask(...cmd(opened.db, audit), {
+      task: t.task_key,
+      patch: patch({ lifecycle_action: "plan", planMarkdown: "# Plan" }),
+    });
     expect(planned).toMatchObject({ status: "todo", plan_markdown: "# Plan", run_state: null });
-    const started = await updateTask(opened.db, audit, t.task_key, patch({ lifecycle_action: "start", engine: "claude-code" }));
+    const started = await updateTask(...cmd(opened.db, audit), {
+      task: t.task_key,
+      patch: patch({ lifecycle_action: "start", engine: "claude-code" }),
+    });
     expect(started).toMatchObject({ status: "todo", run_state: "working", engine: "claude-code" });
     expect(started.run_state_updated_at).not.toBeNull();
-    const done = await updateTask(
-      opened.db,
-      audit,
-      t.task_key,
-      patch({ lifecycle_action: "complete", result: { summary: "ok", tests: 3 } }),
-    );
+    const done = await updateTask(...cmd(opened.db, audit), {
+      task: t.task_key,
+      patch: patch({ lifecycle_action: "complete", result: { summary: "ok", tests: 3 } }),
+    });
     expect(done).toMatchObject({ status: "ready", run_state: null, result: { summary: "ok", tests: 3 } });
-    const conflict = await errorOf(updateTask(opened.db, audit, t.task_key, patch({ lifecycle_action: "complete" })));
+    const conflict = await errorOf(
+      updateTask(...cmd(opened.db, audit), { task: t.task_key, patch: patch({ lifecycle_action: "complete" }) }),
+    );
     expect(conflict.code).toBe("CONFLICT");
     expect(conflict.message).toContain("current status: ready");
-    expect((await updateTask(opened.db, audit, t.task_key, patch({ lifecycle_action: "review" }))).status).toBe("done");
+    expect(
+      (await updateTask(...cmd(opened.db, audit), { task: t.task_key, patch: patch({ lifecycle_action: "review" }) })).status,
+    ).toBe("done");
   });
 
   it("sets archived_at on archiving and clears it on leaving, and a status change clears run_state", async () => {
-    const t = await createTask(opened.db, audit, body({ title: "x" }));
-    await updateTask(opened.db, audit, t.task_key, patch({ lifecycle_action: "start" }));
-    const archived = await setTaskStatus(opened.db, audit, t.task_key, { status: "archived" });
+    const t = await createTask(...cmd(opened.db, audit), body({ title: "x" }));
+    await updateTask(...cmd(opened.db, audit), { task: t.task_key, patch: patch({ lifecycle_action: "start" }) });
+    const archived = await setTaskStatus(...cmd(opened.db, audit), { task: t.task_key, patch: { status: "archived" } });
     expect(archived.archived_at).not.toBeNull();
     expect(archived.run_state).toBeNull();
-    const back = await updateTask(opened.db, audit, t.task_key, patch({ status: "todo" }));
+    const back = await updateTask(...cmd(opened.db, audit), { task: t.task_key, patch: patch({ status: "todo" }) });
     expect(back.archived_at).toBeNull();
     expect(back.status).toBe("todo");
   });
 
   it("replaces labels and acceptance criteria, and clears the branch with an empty string", async () => {
     const t = await createTask(
-      opened.db,
-      audit,
+      ...cmd(opened.db, audit),
       body({ title: "x", labels: ["a", "b"], acceptance_criteria: ["one"], branch: "feat/x" }),
     );
-    const u = await updateTask(
-      opened.db,
-      audit,
-      t.task_key,
-      patch({ labels: ["B", "c"], acceptance_criteria: ["two", "three"], branch: "" }),
-    );
+    const u = await updateTask(...cmd(opened.db, audit), {
+      task: t.task_key,
+      patch: patch({ labels: ["B", "c"], acceptance_criteria: ["two", "three"], branch: "" }),
+    });
     expect(u.labels).toEqual(["b", "c"]);
     expect(u.acceptance_criteria).toEqual(["two", "three"]);
     expect(u.branch).toBeNull();
@@ -194,7 +214,7 @@ describe("changing a task", () => {
 describe("listing tasks", () => {
   it("treats % and _ in q as plain text", async () => {
     for (const title of ["100% done", "1000 done", "snake_case", "snakeXcase", "back\\slash"])
-      await createTask(opened.db, audit, body({ title }));
+      await createTask(...cmd(opened.db, audit), body({ title }));
     const titles = async (q: string) => (await listTasks(opened.db, query({ q }))).tasks.map((t) => t.title).sort();
     expect(await titles("%")).toEqual(["100% done"]);
     expect(await titles("_")).toEqual(["snake_case"]);
@@ -205,7 +225,8 @@ describe("listing tasks", () => {
 
   it("walks every task exactly once through next_cursor, newest first", async () => {
     let now = Date.parse("2026-01-01T00:00:00.000Z");
-    for (let i = 0; i < 45; i++) await createTask(opened.db, audit, body({ title: `t${i}` }), (now += i % 3 === 0 ? 0 : 1));
+    for (let i = 0; i < 45; i++)
+      await createTask(...cmd(opened.db, audit), body({ title: `t${i}` }), (now += i % 3 === 0 ? 0 : 1));
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;
@@ -228,8 +249,7 @@ describe("listing tasks", () => {
     for (let i = 0; i < 30; i++) {
       const labels = i % 4 === 0 ? [] : [`l${i % 3}`, `m${i % 5}`];
       await createTask(
-        opened.db,
-        audit,
+        ...cmd(opened.db, audit),
         body({ title: `t${i}`, project_key: i % 2 ? "WID" : "GAD", status: statuses[i % 3], labels }),
         (now += i % 4 === 0 ? 0 : 1000),
       );
@@ -262,15 +282,19 @@ describe("listing tasks", () => {
 
   it("filters by status, label, run_state and updated_since, and lists the project's labels", async () => {
     const a = await createTask(
-      opened.db,
-      audit,
+      ...cmd(opened.db, audit),
       body({ title: "a", labels: ["Backend"], status: "todo" }),
       Date.parse("2026-01-01T00:00:00Z"),
     );
-    await createTask(opened.db, audit, body({ title: "b", labels: ["ui"] }), Date.parse("2026-02-01T00:00:00Z"));
-    await updateTask(opened.db, audit, a.task_key, patch({ lifecycle_action: "start" }), {
-      now: Date.parse("2026-01-02T00:00:00Z"),
-    });
+    await createTask(...cmd(opened.db, audit), body({ title: "b", labels: ["ui"] }), Date.parse("2026-02-01T00:00:00Z"));
+    await updateTask(
+      ...cmd(opened.db, audit),
+      {
+        task: a.task_key,
+        patch: patch({ lifecycle_action: "start" }),
+      },
+      Date.parse("2026-01-02T00:00:00Z"),
+    );
     const keys = async (q: Record<string, string>) => (await listTasks(opened.db, query(q))).tasks.map((t) => t.title);
     expect(await keys({ status: "todo" })).toEqual(["a"]);
     expect(await keys({ label: "BACKEND" })).toEqual(["a"]);

@@ -132,13 +132,8 @@ export function createApiDispatcher(build: ServerBuild): ApiDispatcher {
     const isRead = request.method === "GET" || request.method === "HEAD";
     const fn = isRead ? route?.loader : route?.action;
     if (!fn) return null; // let Remix answer (it knows how to say 405)
-    const response = invoke(fn, request, found.params, context);
-    // A successful write may have changed tasks or projects: tell the owner's open live pages.
-    if (isRead) return response;
-    return response.then((r) => {
-      if (r.ok) context.services.changes.publish();
-      return r;
-    });
+    // A write's domain command publishes its own change once committed (app/lib/command).
+    return invoke(fn, request, found.params, context);
   };
 }
 

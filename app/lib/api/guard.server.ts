@@ -1,10 +1,9 @@
 import type { AppLoadContext } from "@remix-run/node";
 import type { ApiToken } from "../../../db/schema";
 import { apiError } from "./errors.server";
-import type { AuditContext } from "../audit/log.server";
 import { throttleKey, type RateLimiter, type RateLimitState } from "../security/rate-limit.server";
 import { preparedQuery } from "../prepared-query.server";
-import { auditContext, requestContext, tokenActor, type ActorContext } from "../domain/context";
+import { requestContext, tokenActor, type ActorContext } from "../domain/context";
 import { recordEvent } from "../security/events.server";
 import { hashToken, isWellFormedToken, tokenStatus, touchTokenUsage } from "../tokens/tokens.server";
 import { checkAccessToken, grantActor, touchGrantUsage } from "../oauth/oauth.server";
@@ -42,8 +41,6 @@ export interface TokenAuth {
   token: ApiToken;
   /** Who asks (actor `{type: 'token', id, label: name}`), from where: the `ctx` of every command the request runs. */
   ctx: ActorContext;
-  /** Actor `{type: 'token', id, label: name}`, IP, user agent and request id, for `appendAudit`. */
-  audit: AuditContext;
   /** X-RateLimit-Limit/Remaining/Reset and, for expiring tokens, PreqStation-Token-Expiration. */
   headers: Headers;
   /**
@@ -157,7 +154,7 @@ export async function requireToken(
   }
 
   const ctx = { ...requestContext(request, context.request, tokenActor(token)), channel: "api" as const };
-  const auth: TokenAuth = { token, ctx, audit: auditContext(ctx, context.services.auditSigner), headers };
+  const auth: TokenAuth = { token, ctx, headers };
   if (options.write) await requireWriteScope(request, context, auth);
   return auth;
 }
@@ -211,7 +208,6 @@ async function requireAccessToken(request: Request, context: AppLoadContext, pla
   return {
     token,
     ctx,
-    audit: auditContext(ctx, context.services.auditSigner),
     headers,
     grant: { id: grant.id, clientName: grant.client_name },
   };

@@ -18,9 +18,9 @@ import { ApiError } from "./errors.server";
 import { etagOf } from "./etag.server";
 import { validationDetails } from "./input.server";
 import * as S from "./schemas";
-import type { AuditContext } from "../audit/log.server";
 import { isStorageUnavailable, type Db } from "../db.server";
-import { IDEMPOTENCY_KEY_PATTERN, requestHash, withIdempotency, type StoredResponse } from "./idempotency.server";
+import { IDEMPOTENCY_KEY_PATTERN } from "./idempotency.server";
+import { requestHash, withIdempotency, type StoredReply } from "../command/idempotency.server";
 import { jsonSchema } from "./openapi.server";
 import { listProjects, projectSettings, projectView, requireProject } from "../projects/projects.server";
 import { DomainError } from "../domain/errors";
@@ -65,14 +65,12 @@ export type McpToolName = (typeof MCP_TOOL_NAMES)[number];
 
 /**
  * What a tool call runs with: the guard's result, the commands' deps (the services) and ctx
- * (the token as actor, channel `mcp`), the HTTP request. `audit` is the same ctx for the
- * task commands that still take an AuditContext.
+ * (`auth.ctx` with the channel `mcp`: the token as actor), the database for reads, the HTTP request.
  */
 export interface ToolContext {
   auth: TokenAuth;
   deps: CommandDeps;
   ctx: ActorContext;
-  audit: AuditContext;
   db: Db;
   request: Request;
   context: AppLoadContext;
@@ -341,8 +339,8 @@ const DetailSchema = z
   .describe("full (default): every field of each task, as GET /api/tasks; simple: the fields to pick work by");
 const GuideOutputSchema = z.object({ guide: z.string().describe("The workflow, in Markdown") });
 
-async function createTaskResponse(db: Db, audit: AuditContext, input: S.CreateTaskBody): Promise<StoredResponse> {
-  const task = await createTask(db, audit, input);
+async function createTaskResponse(deps: CommandDeps, ctx: ActorContext, input: S.CreateTaskBody): Promise<StoredReply> {
+  const task = await createTask(deps, ctx, input);
   return {
     status: 201,
     headers: { Location: `/api/tasks/${task.task_key}`, ETag: etagOf(task.version) },
@@ -367,12 +365,12 @@ function patchLifecycle(
   call: ToolContext,
   options: { set?: Args; expectedVersion?: number } = {},
 ) {
-  const taskId = input.own.taskId as string;
-  const patch = input.parse(S.PatchTaskBodySchema, { ...options.set, lifecycle_action: action });
-  const change = { expectedVersion: options.expectedVersion };
-  return action === "block"
-    ? blockTask(call.db, call.audit, taskId, patch, change)
-    : updateTask(call.db, call.audit, taskId, patch, change);
+  const change = {
+    task: input.own.taskId as string,
+    patch: input.parse(S.PatchTaskBodySchema, { ...options.set, lifecycle_action: action }),
+    expectedVersion: options.expectedVersion,
+  };
+  return action === "block" ? blockTask(call.deps, call.ctx, change) : updateTask(call.deps, call.ctx, change);
 }
 
 const TOOLS: readonly ToolDefinition[] = [
@@ -482,20 +480,20 @@ const TOOLS: readonly ToolDefinition[] = [
       const input = parse(S.CreateTaskBodySchema)();
       const key = own.idempotencyKey as string | undefined;
       if (key === undefined) {
-        const stored = await createTaskResponse(call.db, call.audit, input);
+        const stored = await createTaskResponse(call.deps, call.ctx, input);
         return { body: JSON.parse(stored.body) as Json };
       }
       // The same key and the same (validated) arguments replay; other arguments are a CONFLICT.
-      const { response, replayed } = await withIdempotency(
-        call.db,
+      const { reply, replayed } = await withIdempotency(
+        call.deps,
         {
           tokenId: call.auth.token.id,
           key,
           requestHash: requestHash("MCP", "preq_create_task", canonicalArguments(input)),
         },
-        (trx) => createTaskResponse(trx, call.audit, input),
+        (deps) => createTaskResponse(deps, call.ctx, input),
       );
-      return { body: JSON.parse(response.body) as Json, replayed };
+      return { body: JSON.parse(reply.body) as Json, replayed };
     },
   }),
   define({
@@ -659,7 +657,7 @@ const TOOLS: readonly ToolDefinition[] = [
     output: TASK_OUTPUT,
     async run({ own, parse }, call) {
       const input = parse(S.TaskStatusBodySchema);
-      return { body: { task: await setTaskStatus(call.db, call.audit, own.taskId as string, input) } };
+      return { body: { task: await setTaskStatus(call.deps, call.ctx, { task: own.taskId as string, patch: input }) } };
     },
   }),
   define({
@@ -673,7 +671,7 @@ const TOOLS: readonly ToolDefinition[] = [
     required: ["taskId"],
     output: S.OkResponseSchema,
     async run({ own }, call) {
-      await deleteTask(call.db, call.audit, own.taskId as string);
+      await deleteTask(call.deps, call.ctx, { task: own.taskId as string });
       return { body: { ok: true } };
     },
   }),
@@ -798,7 +796,7 @@ const TOOLS: readonly ToolDefinition[] = [
     output: NextTaskOutputSchema,
     async run({ parse }, call) {
       const input = parse(S.NextTaskBodySchema)();
-      return { body: { task: await claimNextTask(call.db, call.audit, input) } };
+      return { body: { task: await claimNextTask(call.deps, call.ctx, input) } };
     },
   }),
   define({
@@ -814,7 +812,7 @@ const TOOLS: readonly ToolDefinition[] = [
     output: TASK_OUTPUT,
     async run({ own, parse }, call) {
       const input = parse(S.HeartbeatBodySchema);
-      return { body: { task: await heartbeatTask(call.db, call.audit, own.taskId as string, input) } };
+      return { body: { task: await heartbeatTask(call.deps, call.ctx, { task: own.taskId as string, body: input }) } };
     },
   }),
   define({
@@ -829,7 +827,7 @@ const TOOLS: readonly ToolDefinition[] = [
     required: ["taskId"],
     output: TASK_OUTPUT,
     async run({ own }, call) {
-      return { body: { task: await releaseTask(call.db, call.audit, own.taskId as string) } };
+      return { body: { task: await releaseTask(call.deps, call.ctx, { task: own.taskId as string }) } };
     },
   }),
 ];

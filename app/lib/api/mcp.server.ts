@@ -166,7 +166,6 @@ function createServer(request: Request, context: AppLoadContext, auth: TokenAuth
     auth,
     deps: context.services,
     ctx: { ...auth.ctx, channel: "mcp" as const },
-    audit: { ...auth.audit, channel: "mcp" as const },
     db: context.services.db,
     request,
     context,

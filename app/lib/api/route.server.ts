@@ -1,5 +1,10 @@
 import type { ActionFunction, AppLoadContext, LoaderFunction, LoaderFunctionArgs } from "@remix-run/node";
+import type { z } from "zod";
 import { ApiError, apiError, methodNotAllowed } from "./errors.server";
+import { parseIdempotencyKey } from "./idempotency.server";
+import { parseInput, readJsonBody } from "./input.server";
+import type { CommandDeps } from "../command/command.server";
+import { requestHash, withIdempotency, type StoredReply } from "../command/idempotency.server";
 import { apiErrorOf } from "./domain-errors.server";
 import { requireToken, type TokenAuth } from "./guard.server";
 import { DomainError } from "../domain/errors";
@@ -59,6 +64,50 @@ export function defineApiRoute(methods: Partial<Record<Method, ApiHandler>>): {
     loader: ({ request, context, params }) => run(request, context, params),
     action: ({ request, context, params }) => run(request, context, params),
   };
+}
+
+/** Headers a stored reply does not keep: the wrapper sets them afresh on every answer. */
+const UNSTORED_HEADERS = new Set(["content-type", "content-length", "cache-control"]);
+
+/**
+ * A POST that creates, safe to retry with `Idempotency-Key` (api.md): the JSON body is
+ * read and validated against `body` first (never while the write lock is held), then
+ * `create` runs — as it is without a key; with one, inside the domain's idempotent
+ * create (app/lib/command/idempotency.server.ts), which replays the first reply to the
+ * same key and body for 24 h (`Idempotent-Replayed: true`) and answers another body
+ * with 409. `create` gets the command `deps` to pass on to its one domain command.
+ */
+export function idempotentCreate<S extends z.ZodType>(spec: {
+  body: S;
+  create: (args: ApiHandlerArgs & { body: z.output<S>; deps: CommandDeps }) => Promise<Response>;
+}): ApiHandler {
+  return async (args) => {
+    const key = parseIdempotencyKey(args.request);
+    const { value, text } = await readJsonBody(args.request);
+    const body = parseInput(spec.body, value);
+    const services = args.context.services;
+    if (key === null) return spec.create({ ...args, body, deps: services });
+    const { reply, replayed } = await withIdempotency(
+      services,
+      {
+        tokenId: args.auth.token.id,
+        key,
+        requestHash: requestHash(args.request.method, new URL(args.request.url).pathname.toLowerCase(), text),
+      },
+      async (deps) => storedReply(await spec.create({ ...args, body, deps })),
+    );
+    const headers = new Headers(reply.headers);
+    headers.set("Content-Type", "application/json; charset=utf-8");
+    headers.set("Cache-Control", "no-store");
+    if (replayed) headers.set("Idempotent-Replayed", "true");
+    return new Response(reply.body, { status: reply.status, headers });
+  };
+}
+
+async function storedReply(response: Response): Promise<StoredReply> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of response.headers) if (!UNSTORED_HEADERS.has(name)) headers[name] = value;
+  return { status: response.status, headers, body: await response.text() };
 }
 
 function errorResponse(error: unknown, context: AppLoadContext): Response {

@@ -6,8 +6,9 @@
  */
 import { sql, type SqlBool } from "kysely";
 import type { TaskRow } from "../../../db/schema";
-import { appendAudit, type AuditContext } from "../audit/log.server";
-import { nowIso, transaction, type Db } from "../db.server";
+import { runCommand, type CommandDeps } from "../command/command.server";
+import { nowIso } from "../db.server";
+import type { ActorContext } from "../domain/context";
 import { DomainError } from "../domain/errors";
 import { findProjectByKey } from "../projects/projects.server";
 import { labelKey } from "./labels.server";
@@ -20,23 +21,31 @@ import {
   leaseFree,
   NO_CLAIM,
   noOpenBlocker,
-  systemAudit,
+  systemContext,
   type Claimant,
 } from "./lease.server";
 import { TASK_LIMITS, type ClaimBody, type HeartbeatBody, type NextTaskBody, type TaskView } from "./schemas";
 import { getTaskView, requireTask, updateTask, type DeferredInput } from "./tasks.server";
 
 /** `POST /api/tasks/:id/claim`: the same as `start` (lifecycle_action), with its lease and engine. */
-export async function claimTask(db: Db, audit: AuditContext, idOrKey: string, body: DeferredInput<ClaimBody>, now = Date.now()) {
+export async function claimTask(
+  deps: CommandDeps,
+  ctx: ActorContext,
+  input: { task: string; body: DeferredInput<ClaimBody> },
+  now = Date.now(),
+): Promise<TaskView> {
+  const { body } = input;
   return updateTask(
-    db,
-    audit,
-    idOrKey,
-    () => {
-      const input = typeof body === "function" ? body() : body;
-      return { lifecycle_action: "start" as const, ...input, plan_markdown: undefined };
+    deps,
+    ctx,
+    {
+      task: input.task,
+      patch: () => {
+        const claim = typeof body === "function" ? body() : body;
+        return { lifecycle_action: "start" as const, ...claim, plan_markdown: undefined };
+      },
     },
-    { now },
+    now,
   );
 }
 
@@ -62,16 +71,16 @@ function notHolder(task: TaskRow, claimant: Claimant, at: string, verb: string):
  * only the holder of a live lease passes. CONFLICT for anyone else (and on a free task).
  */
 export async function heartbeatTask(
-  db: Db,
-  audit: AuditContext,
-  idOrKey: string,
-  body: DeferredInput<HeartbeatBody>,
+  deps: CommandDeps,
+  ctx: ActorContext,
+  request: { task: string; body: DeferredInput<HeartbeatBody> },
   now = Date.now(),
 ): Promise<TaskView> {
-  return transaction(db, async (trx) => {
-    const task = await requireTask(trx, idOrKey);
-    const input = typeof body === "function" ? body() : body;
-    const claimant = claimantOf(audit.actor);
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
+    const task = await requireTask(trx, request.task);
+    const input = typeof request.body === "function" ? request.body() : request.body;
+    const claimant = claimantOf(ctx.actor);
     const at = nowIso(now);
     const leaseSeconds = input.lease_seconds ?? TASK_LIMITS.leaseSecondsDefault;
     const row = await trx
@@ -84,11 +93,9 @@ export async function heartbeatTask(
       .returningAll()
       .executeTakeFirst();
     if (!row) throw notHolder(task, claimant, at, "heartbeat");
-    await appendAudit(
-      trx,
-      audit,
+    await tx.audit(
       { action: "task.claim", resourceType: "task", resourceId: task.task_key, changes: claimChanges(task, row, at) },
-      now,
+      { now },
     );
     return getTaskView(trx, task.id);
   });
@@ -100,14 +107,14 @@ export async function heartbeatTask(
  * (`force`: any claim, CONFLICT only when there is none).
  */
 export async function releaseTask(
-  db: Db,
-  audit: AuditContext,
-  idOrKey: string,
-  options: { force?: boolean; now?: number } = {},
+  deps: CommandDeps,
+  ctx: ActorContext,
+  options: { task: string; force?: boolean },
+  now = Date.now(),
 ): Promise<TaskView> {
-  const now = options.now ?? Date.now();
-  return transaction(db, async (trx) => {
-    const task = await requireTask(trx, idOrKey);
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
+    const task = await requireTask(trx, options.task);
     const at = nowIso(now);
     let release = trx
       .updateTable("tasks")
@@ -116,7 +123,7 @@ export async function releaseTask(
       .where("claimed_by_id", "is not", null);
     let claimant: Claimant | null = null;
     if (!options.force) {
-      claimant = claimantOf(audit.actor);
+      claimant = claimantOf(ctx.actor);
       release = release
         .where("claimed_by_type", "=", claimant.type)
         .where("claimed_by_id", "=", claimant.id)
@@ -132,7 +139,7 @@ export async function releaseTask(
       // An expired lease freed by the owner before the sweeper: still say whose it was.
       changes.claimed_by = { before: { type: task.claimed_by_type, name: task.claimed_by_name }, after: null };
     }
-    await appendAudit(trx, audit, { action: "task.release", resourceType: "task", resourceId: task.task_key, changes }, now);
+    await tx.audit({ action: "task.release", resourceType: "task", resourceId: task.task_key, changes }, { now });
     return getTaskView(trx, task.id);
   });
 }
@@ -149,13 +156,14 @@ const PRIORITY_RANK = sql<number>`case t.priority when 'highest' then 0 when 'hi
  * `engine` takes tasks for that engine or for none, and records it on the task.
  */
 export async function claimNextTask(
-  db: Db,
-  audit: AuditContext,
+  deps: CommandDeps,
+  ctx: ActorContext,
   input: NextTaskBody,
   now = Date.now(),
 ): Promise<TaskView | null> {
-  const claimant = claimantOf(audit.actor);
-  return transaction(db, async (trx) => {
+  const claimant = claimantOf(ctx.actor);
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     let projectId: string | undefined;
     if (input.project_key !== undefined) {
       const project = await findProjectByKey(trx, input.project_key);
@@ -163,7 +171,7 @@ export async function claimNextTask(
       projectId = project.id;
     }
     // Leases that ran out are freed (and recorded) first, so their tasks are candidates.
-    await expireLeases(trx, systemAudit(audit.signer, audit.requestId), now);
+    await expireLeases(tx, now);
     const at = nowIso(now);
     const leaseSeconds = input.lease_seconds ?? TASK_LIMITS.leaseSecondsDefault;
     const label = input.label === undefined ? null : labelKey(input.label);
@@ -210,22 +218,20 @@ export async function claimNextTask(
       .returningAll()
       .executeTakeFirst();
     if (!row) return null;
-    await appendAudit(
-      trx,
-      audit,
+    await tx.audit(
       {
         action: "task.claim",
         resourceType: "task",
         resourceId: row.task_key,
         changes: claimChanges({ ...row, ...NO_CLAIM, run_state: null }, row, at),
       },
-      now,
+      { now },
     );
     return getTaskView(trx, row.id);
   });
 }
 
-/** Frees every lease that has run out (the sweeper's pass); returns the keys freed. */
-export async function sweepExpiredLeases(db: Db, signer: AuditContext["signer"], now = Date.now()): Promise<string[]> {
-  return transaction(db, (trx) => expireLeases(trx, systemAudit(signer, `sweep-${now}`), now));
+/** Frees every lease that has run out (the sweeper's pass, acting as the system); returns the keys freed. */
+export async function sweepExpiredLeases(deps: CommandDeps, now = Date.now()): Promise<string[]> {
+  return runCommand(deps, systemContext(`sweep-${now}`), (tx) => expireLeases(tx, now));
 }

@@ -6,8 +6,7 @@
  * which stops it before closing the database. Claims and `next` also expire what
  * they touch, so the sweeper is never needed for correctness, only for tidiness.
  */
-import type { AuditSigner } from "../audit/signing.server";
-import type { Db } from "../db.server";
+import type { CommandDeps } from "../command/command.server";
 import type { Logger } from "../logger.server";
 import { sweepExpiredLeases } from "./claims.server";
 import { nextLeaseExpiry } from "./lease.server";
@@ -24,11 +23,9 @@ export const SWEEP_MAX_DELAY_MS = 5_000;
 export const SWEEP_MIN_DELAY_MS = 50;
 
 export function startLeaseSweeper(options: {
-  db: Db;
-  signer: AuditSigner;
+  /** A pass is a command (the system as actor): its changes are published like any other. */
+  deps: CommandDeps;
   logger: Logger;
-  /** Called after a pass freed tasks (the live pages reload). */
-  onFreed?: (keys: string[]) => void;
   maxDelayMs?: number;
 }): LeaseSweeper {
   const maxDelay = options.maxDelayMs ?? SWEEP_MAX_DELAY_MS;
@@ -36,11 +33,7 @@ export function startLeaseSweeper(options: {
   let stopped = false;
   let running: Promise<string[]> | null = null;
 
-  const pass = async (): Promise<string[]> => {
-    const keys = await sweepExpiredLeases(options.db, options.signer);
-    if (keys.length > 0) options.onFreed?.(keys);
-    return keys;
-  };
+  const pass = (): Promise<string[]> => sweepExpiredLeases(options.deps);
 
   const arm = (delay: number) => {
     if (stopped) return;
@@ -54,7 +47,7 @@ export function startLeaseSweeper(options: {
     running = pass();
     try {
       await running;
-      const next = await nextLeaseExpiry(options.db);
+      const next = await nextLeaseExpiry(options.deps.db);
       if (next !== null) delay = Date.parse(next) - Date.now() + 1;
     } catch (error) {
       if (!stopped) options.logger.warn("lease sweeper: pass failed", { error });

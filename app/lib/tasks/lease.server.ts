@@ -9,10 +9,10 @@
  */
 import { sql, type Expression, type SqlBool } from "kysely";
 import type { ClaimantType, TaskRow } from "../../../db/schema";
-import { appendAudit, type AuditContext } from "../audit/log.server";
-import type { Actor } from "../domain/context";
+import type { CommandTx } from "../command/command.server";
+import type { Actor, ActorContext } from "../domain/context";
 import { DomainError } from "../domain/errors";
-import { nowIso, type Db, type Trx } from "../db.server";
+import { nowIso, type Db } from "../db.server";
 import { LIFECYCLE_RULES } from "./lifecycle";
 
 export const LEASE_LIMITS = { min: 10, max: 86_400, default: 900 } as const;
@@ -176,9 +176,9 @@ export const NO_CLAIM = {
 /** The actor of what nobody asked for: a lease that ran out. */
 export const SYSTEM_ACTOR = { type: "system", id: "system", label: "system" } as const satisfies Actor;
 
-/** The audit context of the system, signed with `signer`, in the request (or sweep) `requestId`. */
-export function systemAudit(signer: AuditContext["signer"], requestId: string): AuditContext {
-  return { actor: SYSTEM_ACTOR, ip: "local", userAgent: "preqstation", requestId, signer };
+/** The context the system acts in, within the request (or sweep) `requestId`. */
+export function systemContext(requestId: string): ActorContext {
+  return { actor: SYSTEM_ACTOR, ip: "local", userAgent: "preqstation", requestId, path: "system" };
 }
 
 /**
@@ -187,7 +187,9 @@ export function systemAudit(signer: AuditContext["signer"], requestId: string): 
  * system). Run in the caller's transaction; returns the keys freed. The UPDATE
  * re-checks the expiry, so a lease renewed in between is left alone.
  */
-export async function expireLeases(trx: Trx, audit: AuditContext, now: number, taskId?: string): Promise<string[]> {
+export async function expireLeases(tx: CommandTx, now: number, taskId?: string): Promise<string[]> {
+  const trx = tx.db;
+  const system = systemContext(tx.ctx.requestId);
   const at = nowIso(now);
   let expired = trx.selectFrom("tasks").selectAll().where("lease_expires_at", "<=", at).where("claimed_by_id", "is not", null);
   if (taskId !== undefined) expired = expired.where("id", "=", taskId);
@@ -209,9 +211,7 @@ export async function expireLeases(trx: Trx, audit: AuditContext, now: number, t
   for (const row of rows) {
     if (!ids.has(row.id)) continue;
     keys.push(row.task_key);
-    await appendAudit(
-      trx,
-      audit,
+    await tx.audit(
       {
         action: "task.lease_expired",
         resourceType: "task",
@@ -222,7 +222,7 @@ export async function expireLeases(trx: Trx, audit: AuditContext, now: number, t
           run_state: { before: row.run_state, after: null },
         },
       },
-      now,
+      { as: system, now },
     );
   }
   return keys;

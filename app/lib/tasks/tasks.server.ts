@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import type { Database, ProjectRow, TaskRow } from "../../../db/schema";
-import { appendAudit, type AuditContext } from "../audit/log.server";
+import { runCommand, type CommandDeps, type CommandTx } from "../command/command.server";
+import type { ActorContext } from "../domain/context";
 import { DomainError } from "../domain/errors";
 import { JsonObjectSchema, parseJsonColumn, StringListSchema } from "../domain/json";
 import { keysetBeyond, opaqueCursor, splitPage, timestampPart, uuidPart } from "../domain/paging.server";
-import { nowIso, transaction, type Db, type Trx } from "../db.server";
+import { nowIso, type Db } from "../db.server";
 import { preparedInsert, preparedQuery } from "../prepared-query.server";
 import { availableLabels, labelKey, labelsOfTasks, resolveLabels, setTaskLabels, type LabelView } from "./labels.server";
 import { decideLifecycle, type RunState, type TaskStatus } from "./lifecycle";
@@ -30,7 +31,6 @@ import {
   leaseFree,
   NO_CLAIM,
   noOpenBlocker,
-  systemAudit,
 } from "./lease.server";
 import { noteOf } from "./note";
 
@@ -431,8 +431,14 @@ const insertTask = preparedInsert(
  * entry, in one BEGIN IMMEDIATE transaction: keys are sequential per project,
  * distinct under concurrency and never reused.
  */
-export async function createTask(db: Db, audit: AuditContext, input: CreateTaskBody, now = Date.now()): Promise<TaskView> {
-  return transaction(db, async (trx) => {
+export async function createTask(
+  deps: CommandDeps,
+  ctx: ActorContext,
+  input: CreateTaskBody,
+  now = Date.now(),
+): Promise<TaskView> {
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
     const project = await projectForNewTask(trx, input);
     const counter = await bumpTaskNumber.first(trx, { projectId: project.id });
     if (!counter) throw new Error(`project ${project.id} vanished inside its transaction`);
@@ -496,7 +502,7 @@ export async function createTask(db: Db, audit: AuditContext, input: CreateTaskB
       changes[field] = { before: null, after: view[field] };
     }
     if (blockers.length > 0) changes.blocked_by = { before: null, after: view.blocked_by };
-    await appendAudit(trx, audit, { action: "task.create", resourceType: "task", resourceId: row.task_key, changes }, now);
+    await tx.audit({ action: "task.create", resourceType: "task", resourceId: row.task_key, changes }, { now });
     return view;
   });
 }
@@ -552,8 +558,7 @@ interface ClaimRequest {
  * (and refused, with the reason, when the lease is another's or a blocker is open).
  */
 async function commitDraft(
-  trx: Trx,
-  audit: AuditContext,
+  tx: CommandTx,
   task: TaskWithProject,
   draft: Draft,
   action: "task.update" | "task.status",
@@ -561,6 +566,7 @@ async function commitDraft(
   now: number,
   claim: ClaimRequest | null = null,
 ): Promise<TaskView> {
+  const trx = tx.db;
   let after: TaskRow;
   let act: "task.update" | "task.status" | "task.claim" | "task.dependencies" = action;
   if (claim) {
@@ -581,7 +587,7 @@ async function commitDraft(
     const keys = Object.keys(draft.changes);
     if (keys.length === 1 && keys[0] === "blocked_by") act = "task.dependencies";
   }
-  await appendAudit(trx, audit, { action: act, resourceType: "task", resourceId: task.task_key, changes: draft.changes }, now);
+  await tx.audit({ action: act, resourceType: "task", resourceId: task.task_key, changes: draft.changes }, { now });
   const labels = labelsAfter ?? (await labelsOfTasks(trx, [task.id])).get(task.id) ?? [];
   return taskView({ ...task, ...after }, labels, await dependenciesOf(trx, task.id));
 }
@@ -605,10 +611,13 @@ async function replaceBlockers(trx: Db, draft: Draft, task: TaskRow, keys: reado
   draft.changes.blocked_by = { before, after };
 }
 
-export interface ChangeOptions {
+/** What a change of one task names: the task (key or id), the change, and the version(s) it must be at. */
+export interface TaskChange<T> {
+  task: string;
+  /** The change, or a function that parses it (called after the task is found: not found comes first). */
+  patch: DeferredInput<T>;
   /** The version(s) the task must be at (TaskVersionMismatch otherwise); undefined: no precondition. */
   expectedVersion?: ExpectedVersion;
-  now?: number;
 }
 
 /**
@@ -624,17 +633,16 @@ export interface ChangeOptions {
  * change end the claim.
  */
 export async function updateTask(
-  db: Db,
-  audit: AuditContext,
-  idOrKey: string,
-  patch: DeferredInput<PatchTaskBody>,
-  options: ChangeOptions = {},
+  deps: CommandDeps,
+  ctx: ActorContext,
+  request: TaskChange<PatchTaskBody>,
+  now = Date.now(),
 ): Promise<TaskView> {
-  const now = options.now ?? Date.now();
-  return transaction(db, async (trx) => {
-    let task = await requireTask(trx, idOrKey);
-    const input = resolveInput(patch);
-    checkVersion(options.expectedVersion, task);
+  return runCommand(deps, ctx, async (tx) => {
+    const trx = tx.db;
+    let task = await requireTask(trx, request.task);
+    const input = resolveInput(request.patch);
+    checkVersion(request.expectedVersion, task);
     const at = nowIso(now);
     const draft: Draft = { set: {}, changes: {} };
     let claim: ClaimRequest | null = null;
@@ -643,9 +651,9 @@ export async function updateTask(
       const decision = decideLifecycle(input.lifecycle_action, task.status);
       if (!decision.ok) throw new DomainError("CONFLICT", decision.message);
       if (input.lifecycle_action === "start") {
-        claim = { claimant: claimantOf(audit.actor), leaseSeconds: input.lease_seconds ?? TASK_LIMITS.leaseSecondsDefault };
+        claim = { claimant: claimantOf(ctx.actor), leaseSeconds: input.lease_seconds ?? TASK_LIMITS.leaseSecondsDefault };
         // Lazily, on access: a lease that ran out is expired (and recorded) before anyone claims the task.
-        const freed = await expireLeases(trx, systemAudit(audit.signer, audit.requestId), now, task.id);
+        const freed = await expireLeases(tx, now, task.id);
         if (freed.length > 0) task = await requireTask(trx, task.id);
       } else {
         moveTo(draft, task, decision.status, decision.runState, at);
@@ -692,7 +700,7 @@ export async function updateTask(
         draft.changes.labels = { before, after: labelsAfter };
       }
     }
-    return commitDraft(trx, audit, task, draft, "task.update", labelsAfter, now, claim);
+    return commitDraft(tx, task, draft, "task.update", labelsAfter, now, claim);
   });
 }
 
@@ -706,53 +714,57 @@ export async function updateTask(
  * transaction and writes it back in another.
  */
 export async function blockTask(
-  db: Db,
-  audit: AuditContext,
-  idOrKey: string,
-  input: DeferredInput<PatchTaskBody>,
-  options: ChangeOptions = {},
+  deps: CommandDeps,
+  ctx: ActorContext,
+  input: TaskChange<PatchTaskBody>,
+  now = Date.now(),
 ): Promise<TaskView> {
-  return updateTask(db, audit, idOrKey, () => ({ ...resolveInput(input), lifecycle_action: "block" as const }), options);
+  return updateTask(
+    deps,
+    ctx,
+    { ...input, patch: () => ({ ...resolveInput(input.patch), lifecycle_action: "block" as const }) },
+    now,
+  );
 }
 
 /** A plain status change (and optionally the engine); clears run_state and ends the claim. Same order of checks as updateTask. */
 export async function setTaskStatus(
-  db: Db,
-  audit: AuditContext,
-  idOrKey: string,
-  statusChange: DeferredInput<TaskStatusBody>,
-  options: ChangeOptions = {},
+  deps: CommandDeps,
+  ctx: ActorContext,
+  statusChange: TaskChange<TaskStatusBody>,
+  now = Date.now(),
 ): Promise<TaskView> {
-  const now = options.now ?? Date.now();
-  return transaction(db, async (trx) => {
-    const task = await requireTask(trx, idOrKey);
-    const input = resolveInput(statusChange);
-    checkVersion(options.expectedVersion, task);
+  return runCommand(deps, ctx, async (tx) => {
+    const task = await requireTask(tx.db, statusChange.task);
+    const input = resolveInput(statusChange.patch);
+    checkVersion(statusChange.expectedVersion, task);
     const draft: Draft = { set: {}, changes: {} };
     moveTo(draft, task, input.status, null, nowIso(now));
     endClaim(draft, task, nowIso(now));
     if (input.engine !== undefined) change(draft, task, "engine", input.engine);
-    return commitDraft(trx, audit, task, draft, "task.status", null, now);
+    return commitDraft(tx, task, draft, "task.status", null, now);
   });
 }
 
 /** Deletes a task (its key is never given out again; its claim and dependencies go with it) with its audit entry. */
-export async function deleteTask(db: Db, audit: AuditContext, idOrKey: string, options: ChangeOptions = {}): Promise<void> {
-  const now = options.now ?? Date.now();
-  await transaction(db, async (trx) => {
-    const task = await requireTask(trx, idOrKey);
-    checkVersion(options.expectedVersion, task);
-    await trx.deleteFrom("tasks").where("id", "=", task.id).execute();
-    await appendAudit(
-      trx,
-      audit,
+export async function deleteTask(
+  deps: CommandDeps,
+  ctx: ActorContext,
+  input: { task: string; expectedVersion?: ExpectedVersion },
+  now = Date.now(),
+): Promise<void> {
+  await runCommand(deps, ctx, async (tx) => {
+    const task = await requireTask(tx.db, input.task);
+    checkVersion(input.expectedVersion, task);
+    await tx.db.deleteFrom("tasks").where("id", "=", task.id).execute();
+    await tx.audit(
       {
         action: "task.delete",
         resourceType: "task",
         resourceId: task.task_key,
         changes: { title: { before: task.title, after: null }, status: { before: task.status, after: null } },
       },
-      now,
+      { now },
     );
   });
 }
