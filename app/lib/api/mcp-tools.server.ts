@@ -331,7 +331,7 @@ const TaskSummarySchema = S.TaskSchema.pick({
   .strict()
   .describe("A task in brief (detail simple)");
 const TASK_SUMMARY_FIELDS = Object.keys(TaskSummarySchema.shape) as (keyof S.TaskView)[];
-export const TaskListOutputSchema = S.TaskListResponseSchema.extend({
+const TaskListOutputSchema = S.TaskListResponseSchema.extend({
   tasks: z.array(z.union([S.TaskSchema, TaskSummarySchema])),
 });
 const DetailSchema = z
