@@ -1,5 +1,5 @@
 import { useActionData, useFetcher } from "@remix-run/react";
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { CommentView } from "~/lib/comments/schemas";
 import type { CommentFormAnswer } from "~/lib/http/comment-form.server";
 import { MarkdownText } from "./markdown";
@@ -85,15 +85,23 @@ export function TaskComments({ comments }: { comments: CommentView[] }) {
 function CommentForm() {
   const fetcher = useFetcher<CommentFormAnswer>();
   const actionData = useActionData() as Partial<CommentFormAnswer> | undefined;
-  const answer = fetcher.data?.comment ?? (fetcher.state === "idle" ? actionData?.comment : undefined);
   const formRef = useRef<HTMLFormElement>(null);
   const busy = fetcher.state !== "idle";
+  // A posted comment redirects, and a fetcher keeps its previous answer through a
+  // redirect: the answer held when the post began is hidden once it is done.
+  const [hidden, setHidden] = useState<CommentFormAnswer | undefined>(undefined);
+  const heldAtPost = useRef<CommentFormAnswer | undefined>(undefined);
   const wasBusy = useRef(false);
   useEffect(() => {
-    // Posted: the action redirected, so the fetcher has no answer; clear the text.
-    if (wasBusy.current && !busy && !fetcher.data?.comment) formRef.current?.reset();
+    if (busy && !wasBusy.current) heldAtPost.current = fetcher.data;
+    if (!busy && wasBusy.current && fetcher.data === heldAtPost.current) {
+      formRef.current?.reset();
+      setHidden(fetcher.data);
+    }
     wasBusy.current = busy;
   }, [busy, fetcher.data]);
+  const fetched = fetcher.data && fetcher.data !== hidden ? fetcher.data.comment : undefined;
+  const answer = fetched ?? (fetcher.data === undefined ? actionData?.comment : undefined);
   const error = answer?.fieldErrors.body ?? answer?.fieldErrors.form;
   return (
     <fetcher.Form method="post" ref={formRef} className="stack comment-form" noValidate>

@@ -309,16 +309,20 @@ describe("the OpenAPI document", () => {
     expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
     expect(res.json.openapi).toBe("3.1.0");
     expect(Object.keys(res.json.paths).sort()).toEqual([
+      "/api/activity",
       "/api/health",
       "/api/me",
       "/api/openapi.json",
       "/api/projects",
       "/api/projects/{key}",
       "/api/projects/{key}/settings",
+      "/api/task-comments/{id}",
+      "/api/task-comments/{id}/reply",
       "/api/tasks",
       "/api/tasks/next",
       "/api/tasks/{id}",
       "/api/tasks/{id}/claim",
+      "/api/tasks/{id}/comments",
       "/api/tasks/{id}/heartbeat",
       "/api/tasks/{id}/release",
       "/api/tasks/{id}/status",
