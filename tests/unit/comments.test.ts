@@ -15,7 +15,7 @@ import { DomainError } from "../../app/lib/domain/errors";
 import { createProject } from "../../app/lib/projects/projects.server";
 import { setTaskNote } from "../../app/lib/tasks/note.server";
 import { PatchTaskBodySchema, TaskNoteBodySchema } from "../../app/lib/tasks/schemas";
-import { createTask, deleteTask, getTaskView } from "../../app/lib/tasks/tasks.server";
+import { createTask, deleteTask, getTaskView, updateTask } from "../../app/lib/tasks/tasks.server";
 import { testAuditSigner } from "../support/audit-key";
 import { cmd, testDatabase, testAudit, type TestDatabase } from "../support/kit";
 
@@ -210,6 +210,13 @@ describe("task note", () => {
       setTaskNote(...cmd(t.db, agent), { taskId: key, note: { note_markdown: "x" }, expectedVersion: 1 }),
       "PRECONDITION_FAILED",
     );
+    // A caller that hands the note to the general update gets an error, never a silent drop.
+    await expectDomainError(
+      updateTask(...cmd(t.db, testAudit), { task: key, patch: PatchTaskBodySchema.parse({ note_markdown: "lost?" }) }),
+      "VALIDATION_ERROR",
+      /task note command/,
+    );
+    expect((await getTaskView(t.db, key)).note_markdown).toBeNull();
   });
 
   it("accepts http(s) artifact URLs only, at most 20, and refuses a PATCH mixing the note with other fields", () => {

@@ -235,7 +235,7 @@ const NOTE_FIELDS = ["note_markdown", "noteMarkdown", "artifacts"] as const;
 type NoteField = (typeof NOTE_FIELDS)[number];
 
 /** True when a parsed PATCH sets the note or artifacts (and so, by the schema, nothing else). */
-export function isNotePatch(body: PatchTaskBody): body is PatchTaskBody & TaskNoteBody {
+export function isNotePatch(body: PatchTaskBody): boolean {
   return body.note_markdown !== undefined || body.artifacts !== undefined;
 }
 

@@ -13,6 +13,7 @@ import { decideLifecycle, type RunState, type TaskStatus } from "./lifecycle";
 import { findProjectByKey, findProjectsByRepo, quoted, requireProject } from "../projects/projects.server";
 import { repoMatchKey } from "../projects/repo-url";
 import {
+  isNotePatch,
   TASK_LIMITS,
   type CreateTaskBody,
   type ListTasksQuery,
@@ -642,6 +643,9 @@ export async function updateTask(
     const trx = tx.db;
     let task = await requireTask(trx, request.task);
     const input = resolveInput(request.patch);
+    // The note is its own command (note.server.ts setTaskNote, audit task.note): never dropped here in silence.
+    if (isNotePatch(input))
+      throw new DomainError("VALIDATION_ERROR", "note_markdown and artifacts are set by the task note command");
     checkVersion(request.expectedVersion, task);
     const at = nowIso(now);
     const draft: Draft = { set: {}, changes: {} };
