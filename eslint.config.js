@@ -30,7 +30,7 @@ const UP = {
 };
 const restrict = (...rules) => ["error", { patterns: rules }];
 const DOMAIN_AND_FOUNDATIONS = [
-  "app/lib/{auth,audit,oauth,security,tasks,projects,tokens,domain,runtime,live}/**",
+  "app/lib/{auth,audit,oauth,security,tasks,projects,comments,tokens,domain,runtime,live}/**",
   "app/lib/*.{ts,tsx}",
 ];
 
