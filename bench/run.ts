@@ -615,7 +615,7 @@ async function main() {
                       jsonrpc: "2.0",
                       id: ++id,
                       method: "tools/call",
-                      params: { name: "get_task", arguments: { task_id: pick(seeded.readableKeys) } },
+                      params: { name: "preq_get_task", arguments: { taskId: pick(seeded.readableKeys) } },
                     }),
                   })
                 : () => ({

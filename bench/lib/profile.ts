@@ -101,7 +101,7 @@ async function profileScenario(kind: string, seconds: number, connections: numbe
             jsonrpc: "2.0",
             id: ++n,
             method: "tools/call",
-            params: { name: "get_task", arguments: { task_id: seeded.readableKeys[n % seeded.readableKeys.length] } },
+            params: { name: "preq_get_task", arguments: { taskId: seeded.readableKeys[n % seeded.readableKeys.length] } },
           }),
         }),
         post: () => ({

@@ -82,7 +82,7 @@ for (const javaScriptEnabled of [true, false]) {
         expect(await auth(provider, { serverUrl, authorizationCode: code })).toBe("AUTHORIZED");
         const client = new Client({ name, version: "1.0.0" });
         await client.connect(new StreamableHTTPClientTransport(serverUrl, { authProvider: provider }));
-        const result = await client.callTool({ name: "list_projects", arguments: {} });
+        const result = await client.callTool({ name: "preq_list_projects", arguments: {} });
         expect(result.isError ?? false).toBe(false);
         await client.close();
 

@@ -350,7 +350,7 @@ describe("MCP coordination tools", () => {
     return (result.content[0] as { text: string }).text;
   };
 
-  it("preq_claim_next_task, start_task with leaseSeconds, preq_heartbeat_task and preq_release_task", async () => {
+  it("preq_claim_next_task, preq_start_task with leaseSeconds, preq_heartbeat_task and preq_release_task", async () => {
     await api.call("POST", "/api/projects", { body: { name: "Mcp", project_key: "MC" } });
     const one = await connect(agents[0]!);
     const two = await connect(agents[1]!);
@@ -359,7 +359,7 @@ describe("MCP coordination tools", () => {
       const claimed = body(await call(one, "preq_claim_next_task", { projectKey: "MC", leaseSeconds: 120 }));
       expect(claimed.task).toMatchObject({ task_key: key, run_state: "working", claimed_by: { type: "token" } });
       expect(body(await call(two, "preq_claim_next_task", { projectKey: "MC" })).task).toBeNull();
-      expect(errorText(await call(two, "start_task", { task_id: key, leaseSeconds: 60 }))).toMatch(
+      expect(errorText(await call(two, "preq_start_task", { taskId: key, leaseSeconds: 60 }))).toMatch(
         /^CONFLICT: .*claimed by token/,
       );
       expect(errorText(await call(two, "preq_heartbeat_task", { taskId: key }))).toMatch(/^CONFLICT: /);
@@ -371,7 +371,7 @@ describe("MCP coordination tools", () => {
       expect(errorText(await call(one, "preq_heartbeat_task", { taskId: key, leaseSeconds: 5 }))).toMatch(/^VALIDATION_ERROR: /);
       const released = body(await call(one, "preq_release_task", { taskId: key }));
       expect(released.task).toMatchObject({ claimed_by: null, run_state: null });
-      const started = body(await call(two, "start_task", { task_id: key, leaseSeconds: 60 }));
+      const started = body(await call(two, "preq_start_task", { taskId: key, leaseSeconds: 60 }));
       expect(started.task).toMatchObject({ claimed_by: { type: "token" }, run_state: "working" });
       const channels = api.rows<{ action: string; channel: string }>(
         "select action, channel from audit_log where resource_id = ? order by seq",

@@ -106,7 +106,7 @@ async function mcpPost(token: string, body: unknown): Promise<Response> {
     body: JSON.stringify(body),
   });
 }
-const LIST_PROJECTS = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "list_projects", arguments: {} } };
+const LIST_PROJECTS = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "preq_list_projects", arguments: {} } };
 
 function tokenRequest(fields: Record<string, string>): Promise<Response> {
   return fetch(`${server.url}/oauth/token`, {
@@ -138,7 +138,7 @@ beforeAll(async () => {
   const project = await fetch(`${server.url}/api/projects`, {
     method: "POST",
     headers: { ...bearer(apiToken), "Content-Type": "application/json" },
-    body: JSON.stringify({ name: "OAuth", project_key: "OA" }),
+    body: JSON.stringify({ name: "OAuth", project_key: "OA", repo_url: "https://github.com/acme/oauth" }),
   });
   expect(project.status).toBe(201);
 }, 60_000);
@@ -196,15 +196,15 @@ describe("MCP with OAuth: discovery, registration, consent, tools", () => {
     expect(provider.saved).toMatchObject({ token_type: "Bearer", expires_in: 3600, scope: "tasks:read tasks:write" });
     expect(provider.saved?.refresh_token).toMatch(/^pqor_/);
 
-    const listed = (await client.callTool({ name: "list_projects", arguments: {} })) as CallToolResult;
+    const listed = (await client.callTool({ name: "preq_list_projects", arguments: {} })) as CallToolResult;
     expect(listed.isError ?? false).toBe(false);
     expect(JSON.stringify(listed.structuredContent)).toContain('"project_key":"OA"');
     const tools = (await client.listTools()).tools.map((t) => t.name);
-    expect(tools).toContain("create_task");
+    expect(tools).toContain("preq_create_task");
 
     const created = (await client.callTool({
-      name: "create_task",
-      arguments: { title: "Made over OAuth", project_key: "OA" },
+      name: "preq_create_task",
+      arguments: { title: "Made over OAuth", repo: "acme/oauth" },
     })) as CallToolResult;
     expect(created.isError ?? false, JSON.stringify(created.content)).toBe(false);
     const key = (created.structuredContent as { task: { task_key: string } }).task.task_key;
@@ -252,11 +252,11 @@ describe("MCP with OAuth: discovery, registration, consent, tools", () => {
     const { provider, client } = await connectWithOAuth("Reader", "tasks:read");
     expect(provider.saved?.scope).toBe("tasks:read");
     const tools = (await client.listTools()).tools.map((t) => t.name);
-    expect(tools).toContain("list_projects");
-    expect(tools).not.toContain("create_task");
+    expect(tools).toContain("preq_list_projects");
+    expect(tools).not.toContain("preq_create_task");
     const refused = (await client.callTool({
-      name: "create_task",
-      arguments: { title: "nope", project_key: "OA" },
+      name: "preq_create_task",
+      arguments: { title: "nope", repo: "acme/oauth" },
     })) as CallToolResult;
     expect(refused.isError).toBe(true);
     expect(JSON.stringify(refused.content)).toContain("FORBIDDEN");

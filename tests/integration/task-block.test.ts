@@ -175,7 +175,7 @@ describe("block_reason in the API and MCP", () => {
     expect((await api.call("GET", `/api/tasks/${key}`)).json.task.version).toBe(1);
   });
 
-  it("is what MCP's block_task sets from its reason, through the same command; the other lifecycle tools do not take one", async () => {
+  it("is what MCP's preq_block_task sets from its reason, through the same command; the other lifecycle tools do not take one", async () => {
     const key = await newTask("MCP block");
     const client = new Client({ name: "vitest-agent", version: "1.0.0" });
     await client.connect(
@@ -186,12 +186,12 @@ describe("block_reason in the API and MCP", () => {
     try {
       const { tools } = await client.listTools();
       const byName = new Map(tools.map((t) => [t.name, t]));
-      expect(Object.keys(byName.get("block_task")!.inputSchema.properties ?? {})).toContain("reason");
-      expect(Object.keys(byName.get("start_task")!.inputSchema.properties ?? {})).not.toContain("reason");
+      expect(Object.keys(byName.get("preq_block_task")!.inputSchema.properties ?? {})).toContain("reason");
+      expect(Object.keys(byName.get("preq_start_task")!.inputSchema.properties ?? {})).not.toContain("reason");
 
       const result = (await client.callTool({
-        name: "block_task",
-        arguments: { task_id: key, reason: "blocked by MCP" },
+        name: "preq_block_task",
+        arguments: { taskId: key, reason: "blocked by MCP" },
       })) as unknown as {
         structuredContent: { task: Record<string, unknown> };
         isError?: boolean;
@@ -200,7 +200,7 @@ describe("block_reason in the API and MCP", () => {
       expect(result.structuredContent.task).toMatchObject({ status: "hold", block_reason: "blocked by MCP", result: null });
       expect(result.structuredContent).toEqual((await api.call("GET", `/api/tasks/${key}`)).json);
 
-      const refused = (await client.callTool({ name: "start_task", arguments: { task_id: key, reason: "x" } })) as {
+      const refused = (await client.callTool({ name: "preq_start_task", arguments: { taskId: key, reason: "x" } })) as {
         content: { text: string }[];
         isError?: boolean;
       };

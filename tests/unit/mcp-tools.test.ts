@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { listTools, MCP_TOOL_NAMES, toolSources } from "../../app/lib/api/mcp-tools.server";
+import { agentGuide } from "../../app/lib/api/agent-guide.server";
+import { SKILL_READ_TOOLS, SKILL_TOOL_NAMES, SKILL_TOOLS } from "../support/mcp-skill";
 import { routesOpenApiDocument } from "../support/kit";
 
 type Json = Record<string, unknown>;
@@ -48,45 +50,53 @@ const normalized = (value: unknown): unknown =>
 describe("MCP tool list and OpenAPI document", () => {
   const tools = listTools("full").tools;
   const sources = toolSources();
+  const withSource = MCP_TOOL_NAMES.filter((name) => sources[name] !== null);
 
-  it("lists the tools of the spec, in its order", () => {
-    expect(tools.map((t) => t.name)).toEqual([...MCP_TOOL_NAMES]);
+  it("lists the skill's tools, in the spec's order, each with the skill's argument names", () => {
+    expect(tools.map((t) => t.name)).toEqual(SKILL_TOOL_NAMES);
+    expect([...MCP_TOOL_NAMES]).toEqual(SKILL_TOOL_NAMES);
+    expect(MCP_TOOL_NAMES.every((name) => name.startsWith("preq_"))).toBe(true);
+    for (const tool of tools) {
+      const skill = SKILL_TOOLS[tool.name]!;
+      expect(Object.keys(tool.inputSchema.properties as Json), tool.name).toEqual(skill.args);
+      expect(tool.inputSchema.required ?? [], tool.name).toEqual(skill.required);
+      expect(tool.inputSchema.additionalProperties, tool.name).toBe(false);
+    }
   });
 
-  it.each(MCP_TOOL_NAMES.map((name) => [name]))("%s takes exactly the fields its API operation documents", (name) => {
-    const tool = tools.find((t) => t.name === name)!;
-    const source = sources[name];
-    const op = operation(source.operationId);
-    const expected = { ...operationFields(op, source.fields) };
-    for (const fixed of [...source.fixed, ...(source.omitted ?? [])]) {
-      expect(expected, `${name} fixes or leaves out ${fixed}, which ${source.operationId} must take`).toHaveProperty(fixed);
-      delete expected[fixed];
-    }
-    // A camelCase tool takes some fields under another name (projectKey for project_key).
-    for (const [apiName, toolName] of Object.entries(source.renamed ?? {})) {
-      expect(expected, `${name} renames ${apiName}, which ${source.operationId} must take`).toHaveProperty(apiName);
-      expected[toolName] = expected[apiName]!;
-      delete expected[apiName];
-    }
-    const properties = { ...(tool.inputSchema.properties as Record<string, Json>) };
-    for (const added of source.added) {
-      expect(properties, `${name} adds ${added}`).toHaveProperty(added);
-      delete properties[added];
-    }
-    expect(normalized(properties)).toEqual(normalized(expected));
-    // Nothing beyond the documented fields is accepted, as the API's strict schemas accept nothing more.
-    expect(tool.inputSchema.additionalProperties).toBe(false);
-    // task_id (taskId for the coordination tools) stands for the path's {id}; idempotency_key for the Idempotency-Key header.
-    const params = ((op.parameters ?? []) as { name: string; in: string }[]).map((p) => `${p.in}:${p.name}`);
-    expect(params.includes("path:id")).toBe(source.added.includes("task_id") || source.added.includes("taskId"));
-    if (source.added.includes("idempotency_key")) expect(params).toContain("header:Idempotency-Key");
-  });
+  it.each(withSource.map((name) => [name]))(
+    "%s takes its API operation's fields under their camelCase names, with the API's schemas",
+    (name) => {
+      const tool = tools.find((t) => t.name === name)!;
+      const source = sources[name]!;
+      const op = operation(source.operationId);
+      const documented = operationFields(op, source.fields);
+      // The fields the tool sets itself (lifecycle_action, a composed result) are the operation's.
+      for (const fixed of source.fixed) {
+        expect(documented, `${name} sets ${fixed}, which ${source.operationId} must take`).toHaveProperty(fixed);
+      }
+      const properties = { ...(tool.inputSchema.properties as Record<string, Json>) };
+      for (const [apiName, toolName] of Object.entries(source.takes)) {
+        expect(documented, `${name} takes ${apiName}, which ${source.operationId} must take`).toHaveProperty(apiName);
+        expect(source.fixed, `${name} both takes and sets ${apiName}`).not.toContain(apiName);
+        expect(normalized(properties[toolName]), `${name}.${toolName} is ${apiName}`).toEqual(normalized(documented[apiName]));
+        delete properties[toolName];
+      }
+      // What is left is the tool's own: the path's parameters (taskId for {id}) and the added arguments.
+      expect(Object.keys(properties).sort()).toEqual([...source.added].sort());
+      const pathParams = ((op.parameters ?? []) as { name: string; in: string }[])
+        .filter((p) => p.in === "path")
+        .map((p) => p.name);
+      expect(Object.keys(source.path).sort()).toEqual(pathParams.sort());
+      for (const arg of Object.values(source.path)) expect(source.added).toContain(arg);
+    },
+  );
 
-  it.each(MCP_TOOL_NAMES.map((name) => [name]))(
+  it.each(withSource.map((name) => [name]))(
     "%s declares the response schema of its API operation as its output schema",
     (name) => {
       const tool = tools.find((t) => t.name === name)!;
-      const op = operation(sources[name].operationId);
+      const op = operation(sources[name]!.operationId);
       const success = Object.entries(op.responses as Record<string, Json>).find(([status]) => status.startsWith("2"))![1];
       const ref = (success.content as { "application/json": { schema: { $ref: string } } })["application/json"].schema.$ref;
       // The OpenAPI document refers to shared components; inline them to compare.
@@ -104,23 +114,56 @@ describe("MCP tool list and OpenAPI document", () => {
                 )
               : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inline(v)]))
             : value;
-      const declared = inline({ $ref: ref }) as { properties: { task: Json } };
+      const declared = inline({ $ref: ref }) as { properties: { task: Json; tasks: { items: Json } } };
+      const output = tool.outputSchema as typeof declared;
       if (name === "preq_claim_next_task") {
         // Where the API answers 204 (nothing ready), the tool answers {task: null}.
         expect(op.responses).toHaveProperty("204");
         const task = declared.properties.task;
         declared.properties.task = { anyOf: [task, { type: "null" }] };
       }
-      expect(normalized(tool.outputSchema)).toEqual(normalized(declared));
+      if (name === "preq_list_tasks") {
+        // detail simple: each task may be the brief form, whose fields are the full task's own.
+        const [full, brief] = (output.properties.tasks.items as { anyOf: { properties: Json }[] }).anyOf;
+        expect(normalized(full)).toEqual(normalized(declared.properties.tasks.items));
+        const fullProperties = declared.properties.tasks.items.properties as Json;
+        for (const [field, schema] of Object.entries(brief!.properties)) {
+          expect(normalized(schema), field).toEqual(normalized(fullProperties[field]));
+        }
+        declared.properties.tasks.items = { anyOf: [full, brief] };
+      }
+      expect(normalized(output)).toEqual(normalized(declared));
     },
   );
 
-  it("shows a read token only the read tools, each marked read-only; delete_task alone is destructive", () => {
-    expect(listTools("read").tools.map((t) => t.name)).toEqual(["list_projects", "list_tasks", "get_task"]);
+  it("shows a read token only the read tools, each marked read-only; preq_delete_task alone is destructive", () => {
+    const read = listTools("read").tools.map((t) => t.name);
+    expect(read).toEqual(SKILL_READ_TOOLS);
     for (const tool of tools) {
-      const write = !["list_projects", "list_tasks", "get_task"].includes(tool.name);
-      expect(tool.annotations.readOnlyHint).toBe(!write);
-      if (write) expect(tool.annotations.destructiveHint).toBe(tool.name === "delete_task");
+      const write = !SKILL_TOOLS[tool.name]!.read;
+      expect(tool.annotations.readOnlyHint, tool.name).toBe(!write);
+      if (write) expect(tool.annotations.destructiveHint, tool.name).toBe(tool.name === "preq_delete_task");
+      else expect(tool.annotations.destructiveHint, tool.name).toBeUndefined();
     }
+  });
+
+  it("has an agent guide that names only tools the server lists and walks the whole workflow", () => {
+    const guide = agentGuide();
+    const named = new Set(guide.match(/preq_[a-z_]+/g));
+    for (const name of named) expect(MCP_TOOL_NAMES, name).toContain(name);
+    for (const step of ["preq_list_tasks", "preq_plan_task", "preq_start_task", "preq_update_task_note", "preq_complete_task"]) {
+      expect(named).toContain(step);
+    }
+    for (const step of [
+      "preq_block_task",
+      "preq_review_task",
+      "preq_list_task_comments",
+      "preq_reply_task_comment",
+      "preq_update_task_comment_state",
+    ]) {
+      expect(named).toContain(step);
+    }
+    expect(agentGuide("codex")).toContain('engine: "codex"');
+    expect(guide).not.toContain('engine: "');
   });
 });

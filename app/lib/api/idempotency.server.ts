@@ -5,7 +5,7 @@ import { ApiError } from "./errors.server";
  * domain's: app/lib/command/idempotency.server.ts). The route wrapper reads it.
  */
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
-/** 1–255 visible ASCII characters (the header here, the `idempotency_key` argument of the MCP create tool). */
+/** 1–255 visible ASCII characters (the header here, the `idempotencyKey` argument of the MCP preq_create_task). */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /** The key from the header, null when absent; a 400 when it is not 1–255 visible ASCII characters. */

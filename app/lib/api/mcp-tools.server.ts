@@ -1,10 +1,14 @@
 /**
- * The MCP tools: each one a thin adapter over the domain command its API route
- * calls, with the same zod schemas. A tool's input schema is the JSON Schema of
- * the route's request schema (plus `task_id` for the path's `:id`), its output
- * schema that of the route's response, and its result the JSON the route sends.
+ * The MCP tools: the preqstation agent skill's `preq_*` surface (api.md "MCP
+ * endpoint"), with the skill's names and camelCase argument names. Each tool is a
+ * thin adapter: its arguments are renamed to the API's fields, validated with the
+ * zod schema the matching API route uses, and handed to the same domain command;
+ * its result is the JSON that route sends (declared as its output schema). The
+ * few arguments that are no API field (`taskId` for the path's `:id`, the parts
+ * of `preq_complete_task`'s result object, …) have schemas of their own here.
  * An ApiError or a DomainError becomes a tool error whose text starts with the
- * error code, as the API would have answered it.
+ * error code, as the API would have answered it; validation details name the
+ * tool's own argument names.
  */
 import type { AppLoadContext } from "@remix-run/node";
 import { z } from "zod";
@@ -12,46 +16,61 @@ import { requireWriteScope, type TokenAuth } from "./guard.server";
 import { apiErrorOf } from "./domain-errors.server";
 import { ApiError } from "./errors.server";
 import { etagOf } from "./etag.server";
-import { deferredInput, parseInput } from "./input.server";
+import { validationDetails } from "./input.server";
 import * as S from "./schemas";
 import { isStorageUnavailable, type Db } from "../db.server";
 import { IDEMPOTENCY_KEY_PATTERN } from "./idempotency.server";
 import { requestHash, withIdempotency, type StoredReply } from "../command/idempotency.server";
+import { jsonSchema } from "./openapi.server";
+import { listProjects, projectSettings, projectView, requireProject } from "../projects/projects.server";
+import { DomainError } from "../domain/errors";
+import { multiLineText, singleLine } from "../domain/text";
+import { blockTask, createTask, deleteTask, getTaskView, listTasks, setTaskStatus, updateTask } from "../tasks/tasks.server";
+import { claimNextTask, heartbeatTask, releaseTask } from "../tasks/claims.server";
+import { agentGuide } from "./agent-guide.server";
 import type { CommandDeps } from "../command/command.server";
 import type { ActorContext } from "../domain/context";
-import { jsonSchema } from "./openapi.server";
-import { listProjects, projectView } from "../projects/projects.server";
-import { DomainError } from "../domain/errors";
-import { blockTask, createTask, deleteTask, getTaskView, listTasks, updateTask } from "../tasks/tasks.server";
-import { claimNextTask, heartbeatTask, releaseTask } from "../tasks/claims.server";
+import { setTaskNote } from "../tasks/note.server";
+import { getComment, listComments, replyToComment, setCommentState } from "../comments/comments.server";
+import { listActivity } from "../comments/activity.server";
 
 type Json = Record<string, unknown>;
 type Args = Record<string, unknown>;
 
 export const MCP_TOOL_NAMES = [
-  "list_projects",
-  "list_tasks",
-  "get_task",
-  "create_task",
-  "update_task",
-  "plan_task",
-  "start_task",
-  "complete_task",
-  "review_task",
-  "block_task",
-  "delete_task",
+  "preq_agent_guide",
+  "preq_list_projects",
+  "preq_get_project_settings",
+  "preq_list_tasks",
+  "preq_get_task",
+  "preq_create_task",
+  "preq_plan_task",
+  "preq_start_task",
+  "preq_update_task_note",
+  "preq_complete_task",
+  "preq_review_task",
+  "preq_block_task",
+  "preq_update_task_status",
+  "preq_delete_task",
+  "preq_list_task_comments",
+  "preq_get_task_comment",
+  "preq_update_task_comment_state",
+  "preq_reply_task_comment",
+  "preq_list_project_activity",
   "preq_claim_next_task",
   "preq_heartbeat_task",
   "preq_release_task",
 ] as const;
 export type McpToolName = (typeof MCP_TOOL_NAMES)[number];
 
-/** What a tool call runs with: the guard's result, the command deps and context (channel `mcp`), the HTTP request. */
+/**
+ * What a tool call runs with: the guard's result, the commands' deps (the services) and ctx
+ * (`auth.ctx` with the channel `mcp`: the token as actor), the database for reads, the HTTP request.
+ */
 export interface ToolContext {
   auth: TokenAuth;
-  /** `auth.ctx` with the channel `mcp`: the ctx of every command a tool runs. */
-  ctx: ActorContext;
   deps: CommandDeps;
+  ctx: ActorContext;
   db: Db;
   request: Request;
   context: AppLoadContext;
@@ -64,32 +83,69 @@ interface ToolOutput {
 }
 
 /**
- * Where a tool's arguments come from in the OpenAPI document: the operation,
- * whether its fields are the request body or the query, the fields the tool
- * fixes itself (a lifecycle tool sets `lifecycle_action`), and the arguments the
- * tool adds (`task_id` for the path's `:id`, `idempotency_key` for the header).
+ * Where a tool's arguments come from in the OpenAPI document (for the test that holds
+ * the two together): the operation, whether its fields are the request body or the
+ * query, the API fields the tool takes (API name → the tool's argument name), the
+ * fields it sets itself (a lifecycle tool's `lifecycle_action`, a composed `result`),
+ * the path parameters its arguments stand for, and its arguments that are no API field.
  */
 export interface ToolSource {
   operationId: string;
   fields: "body" | "query" | "none";
+  takes: Readonly<Record<string, string>>;
   fixed: readonly string[];
+  path: Readonly<Record<string, string>>;
   added: readonly string[];
-  /** API fields the tool takes under another (camelCase) name: API name → tool name. */
-  renamed?: Readonly<Record<string, string>>;
-  /** API fields the tool does not take (a lifecycle tool other than start takes no lease_seconds). */
-  omitted?: readonly string[];
 }
 
-interface ToolDefinition {
+/** An argument that is an API field: its API name (its JSON Schema is the API schema's). */
+interface ApiArg {
+  api: string;
+}
+/** An argument of the tool's own: its schema (validated before the API fields). */
+interface OwnArg {
+  own: z.ZodType;
+}
+type ArgSpec = ApiArg | OwnArg;
+
+interface ToolInput {
+  own: Args;
+  fields: Args;
+  /** The fields (and `set`) validated with the route's schema; its failure thrown when the result is called. */
+  parse<T>(schema: z.ZodType<T>, set?: Args): () => T;
+}
+
+interface ToolSpec {
   name: McpToolName;
   title: string;
   description: string;
   write: boolean;
-  destructive: boolean;
-  source: ToolSource;
+  destructive?: boolean;
+  /** The API operation behind the tool; null for the guide, which has none. */
+  operation: {
+    operationId: string;
+    fields: "body" | "query" | "none";
+    fixed?: readonly string[];
+    path?: Record<string, string>;
+  } | null;
+  /** The API request schema the API-field arguments are validated with (after renaming). */
+  from?: z.ZodType;
+  args: Record<string, ArgSpec>;
+  required?: readonly string[];
+  output: z.ZodType;
+  /**
+   * `own`: the tool's own arguments, validated; `fields`: the rest under their API names, not yet
+   * validated; `parse(schema, set)`: `fields` (plus what the tool sets itself) through the API's schema.
+   */
+  run(input: ToolInput, call: ToolContext): Promise<ToolOutput>;
+}
+
+interface ToolDefinition extends ToolSpec {
+  /** API field name → the tool's argument name, to answer validation errors in the tool's names. */
+  toTool: ReadonlyMap<string, string>;
   inputSchema: Json;
   outputSchema: Json;
-  run(args: Args, ctx: ToolContext): Promise<ToolOutput>;
+  source: ToolSource | null;
 }
 
 // ---------------------------------------------------------------- arguments
@@ -97,9 +153,19 @@ interface ToolDefinition {
 const TASK_ID_MAX = 100;
 const TaskIdSchema = z
   .string()
+  .trim()
   .min(1, "Must not be empty")
   .max(TASK_ID_MAX)
   .describe("The task: its key (PROJ-12, any case) or its uuid");
+const CommentIdSchema = z.string().trim().min(1, "Must not be empty").max(TASK_ID_MAX).describe("The comment's id");
+/**
+ * The engine the skill names itself by on the comment and note tools. Their commands record
+ * the actor (the token or OAuth client) and change nothing else, so it is checked, not stored.
+ */
+const CallerEngineSchema = S.EngineSchema.describe(
+  "The engine you run as (claude-code, codex, …); checked, not stored: the token or OAuth client is recorded as the author",
+);
+const ProjectKeyArgSchema = S.ProjectKeySchema.describe("The project's key, e.g. PROJ");
 const IdempotencyKeySchema = z
   .string()
   .regex(IDEMPOTENCY_KEY_PATTERN, "Must be 1–255 visible ASCII characters")
@@ -107,40 +173,36 @@ const IdempotencyKeySchema = z
     "Makes a retry safe, like the API's Idempotency-Key header: the same key and arguments within 24 h return the first result without creating anything; the same key with other arguments is a CONFLICT",
   );
 
-const IdempotencyArgSchema = z.object({ idempotency_key: IdempotencyKeySchema });
-/** Tools that take nothing (beyond task_id) refuse anything else, as the strict API schemas do. */
-const NoArguments = z.strictObject({});
+const api = (name: string): ApiArg => ({ api: name });
+const own = (schema: z.ZodType): OwnArg => ({ own: schema });
+const isApiArg = (spec: ArgSpec): spec is ApiArg => "api" in spec;
 
-/** An object schema's `properties` and `required`, from a zod request schema (io "input", as the API documents it). */
-function objectParts(schema: z.ZodType): { properties: Record<string, Json>; required: string[] } {
-  const js = jsonSchema(schema, "input") as { properties?: Record<string, Json>; required?: string[] };
-  return { properties: js.properties ?? {}, required: js.required ?? [] };
+function validationFailure(details: { path: string; message: string }[]): ApiError {
+  const first = details[0];
+  const summary = first ? (first.path ? `${first.path}: ${first.message}` : first.message) : "invalid";
+  return new ApiError("VALIDATION_ERROR", `Arguments failed validation (${summary})`, { details });
 }
 
-function inputSchema(options: {
-  taskId?: boolean | "taskId";
-  from?: z.ZodType;
-  omit?: readonly string[];
-  rename?: Readonly<Record<string, string>>;
-  extra?: Record<string, Json>;
-}): Json {
-  const properties: Record<string, Json> = {};
-  const required: string[] = [];
-  if (options.taskId) {
-    const name = options.taskId === "taskId" ? "taskId" : "task_id";
-    properties[name] = jsonSchema(TaskIdSchema, "input");
-    required.push(name);
-  }
-  if (options.from) {
-    const parts = objectParts(options.from);
-    const shown = (name: string) => options.rename?.[name] ?? name;
-    for (const [name, schema] of Object.entries(parts.properties)) {
-      if (!options.omit?.includes(name)) properties[shown(name)] = schema;
-    }
-    required.push(...parts.required.filter((name) => !options.omit?.includes(name)).map(shown));
-  }
-  Object.assign(properties, options.extra ?? {});
-  return { type: "object", properties, ...(required.length ? { required } : {}), additionalProperties: false };
+/** `labels.0` under its API name → under the tool's argument name (`lease_seconds` → `leaseSeconds`). */
+function renamePath(path: string, toTool: ReadonlyMap<string, string>): string {
+  const [head = "", ...rest] = path.split(".");
+  return [toTool.get(head) ?? head, ...rest].join(".");
+}
+
+/**
+ * Validates API fields with the route's schema, answering with the tool's argument names.
+ * `deferred`: the failure is thrown only when the returned function is called (after the
+ * command has looked the task up, so an unknown task is NOT_FOUND whatever the arguments).
+ */
+function apiInput<T>(schema: z.ZodType<T>, fields: Args, toTool: ReadonlyMap<string, string>): () => T {
+  const parsed = schema.safeParse(fields);
+  if (parsed.success) return () => parsed.data;
+  const error = validationFailure(
+    validationDetails(parsed.error).map((d) => ({ path: renamePath(d.path, toTool), message: d.message })),
+  );
+  return () => {
+    throw error;
+  };
 }
 
 /** The arguments object (a tool called without arguments has none). */
@@ -148,126 +210,134 @@ function argsObject(value: unknown): Args {
   return value && typeof value === "object" && !Array.isArray(value) ? (value as Args) : {};
 }
 
-/** Splits `task_id` (validated) from the rest of the arguments. */
-function taskIdAndRest(args: Args): { taskId: string; rest: Args } {
-  const { task_id: raw, ...rest } = args;
-  const parsed = TaskIdSchema.safeParse(raw);
-  if (!parsed.success) {
-    const message = raw === undefined ? "Required" : (parsed.error.issues[0]?.message ?? "Invalid");
-    throw new ApiError("VALIDATION_ERROR", `Arguments failed validation (task_id: ${message})`, {
-      details: [{ path: "task_id", message }],
-    });
+// ---------------------------------------------------------------- building a tool
+
+function define(spec: ToolSpec): ToolDefinition {
+  const properties: Record<string, Json> = {};
+  const fromProperties = spec.from
+    ? ((jsonSchema(spec.from, "input") as { properties?: Record<string, Json> }).properties ?? {})
+    : {};
+  for (const [name, arg] of Object.entries(spec.args)) {
+    if (isApiArg(arg)) {
+      const schema = fromProperties[arg.api];
+      if (!schema) throw new Error(`${spec.name}: ${arg.api} is not a field of its API schema`);
+      properties[name] = schema;
+    } else {
+      properties[name] = jsonSchema(arg.own, "input");
+    }
   }
-  return { taskId: parsed.data, rest };
+  const required = spec.required ?? [];
+  const inputSchema: Json = {
+    type: "object",
+    properties,
+    ...(required.length ? { required: [...required] } : {}),
+    additionalProperties: false,
+  };
+  const apiArgs = Object.entries(spec.args).filter((entry): entry is [string, ApiArg] => isApiArg(entry[1]));
+  const source: ToolSource | null = spec.operation
+    ? {
+        operationId: spec.operation.operationId,
+        fields: spec.operation.fields,
+        takes: Object.fromEntries(apiArgs.map(([name, arg]) => [arg.api, name])),
+        fixed: spec.operation.fixed ?? [],
+        path: spec.operation.path ?? {},
+        added: Object.entries(spec.args)
+          .filter(([, arg]) => !isApiArg(arg))
+          .map(([name]) => name),
+      }
+    : null;
+  const toTool = new Map(apiArgs.map(([name, arg]) => [arg.api, name]));
+  return { ...spec, toTool, inputSchema, outputSchema: jsonSchema(spec.output, "output"), source };
 }
 
 /**
- * A camelCase tool's arguments under their API names (`leaseSeconds` → `lease_seconds`);
- * an API name given directly is refused as the unknown field it is for this tool.
+ * Splits a call's arguments: the tool's own ones validated now (in the order declared,
+ * so `taskId` is checked first), the API fields renamed to their API names. An argument
+ * the tool does not declare (an API field under its snake_case name included) is
+ * refused by name, as the API's strict schemas refuse unknown fields.
  */
-function renameArgs(args: Args, rename: Readonly<Record<string, string>>): Args {
-  const out: Args = {};
-  const toApi = new Map(Object.entries(rename).map(([api, tool]) => [tool, api]));
-  for (const [name, value] of Object.entries(args)) {
-    if (Object.hasOwn(rename, name)) {
-      throw new ApiError(
-        "VALIDATION_ERROR",
-        `Arguments failed validation (${name}: Unknown field "${name}"; use ${rename[name]})`,
-        {
-          details: [{ path: name, message: `Unknown field "${name}"; use ${rename[name]}` }],
-        },
+function splitArgs(tool: ToolDefinition, args: Args): ToolInput {
+  const unknown = Object.keys(args).filter((name) => !Object.hasOwn(tool.args, name));
+  if (unknown.length > 0) {
+    throw validationFailure(unknown.map((name) => ({ path: name, message: `Unknown field "${name}"` })));
+  }
+  const required = tool.required ?? [];
+  const own: Args = {};
+  const fields: Args = {};
+  for (const [name, arg] of Object.entries(tool.args)) {
+    const value = args[name];
+    if (value === undefined) {
+      if (required.includes(name)) throw validationFailure([{ path: name, message: "Required" }]);
+      continue;
+    }
+    if (isApiArg(arg)) {
+      fields[arg.api] = value;
+      continue;
+    }
+    const parsed = arg.own.safeParse(value);
+    if (!parsed.success) {
+      throw validationFailure(
+        validationDetails(parsed.error).map((d) => ({ path: d.path ? `${name}.${d.path}` : name, message: d.message })),
       );
     }
-    out[toApi.get(name) ?? name] = value;
+    own[name] = parsed.data;
   }
-  return out;
+  return { own, fields, parse: (schema, set) => apiInput(schema, { ...fields, ...set }, tool.toTool) };
 }
 
-/** Splits `taskId` (the coordination tools' camelCase name, validated) from the rest. */
-function camelTaskIdAndRest(args: Args): { taskId: string; rest: Args } {
-  const { taskId: raw, ...rest } = args;
-  const parsed = TaskIdSchema.safeParse(raw);
-  if (!parsed.success) {
-    const message = raw === undefined ? "Required" : (parsed.error.issues[0]?.message ?? "Invalid");
-    throw new ApiError("VALIDATION_ERROR", `Arguments failed validation (taskId: ${message})`, {
-      details: [{ path: "taskId", message }],
-    });
-  }
-  return { taskId: parsed.data, rest };
+// ---------------------------------------------------------------- result objects
+
+/** `preq_complete_task`'s parts of the result object, kept in it under the API's snake_case names. */
+const SummarySchema = resultText(4_000, true).describe("What was done (the result's summary)");
+const TestsSchema = resultText(4_000, false).describe("How it was verified, e.g. the test command and its outcome");
+const NotesSchema = resultText(8_000, false).describe("Anything the reviewer should know");
+const PrUrlSchema = singleLine(z.string().trim().max(S.TASK_LIMITS.artifactUrl))
+  .refine(S.isHttpUrl, "Must be an http:// or https:// URL")
+  .describe("The pull request's URL");
+const BranchNameSchema = S.BranchSchema.describe("The branch the work is on");
+
+function resultText(max: number, required: boolean): z.ZodType<string> {
+  const text = multiLineText(max);
+  return required ? text.refine((value) => value.trim() !== "", "Must not be empty") : text;
 }
 
-/** Refuses arguments a tool sets itself (a lifecycle tool's `lifecycle_action`), as the strict schemas refuse unknown fields. */
-function refuseFixed(rest: Args, fixed: readonly string[]): void {
-  const given = fixed.filter((name) => Object.hasOwn(rest, name));
-  if (given.length === 0) return;
-  throw new ApiError("VALIDATION_ERROR", `Arguments failed validation (${given[0]}: Unknown field "${given[0]}")`, {
-    details: given.map((name) => ({ path: name, message: `Unknown field "${name}"` })),
-  });
-}
+/** The block's reason: the API's block_reason rules, and (the skill always gives one) not empty. */
+const ReasonSchema = S.BlockReasonSchema.refine((value) => value !== "", "Must not be empty");
+
+const REVIEW_SUMMARY = "review_summary";
 
 // ---------------------------------------------------------------- the tools
 
-const TASK_OUTPUT = jsonSchema(S.TaskResponseSchema, "output");
-const LIFECYCLE_FIXED = ["status", "lifecycle_action"] as const;
-/** `reason` goes with a block only: the other lifecycle tools do not take it. */
-const NON_BLOCK_FIXED = [...LIFECYCLE_FIXED, "reason"] as const;
-/** `start` takes the lease as `leaseSeconds` (contract §11); the other lifecycle tools take no lease. */
-const LEASE_RENAME = { lease_seconds: "leaseSeconds" } as const;
-
-function lifecycleTool(
-  name: McpToolName,
-  action: z.output<typeof S.LifecycleActionSchema>,
-  title: string,
-  description: string,
-): ToolDefinition {
-  const fixed = action === "block" ? LIFECYCLE_FIXED : NON_BLOCK_FIXED;
-  const refused = action === "start" ? fixed : [...fixed, "lease_seconds"];
-  return {
-    name,
-    title,
-    description: `${description} Other fields (result, branch, engine…) may be changed in the same call. Same as PATCH /api/tasks/{id} with lifecycle_action "${action}".`,
-    write: true,
-    destructive: false,
-    source: {
-      operationId: "updateTask",
-      fields: "body",
-      fixed,
-      added: ["task_id"],
-      ...(action === "start" ? { renamed: LEASE_RENAME } : { omitted: ["lease_seconds"] }),
-    },
-    inputSchema: inputSchema({
-      taskId: true,
-      from: S.PatchTaskBodySchema,
-      omit: refused,
-      ...(action === "start" ? { rename: LEASE_RENAME } : {}),
-    }),
-    outputSchema: TASK_OUTPUT,
-    async run(args, ctx) {
-      const { taskId, rest: given } = taskIdAndRest(args);
-      const rest = action === "start" ? renameArgs(given, LEASE_RENAME) : given;
-      refuseFixed(rest, refused);
-      // Validated now, its error answered once the task is known to exist (one lookup): NOT_FOUND comes first.
-      const input = deferredInput(S.PatchTaskBodySchema, { ...rest, lifecycle_action: action }, "Arguments");
-      // A block is the domain's one block command, as the owner's page and the API's block are.
-      const task =
-        action === "block"
-          ? await blockTask(ctx.deps, ctx.ctx, { task: taskId, patch: input })
-          : await updateTask(ctx.deps, ctx.ctx, { task: taskId, patch: input });
-      return { body: { task } };
-    },
-  };
-}
-
-/** The same JSON-with-sorted-keys for the same arguments, whatever order the client wrote them in. */
-function canonicalArguments(data: Record<string, unknown>): string {
-  const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(data).sort()) if (data[key] !== undefined) sorted[key] = data[key];
-  return JSON.stringify(sorted);
-}
-
-const NEXT_RENAME = { project_key: "projectKey", lease_seconds: "leaseSeconds" } as const;
+const TASK_OUTPUT = S.TaskResponseSchema;
 /** `next`'s result: the claimed task, or null where the API answers 204. */
 const NextTaskOutputSchema = z.object({ task: S.TaskSchema.nullable() });
+/** `preq_list_tasks` with `detail: "simple"`: each task cut down to the fields an agent picks work by. */
+const TaskSummarySchema = S.TaskSchema.pick({
+  id: true,
+  task_key: true,
+  project_key: true,
+  title: true,
+  status: true,
+  priority: true,
+  labels: true,
+  engine: true,
+  branch: true,
+  run_state: true,
+  claimed_by: true,
+  blocked_by: true,
+  repo: true,
+  updated_at: true,
+})
+  .strict()
+  .describe("A task in brief (detail simple)");
+const TASK_SUMMARY_FIELDS = Object.keys(TaskSummarySchema.shape) as (keyof S.TaskView)[];
+const TaskListOutputSchema = S.TaskListResponseSchema.extend({
+  tasks: z.array(z.union([S.TaskSchema, TaskSummarySchema])),
+});
+const DetailSchema = z
+  .enum(["simple", "full"])
+  .describe("full (default): every field of each task, as GET /api/tasks; simple: the fields to pick work by");
+const GuideOutputSchema = z.object({ guide: z.string().describe("The workflow, in Markdown") });
 
 async function createTaskResponse(deps: CommandDeps, ctx: ActorContext, input: S.CreateTaskBody): Promise<StoredReply> {
   const task = await createTask(deps, ctx, input);
@@ -278,189 +348,488 @@ async function createTaskResponse(deps: CommandDeps, ctx: ActorContext, input: S
   };
 }
 
+/** The same JSON-with-sorted-keys for the same arguments, whatever order the client wrote them in. */
+function canonicalArguments(data: Record<string, unknown>): string {
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(data).sort()) if (data[key] !== undefined) sorted[key] = data[key];
+  return JSON.stringify(sorted);
+}
+
+/**
+ * A PATCH /api/tasks/{id} with a lifecycle action (plus `set`, what the tool composes itself),
+ * through the route's schema and the domain's one command for it.
+ */
+function patchLifecycle(
+  input: ToolInput,
+  action: z.output<typeof S.LifecycleActionSchema>,
+  call: ToolContext,
+  options: { set?: Args; expectedVersion?: number } = {},
+) {
+  const change = {
+    task: input.own.taskId as string,
+    patch: input.parse(S.PatchTaskBodySchema, { ...options.set, lifecycle_action: action }),
+    expectedVersion: options.expectedVersion,
+  };
+  return action === "block" ? blockTask(call.deps, call.ctx, change) : updateTask(call.deps, call.ctx, change);
+}
+
 const TOOLS: readonly ToolDefinition[] = [
-  {
-    name: "list_projects",
+  define({
+    name: "preq_agent_guide",
+    title: "Agent guide",
+    description:
+      "A short Markdown guide to working tasks here: list → plan → start (or claim next) → note → complete, block or review, and answering the owner's comments. Read it first.",
+    write: false,
+    operation: null,
+    args: { engine: own(S.EngineSchema) },
+    output: GuideOutputSchema,
+    async run({ own }) {
+      return { body: { guide: agentGuide(own.engine as string | undefined) } };
+    },
+  }),
+  define({
+    name: "preq_list_projects",
     title: "List projects",
     description: "Every project: key, name, description, repo_url. Same as GET /api/projects.",
     write: false,
-    destructive: false,
-    source: { operationId: "listProjects", fields: "none", fixed: [], added: [] },
-    inputSchema: inputSchema({}),
-    outputSchema: jsonSchema(S.ProjectListResponseSchema, "output"),
-    async run(args, ctx) {
-      parseInput(NoArguments, args, "Arguments");
-      const projects = await listProjects(ctx.db);
+    operation: { operationId: "listProjects", fields: "none" },
+    args: {},
+    output: S.ProjectListResponseSchema,
+    async run(_input, call) {
+      const projects = await listProjects(call.db);
       return { body: { projects: projects.map(projectView) } };
     },
-  },
-  {
-    name: "list_tasks",
+  }),
+  define({
+    name: "preq_get_project_settings",
+    title: "Get a project's settings",
+    description:
+      "The project's deploy settings (deploy_strategy, deploy_default_branch, deploy_auto_pr, deploy_commit_on_review, deploy_squash_merge; string values, defaults filled in). Same as GET /api/projects/{key}/settings.",
+    write: false,
+    operation: { operationId: "getProjectSettings", fields: "none", path: { key: "projectKey" } },
+    args: { projectKey: own(ProjectKeyArgSchema) },
+    required: ["projectKey"],
+    output: S.SettingsResponseSchema,
+    async run({ own }, call) {
+      const project = await requireProject(call.db, own.projectKey as string);
+      return { body: { settings: projectSettings(project) } };
+    },
+  }),
+  define({
+    name: "preq_list_tasks",
     title: "List tasks",
     description:
-      "A page of tasks, newest updated_at first, filtered by the GET /api/tasks query fields; pass next_cursor as cursor for the next page.",
+      "A page of tasks, newest updated_at first, filtered by status, label, projectKey, engine, runState (queued, working); pass next_cursor as cursor for the next page. Same as GET /api/tasks; detail simple cuts each task to the fields to pick work by.",
     write: false,
-    destructive: false,
-    source: { operationId: "listTasks", fields: "query", fixed: [], added: [] },
-    inputSchema: inputSchema({ from: S.ListTasksQuerySchema }),
-    outputSchema: jsonSchema(S.TaskListResponseSchema, "output"),
-    async run(args, ctx) {
-      const query = parseInput(S.ListTasksQuerySchema, args, "Arguments");
-      return { body: { ...(await listTasks(ctx.db, query)) } };
+    operation: { operationId: "listTasks", fields: "query" },
+    from: S.ListTasksQuerySchema,
+    args: {
+      status: api("status"),
+      label: api("label"),
+      projectKey: api("project_key"),
+      engine: api("engine"),
+      runState: api("run_state"),
+      limit: api("limit"),
+      detail: own(DetailSchema),
+      cursor: api("cursor"),
     },
-  },
-  {
-    name: "get_task",
+    output: TaskListOutputSchema,
+    async run({ own, parse }, call) {
+      const query = parse(S.ListTasksQuerySchema)();
+      const page = await listTasks(call.db, query);
+      if (own.detail !== "simple") return { body: { ...page } };
+      const tasks = page.tasks.map((task) => Object.fromEntries(TASK_SUMMARY_FIELDS.map((f) => [f, task[f]])));
+      return { body: { ...page, tasks } };
+    },
+  }),
+  define({
+    name: "preq_get_task",
     title: "Get a task",
     description: "One task by key (PROJ-12) or uuid, every field. Same as GET /api/tasks/{id}.",
     write: false,
-    destructive: false,
-    source: { operationId: "getTask", fields: "none", fixed: [], added: ["task_id"] },
-    inputSchema: inputSchema({ taskId: true }),
-    outputSchema: TASK_OUTPUT,
-    async run(args, ctx) {
-      const { taskId, rest } = taskIdAndRest(args);
-      parseInput(NoArguments, rest, "Arguments");
-      return { body: { task: await getTaskView(ctx.db, taskId) } };
+    operation: { operationId: "getTask", fields: "none", path: { id: "taskId" } },
+    args: { taskId: own(TaskIdSchema) },
+    required: ["taskId"],
+    output: TASK_OUTPUT,
+    async run({ own }, call) {
+      return { body: { task: await getTaskView(call.db, own.taskId as string) } };
     },
-  },
-  {
-    name: "create_task",
+  }),
+  define({
+    name: "preq_create_task",
     title: "Create a task",
     description:
-      "A new task in the project given by project_key or repo (or the only project). Same as POST /api/tasks; idempotency_key plays the Idempotency-Key header.",
+      "A new task in the inbox of the project whose repository repo is (a GitHub URL in any form, or owner/repo). Same as POST /api/tasks; idempotencyKey plays the Idempotency-Key header.",
     write: true,
-    destructive: false,
-    source: { operationId: "createTask", fields: "body", fixed: [], added: ["idempotency_key"] },
-    inputSchema: inputSchema({
-      from: S.CreateTaskBodySchema,
-      extra: { idempotency_key: jsonSchema(IdempotencyKeySchema, "input") },
-    }),
-    outputSchema: TASK_OUTPUT,
-    async run(args, ctx) {
-      const { idempotency_key: rawKey, ...rest } = args;
-      const key =
-        rawKey === undefined
-          ? undefined
-          : parseInput(IdempotencyArgSchema, { idempotency_key: rawKey }, "Arguments").idempotency_key;
-      const input = parseInput(S.CreateTaskBodySchema, rest, "Arguments");
+    operation: { operationId: "createTask", fields: "body" },
+    from: S.CreateTaskBodySchema,
+    args: {
+      title: api("title"),
+      repo: api("repo"),
+      description: api("description"),
+      priority: api("priority"),
+      labels: api("labels"),
+      acceptanceCriteria: api("acceptance_criteria"),
+      branch: api("branch"),
+      engine: api("engine"),
+      idempotencyKey: own(IdempotencyKeySchema),
+    },
+    required: ["title", "repo"],
+    output: TASK_OUTPUT,
+    async run({ own, parse }, call) {
+      const input = parse(S.CreateTaskBodySchema)();
+      const key = own.idempotencyKey as string | undefined;
       if (key === undefined) {
-        const stored = await createTaskResponse(ctx.deps, ctx.ctx, input);
+        const stored = await createTaskResponse(call.deps, call.ctx, input);
         return { body: JSON.parse(stored.body) as Json };
       }
       // The same key and the same (validated) arguments replay; other arguments are a CONFLICT.
       const { reply, replayed } = await withIdempotency(
-        ctx.deps,
-        { tokenId: ctx.auth.token.id, key, requestHash: requestHash("MCP", "create_task", canonicalArguments(input)) },
-        (deps) => createTaskResponse(deps, ctx.ctx, input),
+        call.deps,
+        {
+          tokenId: call.auth.token.id,
+          key,
+          requestHash: requestHash("MCP", "preq_create_task", canonicalArguments(input)),
+        },
+        (deps) => createTaskResponse(deps, call.ctx, input),
       );
       return { body: JSON.parse(reply.body) as Json, replayed };
     },
-  },
-  {
-    name: "update_task",
-    title: "Update a task",
+  }),
+  define({
+    name: "preq_plan_task",
+    title: "Plan a task",
     description:
-      "Change a task's fields, its status (clears run_state) or apply a lifecycle_action (plan, start, complete, review, block). Same as PATCH /api/tasks/{id}.",
+      "Store the plan (planMarkdown, non-empty) and optionally acceptance criteria, priority, labels, engine; an inbox task moves to todo. Not for done or archived tasks. projectKey must be the task's project. Same as PATCH /api/tasks/{id} with lifecycle_action plan.",
     write: true,
-    destructive: false,
-    source: { operationId: "updateTask", fields: "body", fixed: [], added: ["task_id"] },
-    inputSchema: inputSchema({ taskId: true, from: S.PatchTaskBodySchema }),
-    outputSchema: TASK_OUTPUT,
-    async run(args, ctx) {
-      const { taskId, rest } = taskIdAndRest(args);
-      const input = deferredInput(S.PatchTaskBodySchema, rest, "Arguments");
-      return { body: { task: await updateTask(ctx.deps, ctx.ctx, { task: taskId, patch: input }) } };
+    operation: { operationId: "updateTask", fields: "body", fixed: ["lifecycle_action"], path: { id: "taskId" } },
+    from: S.PatchTaskBodySchema,
+    args: {
+      projectKey: own(ProjectKeyArgSchema),
+      taskId: own(TaskIdSchema),
+      planMarkdown: api("planMarkdown"),
+      acceptanceCriteria: api("acceptance_criteria"),
+      priority: api("priority"),
+      labels: api("labels"),
+      engine: api("engine"),
     },
-  },
-  lifecycleTool(
-    "plan_task",
-    "plan",
-    "Plan a task",
-    "Store the plan (plan_markdown, required, non-empty); an inbox task moves to todo. Not for done or archived tasks.",
-  ),
-  lifecycleTool(
-    "start_task",
-    "start",
-    "Start a task",
-    "Claim the task and mark it as being worked on (run_state working), with a lease of leaseSeconds (10–86400, default 900) that preq_heartbeat_task renews. Refused (CONFLICT) while another agent's lease is live or a blocker is open. From inbox, todo, hold or ready.",
-  ),
-  lifecycleTool(
-    "complete_task",
-    "complete",
-    "Complete a task",
-    "Hand the work in for review: todo or hold → ready. Send the result (summary, tests, pr_url…) with it.",
-  ),
-  lifecycleTool("review_task", "review", "Review a task", "Accept the reviewed work: ready → done."),
-  lifecycleTool(
-    "block_task",
-    "block",
-    "Block a task",
-    "Put the task on hold (from inbox, todo, hold or ready), with an optional reason (block_reason, until it leaves hold).",
-  ),
-  {
-    name: "delete_task",
+    required: ["projectKey", "taskId", "planMarkdown"],
+    output: TASK_OUTPUT,
+    async run(input, call) {
+      const { own } = input;
+      const taskId = own.taskId as string;
+      // The skill names the project with the task: a task of another project is refused, not planned.
+      const { project_key: actual, task_key: key } = await getTaskView(call.db, taskId);
+      if (actual !== own.projectKey) {
+        throw validationFailure([
+          { path: "projectKey", message: `Task ${key} is in project ${actual}, not ${String(own.projectKey)}` },
+        ]);
+      }
+      const task = await patchLifecycle(input, "plan", call);
+      return { body: { task } };
+    },
+  }),
+  define({
+    name: "preq_start_task",
+    title: "Start a task",
+    description:
+      "Claim the task and mark it as being worked on (run_state working), with a lease of leaseSeconds (10–86400, default 900) that preq_heartbeat_task renews. Refused (CONFLICT) while another agent's lease is live or a blocker is open. From inbox, todo, hold or ready. Same as PATCH /api/tasks/{id} with lifecycle_action start.",
+    write: true,
+    operation: { operationId: "updateTask", fields: "body", fixed: ["lifecycle_action"], path: { id: "taskId" } },
+    from: S.PatchTaskBodySchema,
+    args: { taskId: own(TaskIdSchema), engine: api("engine"), leaseSeconds: api("lease_seconds") },
+    required: ["taskId"],
+    output: TASK_OUTPUT,
+    async run(input, call) {
+      return { body: { task: await patchLifecycle(input, "start", call) } };
+    },
+  }),
+  define({
+    name: "preq_update_task_note",
+    title: "Update a task's note",
+    description:
+      'Set the agent\'s working note (noteMarkdown, Markdown; "" clears it) and optionally its artifacts ([{type, title, url}], http(s) URLs, replaces the list). Never changes the status, run state or claim. Same as PATCH /api/tasks/{id} with note_markdown and artifacts (audit task.note).',
+    write: true,
+    operation: { operationId: "updateTask", fields: "body", path: { id: "taskId" } },
+    from: S.PatchTaskBodySchema,
+    args: {
+      taskId: own(TaskIdSchema),
+      noteMarkdown: api("note_markdown"),
+      artifacts: api("artifacts"),
+      engine: own(CallerEngineSchema),
+    },
+    required: ["taskId", "noteMarkdown"],
+    output: TASK_OUTPUT,
+    async run({ own, parse }, call) {
+      const task = await setTaskNote(call.deps, call.ctx, {
+        taskId: own.taskId as string,
+        note: parse(S.TaskNoteBodySchema),
+      });
+      return { body: { task } };
+    },
+  }),
+  define({
+    name: "preq_complete_task",
+    title: "Complete a task",
+    description:
+      "Hand the work in for review (todo or hold → ready; ends the claim) with its result: the task's result object becomes {summary, tests, pr_url, notes, branch_name, artifacts} from the arguments given. Same as PATCH /api/tasks/{id} with lifecycle_action complete and that result.",
+    write: true,
+    operation: {
+      operationId: "updateTask",
+      fields: "body",
+      fixed: ["lifecycle_action", "result"],
+      path: { id: "taskId" },
+    },
+    from: S.PatchTaskBodySchema,
+    args: {
+      taskId: own(TaskIdSchema),
+      summary: own(SummarySchema),
+      tests: own(TestsSchema),
+      prUrl: own(PrUrlSchema),
+      notes: own(NotesSchema),
+      branchName: own(BranchNameSchema),
+      artifacts: own(S.ArtifactListSchema.describe("Links the work produced: [{type, title, url}], kept in the result")),
+      engine: api("engine"),
+    },
+    required: ["taskId", "summary"],
+    output: TASK_OUTPUT,
+    async run(input, call) {
+      const { own } = input;
+      const result: Json = { summary: own.summary };
+      if (own.tests !== undefined) result.tests = own.tests;
+      if (own.prUrl !== undefined) result.pr_url = own.prUrl;
+      if (own.notes !== undefined) result.notes = own.notes;
+      if (own.branchName !== undefined) result.branch_name = own.branchName;
+      if (own.artifacts !== undefined) result.artifacts = own.artifacts;
+      return { body: { task: await patchLifecycle(input, "complete", call, { set: { result } }) } };
+    },
+  }),
+  define({
+    name: "preq_review_task",
+    title: "Review a task",
+    description: `Accept the reviewed work: ready → done. A summary is added to the task's result object as ${REVIEW_SUMMARY} (the completion's fields stay). Same as PATCH /api/tasks/{id} with lifecycle_action review.`,
+    write: true,
+    operation: { operationId: "updateTask", fields: "body", fixed: ["lifecycle_action", "result"], path: { id: "taskId" } },
+    from: S.PatchTaskBodySchema,
+    args: { taskId: own(TaskIdSchema), summary: own(SummarySchema), engine: api("engine") },
+    required: ["taskId"],
+    output: TASK_OUTPUT,
+    async run(input, call) {
+      if (input.own.summary === undefined) return { body: { task: await patchLifecycle(input, "review", call) } };
+      // The summary joins the result the completion left; the write is guarded by the version that
+      // result was read at, so a change in between is a PRECONDITION_FAILED, never a lost update.
+      const current = await getTaskView(call.db, input.own.taskId as string);
+      const result = { ...current.result, [REVIEW_SUMMARY]: input.own.summary };
+      const task = await patchLifecycle(input, "review", call, { set: { result }, expectedVersion: current.version });
+      return { body: { task } };
+    },
+  }),
+  define({
+    name: "preq_block_task",
+    title: "Block a task",
+    description:
+      "Put the task on hold (from inbox, todo, hold or ready; ends the claim) with the reason (required), stored as block_reason until it leaves hold. Same as PATCH /api/tasks/{id} with lifecycle_action block and that reason.",
+    write: true,
+    operation: {
+      operationId: "updateTask",
+      fields: "body",
+      fixed: ["lifecycle_action", "reason"],
+      path: { id: "taskId" },
+    },
+    from: S.PatchTaskBodySchema,
+    args: { taskId: own(TaskIdSchema), reason: own(ReasonSchema), engine: api("engine") },
+    required: ["taskId", "reason"],
+    output: TASK_OUTPUT,
+    async run(input, call) {
+      return { body: { task: await patchLifecycle(input, "block", call, { set: { reason: input.own.reason } }) } };
+    },
+  }),
+  define({
+    name: "preq_update_task_status",
+    title: "Set a task's status",
+    description:
+      "A plain status change (inbox, todo, hold, ready, done, archived), optionally with the engine; clears run_state and ends the claim. Same as PATCH /api/tasks/{id}/status.",
+    write: true,
+    operation: { operationId: "setTaskStatus", fields: "body", path: { id: "taskId" } },
+    from: S.TaskStatusBodySchema,
+    args: { taskId: own(TaskIdSchema), status: api("status"), engine: api("engine") },
+    required: ["taskId", "status"],
+    output: TASK_OUTPUT,
+    async run({ own, parse }, call) {
+      const input = parse(S.TaskStatusBodySchema);
+      return { body: { task: await setTaskStatus(call.deps, call.ctx, { task: own.taskId as string, patch: input }) } };
+    },
+  }),
+  define({
+    name: "preq_delete_task",
     title: "Delete a task",
     description: "Delete a task for good (its key is never reused). Same as DELETE /api/tasks/{id}.",
     write: true,
     destructive: true,
-    source: { operationId: "deleteTask", fields: "none", fixed: [], added: ["task_id"] },
-    inputSchema: inputSchema({ taskId: true }),
-    outputSchema: jsonSchema(S.OkResponseSchema, "output"),
-    async run(args, ctx) {
-      const { taskId, rest } = taskIdAndRest(args);
-      parseInput(NoArguments, rest, "Arguments");
-      await deleteTask(ctx.deps, ctx.ctx, { task: taskId });
+    operation: { operationId: "deleteTask", fields: "none", path: { id: "taskId" } },
+    args: { taskId: own(TaskIdSchema) },
+    required: ["taskId"],
+    output: S.OkResponseSchema,
+    async run({ own }, call) {
+      await deleteTask(call.deps, call.ctx, { task: own.taskId as string });
       return { body: { ok: true } };
     },
-  },
-  {
+  }),
+  define({
+    name: "preq_list_task_comments",
+    title: "List a task's comments",
+    description:
+      "The task's comments, oldest first, replies included (parent_id); an owner's comment waiting for an answer has run_state queued. Same as GET /api/tasks/{id}/comments.",
+    write: false,
+    operation: { operationId: "listTaskComments", fields: "none", path: { id: "taskId" } },
+    args: { taskId: own(TaskIdSchema) },
+    required: ["taskId"],
+    output: S.CommentListResponseSchema,
+    async run({ own }, call) {
+      return { body: { comments: await listComments(call.db, own.taskId as string) } };
+    },
+  }),
+  define({
+    name: "preq_get_task_comment",
+    title: "Get a comment",
+    description: "One comment by id. Same as GET /api/task-comments/{id}.",
+    write: false,
+    operation: { operationId: "getTaskComment", fields: "none", path: { id: "commentId" } },
+    args: { commentId: own(CommentIdSchema) },
+    required: ["commentId"],
+    output: S.CommentResponseSchema,
+    async run({ own }, call) {
+      return { body: { comment: await getComment(call.db, own.commentId as string) } };
+    },
+  }),
+  define({
+    name: "preq_update_task_comment_state",
+    title: "Set a comment's state",
+    description:
+      "Mark an owner's comment working when you take it up, then done (or failed with errorMessage); queued hands it back. Same as PATCH /api/task-comments/{id}.",
+    write: true,
+    operation: { operationId: "updateTaskCommentState", fields: "body", path: { id: "commentId" } },
+    from: S.CommentStateBodySchema,
+    args: {
+      commentId: own(CommentIdSchema),
+      runState: api("run_state"),
+      errorMessage: api("error_message"),
+      engine: own(CallerEngineSchema),
+    },
+    required: ["commentId", "runState"],
+    output: S.CommentResponseSchema,
+    async run({ own, parse }, call) {
+      const comment = await setCommentState(call.deps, call.ctx, {
+        commentId: own.commentId as string,
+        state: parse(S.CommentStateBodySchema),
+      });
+      return { body: { comment } };
+    },
+  }),
+  define({
+    name: "preq_reply_task_comment",
+    title: "Reply to a comment",
+    description:
+      "Answer a comment (Markdown body); the reply sits under it with this token or OAuth client as its author. Replies are one level deep: reply to the comment, not to a reply. noteUpdated says the task's note was updated too (it is not stored). Same as POST /api/task-comments/{id}/reply.",
+    write: true,
+    operation: { operationId: "replyTaskComment", fields: "body", path: { id: "commentId" } },
+    from: S.CommentBodySchema,
+    args: {
+      commentId: own(CommentIdSchema),
+      body: api("body"),
+      noteUpdated: own(z.boolean().describe("Whether you also updated the task's note (informational; not stored)")),
+      engine: own(CallerEngineSchema),
+    },
+    required: ["commentId", "body"],
+    output: S.CommentResponseSchema,
+    async run({ own, parse }, call) {
+      const comment = await replyToComment(call.deps, call.ctx, {
+        commentId: own.commentId as string,
+        body: parse(S.CommentBodySchema),
+      });
+      return { body: { comment } };
+    },
+  }),
+  define({
+    name: "preq_list_project_activity",
+    title: "List project activity",
+    description:
+      "What happened between from and to (ISO 8601): the audit trail of the projects' tasks, the projects and their comments, newest first, each {at, action, actor, task_key, summary}; projectKeys narrows it (default every project); pass next_cursor as cursor for the next page. Same as GET /api/activity.",
+    write: false,
+    operation: { operationId: "listActivity", fields: "query", fixed: ["project_key"] },
+    from: S.ActivityQuerySchema,
+    args: {
+      from: api("from"),
+      to: api("to"),
+      projectKeys: own(
+        z
+          .array(S.ProjectKeySchema)
+          .min(1)
+          .max(S.COMMENT_LIMITS.projectKeys)
+          .describe("The projects (keys); default every project"),
+      ),
+      limit: api("limit"),
+      cursor: api("cursor"),
+    },
+    required: ["from", "to"],
+    output: S.ActivityResponseSchema,
+    async run({ own, parse }, call) {
+      const keys = own.projectKeys as string[] | undefined;
+      const query = parse(S.ActivityQuerySchema, keys ? { project_key: keys.join(",") } : {})();
+      return { body: { ...(await listActivity(call.db, query)) } };
+    },
+  }),
+  define({
     name: "preq_claim_next_task",
     title: "Claim the next task",
     description:
       "Atomically claim the most urgent ready task (todo, no open blocker, no live lease; priority highest → none, then oldest) for this agent, with a lease of leaseSeconds. task is null when nothing is ready. engine takes tasks for that engine or for none. Same as POST /api/tasks/next.",
     write: true,
-    destructive: false,
-    source: { operationId: "claimNextTask", fields: "body", fixed: [], added: [], renamed: NEXT_RENAME },
-    inputSchema: inputSchema({ from: S.NextTaskBodySchema, rename: NEXT_RENAME }),
-    outputSchema: jsonSchema(NextTaskOutputSchema, "output"),
-    async run(args, ctx) {
-      const input = parseInput(S.NextTaskBodySchema, renameArgs(args, NEXT_RENAME), "Arguments");
-      return { body: { task: await claimNextTask(ctx.deps, ctx.ctx, input) } };
+    operation: { operationId: "claimNextTask", fields: "body" },
+    from: S.NextTaskBodySchema,
+    args: {
+      projectKey: api("project_key"),
+      label: api("label"),
+      engine: api("engine"),
+      leaseSeconds: api("lease_seconds"),
     },
-  },
-  {
+    output: NextTaskOutputSchema,
+    async run({ parse }, call) {
+      const input = parse(S.NextTaskBodySchema)();
+      return { body: { task: await claimNextTask(call.deps, call.ctx, input) } };
+    },
+  }),
+  define({
     name: "preq_heartbeat_task",
     title: "Renew a task's lease",
     description:
       "Renew this agent's lease on a task it holds for leaseSeconds (default 900) from now. CONFLICT for anyone but the holder, or once the lease ran out. Same as POST /api/tasks/{id}/heartbeat.",
     write: true,
-    destructive: false,
-    source: { operationId: "heartbeatTask", fields: "body", fixed: [], added: ["taskId"], renamed: LEASE_RENAME },
-    inputSchema: inputSchema({ taskId: "taskId", from: S.HeartbeatBodySchema, rename: LEASE_RENAME }),
-    outputSchema: TASK_OUTPUT,
-    async run(args, ctx) {
-      const { taskId, rest } = camelTaskIdAndRest(args);
-      const input = deferredInput(S.HeartbeatBodySchema, renameArgs(rest, LEASE_RENAME), "Arguments");
-      return { body: { task: await heartbeatTask(ctx.deps, ctx.ctx, { task: taskId, body: input }) } };
+    operation: { operationId: "heartbeatTask", fields: "body", path: { id: "taskId" } },
+    from: S.HeartbeatBodySchema,
+    args: { taskId: own(TaskIdSchema), leaseSeconds: api("lease_seconds") },
+    required: ["taskId"],
+    output: TASK_OUTPUT,
+    async run({ own, parse }, call) {
+      const input = parse(S.HeartbeatBodySchema);
+      return { body: { task: await heartbeatTask(call.deps, call.ctx, { task: own.taskId as string, body: input }) } };
     },
-  },
-  {
+  }),
+  define({
     name: "preq_release_task",
     title: "Release a task",
     description:
       "Give up this agent's claim: the task is free again (run_state null) for any agent. CONFLICT for anyone but the holder. Same as POST /api/tasks/{id}/release.",
     write: true,
-    destructive: false,
-    source: { operationId: "releaseTask", fields: "body", fixed: [], added: ["taskId"] },
-    inputSchema: inputSchema({ taskId: "taskId", from: S.ReleaseBodySchema }),
-    outputSchema: TASK_OUTPUT,
-    async run(args, ctx) {
-      const { taskId, rest } = camelTaskIdAndRest(args);
-      parseInput(S.ReleaseBodySchema, rest, "Arguments");
-      return { body: { task: await releaseTask(ctx.deps, ctx.ctx, { task: taskId }) } };
+    operation: { operationId: "releaseTask", fields: "body", path: { id: "taskId" } },
+    from: S.ReleaseBodySchema,
+    args: { taskId: own(TaskIdSchema) },
+    required: ["taskId"],
+    output: TASK_OUTPUT,
+    async run({ own }, call) {
+      return { body: { task: await releaseTask(call.deps, call.ctx, { task: own.taskId as string }) } };
     },
-  },
+  }),
 ];
 
 const BY_NAME = new Map<string, ToolDefinition>(TOOLS.map((t) => [t.name, t]));
@@ -482,6 +851,7 @@ export interface ListedTool {
 }
 
 function listed(t: ToolDefinition): ListedTool {
+  const destructive = t.destructive ?? false;
   return {
     name: t.name,
     title: t.title,
@@ -491,8 +861,8 @@ function listed(t: ToolDefinition): ListedTool {
     annotations: {
       title: t.title,
       readOnlyHint: !t.write,
-      ...(t.write ? { destructiveHint: t.destructive } : {}),
-      ...(t.write && t.destructive ? { idempotentHint: true } : {}),
+      ...(t.write ? { destructiveHint: destructive } : {}),
+      ...(t.write && destructive ? { idempotentHint: true } : {}),
       openWorldHint: false,
     },
   };
@@ -508,9 +878,9 @@ export function listTools(scope: "full" | "read"): { tools: ListedTool[] } {
   return LISTS[scope];
 }
 
-/** How each tool maps onto the API, for the test that holds the tool list and the OpenAPI document together. */
-export function toolSources(): Record<McpToolName, ToolSource> {
-  return Object.fromEntries(TOOLS.map((t) => [t.name, t.source])) as Record<McpToolName, ToolSource>;
+/** How each tool maps onto the API (null: the guide, which has no route), for the test that holds the two together. */
+export function toolSources(): Record<McpToolName, ToolSource | null> {
+  return Object.fromEntries(TOOLS.map((t) => [t.name, t.source])) as Record<McpToolName, ToolSource | null>;
 }
 
 export function isKnownTool(name: string): boolean {
@@ -530,19 +900,19 @@ export interface CallToolResult {
  * everything else answers with a result: the route's JSON, or a tool error
  * (`isError: true`) whose text starts with the error code.
  */
-export async function callTool(name: string, rawArgs: unknown, ctx: ToolContext): Promise<CallToolResult> {
+export async function callTool(name: string, rawArgs: unknown, call: ToolContext): Promise<CallToolResult> {
   const tool = BY_NAME.get(name);
   if (!tool) throw new Error(`unknown tool ${name}`);
   try {
-    if (tool.write) await requireWriteScope(ctx.request, ctx.context, ctx.auth, { tool: tool.name });
-    const { body, replayed } = await tool.run(argsObject(rawArgs), ctx);
+    if (tool.write) await requireWriteScope(call.request, call.context, call.auth, { tool: tool.name });
+    const { body, replayed } = await tool.run(splitArgs(tool, argsObject(rawArgs)), call);
     return {
       content: [{ type: "text", text: JSON.stringify(body) }],
       structuredContent: body,
       ...(replayed ? { _meta: { "preqstation/idempotent_replayed": true } } : {}),
     };
   } catch (error) {
-    return toolError(await errorText(error, ctx));
+    return toolError(await errorText(error, call));
   }
 }
 
@@ -551,7 +921,7 @@ function toolError(text: string): CallToolResult {
 }
 
 /** `CODE: message` (and the validation details, one JSON line), as the API would have answered. */
-async function errorText(thrown: unknown, ctx: ToolContext): Promise<string> {
+async function errorText(thrown: unknown, call: ToolContext): Promise<string> {
   const error = thrown instanceof DomainError ? apiErrorOf(thrown) : thrown;
   if (error instanceof ApiError) {
     return error.details
@@ -564,9 +934,9 @@ async function errorText(thrown: unknown, ctx: ToolContext): Promise<string> {
     return `${body?.error?.code ?? "FORBIDDEN"}: ${body?.error?.message ?? "Insufficient permissions"}`;
   }
   if (isStorageUnavailable(error)) {
-    ctx.context.services.logger.warn("storage unavailable", { requestId: ctx.context.request.id, error });
+    call.context.services.logger.warn("storage unavailable", { requestId: call.context.request.id, error });
     return "SERVICE_UNAVAILABLE: Storage is temporarily unavailable; retry later";
   }
-  ctx.context.services.logger.error("unhandled MCP tool error", { requestId: ctx.context.request.id, error });
-  return `INTERNAL_ERROR: Internal error (request id ${ctx.context.request.id})`;
+  call.context.services.logger.error("unhandled MCP tool error", { requestId: call.context.request.id, error });
+  return `INTERNAL_ERROR: Internal error (request id ${call.context.request.id})`;
 }

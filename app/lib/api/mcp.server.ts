@@ -32,8 +32,9 @@ import { VERSION } from "../version.server";
 
 const SERVER_INFO = { name: "preqstation", title: "PreqStation", version: VERSION };
 const INSTRUCTIONS =
-  "PreqStation is a task board for AI coding agents. Find work with list_tasks (or get_task by key such as PROJ-12), " +
-  "then drive a task through plan_task → start_task → complete_task (with a result) → review_task. " +
+  "PreqStation is a task board for AI coding agents; preq_agent_guide explains the workflow. Find work with " +
+  "preq_list_tasks (or preq_get_task by key such as PROJ-12, or preq_claim_next_task), then drive a task through " +
+  "preq_plan_task → preq_start_task → preq_complete_task (with a result) → preq_review_task, or preq_block_task with a reason. " +
   "Tool errors start with the API's error code (NOT_FOUND, CONFLICT, VALIDATION_ERROR, FORBIDDEN…).";
 
 /**
@@ -160,10 +161,11 @@ function createServer(request: Request, context: AppLoadContext, auth: TokenAuth
     instructions: INSTRUCTIONS,
     jsonSchemaValidator: VALIDATOR,
   });
+  // The token (or OAuth grant) acts through the MCP door: every command it runs records channel mcp.
   const ctx = {
     auth,
-    ctx: { ...auth.ctx, channel: "mcp" as const },
     deps: context.services,
+    ctx: { ...auth.ctx, channel: "mcp" as const },
     db: context.services.db,
     request,
     context,
